@@ -1,0 +1,285 @@
+// sipalgd: the appliance. EAL options, then "--", then sipalgd's own options (ARCHITECTURE.md "Names").
+// The main lcore is the control core: it loads the configuration, brings up the data plane, serves
+// telemetry and waits for a signal (or, for pcap tests, for the inputs to drain); every other lcore is a
+// worker. Start-up failures print one clear message and exit non-zero.
+#include "control/config.hpp"
+#include "control/route_plan.hpp"
+#include "dataplane/appliance.hpp"
+#include "dataplane/telemetry.hpp"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace po = boost::program_options;
+using namespace sipalg;
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+constexpr const char* default_control_socket = "/run/sipalg/sipalgd.sock";
+
+std::atomic<bool> g_quit{false};
+
+void on_signal(int)
+{
+    g_quit.store(true);
+}
+
+struct daemon_options {
+    std::string config_path;
+    std::string control_socket = default_control_socket;
+    std::string stats_file;
+    unsigned drain_idle_ms = 100;
+    dp::options dp;
+};
+
+po::options_description describe(daemon_options& o)
+{
+    po::options_description d("sipalgd options (after the EAL options and \"--\")");
+    // clang-format off
+    d.add_options()
+        ("help,h", "show this help and exit")
+        ("version", "show the version and exit")
+        ("config,c", po::value(&o.config_path), "configuration file (YAML)")
+        ("control-socket", po::value(&o.control_socket)->default_value(o.control_socket),
+            "Unix control socket path")
+        ("mbufs", po::value(&o.dp.mbufs)->default_value(o.dp.mbufs), "mbufs in the packet pool")
+        ("mbuf-size", po::value(&o.dp.mbuf_data_room)->default_value(o.dp.mbuf_data_room),
+            "packet data bytes per mbuf (at least the net_af_packet framesz minus 32)")
+        ("rx-descriptors", po::value(&o.dp.rx_descriptors)->default_value(o.dp.rx_descriptors),
+            "descriptors per RX queue")
+        ("tx-descriptors", po::value(&o.dp.tx_descriptors)->default_value(o.dp.tx_descriptors),
+            "descriptors per TX queue")
+        ("handoff-ring-size", po::value(&o.dp.handoff_ring_size)->default_value(o.dp.handoff_ring_size),
+            "slots per worker-to-worker ring (power of two)")
+        ("arp-entries", po::value(&o.dp.arp_entries)->default_value(o.dp.arp_entries),
+            "neighbour entries per worker")
+        ("arp-timeout", po::value(&o.dp.arp_timeout_s)->default_value(o.dp.arp_timeout_s),
+            "seconds before a neighbour entry is re-probed (in use) or removed (idle)")
+        ("arp-hold", po::value(&o.dp.arp_hold)->default_value(o.dp.arp_hold),
+            "packets held per unresolved neighbour")
+        ("frag-entries", po::value(&o.dp.frag_entries)->default_value(o.dp.frag_entries),
+            "datagrams in reassembly per worker")
+        ("frag-timeout-ms", po::value(&o.dp.frag_timeout_ms)->default_value(o.dp.frag_timeout_ms),
+            "milliseconds before an incomplete datagram is dropped")
+        ("icmp-rate", po::value(&o.dp.icmp_rate)->default_value(o.dp.icmp_rate),
+            "ICMP errors per second per worker")
+        ("idle-sleep-us", po::value(&o.dp.idle_sleep_us)->default_value(o.dp.idle_sleep_us),
+            "microseconds a worker sleeps after finding no packets (0: pure polling)")
+        ("exit-when-drained", po::bool_switch(&o.dp.exit_when_drained),
+            "exit once every input has been idle (pcap tests and benchmarks)")
+        ("drain-idle-ms", po::value(&o.drain_idle_ms)->default_value(o.drain_idle_ms),
+            "idle time that counts as drained")
+        ("stats-file", po::value(&o.stats_file), "write the counters as JSON to this file at exit");
+    // clang-format on
+    return d;
+}
+
+void usage(const po::options_description& d)
+{
+    std::cout << "usage: sipalgd [EAL options] -- [sipalgd options]\n"
+                 "  e.g. sipalgd -l 0,1 --no-huge --no-pci -m 512 --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap \\\n"
+                 "         -- --config conf/default.yaml\n\n"
+              << d << "\n";
+}
+
+std::string json_escape(std::string_view s)
+{
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string stats_json(const dp::appliance& app)
+{
+    std::ostringstream out;
+    const auto totals = app.totals();
+    out << "{\"counters\":{";
+    for (std::size_t i = 0; i < dp::counter_count; ++i) {
+        out << (i ? "," : "") << '"' << dp::counter_names[i] << "\":" << totals[i];
+    }
+    out << "},\"workers\":[";
+    for (unsigned w = 0; w < app.workers(); ++w) {
+        out << (w ? "," : "") << '{';
+        for (std::size_t i = 0; i < dp::counter_count; ++i) {
+            out << (i ? "," : "") << '"' << dp::counter_names[i]
+                << "\":" << app.worker_at(w).counters().get(static_cast<dp::counter>(i));
+        }
+        out << '}';
+    }
+    out << "],\"interfaces\":{";
+    const dp::snapshot* s = app.current();
+    for (std::size_t i = 0; i < s->interfaces.size(); ++i) {
+        const auto& itf = s->interfaces[i];
+        const rte_eth_stats st = app.port_stats(i);
+        out << (i ? "," : "") << '"' << json_escape(itf.name) << "\":{\"port\":" << itf.port << ",\"mac\":\""
+            << format_mac(itf.mac) << "\",\"ipackets\":" << st.ipackets << ",\"opackets\":" << st.opackets
+            << ",\"imissed\":" << st.imissed << ",\"oerrors\":" << st.oerrors << '}';
+    }
+    out << "}}\n";
+    return out.str();
+}
+
+// Counters that are not zero, one per line, for the log at exit.
+void print_counters(const dp::appliance& app)
+{
+    const auto totals = app.totals();
+    for (std::size_t i = 0; i < dp::counter_count; ++i) {
+        if (totals[i] != 0) {
+            fmt::print(stderr, "sipalgd:   {:<32} {}\n", dp::counter_names[i], totals[i]);
+        }
+    }
+}
+
+int run(int argc, char** argv)
+{
+    // Split at the first "--": EAL arguments before, ours after.
+    int split = argc;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--") {
+            split = i;
+            break;
+        }
+    }
+    daemon_options o;
+    const auto desc = describe(o);
+    std::vector<std::string> ours(argv + std::min(split + 1, argc), argv + argc);
+    if (split == argc) {
+        // No separator: only a request for help or the version makes sense here.
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view a(argv[i]);
+            if (a == "--help" || a == "-h") {
+                usage(desc);
+                return 0;
+            }
+            if (a == "--version") {
+                std::cout << "sipalgd " << version << "\n";
+                return 0;
+            }
+        }
+    }
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(ours).options(desc).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        fmt::print(stderr, "sipalgd: {}\nTry 'sipalgd -- --help'.\n", e.what());
+        return 2;
+    }
+    if (vm.count("help") != 0) {
+        usage(desc);
+        return 0;
+    }
+    if (vm.count("version") != 0) {
+        std::cout << "sipalgd " << version << "\n";
+        return 0;
+    }
+
+    control::config cfg;
+    if (!o.config_path.empty()) {
+        auto loaded = control::load_yaml_file(o.config_path);
+        if (!loaded.ok()) {
+            for (const auto& e : loaded.errors) {
+                fmt::print(stderr, "sipalgd: {}{}{}\n", e.where.line != 0 ? o.config_path : std::string{},
+                           e.where.line != 0 ? ":" : "", control::format_error(e));
+            }
+            return 1;
+        }
+        cfg = std::move(loaded.cfg);
+    }
+    auto planned = control::build_plan(cfg);
+    if (!planned.ok()) {
+        for (const auto& e : planned.errors) {
+            fmt::print(stderr, "sipalgd: {}:{}\n", o.config_path, control::format_error(e));
+        }
+        return 1;
+    }
+    if (planned.plan.interfaces.empty()) {
+        fmt::print(stderr, "sipalgd: note: no interfaces configured; nothing will be forwarded\n");
+    }
+
+    std::vector<char*> eal_argv(argv, argv + split);
+    const int eal_rc = rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data());
+    if (eal_rc < 0) {
+        fmt::print(stderr, "sipalgd: EAL initialisation failed ({})\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    auto started = dp::appliance::start(planned.plan, o.dp);
+    if (!started.app) {
+        fmt::print(stderr, "sipalgd: {}\n", started.error);
+        rte_eal_cleanup();
+        return 1;
+    }
+    dp::appliance& app = *started.app;
+    if (auto err = dp::register_telemetry(&app, version); !err.empty()) {
+        fmt::print(stderr, "sipalgd: {}\n", err);
+        started.app.reset();
+        rte_eal_cleanup();
+        return 1;
+    }
+    fmt::print(stderr, "sipalgd {}: {} worker(s)\n", version, app.workers());
+    for (const auto& itf : app.current()->interfaces) {
+        const auto& b = app.ports()[itf.index];
+        fmt::print(stderr, "sipalgd:   {} on port {}: {} {} mtu {} ({} rx / {} tx queues)\n", itf.name, itf.port,
+                   format_prefix(itf.address), format_mac(itf.mac), itf.mtu, b.rx_queues, b.tx_queues);
+    }
+
+    while (!g_quit.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (o.dp.exit_when_drained && app.drained(o.drain_idle_ms)) {
+            fmt::print(stderr, "sipalgd: inputs drained\n");
+            break;
+        }
+    }
+    dp::unregister_telemetry();
+    app.stop();
+    fmt::print(stderr, "sipalgd: stopped; counters:\n");
+    print_counters(app);
+    int status = 0;
+    if (!o.stats_file.empty()) {
+        std::ofstream out(o.stats_file, std::ios::trunc);
+        out << stats_json(app);
+        if (!out) {
+            fmt::print(stderr, "sipalgd: cannot write {}\n", o.stats_file);
+            status = 1;
+        }
+    }
+    started.app.reset();
+    rte_eal_cleanup();
+    return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "sipalgd: {}\n", e.what());
+        return 1;
+    }
+}

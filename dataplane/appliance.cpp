@@ -1,0 +1,211 @@
+// See appliance.hpp.
+#include "dataplane/appliance.hpp"
+
+#include <fmt/format.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+namespace sipalg::dp {
+
+namespace {
+
+int worker_main(void* arg)
+{
+    return static_cast<worker*>(arg)->run();
+}
+
+// Which worker polls queue q of a port with `queues` queues, among `workers`. With a queue per worker,
+// worker q; with fewer (single-queue virtual devices), spread the ports over the workers.
+unsigned queue_owner(std::uint16_t port, std::uint16_t q, std::uint16_t queues, unsigned workers)
+{
+    if (queues >= workers) {
+        return q;
+    }
+    return (static_cast<unsigned>(port) + q) % workers;
+}
+
+} // namespace
+
+start_result appliance::start(const plan& p, const options& opts)
+{
+    start_result r;
+    std::unique_ptr<appliance> a(new appliance());
+    a->opts_ = opts;
+    const unsigned nworkers = rte_lcore_count() - 1;
+    if (nworkers == 0) {
+        r.error = "sipalgd needs at least two lcores (for example -l 0,1): the main lcore is the control core, "
+                  "every other lcore is a worker";
+        return r;
+    }
+    if (nworkers > max_workers) {
+        r.error = fmt::format("at most {} workers are supported; give fewer lcores", max_workers);
+        return r;
+    }
+    const int field = register_handoff_field();
+    if (field < 0) {
+        r.error = fmt::format("cannot register the handoff mbuf field ({})", rte_strerror(-field));
+        return r;
+    }
+    const int socket = static_cast<int>(rte_socket_id());
+    const auto buf_size = static_cast<std::uint16_t>(
+        std::min<unsigned>(UINT16_MAX, unsigned{opts.mbuf_data_room} + RTE_PKTMBUF_HEADROOM));
+    a->pool_ = rte_pktmbuf_pool_create("sipalg_pkts", opts.mbufs, 256, 0, buf_size, socket);
+    // Indirect mbufs of fragmentation carry no data room of their own.
+    a->indirect_pool_ = rte_pktmbuf_pool_create("sipalg_indirect", std::max<std::uint32_t>(1024, opts.mbufs / 4), 256,
+                                                0, 0, socket);
+    if (a->pool_ == nullptr || a->indirect_pool_ == nullptr) {
+        r.error = fmt::format("cannot create the mbuf pools of {} mbufs ({}); give the EAL more memory (-m) or "
+                              "lower --mbufs",
+                              opts.mbufs, rte_strerror(rte_errno));
+        return r;
+    }
+    auto ports = setup_ports(p, nworkers, opts.rx_descriptors, opts.tx_descriptors, a->pool_);
+    if (!ports.error.empty()) {
+        r.error = ports.error;
+        return r;
+    }
+    a->ports_ = std::move(ports.bindings);
+    a->ports_up_ = true;
+
+    a->snapshots_ = snapshot_holder::create(nworkers);
+    if (!a->snapshots_) {
+        r.error = "cannot allocate the RCU state";
+        return r;
+    }
+    auto snap = compile_snapshot(p, a->ports_, 1);
+    if (!snap.snap) {
+        r.error = snap.error;
+        return r;
+    }
+    a->snapshots_->publish(std::move(snap.snap));
+
+    if (nworkers > 1) {
+        if (auto err = a->rings_.create(nworkers, opts.handoff_ring_size); !err.empty()) {
+            r.error = err;
+            return r;
+        }
+    }
+
+    std::vector<worker_setup> setups(nworkers);
+    for (unsigned w = 0; w < nworkers; ++w) {
+        auto& s = setups[w];
+        s.id = w;
+        s.workers = nworkers;
+        s.tx_queue.fill(-1);
+        s.pool = a->pool_;
+        s.indirect_pool = a->indirect_pool_;
+        s.rings = nworkers > 1 ? &a->rings_ : nullptr;
+        s.handoff_field = field;
+        s.snapshots = a->snapshots_.get();
+        s.opts = opts;
+        s.stop = &a->stop_;
+    }
+    for (const auto& b : a->ports_) {
+        for (std::uint16_t q = 0; q < b.rx_queues; ++q) {
+            setups[queue_owner(b.port_id, q, b.rx_queues, nworkers)].rx_queues.push_back({b.port_id, q});
+        }
+        std::vector<int> owner_of_txq(b.tx_queues);
+        for (std::uint16_t q = 0; q < b.tx_queues; ++q) {
+            const unsigned w = queue_owner(b.port_id, q, b.tx_queues, nworkers);
+            setups[w].tx_queue[b.port_id] = static_cast<std::int16_t>(q);
+            owner_of_txq[q] = static_cast<int>(w);
+        }
+        // Workers without a TX queue on this port hand their frames to an owner, spread over the queues.
+        for (unsigned w = 0; w < nworkers; ++w) {
+            setups[w].tx_owner[b.port_id] = static_cast<std::uint8_t>(owner_of_txq[w % b.tx_queues]);
+        }
+    }
+    for (unsigned w = 0; w < nworkers; ++w) {
+        auto created = worker::create(setups[w]);
+        if (!created.w) {
+            r.error = created.error;
+            return r;
+        }
+        a->workers_.push_back(std::move(created.w));
+    }
+
+    unsigned lcore = 0;
+    unsigned w = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore)
+    {
+        a->lcores_.push_back(lcore);
+        const int rc = rte_eal_remote_launch(worker_main, a->workers_[w].get(), lcore);
+        if (rc != 0) {
+            a->stop();
+            r.error = fmt::format("cannot launch worker {} on lcore {} ({})", w, lcore, rte_strerror(-rc));
+            return r;
+        }
+        a->running_ = true;
+        ++w;
+    }
+    r.app = std::move(a);
+    return r;
+}
+
+appliance::~appliance()
+{
+    stop();
+    workers_.clear();
+    rings_.drain();
+    snapshots_.reset();
+    rte_mempool_free(indirect_pool_);
+    rte_mempool_free(pool_);
+}
+
+void appliance::stop()
+{
+    stop_.store(true, std::memory_order_relaxed);
+    if (running_) {
+        rte_eal_mp_wait_lcore();
+        running_ = false;
+    }
+    rings_.drain();
+    if (ports_up_) {
+        final_stats_.clear();
+        for (std::size_t i = 0; i < ports_.size(); ++i) {
+            final_stats_.push_back(port_stats(i));
+        }
+        stop_ports(ports_);
+        ports_up_ = false;
+    }
+}
+
+rte_eth_stats appliance::port_stats(std::size_t i) const
+{
+    if (!ports_up_) {
+        return i < final_stats_.size() ? final_stats_[i] : rte_eth_stats{};
+    }
+    rte_eth_stats st{};
+    rte_eth_stats_get(ports_[i].port_id, &st);
+    return st;
+}
+
+bool appliance::drained(std::uint64_t idle_ms) const
+{
+    const std::uint64_t now = rte_rdtsc();
+    const std::uint64_t idle_cycles = rte_get_tsc_hz() / 1000 * idle_ms;
+    for (const auto& w : workers_) {
+        const auto a = w->activity();
+        // The loop count proves the worker ran and found nothing; the time covers the rest.
+        if (a.idle_loops < 1000 || now - a.last_active_tsc < idle_cycles || a.held_packets != 0) {
+            return false;
+        }
+    }
+    return rings_.empty();
+}
+
+std::array<std::uint64_t, counter_count> appliance::totals() const
+{
+    std::array<std::uint64_t, counter_count> t{};
+    for (const auto& w : workers_) {
+        for (std::size_t i = 0; i < counter_count; ++i) {
+            t[i] += w->counters().get(static_cast<counter>(i));
+        }
+    }
+    return t;
+}
+
+} // namespace sipalg::dp

@@ -1,0 +1,80 @@
+#pragma once
+// The running data plane as the control core sees it: packet pools, ports, the snapshot holder, the
+// handoff ring mesh and the workers on their lcores. start() brings everything up after rte_eal_init;
+// stop() ends the workers and closes the ports. The control core reads counters and activity from here
+// and never touches a worker's tables (ARCHITECTURE.md "Processes and cores").
+#include "dataplane/counters.hpp"
+#include "dataplane/handoff.hpp"
+#include "dataplane/options.hpp"
+#include "dataplane/plan.hpp"
+#include "dataplane/ports.hpp"
+#include "dataplane/snapshot.hpp"
+#include "dataplane/worker.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sipalg::dp {
+
+class appliance;
+
+struct start_result {
+    std::unique_ptr<appliance> app;
+    std::string error;
+};
+
+class appliance {
+public:
+    static start_result start(const plan& p, const options& opts);
+    ~appliance();
+    appliance(const appliance&) = delete;
+    appliance& operator=(const appliance&) = delete;
+
+    // Ends the workers (they flush and drop what they hold), then stops and closes the ports.
+    void stop();
+
+    // True when every worker has polled without finding packets for `idle_ms`, nothing waits for ARP and
+    // no handoff ring holds packets: a pcap input has been read to its end and its effects have left.
+    bool drained(std::uint64_t idle_ms) const;
+
+    unsigned workers() const noexcept
+    {
+        return static_cast<unsigned>(workers_.size());
+    }
+    const worker& worker_at(unsigned i) const noexcept
+    {
+        return *workers_[i];
+    }
+    // Sum over workers.
+    std::array<std::uint64_t, counter_count> totals() const;
+    const snapshot* current() const noexcept
+    {
+        return snapshots_->current();
+    }
+    const std::vector<port_binding>& ports() const noexcept
+    {
+        return ports_;
+    }
+    // Port statistics of interface i: live while running, as they were at stop() afterwards.
+    rte_eth_stats port_stats(std::size_t i) const;
+
+private:
+    appliance() = default;
+
+    options opts_;
+    rte_mempool* pool_ = nullptr;
+    rte_mempool* indirect_pool_ = nullptr;
+    std::vector<port_binding> ports_;
+    std::vector<rte_eth_stats> final_stats_;
+    bool ports_up_ = false;
+    std::unique_ptr<snapshot_holder> snapshots_;
+    ring_mesh rings_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::vector<unsigned> lcores_;
+    std::atomic<bool> stop_{false};
+    bool running_ = false;
+};
+
+} // namespace sipalg::dp

@@ -1,0 +1,118 @@
+#pragma once
+// Every worker counter, declared once (STYLE.md item 21): the X-macro yields the enum, the names that
+// telemetry and the exit report print, and the help text. Drop reasons start with "drop_", so a sum over
+// them is the number of packets the appliance refused, and each refusal has a name.
+#include "nat/ipv4.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace sipalg::dp {
+
+#define SIPALG_EVENT_COUNTERS(X)                                                                     \
+    X(rx_packets, "packets received from the ports")                                               \
+    X(tx_packets, "packets handed to the ports")                                                   \
+    X(forwarded, "IPv4 packets routed to a next hop")                                              \
+    X(handoff_out, "packets handed to another worker")                                             \
+    X(handoff_in, "packets received from another worker")                                          \
+    X(arp_requests_in, "ARP requests received")                                                    \
+    X(arp_replies_in, "ARP replies received")                                                      \
+    X(arp_requests_sent, "ARP requests sent to resolve or refresh a neighbour")                    \
+    X(arp_replies_sent, "ARP replies sent for our addresses")                                      \
+    X(arp_learned, "neighbour entries created or updated from ARP")                                \
+    X(arp_expired, "neighbour entries aged out")                                                   \
+    X(arp_held, "packets held while their next hop was being resolved")                            \
+    X(icmp_echo_replies, "ICMP echo replies sent for our addresses")                               \
+    X(icmp_errors_sent, "ICMP errors sent (time exceeded, unreachable, fragmentation needed)")     \
+    X(fragments_in, "IPv4 fragments received")                                                     \
+    X(reassembled, "IPv4 datagrams reassembled from fragments")                                    \
+    X(fragmented, "IPv4 datagrams fragmented to the outgoing MTU")
+
+#define SIPALG_DROP_COUNTERS(X)                                                                      \
+    X(drop_l2_truncated, "frame shorter than an Ethernet header")                                   \
+    X(drop_l2_other_host, "unicast frame for another MAC address")                                 \
+    X(drop_l2_unsupported, "EtherType other than IPv4 and ARP")                                    \
+    X(drop_no_interface, "frame from a port with no configured interface")                         \
+    X(drop_arp_malformed, "ARP packet that is not IPv4 over Ethernet or is too short")             \
+    X(drop_arp_conflict, "ARP from another host claiming one of our addresses")                   \
+    X(drop_arp_unresolved, "packet whose next hop did not answer ARP")                             \
+    X(drop_arp_hold_full, "packet beyond the hold queue of an unresolved next hop")                \
+    X(drop_arp_table_full, "next hop that found no free neighbour entry")                          \
+    SIPALG_IPV4_ERRORS(X##_DROP)                                                                   \
+    X(drop_multicast, "multicast or broadcast IPv4 destination (not routed)")                      \
+    X(drop_no_route, "no route to the destination")                                                \
+    X(drop_blackhole, "route to a blackhole or a directed broadcast")                              \
+    X(drop_ttl_exceeded, "TTL would reach zero")                                                   \
+    X(drop_frag_failed, "fragment refused by reassembly (table full, overlap, too many fragments)") \
+    X(drop_df_too_big, "larger than the outgoing MTU with Don't Fragment set")                     \
+    X(drop_fragmentation_failed, "could not fragment to the outgoing MTU")                         \
+    X(drop_local_not_allowed, "packet for our address that the interface's allowaccess refuses")  \
+    X(drop_local_unhandled, "packet for our address with no local service")                        \
+    X(drop_icmp_malformed, "ICMP for our address with a bad length or checksum")                   \
+    X(drop_icmp_rate_limited, "ICMP error not sent because of the rate limit")                     \
+    X(drop_handoff_ring_full, "handoff ring to another worker was full")                           \
+    X(drop_tx_full, "port transmit queue was full")                                                \
+    X(drop_no_mbuf, "mbuf pool empty while building a packet")                                     \
+    X(drop_shutdown, "packet still held when the worker stopped")
+
+// Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
+// them drop_<reason>, so that list is written once.
+#define SIPALG_COUNTERS(X) SIPALG_EVENT_COUNTERS(X) SIPALG_DROP_COUNTERS(X)
+
+enum class counter : std::uint16_t {
+#define SIPALG_X(name, help) name,
+#define SIPALG_X_DROP(name, help) drop_##name,
+    SIPALG_COUNTERS(SIPALG_X)
+#undef SIPALG_X
+#undef SIPALG_X_DROP
+        count_
+};
+
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);
+
+inline constexpr std::array<std::string_view, counter_count> counter_names{
+#define SIPALG_X(name, help) #name,
+#define SIPALG_X_DROP(name, help) "drop_" #name,
+    SIPALG_COUNTERS(SIPALG_X)
+#undef SIPALG_X
+#undef SIPALG_X_DROP
+};
+
+inline constexpr std::array<std::string_view, counter_count> counter_help{
+#define SIPALG_X(name, help) help,
+#define SIPALG_X_DROP(name, help) help,
+    SIPALG_COUNTERS(SIPALG_X)
+#undef SIPALG_X
+#undef SIPALG_X_DROP
+};
+
+// The drop counter for a failed IPv4 header check; both lists come from the same X-macros, in order.
+constexpr counter ipv4_drop_counter(ipv4_error e) noexcept
+{
+    return static_cast<counter>(static_cast<unsigned>(counter::drop_ipv4_truncated) +
+                                static_cast<unsigned>(e) - 1u);
+}
+static_assert(ipv4_error_count == static_cast<unsigned>(counter::drop_ipv4_martian_destination) -
+                                          static_cast<unsigned>(counter::drop_ipv4_truncated) + 1);
+
+// One worker's counters. Only the owning worker writes; telemetry and the control core read at any time.
+// The relaxed atomic_ref accesses compile to plain loads and stores (no lock prefix): a reader may see a
+// value one burst old, never a torn one.
+struct counter_block {
+    alignas(64) std::array<std::uint64_t, counter_count> values{};
+
+    void add(counter c, std::uint64_t n = 1) noexcept
+    {
+        auto& v = values[static_cast<std::size_t>(c)];
+        std::atomic_ref<std::uint64_t>(v).store(v + n, std::memory_order_relaxed);
+    }
+    std::uint64_t get(counter c) const noexcept
+    {
+        auto& v = const_cast<std::uint64_t&>(values[static_cast<std::size_t>(c)]);
+        return std::atomic_ref<std::uint64_t>(v).load(std::memory_order_relaxed);
+    }
+};
+
+} // namespace sipalg::dp

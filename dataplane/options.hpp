@@ -1,0 +1,23 @@
+#pragma once
+// Sizing and timing of the data plane, set from sipalgd's command line (control/sipalgd.cpp).
+#include <cstdint>
+
+namespace sipalg::dp {
+
+struct options {
+    std::uint32_t mbufs = 16384;         // mbufs in the packet pool
+    std::uint16_t mbuf_data_room = 2048; // bytes of packet data per mbuf (net_af_packet needs its frame size)
+    std::uint16_t rx_descriptors = 1024; // per RX queue
+    std::uint16_t tx_descriptors = 1024; // per TX queue
+    std::uint32_t handoff_ring_size = 2048;
+    std::uint32_t arp_entries = 4096;      // neighbour entries per worker
+    std::uint32_t arp_timeout_s = 300;     // an entry is re-probed (used) or dropped (idle) after this
+    std::uint32_t arp_hold = 8;            // packets held per unresolved neighbour
+    std::uint32_t frag_entries = 4096;     // datagrams in reassembly per worker
+    std::uint32_t frag_timeout_ms = 5000;  // an incomplete datagram is dropped after this
+    std::uint32_t icmp_rate = 100;         // ICMP errors per second per worker (token bucket)
+    std::uint32_t idle_sleep_us = 0;       // sleep when a worker found no work; 0 = pure polling
+    bool exit_when_drained = false;        // stop once every input is idle (pcap tests)
+};
+
+} // namespace sipalg::dp

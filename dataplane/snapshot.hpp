@@ -1,0 +1,110 @@
+#pragma once
+// The compiled configuration the workers read: interfaces by port, the next-hop table and the rte_lpm
+// route table, static neighbours. Immutable once published; swapped with one atomic pointer store and
+// freed after an rte_rcu_qsbr grace period (ARCHITECTURE.md "Processes and cores").
+#include "dataplane/plan.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct rte_lpm;
+
+namespace sipalg::dp {
+
+// A configured interface as the workers see it.
+struct interface_rt {
+    std::string name;
+    std::uint16_t index = 0;
+    std::uint16_t port = 0;
+    ipv4_prefix address;
+    mac_address mac{};
+    std::uint16_t mtu = 1500;
+    bool allow_ping = false;
+};
+
+// One next hop, packed for the per-packet path: everything forwarding needs in 16 bytes.
+struct nexthop_rt {
+    nexthop_kind kind = nexthop_kind::blackhole;
+    std::uint8_t pad = 0;
+    std::uint16_t port = 0;
+    std::uint16_t mtu = 0;
+    std::uint16_t interface = 0;
+    ipv4_address gateway = 0; // 0 for connected: the destination is the next hop
+    std::uint32_t pad2 = 0;
+};
+static_assert(sizeof(nexthop_rt) == 16);
+
+// How each interface of the plan was bound at start-up (dataplane/ports.hpp).
+struct port_binding {
+    std::uint16_t port_id = 0;
+    mac_address mac{};
+    std::uint16_t rx_queues = 1;
+    std::uint16_t tx_queues = 1;
+};
+
+struct snapshot {
+    std::uint64_t generation = 0;
+    rte_lpm* lpm = nullptr;
+    std::vector<nexthop_rt> nexthops;
+    std::vector<interface_rt> interfaces;
+    std::array<std::int16_t, RTE_MAX_ETHPORTS> interface_of_port{}; // -1: no interface
+    std::array<mac_address, RTE_MAX_ETHPORTS> mac_of_port{};        // source MAC of frames we send
+    std::vector<neighbour_plan> neighbours;
+
+    snapshot() = default;
+    snapshot(const snapshot&) = delete;
+    snapshot& operator=(const snapshot&) = delete;
+    ~snapshot();
+
+    const interface_rt* interface_on(std::uint16_t port) const noexcept
+    {
+        const auto i = interface_of_port[port];
+        return i < 0 ? nullptr : &interfaces[static_cast<std::size_t>(i)];
+    }
+};
+
+struct snapshot_result {
+    std::unique_ptr<snapshot> snap;
+    std::string error;
+};
+
+// Builds the rte_lpm table and the next-hop and interface arrays from a plan whose interfaces are bound
+// to ports as given (one binding per interface, same order).
+snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation);
+
+// Holds the current snapshot for the workers. Workers call current() once per burst and report
+// quiescence; publish() swaps the pointer and frees the old snapshot after every worker has passed a
+// quiescent state.
+class snapshot_holder {
+public:
+    // Null when the RCU state cannot be allocated.
+    static std::unique_ptr<snapshot_holder> create(unsigned readers);
+    ~snapshot_holder();
+    snapshot_holder(const snapshot_holder&) = delete;
+    snapshot_holder& operator=(const snapshot_holder&) = delete;
+
+    const snapshot* current() const noexcept
+    {
+        return current_.load(std::memory_order_acquire);
+    }
+    void publish(std::unique_ptr<snapshot> next);
+    rte_rcu_qsbr* qsbr() const noexcept
+    {
+        return qsbr_;
+    }
+
+private:
+    explicit snapshot_holder(rte_rcu_qsbr* q) : qsbr_(q) {}
+
+    std::atomic<const snapshot*> current_{nullptr};
+    rte_rcu_qsbr* qsbr_ = nullptr;
+};
+
+} // namespace sipalg::dp

@@ -1,0 +1,18 @@
+#pragma once
+// Counters through rte_telemetry, readable with the stock dpdk-telemetry.py (STYLE.md item 15):
+//   /sipalg/info            version, workers, TSC frequency
+//   /sipalg/stats           every counter summed over the workers
+//   /sipalg/worker_stats,N  the counters of worker N
+//   /sipalg/interfaces      interfaces with their port, address, MAC and MTU
+#include <string>
+
+namespace sipalg::dp {
+
+class appliance;
+
+// Registers the commands; returns an error text naming the command that failed, or empty.
+std::string register_telemetry(const appliance* app, const char* version);
+// Detaches the commands from the appliance before it goes away; they then answer with an error.
+void unregister_telemetry();
+
+} // namespace sipalg::dp

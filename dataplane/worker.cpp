@@ -1,0 +1,814 @@
+// See worker.hpp. The per-packet path is rx_burst -> classify -> accept_ipv4 -> route_batch -> forward
+// -> to_neighbour -> send; everything else (ARP, local delivery, ICMP errors, fragments) branches off it
+// as an exception.
+#include "dataplane/worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lpm.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sipalg::dp {
+
+namespace {
+
+constexpr unsigned prefetch_ahead = 4;
+constexpr std::size_t eth_len = sizeof(ether_header);
+constexpr unsigned max_fragments = 64;
+// RFC 1812 §4.3.2.3: an ICMP error carries as much of the original datagram as fits in 576 bytes.
+constexpr std::size_t icmp_quote_max = 576 - sizeof(ipv4_header) - sizeof(icmp_header);
+constexpr std::uint8_t default_ttl = 64;
+
+inline bool mac_equal(const mac_address& a, const mac_address& b) noexcept
+{
+    std::uint32_t a4;
+    std::uint32_t b4;
+    std::uint16_t a2;
+    std::uint16_t b2;
+    std::memcpy(&a4, a.data(), 4);
+    std::memcpy(&b4, b.data(), 4);
+    std::memcpy(&a2, a.data() + 4, 2);
+    std::memcpy(&b2, b.data() + 4, 2);
+    return ((a4 ^ b4) | static_cast<std::uint32_t>(a2 ^ b2)) == 0;
+}
+
+inline ether_header* eth_of(rte_mbuf* m) noexcept
+{
+    return rte_pktmbuf_mtod(m, ether_header*);
+}
+
+// rte_ip_frag reads the header lengths from these mbuf bit-fields.
+inline void set_header_lengths(rte_mbuf* m, unsigned ipv4_header_length) noexcept
+{
+    m->l2_len = eth_len;
+    m->l3_len = ipv4_header_length & 0x1ffu;
+}
+
+inline void set_ipv4_checksum(ipv4_header& ip) noexcept
+{
+    ip.checksum = be16{0};
+    ip.checksum = be16{static_cast<std::uint16_t>(~csum_fold(csum_partial(&ip, ip.header_length())))};
+}
+
+constexpr be16 be(std::uint16_t v) noexcept
+{
+    return be16::from_host(v);
+}
+
+// RFC 1812 §4.3.2.7 (with RFC 792): never answer an ICMP error with an ICMP error.
+inline bool is_icmp_error(const ipv4_header& ip, const rte_mbuf* m) noexcept
+{
+    if (ip.protocol != ip_proto::icmp) {
+        return false;
+    }
+    const std::size_t off = eth_len + ip.header_length();
+    if (m->data_len < off + 1) {
+        return true; // cannot tell: stay silent
+    }
+    const std::uint8_t type = *rte_pktmbuf_mtod_offset(m, const std::uint8_t*, off);
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+} // namespace
+
+worker_result worker::create(const worker_setup& setup)
+{
+    worker_result r;
+    std::unique_ptr<worker> w(new worker(setup));
+    const std::uint32_t bucket_entries = 16;
+    const std::uint32_t buckets = std::max<std::uint32_t>(1, setup.opts.frag_entries / bucket_entries);
+    const std::uint64_t frag_cycles = rte_get_tsc_hz() / 1000 * setup.opts.frag_timeout_ms;
+    w->frag_ = rte_ip_frag_table_create(buckets, bucket_entries, setup.opts.frag_entries, frag_cycles,
+                                        static_cast<int>(rte_socket_id()));
+    if (w->frag_ == nullptr) {
+        r.error = "cannot create the reassembly table; give the EAL more memory (-m) or lower --frag-entries";
+        return r;
+    }
+    r.w = std::move(w);
+    return r;
+}
+
+worker::worker(const worker_setup& setup)
+    : id_(setup.id),
+      workers_(setup.workers),
+      handoff_field_(setup.handoff_field),
+      tx_queue_(setup.tx_queue),
+      tx_owner_(setup.tx_owner),
+      handoff_out_(setup.workers),
+      neigh_(setup.opts.arp_entries, setup.opts.arp_hold,
+             neighbour_table::timing{rte_get_tsc_hz() * setup.opts.arp_timeout_s, rte_get_tsc_hz(), 3}),
+      rx_queues_(setup.rx_queues),
+      pool_(setup.pool),
+      indirect_pool_(setup.indirect_pool),
+      snapshots_(setup.snapshots),
+      stop_(setup.stop),
+      opts_(setup.opts),
+      tsc_hz_(rte_get_tsc_hz())
+{
+    // Choose once (STYLE.md item 12): with one worker nothing is ever steered.
+    rx_fn_ = workers_ > 1 ? &worker::rx_burst<true> : &worker::rx_burst<false>;
+    tick_cycles_ = std::max<std::uint64_t>(1, tsc_hz_ / 1000);
+    icmp_credit_ = std::uint64_t{opts_.icmp_rate} * 1000;
+    for (unsigned other = 0; other < workers_; ++other) {
+        if (other != id_ && setup.rings != nullptr) {
+            rings_in_.push_back(setup.rings->ring(other, id_));
+        }
+        rings_out_.push_back(other != id_ && setup.rings != nullptr ? setup.rings->ring(id_, other) : nullptr);
+    }
+}
+
+worker::~worker()
+{
+    if (frag_ != nullptr) {
+        rte_ip_frag_table_destroy(frag_);
+    }
+}
+
+worker_activity worker::activity() const noexcept
+{
+    return {last_active_.load(std::memory_order_relaxed), idle_loops_.load(std::memory_order_relaxed),
+            held_published_.load(std::memory_order_relaxed)};
+}
+
+int worker::run() noexcept
+{
+    rte_rcu_qsbr* q = snapshots_->qsbr();
+    rte_rcu_qsbr_thread_register(q, id_);
+    rte_rcu_qsbr_thread_online(q, id_);
+    now_ = rte_rdtsc();
+    last_tick_ = now_;
+    next_tick_ = now_ + tick_cycles_;
+    last_active_.store(now_, std::memory_order_relaxed);
+    std::array<rte_mbuf*, burst_size> pkts;
+    std::uint64_t idle = 0;
+
+    while (!stop_->load(std::memory_order_relaxed)) {
+        now_ = rte_rdtsc();
+        if (const snapshot* s = snapshots_->current(); s != snap_) [[unlikely]] {
+            adopt(s);
+        }
+        unsigned work = 0;
+        for (rte_ring* r : rings_in_) {
+            const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts.data()), burst_size, nullptr);
+            if (n != 0) {
+                work += n;
+                handoff_burst(pkts.data(), n);
+            }
+        }
+        for (const auto& rq : rx_queues_) {
+            const std::uint16_t n = rte_eth_rx_burst(rq.port, rq.queue, pkts.data(), burst_size);
+            if (n != 0) {
+                work += n;
+                (this->*rx_fn_)(pkts.data(), n, rq.port);
+            }
+        }
+        flush_all();
+        if (death_row_.cnt != 0) {
+            rte_ip_frag_free_death_row(&death_row_, 3);
+        }
+        if (now_ >= next_tick_) [[unlikely]] {
+            tick();
+        }
+        if (work != 0) {
+            if (idle != 0) {
+                idle = 0;
+                idle_loops_.store(0, std::memory_order_relaxed);
+            }
+            last_active_.store(now_, std::memory_order_relaxed);
+        } else {
+            idle_loops_.store(++idle, std::memory_order_relaxed);
+            if (opts_.idle_sleep_us != 0 && idle > 64) {
+                rte_delay_us_sleep(opts_.idle_sleep_us);
+            }
+        }
+        rte_rcu_qsbr_quiescent(q, id_);
+    }
+    shutdown();
+    rte_rcu_qsbr_thread_offline(q, id_);
+    rte_rcu_qsbr_thread_unregister(q, id_);
+    return 0;
+}
+
+void worker::shutdown() noexcept
+{
+    flush_all();
+    neigh_.clear([this](rte_mbuf* m) { drop(m, counter::drop_shutdown); });
+    held_published_.store(0, std::memory_order_relaxed);
+    if (death_row_.cnt != 0) {
+        rte_ip_frag_free_death_row(&death_row_, 0);
+    }
+}
+
+void worker::adopt(const snapshot* s) noexcept
+{
+    snap_ = s;
+    // Static neighbours of config system arp-table.
+    for (const auto& n : s->neighbours) {
+        const auto port = s->interfaces[n.interface].port;
+        const auto r = neigh_.set_fixed(port, n.address, n.mac);
+        release(r.release, port, n.mac);
+    }
+}
+
+void worker::tick() noexcept
+{
+    const std::uint64_t elapsed_ms = (now_ - last_tick_) / tick_cycles_;
+    last_tick_ = now_;
+    next_tick_ = now_ + tick_cycles_;
+    icmp_credit_ = std::min<std::uint64_t>(icmp_credit_ + elapsed_ms * opts_.icmp_rate,
+                                           std::uint64_t{opts_.icmp_rate} * 1000);
+    // A full sweep of the neighbour table about once a second.
+    const std::uint32_t budget =
+        static_cast<std::uint32_t>(std::max<std::uint64_t>(1, neigh_.capacity() * std::max<std::uint64_t>(1, elapsed_ms) / 1000));
+    neigh_.age(now_, budget,
+               [this](neighbour_table::aging_action a, std::uint16_t port, ipv4_address ip, const mac_address&,
+                      std::span<rte_mbuf* const> dropped) {
+                   switch (a) {
+                   case neighbour_table::aging_action::request:
+                       send_arp_request(port, ip);
+                       break;
+                   case neighbour_table::aging_action::expired:
+                       counters_.add(counter::arp_expired);
+                       break;
+                   case neighbour_table::aging_action::failed:
+                       for (rte_mbuf* m : dropped) {
+                           drop(m, counter::drop_arp_unresolved);
+                       }
+                       break;
+                   }
+               });
+    held_published_.store(neigh_.held_packets(), std::memory_order_relaxed);
+    const std::uint32_t before = death_row_.cnt;
+    rte_ip_frag_table_del_expired_entries(frag_, &death_row_, now_);
+    counters_.add(counter::drop_frag_failed, death_row_.cnt - before);
+    if (death_row_.cnt != 0) {
+        rte_ip_frag_free_death_row(&death_row_, 3);
+    }
+    flush_all();
+}
+
+template <bool Steer>
+void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
+{
+    counters_.add(counter::rx_packets, n);
+    const interface_rt* itf = snap_->interface_on(port);
+    if (itf == nullptr) [[unlikely]] {
+        for (unsigned i = 0; i < n; ++i) {
+            drop(pkts[i], counter::drop_no_interface);
+        }
+        return;
+    }
+    for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) {
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        if (i + prefetch_ahead < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
+        }
+        classify<Steer>(pkts[i], *itf);
+    }
+    route_batch();
+}
+
+template <bool Steer>
+void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
+{
+    // Receive queues are set up without scatter, so a chain here is rare; the parsers below want the
+    // headers contiguous.
+    if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) [[unlikely]] {
+        drop(m, counter::drop_l2_truncated);
+        return;
+    }
+    if (m->data_len < eth_len) [[unlikely]] {
+        drop(m, counter::drop_l2_truncated);
+        return;
+    }
+    ether_header* eth = eth_of(m);
+    const bool group = (eth->dst[0] & 1u) != 0;
+    if (!group && !mac_equal(eth->dst, itf.mac)) [[unlikely]] {
+        drop(m, counter::drop_l2_other_host);
+        return;
+    }
+    if (eth->type == be(ethertype::ipv4)) [[likely]] {
+        auto* ip = reinterpret_cast<ipv4_header*>(eth + 1);
+        const std::uint32_t l3_len = m->pkt_len - static_cast<std::uint32_t>(eth_len);
+        const ipv4_check chk = check_ipv4(ip, l3_len);
+        if (chk.error != ipv4_error::ok) [[unlikely]] {
+            drop(m, ipv4_drop_counter(chk.error));
+            return;
+        }
+        if (l3_len != chk.total_length) [[unlikely]] {
+            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(l3_len - chk.total_length)); // link-layer padding
+        }
+        set_header_lengths(m, chk.header_length);
+        if constexpr (Steer) {
+            const unsigned owner = owner_of(*ip);
+            if (owner != id_) {
+                handoff(m, owner, handoff_kind::ipv4, 0);
+                return;
+            }
+        }
+        accept_ipv4(m, ip);
+        return;
+    }
+    if (eth->type == be(ethertype::arp)) {
+        handle_arp(m, itf, false);
+        return;
+    }
+    drop(m, counter::drop_l2_unsupported);
+}
+
+void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept
+{
+    counters_.add(counter::handoff_in, n);
+    for (unsigned i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        const handoff_meta meta = handoff_of(m, handoff_field_);
+        switch (meta.kind) {
+        case handoff_kind::ipv4:
+            accept_ipv4(m, reinterpret_cast<ipv4_header*>(eth_of(m) + 1));
+            break;
+        case handoff_kind::arp_learn:
+            if (const interface_rt* itf = snap_->interface_on(m->port); itf != nullptr) {
+                handle_arp(m, *itf, true);
+            } else {
+                rte_pktmbuf_free(m);
+            }
+            break;
+        case handoff_kind::transmit:
+            send(m, meta.tx_port);
+            break;
+        }
+    }
+    route_batch();
+}
+
+void worker::accept_ipv4(rte_mbuf* m, ipv4_header* ip) noexcept
+{
+    if (is_fragment(*ip)) [[unlikely]] {
+        m = reassemble(m, ip);
+        if (m == nullptr) {
+            return;
+        }
+        ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, m->l2_len);
+    }
+    batch_[batch_n_] = route_entry{m, ip};
+    batch_dst_[batch_n_] = ip->dst.to_host();
+    if (++batch_n_ == burst_size) [[unlikely]] {
+        route_batch();
+    }
+}
+
+rte_mbuf* worker::reassemble(rte_mbuf* m, ipv4_header* ip) noexcept
+{
+    counters_.add(counter::fragments_in);
+    const std::uint32_t before = death_row_.cnt;
+    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frag_, &death_row_, m, now_, reinterpret_cast<rte_ipv4_hdr*>(ip));
+    // Every mbuf the library sent to the death row is a fragment we dropped: a bad or overlapping one,
+    // or the rest of a datagram that timed out or did not fit.
+    counters_.add(counter::drop_frag_failed, death_row_.cnt - before);
+    if (death_row_.cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN - (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1)) {
+        rte_ip_frag_free_death_row(&death_row_, 0);
+    }
+    if (whole == nullptr) {
+        return nullptr;
+    }
+    counters_.add(counter::reassembled);
+    // The library rewrites total length and fragment fields and leaves the checksum zero.
+    set_ipv4_checksum(*rte_pktmbuf_mtod_offset(whole, ipv4_header*, whole->l2_len));
+    return whole;
+}
+
+void worker::route_batch() noexcept
+{
+    const unsigned n = batch_n_;
+    if (n == 0) {
+        return;
+    }
+    batch_n_ = 0;
+    std::array<std::uint32_t, burst_size> hops;
+    rte_lpm_lookup_bulk(snap_->lpm, batch_dst_.data(), hops.data(), n);
+    for (unsigned i = 0; i < n; ++i) {
+        rte_mbuf* m = batch_[i].m;
+        ipv4_header* ip = batch_[i].ip;
+        if ((hops[i] & RTE_LPM_LOOKUP_SUCCESS) == 0) [[unlikely]] {
+            icmp_error(m, ip, icmp_type::dest_unreachable, icmp_code::net_unreachable, 0);
+            drop(m, counter::drop_no_route);
+            continue;
+        }
+        const nexthop_rt& hop = snap_->nexthops[hops[i] & 0x00ffffffu];
+        // RFC 1812 §5.3.4: a frame received as a link-layer broadcast or multicast is not forwarded.
+        if (hop.kind <= nexthop_kind::gateway && (eth_of(m)->dst[0] & 1u) == 0 && ip->ttl > 1) [[likely]] {
+            forward(m, ip, hop, batch_dst_[i]);
+        } else {
+            route_exception(m, ip, hop);
+        }
+    }
+}
+
+void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop) noexcept
+{
+    switch (hop.kind) {
+    case nexthop_kind::local:
+        local_deliver(m, ip);
+        return;
+    case nexthop_kind::blackhole:
+        drop(m, counter::drop_blackhole);
+        return;
+    case nexthop_kind::broadcast:
+        drop(m, counter::drop_multicast);
+        return;
+    case nexthop_kind::connected:
+    case nexthop_kind::gateway:
+        break;
+    }
+    if ((eth_of(m)->dst[0] & 1u) != 0) {
+        drop(m, counter::drop_multicast);
+        return;
+    }
+    // RFC 1812 §5.3.1: TTL would reach zero: time exceeded in transit.
+    icmp_error(m, ip, icmp_type::time_exceeded, icmp_code::ttl_exceeded_in_transit, 0);
+    drop(m, counter::drop_ttl_exceeded);
+}
+
+void worker::forward(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept
+{
+    decrement_ttl(*ip);
+    counters_.add(counter::forwarded);
+    emit(m, ip, hop, dst, false);
+}
+
+void worker::emit(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst, bool originated) noexcept
+{
+    const ipv4_address via = hop.gateway != 0 ? hop.gateway : dst;
+    if (m->pkt_len - eth_len > hop.mtu) [[unlikely]] {
+        if ((ip->frag.to_host() & ipv4_frag::dont_fragment) != 0) {
+            // RFC 1191 §4: tell the sender the next-hop MTU.
+            if (!originated) {
+                icmp_error(m, ip, icmp_type::dest_unreachable, icmp_code::fragmentation_needed, hop.mtu);
+            }
+            drop(m, counter::drop_df_too_big);
+            return;
+        }
+        fragment_and_emit(m, hop, via);
+        return;
+    }
+    to_neighbour(m, hop.port, via);
+}
+
+void worker::fragment_and_emit(rte_mbuf* m, const nexthop_rt& hop, ipv4_address via) noexcept
+{
+    std::array<rte_mbuf*, max_fragments> out;
+    rte_pktmbuf_adj(m, static_cast<std::uint16_t>(eth_len));
+    const std::int32_t n =
+        rte_ipv4_fragment_packet(m, out.data(), max_fragments, hop.mtu, pool_, indirect_pool_);
+    // The fragments reference the original's data through indirect mbufs; this drops our reference only.
+    rte_pktmbuf_free(m);
+    if (n <= 0) {
+        counters_.add(counter::drop_fragmentation_failed);
+        return;
+    }
+    counters_.add(counter::fragmented);
+    for (std::int32_t i = 0; i < n; ++i) {
+        rte_mbuf* f = out[static_cast<std::size_t>(i)];
+        if (rte_pktmbuf_prepend(f, static_cast<std::uint16_t>(eth_len)) == nullptr) {
+            drop(f, counter::drop_fragmentation_failed);
+            continue;
+        }
+        auto* fip = rte_pktmbuf_mtod_offset(f, ipv4_header*, eth_len);
+        set_header_lengths(f, fip->header_length());
+        set_ipv4_checksum(*fip);
+        to_neighbour(f, hop.port, via);
+    }
+}
+
+void worker::to_neighbour(rte_mbuf* m, std::uint16_t port, ipv4_address via) noexcept
+{
+    const mac_address* mac = neigh_.resolve(port, via);
+    if (mac == nullptr) [[unlikely]] {
+        hold(m, port, via);
+        return;
+    }
+    ether_header* eth = eth_of(m);
+    eth->dst = *mac;
+    eth->src = snap_->mac_of_port[port];
+    eth->type = be(ethertype::ipv4);
+    send(m, port);
+}
+
+void worker::hold(rte_mbuf* m, std::uint16_t port, ipv4_address via) noexcept
+{
+    switch (neigh_.hold(port, via, m, now_)) {
+    case neighbour_table::hold_result::held_first:
+        counters_.add(counter::arp_held);
+        send_arp_request(port, via);
+        break;
+    case neighbour_table::hold_result::held:
+        counters_.add(counter::arp_held);
+        break;
+    case neighbour_table::hold_result::hold_full:
+        drop(m, counter::drop_arp_hold_full);
+        break;
+    case neighbour_table::hold_result::table_full:
+        drop(m, counter::drop_arp_table_full);
+        break;
+    }
+}
+
+void worker::release(std::span<rte_mbuf* const> pkts, std::uint16_t port, const mac_address& mac) noexcept
+{
+    for (rte_mbuf* m : pkts) {
+        ether_header* eth = eth_of(m);
+        eth->dst = mac;
+        eth->src = snap_->mac_of_port[port];
+        eth->type = be(ethertype::ipv4);
+        send(m, port);
+    }
+}
+
+void worker::output_local(rte_mbuf* m, ipv4_header* ip) noexcept
+{
+    std::uint32_t hop_index = 0;
+    const ipv4_address dst = ip->dst.to_host();
+    if (rte_lpm_lookup(snap_->lpm, dst, &hop_index) != 0) {
+        drop(m, counter::drop_no_route);
+        return;
+    }
+    const nexthop_rt& hop = snap_->nexthops[hop_index];
+    if (hop.kind > nexthop_kind::gateway) {
+        drop(m, counter::drop_no_route);
+        return;
+    }
+    emit(m, ip, hop, dst, true);
+}
+
+void worker::local_deliver(rte_mbuf* m, ipv4_header* ip) noexcept
+{
+    if (ip->protocol != ip_proto::icmp) {
+        drop(m, counter::drop_local_unhandled);
+        return;
+    }
+    const unsigned ihl = ip->header_length();
+    const unsigned icmp_len = ip->total_length.to_host() - ihl;
+    if (icmp_len < sizeof(icmp_header) || m->data_len < eth_len + ihl + sizeof(icmp_header)) {
+        drop(m, counter::drop_icmp_malformed);
+        return;
+    }
+    std::uint16_t sum = 0;
+    if (rte_raw_cksum_mbuf(m, static_cast<std::uint32_t>(eth_len + ihl), icmp_len, &sum) != 0 || sum != 0xffff) {
+        drop(m, counter::drop_icmp_malformed);
+        return;
+    }
+    auto* icmp = rte_pktmbuf_mtod_offset(m, icmp_header*, eth_len + ihl);
+    if (icmp->type != icmp_type::echo_request || icmp->code != 0) {
+        drop(m, counter::drop_local_unhandled);
+        return;
+    }
+    const interface_rt* in = snap_->interface_on(m->port);
+    if (in == nullptr || !in->allow_ping) {
+        drop(m, counter::drop_local_not_allowed);
+        return;
+    }
+    // RFC 792 echo reply: same data, addresses swapped, type 0. The ICMP checksum changes only by the
+    // type word (RFC 1624); the IP header is rewritten and summed anew.
+    icmp->checksum = csum_update16(icmp->checksum, be(static_cast<std::uint16_t>(icmp_type::echo_request << 8)),
+                                   be(static_cast<std::uint16_t>(icmp_type::echo_reply << 8)));
+    icmp->type = icmp_type::echo_reply;
+    const be32 us = ip->dst;
+    ip->dst = ip->src;
+    ip->src = us;
+    ip->ttl = default_ttl;
+    ip->frag = be(static_cast<std::uint16_t>(ip->frag.to_host() & ipv4_frag::dont_fragment));
+    set_ipv4_checksum(*ip);
+    counters_.add(counter::icmp_echo_replies);
+    output_local(m, ip);
+}
+
+void worker::icmp_error(rte_mbuf* orig, const ipv4_header* ip, std::uint8_t type, std::uint8_t code,
+                        std::uint16_t mtu) noexcept
+{
+    // RFC 1812 §4.3.2.7: no ICMP error about an ICMP error, a non-first fragment, or a packet that
+    // was a link-layer or IP broadcast or multicast.
+    if ((ip->frag.to_host() & ipv4_frag::offset_mask) != 0 || (eth_of(orig)->dst[0] & 1u) != 0 ||
+        is_multicast(ip->dst.to_host()) || is_icmp_error(*ip, orig)) {
+        return;
+    }
+    const interface_rt* in = snap_->interface_on(orig->port);
+    if (in == nullptr) {
+        return;
+    }
+    if (icmp_credit_ < 1000) {
+        counters_.add(counter::drop_icmp_rate_limited);
+        return;
+    }
+    icmp_credit_ -= 1000;
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+        counters_.add(counter::drop_no_mbuf);
+        return;
+    }
+    const std::size_t quote = std::min<std::size_t>(orig->pkt_len - eth_len, icmp_quote_max);
+    const std::size_t total = sizeof(ipv4_header) + sizeof(icmp_header) + quote;
+    auto* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(eth_len + total));
+    if (p == nullptr) {
+        drop(m, counter::drop_no_mbuf);
+        return;
+    }
+    auto* nip = reinterpret_cast<ipv4_header*>(p + eth_len);
+    auto* nicmp = reinterpret_cast<icmp_header*>(nip + 1);
+    auto* body = reinterpret_cast<std::uint8_t*>(nicmp + 1);
+    // rte_pktmbuf_read points into the mbuf when the bytes are contiguous and copies them otherwise.
+    const void* quoted =
+        rte_pktmbuf_read(orig, static_cast<std::uint32_t>(eth_len), static_cast<std::uint32_t>(quote), body);
+    if (quoted == nullptr) {
+        rte_pktmbuf_free(m); // cannot happen: quote is within the packet
+        return;
+    }
+    if (quoted != body) {
+        std::memcpy(body, quoted, quote);
+    }
+    *nicmp = icmp_header{type, code, be16{0}, be16{0}, be(mtu)};
+    nicmp->checksum = internet_checksum(
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(nicmp), sizeof(icmp_header) + quote));
+    *nip = ipv4_header{0x45, 0xc0, be(static_cast<std::uint16_t>(total)), be(icmp_id_++), be16{0}, default_ttl,
+                       ip_proto::icmp, be16{0}, be32::from_host(in->address.address), ip->src};
+    set_ipv4_checksum(*nip);
+    m->port = orig->port;
+    set_header_lengths(m, sizeof(ipv4_header));
+    counters_.add(counter::icmp_errors_sent);
+    output_local(m, nip);
+}
+
+void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noexcept
+{
+    if (m->data_len < eth_len + sizeof(arp_packet)) {
+        drop(m, counter::drop_arp_malformed);
+        return;
+    }
+    ether_header* eth = eth_of(m);
+    auto* arp = reinterpret_cast<arp_packet*>(eth + 1);
+    const std::uint16_t op = arp->oper.to_host();
+    if (arp->htype != be(1) || arp->ptype != be(ethertype::ipv4) || arp->hlen != 6 || arp->plen != 4 ||
+        (op != arp_op::request && op != arp_op::reply)) {
+        drop(m, counter::drop_arp_malformed);
+        return;
+    }
+    if (!is_copy) {
+        counters_.add(op == arp_op::request ? counter::arp_requests_in : counter::arp_replies_in);
+    }
+    const ipv4_address spa = arp->spa.to_host();
+    const ipv4_address tpa = arp->tpa.to_host();
+    const ipv4_address ours = itf.address.address;
+    if (spa == ours) {
+        // Our own request looped back is harmless; anyone else claiming our address is a conflict.
+        if (mac_equal(arp->sha, itf.mac)) {
+            rte_pktmbuf_free(m);
+        } else {
+            drop(m, counter::drop_arp_conflict);
+        }
+        return;
+    }
+    const bool for_us = tpa == ours;
+    // Learn only on-link unicast senders (RFC 826 merge; RFC 1812 §3.3.2 forbids learning broadcast).
+    const bool sender_ok = itf.address.contains(spa) && (itf.address.length > 30 || spa != itf.address.broadcast()) &&
+                           (arp->sha[0] & 1u) == 0 && !mac_equal(arp->sha, mac_zero);
+    if (sender_ok) {
+        const auto r = neigh_.learn(itf.port, spa, arp->sha, for_us, now_);
+        if (r.learned) {
+            counters_.add(counter::arp_learned);
+            release(r.release, itf.port, arp->sha);
+        }
+    }
+    if (!is_copy && workers_ > 1) {
+        for (unsigned w = 0; w < workers_; ++w) {
+            if (w == id_) {
+                continue;
+            }
+            rte_mbuf* c = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX);
+            if (c == nullptr) {
+                counters_.add(counter::drop_no_mbuf);
+                continue;
+            }
+            handoff(c, w, handoff_kind::arp_learn, 0);
+        }
+    }
+    if (!is_copy && op == arp_op::request && for_us) {
+        // RFC 826 reply, built in place.
+        eth->dst = arp->sha;
+        eth->src = itf.mac;
+        arp->oper = be(arp_op::reply);
+        arp->tha = arp->sha;
+        arp->tpa = arp->spa;
+        arp->sha = itf.mac;
+        arp->spa = be32::from_host(ours);
+        counters_.add(counter::arp_replies_sent);
+        send(m, itf.port);
+        return;
+    }
+    rte_pktmbuf_free(m);
+}
+
+void worker::send_arp_request(std::uint16_t port, ipv4_address target) noexcept
+{
+    const interface_rt* itf = snap_->interface_on(port);
+    if (itf == nullptr) {
+        return;
+    }
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+        counters_.add(counter::drop_no_mbuf);
+        return;
+    }
+    auto* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(eth_len + sizeof(arp_packet)));
+    if (p == nullptr) {
+        drop(m, counter::drop_no_mbuf);
+        return;
+    }
+    auto* eth = reinterpret_cast<ether_header*>(p);
+    *eth = ether_header{mac_broadcast, itf->mac, be(ethertype::arp)};
+    auto* arp = reinterpret_cast<arp_packet*>(eth + 1);
+    *arp = arp_packet{be(1), be(ethertype::ipv4), 6, 4, be(arp_op::request), itf->mac,
+                      be32::from_host(itf->address.address), mac_zero, be32::from_host(target)};
+    counters_.add(counter::arp_requests_sent);
+    send(m, port);
+}
+
+void worker::send(rte_mbuf* m, std::uint16_t port) noexcept
+{
+    const std::int16_t q = tx_queue_[port];
+    if (q < 0) [[unlikely]] {
+        handoff(m, tx_owner_[port], handoff_kind::transmit, port);
+        return;
+    }
+    tx_batch& b = tx_[port];
+    b.pkts[b.n++] = m;
+    tx_dirty_ |= std::uint64_t{1} << port;
+    if (b.n == tx_batch_size) [[unlikely]] {
+        flush_tx(port);
+    }
+}
+
+void worker::handoff(rte_mbuf* m, unsigned to, handoff_kind kind, std::uint16_t tx_port) noexcept
+{
+    handoff_meta& meta = handoff_of(m, handoff_field_);
+    meta.kind = kind;
+    meta.tx_port = tx_port;
+    tx_batch& b = handoff_out_[to];
+    b.pkts[b.n++] = m;
+    handoff_dirty_ |= std::uint64_t{1} << to;
+    if (b.n == tx_batch_size) [[unlikely]] {
+        flush_handoff(to);
+    }
+}
+
+void worker::flush_tx(std::uint16_t port) noexcept
+{
+    tx_batch& b = tx_[port];
+    const std::uint16_t sent =
+        rte_eth_tx_burst(port, static_cast<std::uint16_t>(tx_queue_[port]), b.pkts.data(), b.n);
+    counters_.add(counter::tx_packets, sent);
+    if (sent < b.n) [[unlikely]] {
+        for (std::uint16_t i = sent; i < b.n; ++i) {
+            drop(b.pkts[i], counter::drop_tx_full);
+        }
+    }
+    b.n = 0;
+    tx_dirty_ &= ~(std::uint64_t{1} << port);
+}
+
+void worker::flush_handoff(unsigned to) noexcept
+{
+    tx_batch& b = handoff_out_[to];
+    const unsigned sent =
+        rte_ring_sp_enqueue_burst(rings_out_[to], reinterpret_cast<void* const*>(b.pkts.data()), b.n, nullptr);
+    counters_.add(counter::handoff_out, sent);
+    for (unsigned i = sent; i < b.n; ++i) {
+        drop(b.pkts[i], counter::drop_handoff_ring_full);
+    }
+    b.n = 0;
+    handoff_dirty_ &= ~(std::uint64_t{1} << to);
+}
+
+void worker::flush_all() noexcept
+{
+    while (handoff_dirty_ != 0) {
+        flush_handoff(static_cast<unsigned>(std::countr_zero(handoff_dirty_)));
+    }
+    while (tx_dirty_ != 0) {
+        flush_tx(static_cast<std::uint16_t>(std::countr_zero(tx_dirty_)));
+    }
+}
+
+void worker::drop(rte_mbuf* m, counter why) noexcept
+{
+    counters_.add(why);
+    rte_pktmbuf_free(m);
+}
+
+} // namespace sipalg::dp

@@ -1,0 +1,163 @@
+// The YAML configuration reader: FortiOS names and value forms, and every error with its line and column.
+#include "control/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+using namespace sipalg;
+using namespace sipalg::control;
+
+namespace {
+
+bool has_error(const load_result& r, int line, int column, const std::string& fragment)
+{
+    return std::any_of(r.errors.begin(), r.errors.end(), [&](const config_error& e) {
+        return e.where.line == line && e.where.column == column && e.message.find(fragment) != std::string::npos;
+    });
+}
+
+std::string dump(const load_result& r)
+{
+    std::string s;
+    for (const auto& e : r.errors) {
+        s += format_error(e) + "\n";
+    }
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("the shipped default configuration loads")
+{
+    const char* root = std::getenv("SIPALG_SOURCE_ROOT");
+    const std::string path = std::string(root != nullptr ? root : SIPALG_SOURCE_ROOT_DEFAULT) + "/conf/default.yaml";
+    const auto r = load_yaml_file(path);
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    REQUIRE(r.cfg.interfaces.size() == 2);
+    const auto* port1 = r.cfg.find_interface("port1");
+    REQUIRE(port1 != nullptr);
+    REQUIRE(port1->ip == ipv4_prefix{make_ipv4(10, 0, 1, 1), 24});
+    REQUIRE(port1->dpdk_port == "net_af_packet0");
+    REQUIRE(port1->allowaccess == std::vector<std::string>{"ping"});
+    REQUIRE(r.cfg.static_routes.size() == 1);
+    REQUIRE(r.cfg.static_routes[0].dst == ipv4_prefix{0, 0});
+    REQUIRE(r.cfg.static_routes[0].gateway == make_ipv4(198, 51, 100, 254));
+}
+
+TEST_CASE("every value form of an interface, route and ARP entry")
+{
+    const auto r = load_yaml(R"(system:
+  interface:
+    port1:
+      dpdk-port: "0000:01:00.0"
+      ip: 192.168.1.99/24
+      macaddr: 02:00:00:00:01:01
+      mtu: 9000
+      allowaccess: [ping, https]
+  arp-table:
+    7:
+      interface: port1
+      ip: 192.168.1.50
+      mac: 02:00:00:00:00:50
+router:
+  static:
+    2:
+      dst: 10.0.0.0 255.0.0.0
+      gateway: 192.168.1.1
+      distance: 20
+    3:
+      dst: 172.16.0.0/12
+      blackhole: enable
+    4:
+      dst: 172.17.0.0/16
+      device: port1
+      status: disable
+)");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    const auto& i = r.cfg.interfaces.at(0);
+    REQUIRE(i.mtu == 9000);
+    REQUIRE(i.macaddr.has_value());
+    REQUIRE(i.allowaccess == std::vector<std::string>{"ping", "https"});
+    REQUIRE(r.cfg.arp_table.at(0).id == 7);
+    REQUIRE(r.cfg.arp_table.at(0).ip == make_ipv4(192, 168, 1, 50));
+    REQUIRE(r.cfg.static_routes.size() == 3);
+    REQUIRE(r.cfg.static_routes[0].dst == ipv4_prefix{make_ipv4(10, 0, 0, 0), 8});
+    REQUIRE(r.cfg.static_routes[0].distance == 20);
+    REQUIRE(r.cfg.static_routes[1].blackhole);
+    REQUIRE_FALSE(r.cfg.static_routes[2].enabled);
+}
+
+TEST_CASE("errors name the line and column of the offending node, all at once")
+{
+    const auto r = load_yaml(R"(system:
+  interface:
+    port1:
+      dpdk-port: net_pcap0
+      ip: 10.0.1.300/24
+      colour: blue
+    wan1:
+      ip: 198.51.100.1/24
+router:
+  static:
+    1:
+      gateway: 198.51.100.254
+      device: wan9
+)");
+    INFO(dump(r));
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(has_error(r, 5, 11, "ip must be"));
+    REQUIRE(has_error(r, 6, 7, "unknown key 'colour'"));
+    REQUIRE(has_error(r, 7, 5, "needs dpdk-port"));
+    REQUIRE(has_error(r, 11, 5, "device 'wan9' does not exist"));
+}
+
+TEST_CASE("a YAML syntax error is one error with its position")
+{
+    const auto r = load_yaml("system:\n  interface: [unclosed\n");
+    REQUIRE(r.errors.size() == 1);
+    REQUIRE(r.errors[0].where.line >= 2);
+}
+
+TEST_CASE("two interfaces on one port, overlapping subnets and unknown sections are refused")
+{
+    const auto r = load_yaml(R"(system:
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
+    port2: {dpdk-port: net_pcap0, ip: 10.0.0.1/16}
+firewall:
+  policy: {}
+)");
+    INFO(dump(r));
+    REQUIRE(has_error(r, 4, 5, "already used by port1"));
+    REQUIRE(has_error(r, 4, 5, "overlaps"));
+    REQUIRE(has_error(r, 5, 1, "unknown key 'firewall'"));
+}
+
+TEST_CASE("wrong types and ranges are reported")
+{
+    const auto r = load_yaml(R"(system:
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24, mtu: 70000, macaddr: 01:00:5e:00:00:01}
+  arp-table:
+    x: {interface: port1, ip: 10.0.1.9, mac: 02:00:00:00:00:09}
+router:
+  static: [1, 2]
+)");
+    INFO(dump(r));
+    REQUIRE(has_error(r, 3, 57, "mtu must be an integer from 576 to 9216"));
+    REQUIRE(has_error(r, 3, 73, "must be a unicast address"));
+    REQUIRE(has_error(r, 5, 5, "id must be an integer"));
+    REQUIRE(has_error(r, 7, 11, "router static must be a mapping"));
+}
+
+TEST_CASE("an unreadable file is one clear error")
+{
+    const auto r = load_yaml_file("/nonexistent/sipalg.yaml");
+    REQUIRE(r.errors.size() == 1);
+    REQUIRE(r.errors[0].message.find("/nonexistent/sipalg.yaml") != std::string::npos);
+}
