@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <tuple>
 
@@ -56,6 +57,13 @@ private:
     std::map<std::pair<ipv4_address, std::uint8_t>, candidate> best_;
 };
 
+// RFC 1812 §5.3.7 and §4.2.2.11 (the limited broadcast inside 240/4 has its own, longer entry).
+constexpr std::array<ipv4_prefix, 3> martian_destinations{
+    ipv4_prefix{make_ipv4(0, 0, 0, 0), 8},
+    ipv4_prefix{make_ipv4(127, 0, 0, 0), 8},
+    ipv4_prefix{make_ipv4(240, 0, 0, 0), 4},
+};
+
 std::optional<std::uint16_t> interface_index(const config& cfg, std::string_view name)
 {
     for (std::size_t i = 0; i < cfg.interfaces.size(); ++i) {
@@ -100,15 +108,30 @@ plan_result build_plan(const config& cfg)
             b.offer(ipv4_prefix{i.ip.broadcast(), 32}, connected_distance, not_routed);
         }
     }
-    // Multicast and the limited broadcast are not routed, whatever the default route says.
+    // Multicast and the limited broadcast are not routed, whatever the default route says; martian
+    // destinations are invalid everywhere (RFC 1812 §5.3.7). Both are routes here, so the lookup every
+    // packet makes also checks them.
     b.offer(ipv4_prefix{make_ipv4(224, 0, 0, 0), 4}, connected_distance, not_routed);
     b.offer(ipv4_prefix{make_ipv4(255, 255, 255, 255), 32}, connected_distance, not_routed);
+    const auto martian = b.nexthop({dp::nexthop_kind::martian, 0, 0});
+    for (const auto& m : martian_destinations) {
+        b.offer(m, connected_distance, martian);
+    }
 
     for (const auto& s : cfg.static_routes) {
         if (!s.enabled) {
             continue;
         }
         const auto what = fmt::format("router static {}", s.id);
+        const bool in_martian_space = std::any_of(martian_destinations.begin(), martian_destinations.end(),
+                                                  [&](const ipv4_prefix& m) {
+                                                      return s.dst.length >= m.length && m.contains(s.dst.address);
+                                                  });
+        if (in_martian_space) {
+            out.errors.push_back({s.where, fmt::format("{}: dst {} is not routable (RFC 1812 5.3.7)", what,
+                                                       format_prefix(s.dst))});
+            continue;
+        }
         if (s.blackhole) {
             b.offer(s.dst, s.distance, b.nexthop({dp::nexthop_kind::blackhole, 0, 0}));
             continue;

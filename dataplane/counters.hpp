@@ -41,6 +41,7 @@ namespace sipalg::dp {
     X(drop_arp_hold_full, "packet beyond the hold queue of an unresolved next hop")                \
     X(drop_arp_table_full, "next hop that found no free neighbour entry")                          \
     SIPALG_IPV4_ERRORS(X##_DROP)                                                                   \
+    X(drop_martian_destination, "destination 0/8, 127/8 or class E (RFC 1812 5.3.7)")            \
     X(drop_multicast, "multicast or broadcast IPv4 destination (not routed)")                      \
     X(drop_no_route, "no route to the destination")                                                \
     X(drop_blackhole, "route to a blackhole or a directed broadcast")                              \
@@ -94,7 +95,7 @@ constexpr counter ipv4_drop_counter(ipv4_error e) noexcept
     return static_cast<counter>(static_cast<unsigned>(counter::drop_ipv4_truncated) +
                                 static_cast<unsigned>(e) - 1u);
 }
-static_assert(ipv4_error_count == static_cast<unsigned>(counter::drop_ipv4_martian_destination) -
+static_assert(ipv4_error_count == static_cast<unsigned>(counter::drop_ipv4_martian_source) -
                                           static_cast<unsigned>(counter::drop_ipv4_truncated) + 1);
 
 // One worker's counters. Only the owning worker writes; telemetry and the control core read at any time.

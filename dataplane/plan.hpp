@@ -27,6 +27,7 @@ enum class nexthop_kind : std::uint8_t {
     local,     // one of our addresses: deliver to the appliance
     blackhole, // drop: FortiOS blackhole route
     broadcast, // drop: multicast, limited and directed broadcast (RFC 1812 5.3.5, RFC 2644): not routed
+    martian,   // drop: destinations 0/8, 127/8, 240/4 are never valid (RFC 1812 5.3.7)
 };
 
 struct nexthop_plan {

@@ -18,12 +18,26 @@ namespace sipalg::dp {
 
 namespace {
 
-constexpr unsigned prefetch_ahead = 4;
+constexpr unsigned prefetch_ahead = 8;
 constexpr std::size_t eth_len = sizeof(ether_header);
 constexpr unsigned max_fragments = 64;
 // RFC 1812 §4.3.2.3: an ICMP error carries as much of the original datagram as fits in 576 bytes.
 constexpr std::size_t icmp_quote_max = 576 - sizeof(ipv4_header) - sizeof(icmp_header);
 constexpr std::uint8_t default_ttl = 64;
+
+inline mac_words words_of(const mac_address& m) noexcept
+{
+    mac_words w;
+    std::memcpy(&w.head, m.data(), 4);
+    std::memcpy(&w.tail, m.data() + 4, 2);
+    return w;
+}
+
+inline bool mac_is(const mac_address& a, mac_words b) noexcept
+{
+    const mac_words w = words_of(a);
+    return ((w.head ^ b.head) | static_cast<std::uint32_t>(w.tail ^ b.tail)) == 0;
+}
 
 inline bool mac_equal(const mac_address& a, const mac_address& b) noexcept
 {
@@ -76,6 +90,45 @@ inline bool is_icmp_error(const ipv4_header& ip, const rte_mbuf* m) noexcept
 }
 
 } // namespace
+
+// On the per-packet path of every forwarded packet: inlined.
+[[gnu::always_inline]] inline void worker::send(rte_mbuf* m, std::uint16_t port) noexcept
+{
+    const std::int16_t q = tx_queue_[port];
+    if (q < 0) [[unlikely]] {
+        handoff(m, tx_owner_[port], handoff_kind::transmit, port);
+        return;
+    }
+    tx_batch& b = tx_[port];
+    b.pkts[b.n++] = m;
+    tx_dirty_ |= std::uint64_t{1} << port;
+    if (b.n == tx_batch_size) [[unlikely]] {
+        flush_tx(port);
+    }
+}
+
+void worker::send_run(rte_mbuf* const* pkts, unsigned n, std::uint16_t port) noexcept
+{
+    if (tx_queue_[port] < 0) [[unlikely]] {
+        for (unsigned i = 0; i < n; ++i) {
+            handoff(pkts[i], tx_owner_[port], handoff_kind::transmit, port);
+        }
+        return;
+    }
+    tx_batch& b = tx_[port];
+    tx_dirty_ |= std::uint64_t{1} << port;
+    while (n != 0) {
+        const unsigned k = std::min<unsigned>(n, tx_batch_size - b.n);
+        std::copy_n(pkts, k, b.pkts.data() + b.n);
+        b.n = static_cast<std::uint16_t>(b.n + k);
+        pkts += k;
+        n -= k;
+        if (b.n == tx_batch_size) {
+            flush_tx(port);
+            tx_dirty_ |= std::uint64_t{1} << port;
+        }
+    }
+}
 
 worker_result worker::create(const worker_setup& setup)
 {
@@ -253,6 +306,83 @@ void worker::tick() noexcept
     flush_all();
 }
 
+// Hands the frames of the current run to the port's TX batch. Called before any slow path, which may
+// transmit on its own, so the frames of one flow stay in order.
+[[gnu::always_inline]] inline void worker::flush_run(forward_run& r) noexcept
+{
+    if (r.n != r.start) {
+        send_run(&r.out[r.start], r.n - r.start, r.port);
+        r.start = r.n;
+    }
+}
+
+void worker::finish(forward_run& r) noexcept
+{
+    flush_run(r);
+    counters_.add(counter::forwarded, r.n);
+}
+
+// The route stage of one IPv4 packet (RFC 1812 §5.2.4): longest-prefix match, then the common case in
+// one block: a forwarding next hop, a unicast frame with TTL left (§5.3.4: link-layer broadcasts are
+// not forwarded), within the MTU, the neighbour known. Everything else leaves through route_exception.
+[[gnu::always_inline]] inline void worker::route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r) noexcept
+{
+    const ipv4_address dst = ip->dst.to_host();
+    std::uint32_t index = 0;
+    if (rte_lpm_lookup(r.lpm, dst, &index) != 0) [[unlikely]] {
+        flush_run(r);
+        icmp_error(m, ip, icmp_type::dest_unreachable, icmp_code::net_unreachable, 0);
+        drop(m, counter::drop_no_route);
+        return;
+    }
+    const nexthop_rt& hop = r.nexthops[index];
+    if (hop.kind <= nexthop_kind::gateway && plain && ip->total_length.to_host() <= hop.mtu) [[likely]] {
+        const ipv4_address via = hop.gateway != 0 ? hop.gateway : dst;
+        const std::uint64_t key = std::uint64_t{hop.port} << 32 | via;
+        if (key != r.key) [[unlikely]] {
+            const mac_address* mac = neigh_.resolve(hop.port, via);
+            if (mac == nullptr) [[unlikely]] {
+                flush_run(r);
+                forward(m, ip, hop, dst); // holds it while resolving
+                return;
+            }
+            if (hop.port != r.port) {
+                flush_run(r);
+            }
+            r.key = key;
+            r.port = hop.port;
+            std::array<std::uint8_t, 12> addrs;
+            std::copy(mac->begin(), mac->end(), addrs.begin());
+            std::copy(snap_->mac_of_port[hop.port].begin(), snap_->mac_of_port[hop.port].end(), addrs.begin() + 6);
+            std::memcpy(&r.head, addrs.data(), 8);
+            std::memcpy(&r.tail, addrs.data() + 8, 4);
+        }
+        decrement_ttl(*ip);
+        auto* eth = reinterpret_cast<std::uint8_t*>(ip) - eth_len;
+        std::memcpy(eth, &r.head, 8);
+        std::memcpy(eth + 8, &r.tail, 4);
+        r.out[r.n++] = m;
+        return;
+    }
+    flush_run(r);
+    route_exception(m, ip, hop, dst);
+}
+
+// An IPv4 packet this worker owns: reassembled first when it is a fragment, then routed.
+[[gnu::always_inline]] inline void worker::accept_ipv4(rte_mbuf* m, ipv4_header* ip, bool unicast_frame,
+                                                      forward_run& r) noexcept
+{
+    if (is_fragment(*ip)) [[unlikely]] {
+        set_header_lengths(m, ip->header_length()); // rte_ip_frag reads them
+        m = reassemble(m, ip);
+        if (m == nullptr) {
+            return;
+        }
+        ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, m->l2_len);
+    }
+    route(m, ip, unicast_frame && ip->ttl > 1, r);
+}
+
 template <bool Steer>
 void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
 {
@@ -267,17 +397,22 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
     for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     }
+    const mac_words ours = words_of(itf->mac);
+    forward_run r(*snap_);
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
         }
-        classify<Steer>(pkts[i], *itf);
+        classify<Steer>(pkts[i], *itf, ours, r);
     }
-    route_batch();
+    finish(r);
 }
 
+// L2 and IPv4 checks of one received frame (RFC 1812 §5.2.2). IPv4 this worker owns goes on to the
+// route stage; IPv4 for another worker is handed over; ARP is handled here; the rest is dropped.
 template <bool Steer>
-void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
+[[gnu::always_inline]] inline void worker::classify(rte_mbuf* m, const interface_rt& itf, mac_words ours,
+                                                   forward_run& r) noexcept
 {
     // Receive queues are set up without scatter, so a chain here is rare; the parsers below want the
     // headers contiguous.
@@ -291,7 +426,7 @@ void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
     }
     ether_header* eth = eth_of(m);
     const bool group = (eth->dst[0] & 1u) != 0;
-    if (!group && !mac_equal(eth->dst, itf.mac)) [[unlikely]] {
+    if (!group && !mac_is(eth->dst, ours)) [[unlikely]] {
         drop(m, counter::drop_l2_other_host);
         return;
     }
@@ -306,7 +441,6 @@ void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
         if (l3_len != chk.total_length) [[unlikely]] {
             rte_pktmbuf_trim(m, static_cast<std::uint16_t>(l3_len - chk.total_length)); // link-layer padding
         }
-        set_header_lengths(m, chk.header_length);
         if constexpr (Steer) {
             const unsigned owner = owner_of(*ip);
             if (owner != id_) {
@@ -314,9 +448,10 @@ void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
                 return;
             }
         }
-        accept_ipv4(m, ip);
+        accept_ipv4(m, ip, !group, r);
         return;
     }
+    flush_run(r);
     if (eth->type == be(ethertype::arp)) {
         handle_arp(m, itf, false);
         return;
@@ -327,14 +462,18 @@ void worker::classify(rte_mbuf* m, const interface_rt& itf) noexcept
 void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept
 {
     counters_.add(counter::handoff_in, n);
+    forward_run r(*snap_);
     for (unsigned i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         const handoff_meta meta = handoff_of(m, handoff_field_);
         switch (meta.kind) {
-        case handoff_kind::ipv4:
-            accept_ipv4(m, reinterpret_cast<ipv4_header*>(eth_of(m) + 1));
+        case handoff_kind::ipv4: {
+            ether_header* eth = eth_of(m);
+            accept_ipv4(m, reinterpret_cast<ipv4_header*>(eth + 1), (eth->dst[0] & 1u) == 0, r);
             break;
+        }
         case handoff_kind::arp_learn:
+            flush_run(r);
             if (const interface_rt* itf = snap_->interface_on(m->port); itf != nullptr) {
                 handle_arp(m, *itf, true);
             } else {
@@ -342,27 +481,12 @@ void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept
             }
             break;
         case handoff_kind::transmit:
+            flush_run(r);
             send(m, meta.tx_port);
             break;
         }
     }
-    route_batch();
-}
-
-void worker::accept_ipv4(rte_mbuf* m, ipv4_header* ip) noexcept
-{
-    if (is_fragment(*ip)) [[unlikely]] {
-        m = reassemble(m, ip);
-        if (m == nullptr) {
-            return;
-        }
-        ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, m->l2_len);
-    }
-    batch_[batch_n_] = route_entry{m, ip};
-    batch_dst_[batch_n_] = ip->dst.to_host();
-    if (++batch_n_ == burst_size) [[unlikely]] {
-        route_batch();
-    }
+    finish(r);
 }
 
 rte_mbuf* worker::reassemble(rte_mbuf* m, ipv4_header* ip) noexcept
@@ -385,34 +509,7 @@ rte_mbuf* worker::reassemble(rte_mbuf* m, ipv4_header* ip) noexcept
     return whole;
 }
 
-void worker::route_batch() noexcept
-{
-    const unsigned n = batch_n_;
-    if (n == 0) {
-        return;
-    }
-    batch_n_ = 0;
-    std::array<std::uint32_t, burst_size> hops;
-    rte_lpm_lookup_bulk(snap_->lpm, batch_dst_.data(), hops.data(), n);
-    for (unsigned i = 0; i < n; ++i) {
-        rte_mbuf* m = batch_[i].m;
-        ipv4_header* ip = batch_[i].ip;
-        if ((hops[i] & RTE_LPM_LOOKUP_SUCCESS) == 0) [[unlikely]] {
-            icmp_error(m, ip, icmp_type::dest_unreachable, icmp_code::net_unreachable, 0);
-            drop(m, counter::drop_no_route);
-            continue;
-        }
-        const nexthop_rt& hop = snap_->nexthops[hops[i] & 0x00ffffffu];
-        // RFC 1812 §5.3.4: a frame received as a link-layer broadcast or multicast is not forwarded.
-        if (hop.kind <= nexthop_kind::gateway && (eth_of(m)->dst[0] & 1u) == 0 && ip->ttl > 1) [[likely]] {
-            forward(m, ip, hop, batch_dst_[i]);
-        } else {
-            route_exception(m, ip, hop);
-        }
-    }
-}
-
-void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop) noexcept
+void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept
 {
     switch (hop.kind) {
     case nexthop_kind::local:
@@ -424,6 +521,9 @@ void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop
     case nexthop_kind::broadcast:
         drop(m, counter::drop_multicast);
         return;
+    case nexthop_kind::martian:
+        drop(m, counter::drop_martian_destination);
+        return;
     case nexthop_kind::connected:
     case nexthop_kind::gateway:
         break;
@@ -432,9 +532,13 @@ void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop
         drop(m, counter::drop_multicast);
         return;
     }
-    // RFC 1812 §5.3.1: TTL would reach zero: time exceeded in transit.
-    icmp_error(m, ip, icmp_type::time_exceeded, icmp_code::ttl_exceeded_in_transit, 0);
-    drop(m, counter::drop_ttl_exceeded);
+    if (ip->ttl <= 1) {
+        // RFC 1812 §5.3.1: TTL would reach zero: time exceeded in transit.
+        icmp_error(m, ip, icmp_type::time_exceeded, icmp_code::ttl_exceeded_in_transit, 0);
+        drop(m, counter::drop_ttl_exceeded);
+        return;
+    }
+    forward(m, ip, hop, dst); // larger than the MTU
 }
 
 void worker::forward(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept
@@ -737,21 +841,6 @@ void worker::send_arp_request(std::uint16_t port, ipv4_address target) noexcept
                       be32::from_host(itf->address.address), mac_zero, be32::from_host(target)};
     counters_.add(counter::arp_requests_sent);
     send(m, port);
-}
-
-void worker::send(rte_mbuf* m, std::uint16_t port) noexcept
-{
-    const std::int16_t q = tx_queue_[port];
-    if (q < 0) [[unlikely]] {
-        handoff(m, tx_owner_[port], handoff_kind::transmit, port);
-        return;
-    }
-    tx_batch& b = tx_[port];
-    b.pkts[b.n++] = m;
-    tx_dirty_ |= std::uint64_t{1} << port;
-    if (b.n == tx_batch_size) [[unlikely]] {
-        flush_tx(port);
-    }
 }
 
 void worker::handoff(rte_mbuf* m, unsigned to, handoff_kind kind, std::uint16_t tx_port) noexcept

@@ -25,6 +25,12 @@ inline constexpr unsigned burst_size = 32;
 inline constexpr unsigned max_workers = 32;
 inline constexpr unsigned tx_batch_size = 64;
 
+// A MAC address as two words, loaded once per burst for the destination check of every frame.
+struct mac_words {
+    std::uint32_t head;
+    std::uint16_t tail;
+};
+
 struct rx_queue_ref {
     std::uint16_t port;
     std::uint16_t queue;
@@ -84,13 +90,32 @@ private:
 
     template <bool Steer>
     void rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept;
+    // The frames forwarded during one burst. Most packets of a burst share their next hop, so the last
+    // one resolved is remembered with its 12 Ethernet address bytes ready to store (copies: nothing the
+    // neighbour table does later can invalidate them), and the frames for its port collect in a run
+    // that goes to the TX batch at once: the bookkeeping is paid per run, not per packet.
+    struct forward_run {
+        explicit forward_run(const snapshot& s) noexcept : lpm(s.lpm), nexthops(s.nexthops.data()) {}
+        const rte_lpm* lpm;
+        const nexthop_rt* nexthops;
+        std::uint64_t key = ~std::uint64_t{0}; // port << 32 | next-hop address
+        std::uint64_t head = 0;                // destination MAC and the first two bytes of the source
+        std::uint32_t tail = 0;                // the last four bytes of the source MAC
+        std::uint16_t port = UINT16_MAX;
+        unsigned n = 0;
+        unsigned start = 0;
+        std::array<rte_mbuf*, burst_size> out;
+    };
+
     template <bool Steer>
-    void classify(rte_mbuf* m, const interface_rt& itf) noexcept;
+    void classify(rte_mbuf* m, const interface_rt& itf, mac_words ours, forward_run& r) noexcept;
     void handoff_burst(rte_mbuf** pkts, unsigned n) noexcept;
-    void accept_ipv4(rte_mbuf* m, ipv4_header* ip) noexcept;
+    void accept_ipv4(rte_mbuf* m, ipv4_header* ip, bool unicast_frame, forward_run& r) noexcept;
     rte_mbuf* reassemble(rte_mbuf* m, ipv4_header* ip) noexcept;
-    void route_batch() noexcept;
-    void route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop) noexcept;
+    void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r) noexcept;
+    void flush_run(forward_run& r) noexcept;
+    void finish(forward_run& r) noexcept;
+    void route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept;
     void forward(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept;
     void emit(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst, bool originated) noexcept;
     void fragment_and_emit(rte_mbuf* m, const nexthop_rt& hop, ipv4_address via) noexcept;
@@ -104,6 +129,7 @@ private:
     void send_arp_request(std::uint16_t port, ipv4_address target) noexcept;
     void release(std::span<rte_mbuf* const> pkts, std::uint16_t port, const mac_address& mac) noexcept;
     void send(rte_mbuf* m, std::uint16_t port) noexcept;
+    void send_run(rte_mbuf* const* pkts, unsigned n, std::uint16_t port) noexcept;
     void handoff(rte_mbuf* m, unsigned to, handoff_kind kind, std::uint16_t tx_port) noexcept;
     void flush_tx(std::uint16_t port) noexcept;
     void flush_handoff(unsigned to) noexcept;
@@ -131,13 +157,6 @@ private:
     std::array<std::int16_t, RTE_MAX_ETHPORTS> tx_queue_{};
     std::array<std::uint8_t, RTE_MAX_ETHPORTS> tx_owner_{};
 
-    struct route_entry {
-        rte_mbuf* m;
-        ipv4_header* ip;
-    };
-    unsigned batch_n_ = 0;
-    std::array<std::uint32_t, burst_size> batch_dst_{};
-    std::array<route_entry, burst_size> batch_{};
 
     struct tx_batch {
         std::uint16_t n = 0;

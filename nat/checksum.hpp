@@ -64,15 +64,20 @@ inline be16 internet_checksum(std::span<const std::byte> bytes, std::uint64_t su
     return be16{static_cast<std::uint16_t>(~csum_fold(csum_partial(bytes.data(), bytes.size(), sum)))};
 }
 
-// IPv4 header checksum of a 20-byte header without options: five 32-bit loads, the common case on the
-// fast path. The result is zero when the stored checksum is right.
-inline std::uint16_t ipv4_header_csum20(const void* hdr) noexcept
+// Verifies the checksum of a 20-byte IPv4 header without options, the common case on the fast path.
+// The one's-complement sum of a correct header is negative zero (0xffff); since 2^16 = 1 modulo
+// 0xffff, summing 32-bit words and taking the rest modulo 0xffff gives the same verdict as folding
+// 16-bit words, in fewer instructions. The sum is never zero: the version byte is not.
+inline bool ipv4_header_csum20_ok(const void* hdr) noexcept
 {
     const auto* p = static_cast<const unsigned char*>(hdr);
-    std::uint32_t w[5];
-    std::memcpy(w, p, 20);
-    std::uint64_t sum = std::uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
-    return static_cast<std::uint16_t>(~csum_fold(sum));
+    const auto word = [p](int i) {
+        std::uint32_t w;
+        std::memcpy(&w, p + 4 * i, 4);
+        return std::uint64_t{w};
+    };
+    const std::uint64_t sum = word(0) + word(1) + word(2) + word(3) + word(4);
+    return sum % 0xffffu == 0;
 }
 
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit field that changed from m to m'.

@@ -1,6 +1,6 @@
 #pragma once
 // IPv4 addresses, prefixes and the receive-side header checks of a router (RFC 1812 §5.2.2 and the
-// martian address rules of §5.3.7 and §4.2.2.11). The checks are inline because every forwarded packet
+// martian source rule of §5.3.7). The checks are inline because every forwarded packet
 // runs them; the text parsers serve configuration and tests.
 #include "nat/checksum.hpp"
 #include "nat/headers.hpp"
@@ -60,16 +60,9 @@ std::string format_mac(const mac_address& m);
 // class E address (which includes the limited broadcast).
 constexpr bool is_martian_source(ipv4_address a) noexcept
 {
-    const unsigned first = a >> 24;
-    return first == 0 || first == 127 || first >= 224;
-}
-
-// RFC 1812 §5.3.7 and §4.2.2.11: destinations 0/8, 127/8 and class E (240/4, except the limited
-// broadcast, which is local to the link) are never valid. Multicast is valid but not routed here.
-constexpr bool is_martian_destination(ipv4_address a) noexcept
-{
-    const unsigned first = a >> 24;
-    return first == 0 || first == 127 || (first >= 240 && a != 0xffffffffu);
+    const auto first = static_cast<std::uint8_t>(a >> 24);
+    // 0 wraps to 255: one comparison covers 0 and 224..255.
+    return static_cast<std::uint8_t>(first - 1) >= 223 || first == 127;
 }
 
 constexpr bool is_multicast(ipv4_address a) noexcept
@@ -84,8 +77,7 @@ constexpr bool is_multicast(ipv4_address a) noexcept
     X(ipv4_bad_header_length, "header length field below 5 words")                                 \
     X(ipv4_bad_total_length, "total length smaller than the header")                               \
     X(ipv4_bad_checksum, "header checksum does not verify")                                        \
-    X(ipv4_martian_source, "source is 0/8, 127/8, multicast or class E (RFC 1812 5.3.7)")          \
-    X(ipv4_martian_destination, "destination is 0/8, 127/8 or class E (RFC 1812 5.3.7)")
+    X(ipv4_martian_source, "source is 0/8, 127/8, multicast or class E (RFC 1812 5.3.7)")
 
 enum class ipv4_error : std::uint8_t {
     ok = 0,
@@ -109,8 +101,10 @@ struct ipv4_check {
 };
 
 // Checks an IPv4 header at `data` with `avail` bytes of L3 data behind it (RFC 1812 §5.2.2): version,
-// header length, total length against the link-layer length, header checksum, martian addresses.
-// Bytes past total_length are link-layer padding; the caller trims them.
+// header length, total length against the link-layer length, header checksum, martian source.
+// Martian destinations are routes to nowhere in the route table (control/route_plan), checked by the
+// route lookup every packet makes anyway. Bytes past total_length are link-layer padding; the caller
+// trims them.
 inline ipv4_check check_ipv4(const void* data, std::size_t avail) noexcept
 {
     if (avail < sizeof(ipv4_header)) [[unlikely]] {
@@ -118,9 +112,9 @@ inline ipv4_check check_ipv4(const void* data, std::size_t avail) noexcept
     }
     const auto* h = static_cast<const ipv4_header*>(data);
     unsigned ihl = sizeof(ipv4_header);
-    std::uint16_t check;
+    bool checksum_ok;
     if (h->version_ihl == 0x45) [[likely]] {
-        check = ipv4_header_csum20(h);
+        checksum_ok = ipv4_header_csum20_ok(h);
     } else {
         if ((h->version_ihl >> 4) != 4) {
             return {ipv4_error::ipv4_bad_version};
@@ -132,7 +126,7 @@ inline ipv4_check check_ipv4(const void* data, std::size_t avail) noexcept
         if (ihl > avail) {
             return {ipv4_error::ipv4_truncated};
         }
-        check = static_cast<std::uint16_t>(~csum_fold(csum_partial(h, ihl)));
+        checksum_ok = csum_fold(csum_partial(h, ihl)) == 0xffff;
     }
     const unsigned total = h->total_length.to_host();
     if (total < ihl) [[unlikely]] {
@@ -141,31 +135,30 @@ inline ipv4_check check_ipv4(const void* data, std::size_t avail) noexcept
     if (total > avail) [[unlikely]] {
         return {ipv4_error::ipv4_truncated};
     }
-    if (check != 0) [[unlikely]] {
+    if (!checksum_ok) [[unlikely]] {
         return {ipv4_error::ipv4_bad_checksum};
     }
     if (is_martian_source(h->src.to_host())) [[unlikely]] {
         return {ipv4_error::ipv4_martian_source};
-    }
-    if (is_martian_destination(h->dst.to_host())) [[unlikely]] {
-        return {ipv4_error::ipv4_martian_destination};
     }
     return {ipv4_error::ok, static_cast<std::uint16_t>(ihl), static_cast<std::uint16_t>(total)};
 }
 
 constexpr bool is_fragment(const ipv4_header& h) noexcept
 {
-    return (h.frag.to_host() & (ipv4_frag::more_fragments | ipv4_frag::offset_mask)) != 0;
+    constexpr be16 mf_or_offset = be16::from_host(ipv4_frag::more_fragments | ipv4_frag::offset_mask);
+    return (h.frag.raw & mf_or_offset.raw) != 0;
 }
 
-// The TTL decrement of a forwarded packet with its RFC 1624 checksum update. TTL shares a 16-bit word
-// with the protocol byte; the word drops by 0x0100.
+// The TTL decrement of a forwarded packet with its checksum update. TTL is the high byte of a 16-bit
+// word, so the word falls by 0x0100 and the checksum rises by 0x0100 with end-around carry (RFC 1141;
+// the same value as RFC 1624 eqn. 3, up to the two forms of zero). One's-complement addition works on
+// the network-order bytes as they are.
 inline void decrement_ttl(ipv4_header& h) noexcept
 {
-    const be16 old_word = be16::from_host(static_cast<std::uint16_t>((h.ttl << 8) | h.protocol));
     h.ttl = static_cast<std::uint8_t>(h.ttl - 1);
-    const be16 new_word = be16::from_host(static_cast<std::uint16_t>((h.ttl << 8) | h.protocol));
-    h.checksum = csum_update16(h.checksum, old_word, new_word);
+    const std::uint32_t c = std::uint32_t{h.checksum.raw} + be16::from_host(0x0100).raw;
+    h.checksum.raw = static_cast<std::uint16_t>(c + (c >= 0xffffu ? 1u : 0u));
 }
 
 } // namespace sipalg

@@ -55,6 +55,9 @@ TEST_CASE("each interface yields its connected prefix, its own address and its b
     REQUIRE(bcast->kind == nexthop_kind::broadcast);
     REQUIRE(route_for(r, {make_ipv4(224, 0, 0, 0), 4})->kind == nexthop_kind::broadcast);
     REQUIRE(route_for(r, {0xffffffffu, 32})->kind == nexthop_kind::broadcast);
+    REQUIRE(route_for(r, {make_ipv4(0, 0, 0, 0), 8})->kind == nexthop_kind::martian);
+    REQUIRE(route_for(r, {make_ipv4(127, 0, 0, 0), 8})->kind == nexthop_kind::martian);
+    REQUIRE(route_for(r, {make_ipv4(240, 0, 0, 0), 4})->kind == nexthop_kind::martian);
     // No default route unless configured.
     REQUIRE(route_for(r, {0, 0}) == nullptr);
 }
@@ -145,6 +148,22 @@ router:
     REQUIRE(r.errors[2].message.find("own or broadcast") != std::string::npos);
     REQUIRE(r.errors[3].where.line == 6);
     REQUIRE(r.errors[3].message.find("not on wan1's subnet") != std::string::npos);
+}
+
+TEST_CASE("static routes into martian space are refused")
+{
+    const auto loaded = load_yaml(R"(system:
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
+router:
+  static:
+    1: {dst: 127.1.0.0/16, gateway: 10.0.1.254}
+    2: {dst: 0.0.0.0/0, gateway: 10.0.1.254}
+)");
+    REQUIRE(loaded.ok());
+    const auto r = build_plan(loaded.cfg);
+    REQUIRE(r.errors.size() == 1);
+    REQUIRE(r.errors[0].message.find("127.1.0.0/16 is not routable") != std::string::npos);
 }
 
 TEST_CASE("blackhole routes and device-only routes")

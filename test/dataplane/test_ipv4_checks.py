@@ -77,9 +77,9 @@ def martian(src=None, dst=None):
     (martian(src='127.0.0.1'), 'drop_ipv4_martian_source'),
     (martian(src='224.0.0.5'), 'drop_ipv4_martian_source'),
     (martian(src='0.1.2.3'), 'drop_ipv4_martian_source'),
-    (martian(dst='127.0.0.1'), 'drop_ipv4_martian_destination'),
-    (martian(dst='0.0.0.9'), 'drop_ipv4_martian_destination'),
-    (martian(dst='250.1.1.1'), 'drop_ipv4_martian_destination'),
+    (martian(dst='127.0.0.1'), 'drop_martian_destination'),
+    (martian(dst='0.0.0.9'), 'drop_martian_destination'),
+    (martian(dst='250.1.1.1'), 'drop_martian_destination'),
 ])
 def test_bad_header_is_dropped_with_its_counter(make, counter):
     good = from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=9, dport=9) / Raw(b'still-fine'))

@@ -47,14 +47,21 @@ TEST_CASE("RFC 1071 section 3 example sums to 0xddf2")
     REQUIRE(optimized(b) == static_cast<std::uint16_t>(~0xddf2));
 }
 
-TEST_CASE("a known IPv4 header verifies to zero and recomputes to its checksum")
+be16 header_checksum(const void* h)
+{
+    return internet_checksum(std::span(static_cast<const std::byte*>(h), 20));
+}
+
+TEST_CASE("a known IPv4 header verifies and recomputes to its checksum")
 {
     auto h = sample_header();
-    REQUIRE(ipv4_header_csum20(h.data()) == 0);
+    REQUIRE(ipv4_header_csum20_ok(h.data()));
+    REQUIRE(header_checksum(h.data()).raw == 0);
     h[10] = 0;
     h[11] = 0;
+    REQUIRE_FALSE(ipv4_header_csum20_ok(h.data()));
     // The result is in memory (network) order, ready to store.
-    const be16 stored{ipv4_header_csum20(h.data())};
+    const be16 stored = header_checksum(h.data());
     REQUIRE(stored.to_host() == 0xb861);
     std::memcpy(&h[10], &stored, 2);
     REQUIRE(h[10] == 0xb8);
@@ -103,7 +110,7 @@ TEST_CASE("incremental updates equal a full recomputation (RFC 1624)")
 TEST_CASE("TTL decrement keeps the header checksum valid, including the 0xffff edge")
 {
     std::mt19937 rng(1141);
-    for (int round = 0; round < 5000; ++round) {
+    for (int round = 0; round < 200000; ++round) {
         auto bytes = sample_header();
         for (std::size_t i = 12; i < 20; ++i) {
             bytes[i] = static_cast<std::uint8_t>(rng());
@@ -111,14 +118,46 @@ TEST_CASE("TTL decrement keeps the header checksum valid, including the 0xffff e
         bytes[8] = static_cast<std::uint8_t>(2 + rng() % 254); // TTL >= 2
         bytes[10] = 0;
         bytes[11] = 0;
-        be16 c{ipv4_header_csum20(bytes.data())};
+        be16 c = header_checksum(bytes.data());
         std::memcpy(&bytes[10], &c, 2);
         ipv4_header h;
         std::memcpy(&h, bytes.data(), sizeof h);
         const auto ttl = h.ttl;
+        const be16 old_word = be16::from_host(static_cast<std::uint16_t>((h.ttl << 8) | h.protocol));
+        const be16 new_word = be16::from_host(static_cast<std::uint16_t>(((h.ttl - 1) << 8) | h.protocol));
+        const be16 rfc1624 = csum_update16(h.checksum, old_word, new_word);
         decrement_ttl(h);
         REQUIRE(h.ttl == ttl - 1);
-        REQUIRE(ipv4_header_csum20(&h) == 0);
+        REQUIRE(ipv4_header_csum20_ok(&h));
+        // Same value as RFC 1624 eqn. 3, except that 0x0000 and 0xffff both mean zero.
+        const bool same = h.checksum == rfc1624 || (h.checksum.raw == 0 && rfc1624.raw == 0xffff) ||
+                          (h.checksum.raw == 0xffff && rfc1624.raw == 0);
+        REQUIRE(same);
+    }
+}
+
+TEST_CASE("the fast header verification agrees with folding, for right and wrong checksums")
+{
+    std::mt19937 rng(791);
+    for (int round = 0; round < 200000; ++round) {
+        std::array<std::uint8_t, 20> h{};
+        for (auto& x : h) {
+            x = static_cast<std::uint8_t>(rng());
+        }
+        h[0] = 0x45;
+        const bool corrupt = round % 2 == 1;
+        h[10] = 0;
+        h[11] = 0;
+        be16 c = header_checksum(h.data());
+        if (corrupt) {
+            c.raw = static_cast<std::uint16_t>(c.raw + 1 + rng() % 0xfffe);
+        }
+        std::memcpy(&h[10], &c, 2);
+        const bool folded_ok = csum_fold(csum_partial(h.data(), 20)) == 0xffff;
+        REQUIRE(ipv4_header_csum20_ok(h.data()) == folded_ok);
+        if (!corrupt) {
+            REQUIRE(folded_ok);
+        }
     }
 }
 

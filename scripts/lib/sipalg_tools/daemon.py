@@ -36,9 +36,11 @@ def lcore_args(workers):
     return [f'--lcores={mapping}']
 
 
-def eal_args(prefix, vdevs, workers=1, memory_mb=512):
-    args = lcore_args(workers) + ['--no-huge', '--no-pci', '-m', str(memory_mb), '--file-prefix', prefix,
-                                  '--log-level', 'lib.eal:warning']
+def eal_args(prefix, vdevs, workers=1, memory_mb=512, hugepages=False):
+    """EAL arguments for virtual devices only. Without hugepages (the default, what tests use) memory
+    comes from ordinary 4 KiB pages; with them, from the hugetlbfs that scripts/hugepages mounts."""
+    args = lcore_args(workers) + ([] if hugepages else ['--no-huge']) + [
+        '--no-pci', '-m', str(memory_mb), '--file-prefix', prefix, '--log-level', 'lib.eal:warning']
     for v in vdevs:
         args.append(f'--vdev={v}')
     return args
