@@ -4,7 +4,7 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from conftest import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, config, from_inside, inside_arp_request
+from pcap_env import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, config, from_inside, inside_arp_request
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 

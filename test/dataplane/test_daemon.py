@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import config
+from pcap_env import config
 from sipalg_tools.daemon import Daemon, eal_args, run_pcap, sipalgd_path, unique_prefix, write_empty_pcap
 
 
@@ -76,7 +76,7 @@ def running(tmp_path):
     """sipalgd on an endless capture replayed from memory into a null port."""
     from scapy.layers.inet import IP, UDP
     from scapy.utils import wrpcap
-    from conftest import from_inside
+    from pcap_env import from_inside
     rx = tmp_path / 'loop.pcap'
     wrpcap(str(rx), [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP()) for _ in range(4)])
     cfg = tmp_path / 'c.yaml'

@@ -5,7 +5,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from conftest import (GATEWAY_MAC, INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, config, from_inside, from_outside,
+from pcap_env import (GATEWAY_MAC, INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, config, from_inside, from_outside,
                       inside_arp_request)
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap

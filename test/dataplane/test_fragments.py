@@ -3,7 +3,7 @@ outgoing MTU, Don't Fragment (RFC 1191), and incomplete datagrams timing out."""
 from scapy.layers.inet import ICMP, IP, UDP, fragment
 from scapy.packet import Raw
 
-from conftest import config, from_inside, inside_arp_request
+from pcap_env import config, from_inside, inside_arp_request
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 

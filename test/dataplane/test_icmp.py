@@ -3,7 +3,7 @@ the local drops, and the ICMP error rate limit."""
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Raw
 
-from conftest import INSIDE_MAC, PORT1_MAC, config, from_inside, from_outside, inside_arp_request
+from pcap_env import INSIDE_MAC, PORT1_MAC, config, from_inside, from_outside, inside_arp_request
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 

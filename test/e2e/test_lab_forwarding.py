@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import in_ns, lab
+from lab_env import in_ns, lab
 
 WORKERS = [pytest.param({'workers': 1}, id='1-worker'), pytest.param({'workers': 2}, id='2-workers')]
 

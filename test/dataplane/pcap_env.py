@@ -1,0 +1,52 @@
+"""Fixtures of the pcap tests: sipalgd runs over net_pcap ports fed from captures made here with scapy
+and exits once they are drained; tshark reads what it sent."""
+import pytest
+
+from sipalg_tools import tshark
+
+PORT1_MAC = '02:00:00:00:00:01'
+WAN1_MAC = '02:00:00:00:01:01'
+INSIDE_MAC = '02:00:00:00:00:02'      # 10.0.1.2, an inside host
+OUTSIDE_MAC = '02:00:00:00:01:02'     # 198.51.100.2, a static neighbour on wan1
+GATEWAY_MAC = '02:00:00:00:01:fe'     # 198.51.100.254, learned by ARP
+
+# Two interfaces on net_pcap0 and net_pcap1 with fixed MACs; a static neighbour; a gateway route.
+CONFIG = f"""
+system:
+  interface:
+    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}", allowaccess: ping}}
+    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"{{wan1_extra}}}}
+  arp-table:
+    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
+router:
+  static:
+    1: {{dst: 203.0.113.0/24, gateway: 198.51.100.254}}
+    2: {{dst: 192.0.2.128/25, blackhole: enable}}
+"""
+
+
+def config(wan1_extra=''):
+    return CONFIG.replace('{wan1_extra}', wan1_extra)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def need_tshark():
+    if not tshark.available():
+        pytest.fail('tshark is missing: run scripts/setup')
+
+
+def inside_arp_request():
+    """The inside host asks for its gateway first, as a real host does; sipalgd answers and learns it."""
+    from scapy.layers.l2 import ARP, Ether
+    return Ether(src=INSIDE_MAC, dst='ff:ff:ff:ff:ff:ff') / ARP(
+        op=1, hwsrc=INSIDE_MAC, psrc='10.0.1.2', pdst='10.0.1.1')
+
+
+def from_inside(l3, dst_mac=PORT1_MAC):
+    from scapy.layers.l2 import Ether
+    return Ether(src=INSIDE_MAC, dst=dst_mac) / l3
+
+
+def from_outside(l3, src_mac=OUTSIDE_MAC):
+    from scapy.layers.l2 import Ether
+    return Ether(src=src_mac, dst=WAN1_MAC) / l3
