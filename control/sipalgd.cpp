@@ -221,7 +221,9 @@ int run(int argc, char** argv)
     std::vector<char*> eal_argv(argv, argv + split);
     const int eal_rc = rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data());
     if (eal_rc < 0) {
-        fmt::print(stderr, "sipalgd: EAL initialisation failed ({})\n", rte_strerror(rte_errno));
+        // The EAL has printed its reason; rte_errno is not always set (a --file-prefix in use, say).
+        fmt::print(stderr, "sipalgd: EAL initialisation failed{}\n",
+                   rte_errno != 0 ? fmt::format(" ({})", rte_strerror(rte_errno)) : std::string(": see the EAL messages above"));
         return 1;
     }
     std::signal(SIGINT, on_signal);

@@ -1,9 +1,11 @@
 // The YAML configuration reader: FortiOS names and value forms, and every error with its line and column.
 #include "control/config.hpp"
+#include "control/route_plan.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdlib>
 #include <string>
 
@@ -30,11 +32,33 @@ std::string dump(const load_result& r)
 
 } // namespace
 
-TEST_CASE("the shipped default configuration loads")
+std::string source_root()
 {
     const char* root = std::getenv("SIPALG_SOURCE_ROOT");
-    const std::string path = std::string(root != nullptr ? root : SIPALG_SOURCE_ROOT_DEFAULT) + "/conf/default.yaml";
-    const auto r = load_yaml_file(path);
+    return root != nullptr ? root : SIPALG_SOURCE_ROOT_DEFAULT;
+}
+
+TEST_CASE("every configuration shipped in conf/ loads and compiles to a route plan")
+{
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(source_root() + "/conf")) {
+        if (entry.path().extension() != ".yaml") {
+            continue;
+        }
+        ++files;
+        INFO(entry.path());
+        const auto r = load_yaml_file(entry.path());
+        INFO(dump(r));
+        REQUIRE(r.ok());
+        const auto plan = build_plan(r.cfg);
+        REQUIRE(plan.ok());
+    }
+    REQUIRE(files >= 2);
+}
+
+TEST_CASE("the shipped default configuration is the lab")
+{
+    const auto r = load_yaml_file(source_root() + "/conf/default.yaml");
     INFO(dump(r));
     REQUIRE(r.ok());
     REQUIRE(r.cfg.interfaces.size() == 2);

@@ -8,11 +8,16 @@ import time
 import pytest
 
 from pcap_env import config
-from sipalg_tools.daemon import Daemon, eal_args, run_pcap, sipalgd_path, unique_prefix, write_empty_pcap
+from sipalg_tools.daemon import (Daemon, eal_args, remove_runtime_dir, run_pcap, sipalgd_path, unique_prefix,
+                                 write_empty_pcap)
 
 
 def run(args, timeout=30):
-    return subprocess.run([sipalgd_path()] + args, capture_output=True, text=True, timeout=timeout)
+    try:
+        return subprocess.run([sipalgd_path()] + args, capture_output=True, text=True, timeout=timeout)
+    finally:
+        if '--file-prefix' in args:
+            remove_runtime_dir(args[args.index('--file-prefix') + 1])
 
 
 def test_help_lists_the_options():

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .daemon import eal_args, sipalgd_path, unique_prefix
+from .daemon import eal_args, remove_runtime_dir, sipalgd_path, unique_prefix
 from .telemetry import Telemetry
 
 NULL_PORT = 1  # the second vdev: net_pcap0 is port 0, net_null0 is port 1
@@ -61,7 +61,7 @@ def _measure(prefix, proc, warmup, seconds, log):
     return (b - a) / (t1 - t0)
 
 
-def _stop(proc):
+def _stop(proc, prefix):
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -69,6 +69,7 @@ def _stop(proc):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    remove_runtime_dir(prefix)
 
 
 def hugepages_available(pages_needed=1024):
@@ -100,7 +101,7 @@ def run_testpmd(mode, pcap, warmup=1.0, seconds=3.0, hugepages=False):
         try:
             return _measure(prefix, proc, warmup, seconds, log)
         finally:
-            _stop(proc)
+            _stop(proc, prefix)
 
 
 def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=False):
@@ -121,7 +122,7 @@ def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=
                 counters = t.query('/sipalg/stats')
             return pps, tsc_hz, counters
         finally:
-            _stop(proc)
+            _stop(proc, prefix)
 
 
 def result(name, value, unit):

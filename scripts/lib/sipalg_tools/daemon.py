@@ -3,6 +3,7 @@
 import itertools
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -46,6 +47,12 @@ def eal_args(prefix, vdevs, workers=1, memory_mb=512, hugepages=False):
     return args
 
 
+def remove_runtime_dir(prefix):
+    """DPDK leaves its runtime directory (config, memory maps, sockets) behind; remove it after a run."""
+    from .telemetry import runtime_dir
+    shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
+
+
 def write_empty_pcap(path):
     with open(path, 'wb') as f:
         f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
@@ -86,10 +93,14 @@ def run_pcap(config, inputs, workers=1, extra=(), timeout=60, workdir=None):
         outputs.append(tx)
         vdevs.append(f'net_pcap{i},rx_pcap={rx},tx_pcap={tx}')
     stats_file = workdir / 'stats.json'
-    cmd = [sipalgd_path()] + eal_args(unique_prefix('pcap'), vdevs, workers) + [
+    prefix = unique_prefix('pcap')
+    cmd = [sipalgd_path()] + eal_args(prefix, vdevs, workers) + [
         '--', '--config', str(workdir / 'sipalg.yaml'), '--exit-when-drained', '--stats-file', str(stats_file),
         '--mbufs', '8192', '--idle-sleep-us', '100'] + list(extra)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    finally:
+        remove_runtime_dir(prefix)
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     return PcapRun(proc.returncode, proc.stderr, stats, outputs, workdir, stats.get('counters', {}))
 
@@ -135,6 +146,7 @@ class Daemon:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+        remove_runtime_dir(self.prefix)
         return self.proc.returncode
 
     def log_text(self):
