@@ -71,8 +71,11 @@ public:
             return;
         }
         std::set<std::string> seen;
-        for (auto it = n.begin(); it != n.end(); ++it) {
-            const YAML::Node& key = it->first;
+        // yaml-cpp's iterator yields a temporary pair: the entry lives for one loop body, and the nodes
+        // are held by value (handles), never by reference into the iterator.
+        for (const auto& entry : n) {
+            const YAML::Node key = entry.first;
+            const YAML::Node value = entry.second;
             if (!key.IsScalar()) {
                 error(key, fmt::format("{}: keys must be scalars", what));
                 continue;
@@ -82,7 +85,7 @@ public:
                 error(key, fmt::format("{}: duplicate key '{}'", what, k));
                 continue;
             }
-            f(k, key, it->second);
+            f(k, key, value);
         }
     }
 
