@@ -145,43 +145,35 @@ public:
         return std::nullopt;
     }
 
-    std::optional<ipv4_address> address(const YAML::Node& n, std::string_view what)
+    // A scalar read by `parse` (which returns an optional); `expected` says what a good value looks like.
+    template <class Parse>
+    auto parsed(const YAML::Node& n, std::string_view what, Parse parse, std::string_view expected)
+        -> decltype(parse(std::string_view{}))
     {
         const auto s = scalar(n, what);
         if (!s) {
             return std::nullopt;
         }
-        const auto a = parse_ipv4(*s);
-        if (!a) {
-            error(n, fmt::format("{} must be an IPv4 address, not '{}'", what, *s));
+        auto v = parse(*s);
+        if (!v) {
+            error(n, fmt::format("{} must be {}, not '{}'", what, expected, *s));
         }
-        return a;
+        return v;
+    }
+
+    std::optional<ipv4_address> address(const YAML::Node& n, std::string_view what)
+    {
+        return parsed(n, what, parse_ipv4, "an IPv4 address");
     }
 
     std::optional<ipv4_prefix> prefix(const YAML::Node& n, std::string_view what)
     {
-        const auto s = scalar(n, what);
-        if (!s) {
-            return std::nullopt;
-        }
-        const auto p = parse_ipv4_prefix(*s);
-        if (!p) {
-            error(n, fmt::format("{} must be 'address/length' or 'address netmask', not '{}'", what, *s));
-        }
-        return p;
+        return parsed(n, what, parse_ipv4_prefix, "'address/length' or 'address netmask'");
     }
 
     std::optional<mac_address> mac(const YAML::Node& n, std::string_view what)
     {
-        const auto s = scalar(n, what);
-        if (!s) {
-            return std::nullopt;
-        }
-        const auto m = parse_mac(*s);
-        if (!m) {
-            error(n, fmt::format("{} must be a MAC address like 02:00:00:00:00:01, not '{}'", what, *s));
-        }
-        return m;
+        return parsed(n, what, parse_mac, "a MAC address like 02:00:00:00:00:01");
     }
 
     // A space-separated FortiOS list ("ping https") or a YAML sequence of words.

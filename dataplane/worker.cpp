@@ -1,6 +1,6 @@
-// See worker.hpp. The per-packet path is rx_burst -> classify -> accept_ipv4 -> route_batch -> forward
-// -> to_neighbour -> send; everything else (ARP, local delivery, ICMP errors, fragments) branches off it
-// as an exception.
+// See worker.hpp. The per-packet path is rx_burst -> classify -> accept_ipv4 -> route, which collects
+// forwarded frames in runs for the TX batches; everything else (ARP, local delivery, ICMP errors,
+// fragments, unresolved next hops) branches off it as an exception.
 #include "dataplane/worker.hpp"
 
 #include <rte_cycles.h>
@@ -37,19 +37,6 @@ inline bool mac_is(const mac_address& a, mac_words b) noexcept
 {
     const mac_words w = words_of(a);
     return ((w.head ^ b.head) | static_cast<std::uint32_t>(w.tail ^ b.tail)) == 0;
-}
-
-inline bool mac_equal(const mac_address& a, const mac_address& b) noexcept
-{
-    std::uint32_t a4;
-    std::uint32_t b4;
-    std::uint16_t a2;
-    std::uint16_t b2;
-    std::memcpy(&a4, a.data(), 4);
-    std::memcpy(&b4, b.data(), 4);
-    std::memcpy(&a2, a.data() + 4, 2);
-    std::memcpy(&b2, b.data() + 4, 2);
-    return ((a4 ^ b4) | static_cast<std::uint32_t>(a2 ^ b2)) == 0;
 }
 
 inline ether_header* eth_of(rte_mbuf* m) noexcept
@@ -116,7 +103,6 @@ void worker::send_run(rte_mbuf* const* pkts, unsigned n, std::uint16_t port) noe
         return;
     }
     tx_batch& b = tx_[port];
-    tx_dirty_ |= std::uint64_t{1} << port;
     while (n != 0) {
         const unsigned k = std::min<unsigned>(n, tx_batch_size - b.n);
         std::copy_n(pkts, k, b.pkts.data() + b.n);
@@ -125,8 +111,10 @@ void worker::send_run(rte_mbuf* const* pkts, unsigned n, std::uint16_t port) noe
         n -= k;
         if (b.n == tx_batch_size) {
             flush_tx(port);
-            tx_dirty_ |= std::uint64_t{1} << port;
         }
+    }
+    if (b.n != 0) {
+        tx_dirty_ |= std::uint64_t{1} << port;
     }
 }
 
@@ -771,7 +759,7 @@ void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noex
     const ipv4_address ours = itf.address.address;
     if (spa == ours) {
         // Our own request looped back is harmless; anyone else claiming our address is a conflict.
-        if (mac_equal(arp->sha, itf.mac)) {
+        if (mac_is(arp->sha, words_of(itf.mac))) {
             rte_pktmbuf_free(m);
         } else {
             drop(m, counter::drop_arp_conflict);
@@ -781,7 +769,7 @@ void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noex
     const bool for_us = tpa == ours;
     // Learn only on-link unicast senders (RFC 826 merge; RFC 1812 §3.3.2 forbids learning broadcast).
     const bool sender_ok = itf.address.contains(spa) && (itf.address.length > 30 || spa != itf.address.broadcast()) &&
-                           (arp->sha[0] & 1u) == 0 && !mac_equal(arp->sha, mac_zero);
+                           (arp->sha[0] & 1u) == 0 && !mac_is(arp->sha, words_of(mac_zero));
     if (sender_ok) {
         const auto r = neigh_.learn(itf.port, spa, arp->sha, for_us, now_);
         if (r.learned) {
