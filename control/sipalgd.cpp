@@ -128,14 +128,15 @@ std::string stats_json(const dp::appliance& app)
         out << '}';
     }
     out << "],\"interfaces\":{";
-    const dp::snapshot* s = app.current();
-    for (std::size_t i = 0; i < s->interfaces.size(); ++i) {
-        const auto& itf = s->interfaces[i];
-        const rte_eth_stats st = app.port_stats(i);
-        out << (i ? "," : "") << '"' << json_escape(itf.name) << "\":{\"port\":" << itf.port << ",\"mac\":\""
-            << format_mac(itf.mac) << "\",\"ipackets\":" << st.ipackets << ",\"opackets\":" << st.opackets
-            << ",\"imissed\":" << st.imissed << ",\"oerrors\":" << st.oerrors << '}';
-    }
+    app.with_snapshot([&](const dp::snapshot& s) {
+        for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
+            const auto& itf = s.interfaces[i];
+            const rte_eth_stats st = app.port_stats(i);
+            out << (i ? "," : "") << '"' << json_escape(itf.name) << "\":{\"port\":" << itf.port << ",\"mac\":\""
+                << format_mac(itf.mac) << "\",\"ipackets\":" << st.ipackets << ",\"opackets\":" << st.opackets
+                << ",\"imissed\":" << st.imissed << ",\"oerrors\":" << st.oerrors << '}';
+        }
+    });
     out << "}}\n";
     return out.str();
 }
@@ -243,11 +244,13 @@ int run(int argc, char** argv)
         return 1;
     }
     fmt::print(stderr, "sipalgd {}: {} worker(s)\n", version, app.workers());
-    for (const auto& itf : app.current()->interfaces) {
-        const auto& b = app.ports()[itf.index];
-        fmt::print(stderr, "sipalgd:   {} on port {}: {} {} mtu {} ({} rx / {} tx queues)\n", itf.name, itf.port,
-                   format_prefix(itf.address), format_mac(itf.mac), itf.mtu, b.rx_queues, b.tx_queues);
-    }
+    app.with_snapshot([&](const dp::snapshot& s) {
+        for (const auto& itf : s.interfaces) {
+            const auto& b = app.ports()[itf.index];
+            fmt::print(stderr, "sipalgd:   {} on port {}: {} {} mtu {} ({} rx / {} tx queues)\n", itf.name,
+                       itf.port, format_prefix(itf.address), format_mac(itf.mac), itf.mtu, b.rx_queues, b.tx_queues);
+        }
+    });
 
     while (!g_quit.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -49,9 +49,11 @@ public:
     }
     // Sum over workers.
     std::array<std::uint64_t, counter_count> totals() const;
-    const snapshot* current() const noexcept
+    // Runs f(const snapshot&) on the current configuration, safe against a concurrent publish.
+    template <class F>
+    auto with_snapshot(F&& f) const
     {
-        return snapshots_->current();
+        return snapshots_->read_for_control(std::forward<F>(f));
     }
     const std::vector<port_binding>& ports() const noexcept
     {

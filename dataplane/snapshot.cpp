@@ -120,6 +120,7 @@ snapshot_holder::~snapshot_holder()
 
 void snapshot_holder::publish(std::unique_ptr<snapshot> next)
 {
+    std::lock_guard lock(control_readers_);
     const snapshot* old = current_.exchange(next.release(), std::memory_order_acq_rel);
     if (old != nullptr) {
         // Every online worker passes a quiescent state after its current burst; then no one holds `old`.

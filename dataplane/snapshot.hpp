@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -79,9 +80,10 @@ struct snapshot_result {
 // to ports as given (one binding per interface, same order).
 snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation);
 
-// Holds the current snapshot for the workers. Workers call current() once per burst and report
-// quiescence; publish() swaps the pointer and frees the old snapshot after every worker has passed a
-// quiescent state.
+// Holds the current snapshot. Workers call current() once per burst and report quiescence; publish()
+// swaps the pointer and frees the old snapshot after every worker has passed a quiescent state. Readers
+// outside the workers (telemetry, the control core) are not RCU threads: they read under a lock that
+// publish() also takes, never on the packet path.
 class snapshot_holder {
 public:
     // Null when the RCU state cannot be allocated.
@@ -95,6 +97,15 @@ public:
         return current_.load(std::memory_order_acquire);
     }
     void publish(std::unique_ptr<snapshot> next);
+
+    // Runs f(const snapshot&) with the current snapshot held against a concurrent publish().
+    template <class F>
+    auto read_for_control(F&& f) const
+    {
+        std::lock_guard lock(control_readers_);
+        return f(*current());
+    }
+
     rte_rcu_qsbr* qsbr() const noexcept
     {
         return qsbr_;
@@ -105,6 +116,7 @@ private:
 
     std::atomic<const snapshot*> current_{nullptr};
     rte_rcu_qsbr* qsbr_ = nullptr;
+    mutable std::mutex control_readers_;
 };
 
 } // namespace sipalg::dp

@@ -78,22 +78,23 @@ int cmd_interfaces(const char*, const char*, rte_tel_data* d)
     if (app == nullptr) {
         return -1;
     }
-    const snapshot* s = app->current();
     rte_tel_data_start_dict(d);
-    for (const auto& itf : s->interfaces) {
-        rte_tel_data* x = rte_tel_data_alloc();
-        if (x == nullptr) {
-            return -1;
+    return app->with_snapshot([d](const snapshot& s) {
+        for (const auto& itf : s.interfaces) {
+            rte_tel_data* x = rte_tel_data_alloc();
+            if (x == nullptr) {
+                return -1;
+            }
+            rte_tel_data_start_dict(x);
+            rte_tel_data_add_dict_int(x, "port", itf.port);
+            rte_tel_data_add_dict_string(x, "ip", format_prefix(itf.address).c_str());
+            rte_tel_data_add_dict_string(x, "mac", format_mac(itf.mac).c_str());
+            rte_tel_data_add_dict_int(x, "mtu", itf.mtu);
+            rte_tel_data_add_dict_string(x, "allowaccess", itf.allow_ping ? "ping" : "");
+            rte_tel_data_add_dict_container(d, itf.name.c_str(), x, 0);
         }
-        rte_tel_data_start_dict(x);
-        rte_tel_data_add_dict_int(x, "port", itf.port);
-        rte_tel_data_add_dict_string(x, "ip", format_prefix(itf.address).c_str());
-        rte_tel_data_add_dict_string(x, "mac", format_mac(itf.mac).c_str());
-        rte_tel_data_add_dict_int(x, "mtu", itf.mtu);
-        rte_tel_data_add_dict_string(x, "allowaccess", itf.allow_ping ? "ping" : "");
-        rte_tel_data_add_dict_container(d, itf.name.c_str(), x, 0);
-    }
-    return 0;
+        return 0;
+    });
 }
 
 } // namespace
