@@ -57,7 +57,7 @@ po::options_description describe(daemon_options& o)
         ("version", "show the version and exit")
         ("config,c", po::value(&o.config_path), "configuration file (YAML)")
         ("control-socket", po::value(&o.control_socket)->default_value(o.control_socket),
-            "Unix control socket path")
+            "Unix control socket path (reserved: the control socket is not served yet)")
         ("mbufs", po::value(&o.dp.mbufs)->default_value(o.dp.mbufs), "mbufs in the packet pool")
         ("mbuf-size", po::value(&o.dp.mbuf_data_room)->default_value(o.dp.mbuf_data_room),
             "packet data bytes per mbuf (at least the net_af_packet framesz minus 32)")

@@ -33,7 +33,6 @@ start_result appliance::start(const plan& p, const options& opts)
 {
     start_result r;
     std::unique_ptr<appliance> a(new appliance());
-    a->opts_ = opts;
     const unsigned nworkers = rte_lcore_count() - 1;
     if (nworkers == 0) {
         r.error = "sipalgd needs at least two lcores (for example -l 0,1): the main lcore is the control core, "
@@ -131,7 +130,6 @@ start_result appliance::start(const plan& p, const options& opts)
     unsigned w = 0;
     RTE_LCORE_FOREACH_WORKER(lcore)
     {
-        a->lcores_.push_back(lcore);
         const int rc = rte_eal_remote_launch(worker_main, a->workers_[w].get(), lcore);
         if (rc != 0) {
             a->stop();

@@ -65,7 +65,6 @@ public:
 private:
     appliance() = default;
 
-    options opts_;
     rte_mempool* pool_ = nullptr;
     rte_mempool* indirect_pool_ = nullptr;
     std::vector<port_binding> ports_;
@@ -74,7 +73,6 @@ private:
     std::unique_ptr<snapshot_holder> snapshots_;
     ring_mesh rings_;
     std::vector<std::unique_ptr<worker>> workers_;
-    std::vector<unsigned> lcores_;
     std::atomic<bool> stop_{false};
     bool running_ = false;
 };
