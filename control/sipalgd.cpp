@@ -3,6 +3,7 @@
 // telemetry and waits for a signal (or, for pcap tests, for the inputs to drain); every other lcore is a
 // worker. Start-up failures print one clear message and exit non-zero.
 #include "control/config.hpp"
+#include "control/json.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
 #include "dataplane/telemetry.hpp"
@@ -98,18 +99,6 @@ void usage(const po::options_description& d)
               << d << "\n";
 }
 
-std::string json_escape(std::string_view s)
-{
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    return out;
-}
-
 std::string stats_json(const dp::appliance& app)
 {
     std::ostringstream out;
@@ -132,7 +121,7 @@ std::string stats_json(const dp::appliance& app)
         for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
             const auto& itf = s.interfaces[i];
             const rte_eth_stats st = app.port_stats(i);
-            out << (i ? "," : "") << '"' << json_escape(itf.name) << "\":{\"port\":" << itf.port << ",\"mac\":\""
+            out << (i ? "," : "") << control::json_string(itf.name) << ":{\"port\":" << itf.port << ",\"mac\":\""
                 << format_mac(itf.mac) << "\",\"ipackets\":" << st.ipackets << ",\"opackets\":" << st.opackets
                 << ",\"imissed\":" << st.imissed << ",\"oerrors\":" << st.oerrors << '}';
         }

@@ -1,0 +1,69 @@
+// See json.hpp.
+#include "control/json.hpp"
+
+#include <fmt/format.h>
+
+namespace sipalg::control {
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0.
+std::size_t utf8_sequence(std::string_view s, std::size_t i)
+{
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    if (b >= 0xc2 && b <= 0xdf) {
+        n = 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+        n = 3;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        n = 4;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < n; ++k) {
+        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+} // namespace
+
+std::string json_string(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (u < 0x20 || u == 0x7f) {
+            out += fmt::format("\\u{:04x}", u);
+        } else if (u < 0x80) {
+            out += c;
+        } else if (const std::size_t n = utf8_sequence(s, i); n != 0) {
+            out.append(s.substr(i, n));
+            i += n - 1;
+        } else {
+            out += fmt::format("\\u{:04x}", u);
+        }
+    }
+    out += '"';
+    return out;
+}
+
+} // namespace sipalg::control
