@@ -551,6 +551,7 @@ void check_sdp(const message& m, findings& f) noexcept
     unsigned count_o = 0;
     unsigned count_s = 0;
     unsigned count_t = 0;
+    int last_i_level = -2; // the section (-1: session) of the last i= line: one i= per level (§5.4)
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const sdp_line& l = lines[i];
         char type = l.type;
@@ -568,6 +569,18 @@ void check_sdp(const message& m, findings& f) noexcept
         count_t += type == 't' && session ? 1u : 0u;
         if (type == 'v' && i != 0) {
             f.add(check::malformed_header_sdp_v, offset(l.text), l.text.substr(0, 2), "v= after the first line");
+            continue;
+        }
+        if (type == 'i') {
+            int level = -1;
+            for (std::size_t k = 0; k < s.media().size(); ++k) {
+                level = i >= s.media()[k].first_line ? static_cast<int>(k) : level;
+            }
+            if (level == last_i_level) {
+                f.add(check::malformed_header_sdp_i, offset(l.text), l.text.substr(0, 2),
+                      "more than one i= in one section");
+            }
+            last_i_level = level;
             continue;
         }
         if (const char* problem = sdp_line_problem(l); problem != nullptr) {

@@ -33,10 +33,13 @@ edit_error edit_list::replace(std::uint32_t offset, std::uint32_t length, std::s
     if (text.size() > arena_size - used_) {
         return edit_error::arena_full;
     }
-    // Keep the list sorted by offset; two edits may touch at a boundary but not share a byte, and two
-    // insertions at one offset would have no defined order.
-    const auto pos = std::upper_bound(edits_.begin(), edits_.begin() + n_, offset,
-                                      [](std::uint32_t o, const edit& e) { return o < e.offset; });
+    // Keep the list sorted by offset, an insertion before a replacement that starts where it is; two
+    // edits may touch at a boundary but not share a byte, and two insertions at one offset would have
+    // no defined order.
+    const auto pos = std::upper_bound(edits_.begin(), edits_.begin() + n_, std::pair{offset, length},
+                                      [](const std::pair<std::uint32_t, std::uint32_t>& k, const edit& e) {
+                                          return k < std::pair{e.offset, e.length};
+                                      });
     const auto overlaps = [&](const edit& e) {
         const std::uint64_t a0 = offset;
         const std::uint64_t a1 = std::uint64_t{offset} + length;

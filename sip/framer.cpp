@@ -23,9 +23,10 @@ std::string_view frame_error_name(frame_error e) noexcept
 
 namespace {
 
-// What the bytes at a message boundary say so far about a start line: a request begins with a method
-// token and a space, a response with "SIP/". Returns false as soon as they cannot be either.
-bool may_start_message(std::string_view s) noexcept
+// What the bytes at a message boundary say so far about a start line: a response begins with "SIP/",
+// a request with a method token and a space and, once its line is complete, ends with " SIP/x.y".
+// Returns false as soon as they cannot be either (an HTTP request, binary data).
+bool may_start_message(std::string_view s, bool line_complete) noexcept
 {
     const std::string_view sip = "SIP/";
     if (s.size() <= sip.size() ? istarts_with(sip, s) : istarts_with(s, sip)) {
@@ -35,7 +36,20 @@ bool may_start_message(std::string_view s) noexcept
     while (i < s.size() && is_token_char(s[i])) {
         ++i;
     }
-    return i == s.size() || (i > 0 && s[i] == ' ');
+    if (i == s.size()) {
+        return !line_complete;
+    }
+    if (i == 0 || s[i] != ' ') {
+        return false;
+    }
+    if (!line_complete) {
+        return true;
+    }
+    if (!s.empty() && s.back() == '\r') {
+        s.remove_suffix(1);
+    }
+    const std::size_t sp = s.rfind(' ');
+    return sp > i && istarts_with(s.substr(sp + 1), sip);
 }
 
 // The end of the header section (offset after the empty line) in `s`, or npos.
@@ -97,15 +111,18 @@ length_result content_length(std::string_view headers) noexcept
 
 } // namespace
 
-stream_framer::next stream_framer::cut() const noexcept
+stream_framer::next stream_framer::cut() noexcept
 {
     const std::string_view s(buffer_.data() + start_, buffer_.size() - start_);
     if (s.empty()) {
         return {};
     }
+    if (total_ != 0) {
+        return s.size() < total_ ? next{} : next{frame_error::none, frame_kind::message, total_};
+    }
     // Keep-alives between messages (RFC 5626 §3.5.1): CRLFCRLF is a ping, a lone CRLF a pong. A CRLF
     // that might still grow into a ping waits for the next byte.
-    if (s[0] == '\r' || s[0] == '\n') {
+    if (!start_line_checked_ && (s[0] == '\r' || s[0] == '\n')) {
         if (s.size() >= 4 && s.substr(0, 4) == "\r\n\r\n") {
             return {frame_error::none, frame_kind::ping, 4};
         }
@@ -123,15 +140,26 @@ stream_framer::next stream_framer::cut() const noexcept
         }
         return {frame_error::none, frame_kind::pong, 2};
     }
-    const std::size_t first_line = s.find('\n');
-    if (!may_start_message(s.substr(0, first_line == std::string_view::npos ? std::min<std::size_t>(s.size(), 64)
-                                                                           : std::min<std::size_t>(first_line, 64)))) {
-        return {frame_error::not_sip};
+    if (!start_line_checked_) {
+        const std::size_t first_line = s.find('\n');
+        const bool complete = first_line != std::string_view::npos;
+        if (!may_start_message(s.substr(0, complete ? first_line : s.size()), complete)) {
+            return {frame_error::not_sip};
+        }
+        if (!complete) {
+            return s.size() > max_start_line ? next{frame_error::too_large} : next{};
+        }
+        start_line_checked_ = true;
+        header_scan_ = first_line;
     }
-    const std::size_t end = header_end(s);
-    if (end == std::string_view::npos) {
+    // Resume a little before where the last search stopped: a terminator may straddle the boundary.
+    const std::size_t from = header_scan_ >= 2 ? header_scan_ - 2 : 0;
+    const std::size_t found = header_end(s.substr(from));
+    if (found == std::string_view::npos) {
+        header_scan_ = s.size();
         return s.size() > max_message_ ? next{frame_error::too_large} : next{};
     }
+    const std::size_t end = from + found;
     const length_result cl = content_length(s.substr(0, end));
     if (!cl.ok) {
         return {frame_error::bad_content_length};
@@ -140,10 +168,8 @@ stream_framer::next stream_framer::cut() const noexcept
     if (total > max_message_) {
         return {frame_error::too_large};
     }
-    if (s.size() < total) {
-        return {};
-    }
-    return {frame_error::none, frame_kind::message, static_cast<std::size_t>(total)};
+    total_ = static_cast<std::size_t>(total);
+    return s.size() < total_ ? next{} : next{frame_error::none, frame_kind::message, total_};
 }
 
 } // namespace sipalg::sip

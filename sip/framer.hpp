@@ -34,6 +34,9 @@ struct frame {
 
 class stream_framer {
 public:
+    // A start line longer than this is refused (too_large) before it ends.
+    static constexpr std::size_t max_start_line = 8192;
+
     explicit stream_framer(std::size_t max_message = 65535) : max_message_(max_message) {}
 
     // Appends `data` and calls on_frame(const frame&) for each complete frame, in order. After an
@@ -56,6 +59,9 @@ public:
             }
             on_frame(frame{n.kind, std::string_view(buffer_.data() + start_, n.length)});
             start_ += n.length;
+            start_line_checked_ = false;
+            header_scan_ = 0;
+            total_ = 0;
         }
         // Drop what was handed out once it is most of the buffer.
         if (start_ > 0 && start_ * 2 >= buffer_.size()) {
@@ -81,10 +87,15 @@ private:
         frame_kind kind = frame_kind::message;
         std::size_t length = 0; // 0: nothing complete yet
     };
-    next cut() const noexcept;
+    next cut() noexcept;
 
     std::vector<char> buffer_;
     std::size_t start_ = 0;
+    // Progress on the message being received, so bytes arriving one at a time cost linear work:
+    // the start line is checked once, the search for the header end resumes where it stopped.
+    bool start_line_checked_ = false;
+    std::size_t header_scan_ = 0; // offset (from start_) the header-end search resumes at
+    std::size_t total_ = 0;       // the whole message's length once its headers are complete
     std::size_t max_message_;
     frame_error error_ = frame_error::none;
 };
