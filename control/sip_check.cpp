@@ -2,6 +2,7 @@
 #include "control/sip_check.hpp"
 
 #include "control/json.hpp"
+#include "sip/framer.hpp"
 #include "sip/message.hpp"
 
 #include <fmt/format.h>
@@ -58,6 +59,35 @@ sip_check_report sip_check(std::string_view name, std::string_view bytes, const 
         r.text += fmt::format("\n  ... and {} more", f.total() - f.list().size());
     }
     return r;
+}
+
+} // namespace sipalg::control
+
+namespace sipalg::control {
+
+std::vector<sip_check_report> sip_check_stream(std::string_view name, std::string_view bytes,
+                                               const sip::check_options& options, bool json)
+{
+    std::vector<sip_check_report> out;
+    sip::stream_framer framer(sip::message::max_size);
+    std::size_t offset = 0;
+    unsigned n = 0;
+    const sip::frame_error error = framer.feed(bytes, [&](const sip::frame& f) {
+        if (f.kind == sip::frame_kind::message) {
+            out.push_back(sip_check(fmt::format("{}#{}", name, ++n), f.bytes, options, json));
+        }
+        offset += f.bytes.size();
+    });
+    if (error != sip::frame_error::none || framer.pending() != 0) {
+        sip_check_report r;
+        r.clean = false;
+        const std::string_view why = error != sip::frame_error::none ? sip::frame_error_name(error) : "incomplete";
+        r.text = json ? fmt::format(R"({{"file":{},"stream_error":{},"offset":{}}})", json_string(name),
+                                    json_string(why), offset)
+                      : fmt::format("{}: stream refused: {} at byte {}", name, why, offset);
+        out.push_back(std::move(r));
+    }
+    return out;
 }
 
 } // namespace sipalg::control

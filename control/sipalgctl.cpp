@@ -23,12 +23,15 @@ int cmd_sip_check(const std::vector<std::string>& args)
 {
     sip::check_options options;
     bool json = false;
+    bool stream = false;
     std::vector<std::string> files;
     po::options_description d("sipalgctl sip-check [options] FILE... (\"-\" reads standard input)");
     // clang-format off
     d.add_options()
         ("help,h", "show this help")
         ("json", po::bool_switch(&json), "one JSON object per message")
+        ("stream", po::bool_switch(&stream),
+            "each FILE is a TCP byte stream: frame it into messages by Content-Length (RFC 3261 18.3)")
         ("max-line-length", po::value(&options.max_line_length)->default_value(options.max_line_length),
             "report header lines longer than this (0: no limit)")
         ("max-body-length", po::value(&options.max_body_length)->default_value(options.max_body_length),
@@ -75,10 +78,13 @@ int cmd_sip_check(const std::vector<std::string>& args)
             s << in.rdbuf();
             bytes = s.str();
         }
-        const auto report = control::sip_check(file, bytes, options, json);
-        std::cout << report.text << "\n";
-        if (!report.clean && status == 0) {
-            status = 1;
+        const auto reports = stream ? control::sip_check_stream(file, bytes, options, json)
+                                    : std::vector{control::sip_check(file, bytes, options, json)};
+        for (const auto& report : reports) {
+            std::cout << report.text << "\n";
+            if (!report.clean && status == 0) {
+                status = 1;
+            }
         }
     }
     return status;

@@ -8,12 +8,25 @@ namespace sipalg::sip {
 
 namespace {
 
-// Every character is unreserved, escaped, or in `extra`.
-bool all_of_class(std::string_view s, std::string_view extra) noexcept
+// The character classes of RFC 3261 §25.1 that URI parts are made of (escaped octets aside).
+constexpr char_set user_chars("&=+$,;?/", class_unreserved);       // user = unreserved / user-unreserved
+constexpr char_set password_chars("&=+$,", class_unreserved);
+constexpr char_set param_chars("[]/:&+$", class_unreserved);        // paramchar
+constexpr char_set header_chars("[]/?:+$&=", class_unreserved);     // hname, hvalue and their separators
+constexpr char_set tel_chars("+-.()*#", class_unreserved);
+constexpr char_set uric_chars(";/?:@&=+$,[]#", class_unreserved);   // absoluteURI (RFC 2396)
+constexpr char_set call_id_chars("()<>:\\\"/[]?{}", class_token); // word
+constexpr char_set param_name_stops(" \t\r\n;=,?>");
+constexpr char_set param_value_stops(" \t\r\n;,?>");
+constexpr char_set host_stops(" \t\r\n:;,");
+constexpr char_set close_bracket("]");
+
+// Every character is in `allowed` or starts an escaped octet (%HH).
+bool all_escaped_in(std::string_view s, const char_set& allowed) noexcept
 {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
-        if (is_unreserved(c) || extra.find(c) != std::string_view::npos) {
+        if (allowed(c)) {
             continue;
         }
         if (c == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
@@ -235,7 +248,7 @@ std::optional<parameter> parameters::next(scanner& s) noexcept
     parameter p;
     const std::size_t start = s.pos();
     // pname = 1*paramchar (URI) or token (headers): both are a run of these characters.
-    p.name = s.until_any(" \t\r\n;=,?>");
+    p.name = s.until(param_name_stops);
     if (p.name.empty()) {
         return std::nullopt;
     }
@@ -247,7 +260,7 @@ std::optional<parameter> parameters::next(scanner& s) noexcept
                 return std::nullopt;
             }
         } else {
-            p.value = s.until_any(" \t\r\n;,?>");
+            p.value = s.until(param_value_stops);
         }
     }
     p.text = s.text().substr(start, s.pos() - start);
@@ -283,8 +296,8 @@ bool parameters::well_formed(param_syntax syntax) const noexcept
             if (!is_token(p->name) || (p->has_value && !valid_gen_value(p->value))) {
                 return false;
             }
-        } else if (!all_of_class(p->name, "[]/:&+$") ||
-                   (p->has_value && (p->value.empty() || !all_of_class(p->value, "[]/:&+$")))) {
+        } else if (!all_escaped_in(p->name, param_chars) ||
+                   (p->has_value && (p->value.empty() || !all_escaped_in(p->value, param_chars)))) {
             // uri-parameter: pname [ "=" pvalue ], both 1*paramchar.
             return false;
         }
@@ -322,11 +335,11 @@ std::optional<uri> parse_uri(std::string_view s) noexcept
             u.user = userinfo.substr(0, pw);
             if (pw != std::string_view::npos) {
                 u.password = userinfo.substr(pw + 1);
-                if (!all_of_class(u.password, "&=+$,")) {
+                if (!all_escaped_in(u.password, password_chars)) {
                     return std::nullopt;
                 }
             }
-            if (u.user.empty() || !all_of_class(u.user, "&=+$,;?/")) {
+            if (u.user.empty() || !all_escaped_in(u.user, user_chars)) {
                 return std::nullopt;
             }
             rest = rest.substr(at + 1);
@@ -335,7 +348,7 @@ std::optional<uri> parse_uri(std::string_view s) noexcept
         if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
             u.headers = rest.substr(q + 1);
             rest = rest.substr(0, q);
-            if (!all_of_class(u.headers, "[]/?:+$&=")) {
+            if (!all_escaped_in(u.headers, header_chars)) {
                 return std::nullopt;
             }
         }
@@ -367,7 +380,7 @@ std::optional<uri> parse_uri(std::string_view s) noexcept
         u.scheme = uri_scheme::tel;
         const std::size_t semi = rest.find(';');
         u.user = rest.substr(0, semi);
-        if (u.user.empty() || !all_of_class(u.user, "+-.()*#")) {
+        if (u.user.empty() || !all_escaped_in(u.user, tel_chars)) {
             return std::nullopt;
         }
         if (semi != std::string_view::npos) {
@@ -379,7 +392,7 @@ std::optional<uri> parse_uri(std::string_view s) noexcept
         return u;
     }
     // absoluteURI (RFC 2396): hier-part or opaque-part, of uric characters.
-    if (rest.empty() || !all_of_class(rest, ";/?:@&=+$,[]#")) {
+    if (rest.empty() || !all_escaped_in(rest, uric_chars)) {
         return std::nullopt;
     }
     return u;
@@ -478,12 +491,12 @@ std::optional<via> parse_via(std::string_view element) noexcept
     }
     const std::size_t start = s.pos();
     if (s.peek() == '[') {
-        s.until_any("]");
+        s.until(close_bracket);
         if (!s.eat_exact(']')) {
             return std::nullopt;
         }
     } else {
-        s.until_any(" \t\r\n:;,");
+        s.until(host_stops);
     }
     if (!classify_host(element.substr(start, s.pos() - start), v.sent_by)) {
         return std::nullopt;
@@ -540,7 +553,7 @@ bool valid_call_id(std::string_view value) noexcept
             return false;
         }
         for (char c : w) {
-            if (!(is_token_char(c) || std::string_view("()<>:\\\"/[]?{}").find(c) != std::string_view::npos)) {
+            if (!call_id_chars(c)) {
                 return false;
             }
         }

@@ -55,6 +55,33 @@ inline constexpr std::array<std::uint8_t, 256> classes = make_classes();
 
 } // namespace detail
 
+// A set of characters as a 256-entry table, built at compile time: membership is one load, where
+// searching a string of allowed characters for every input byte would cost a call per byte.
+class char_set {
+public:
+    constexpr char_set(std::string_view chars, std::uint8_t classes = 0) noexcept
+    {
+        for (char c : chars) {
+            in_[static_cast<unsigned char>(c)] = 1;
+        }
+        for (std::size_t i = 0; i < 256; ++i) {
+            if ((detail::classes[i] & classes) != 0) {
+                in_[i] = 1;
+            }
+        }
+    }
+    constexpr bool operator()(char c) const noexcept
+    {
+        return in_[static_cast<unsigned char>(c)] != 0;
+    }
+
+private:
+    std::array<std::uint8_t, 256> in_{};
+};
+
+inline constexpr std::uint8_t class_unreserved = detail::c_unreserved;
+inline constexpr std::uint8_t class_token = detail::c_token;
+
 constexpr bool is_token_char(char c) noexcept
 {
     return (detail::classes[static_cast<unsigned char>(c)] & detail::c_token) != 0;
@@ -221,11 +248,11 @@ public:
         }
         return s_.substr(start, pos_ - start);
     }
-    // Everything up to (not including) the first character of `stops`, or to the end.
-    constexpr std::string_view until_any(std::string_view stops) noexcept
+    // Everything up to (not including) the first character in `stops`, or to the end.
+    constexpr std::string_view until(const char_set& stops) noexcept
     {
         const std::size_t start = pos_;
-        while (!done() && stops.find(s_[pos_]) == std::string_view::npos) {
+        while (!done() && !stops(s_[pos_])) {
             ++pos_;
         }
         return s_.substr(start, pos_ - start);
