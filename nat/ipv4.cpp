@@ -7,24 +7,6 @@ namespace sipalg {
 
 namespace {
 
-std::optional<unsigned> parse_octet(std::string_view part)
-{
-    if (part.empty() || part.size() > 3) {
-        return std::nullopt;
-    }
-    unsigned v = 0;
-    for (char c : part) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > 255) {
-        return std::nullopt;
-    }
-    return v;
-}
-
 std::optional<unsigned> hex_digit(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -43,23 +25,30 @@ std::optional<unsigned> hex_digit(char c)
 
 std::optional<ipv4_address> parse_ipv4(std::string_view text)
 {
+    // One pass: four groups of one to three digits, each at most 255, separated by single dots.
     ipv4_address a = 0;
-    for (int i = 0; i < 4; ++i) {
-        const auto dot = text.find('.');
-        const bool last = i == 3;
-        if (last != (dot == std::string_view::npos)) {
+    unsigned octet = 0;
+    unsigned digits = 0;
+    unsigned dots = 0;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            octet = octet * 10 + static_cast<unsigned>(c - '0');
+            if (++digits > 3 || octet > 255) {
+                return std::nullopt;
+            }
+        } else if (c == '.' && digits != 0 && dots < 3) {
+            a = (a << 8) | octet;
+            octet = 0;
+            digits = 0;
+            ++dots;
+        } else {
             return std::nullopt;
-        }
-        const auto octet = parse_octet(last ? text : text.substr(0, dot));
-        if (!octet) {
-            return std::nullopt;
-        }
-        a = (a << 8) | *octet;
-        if (!last) {
-            text.remove_prefix(dot + 1);
         }
     }
-    return a;
+    if (dots != 3 || digits == 0) {
+        return std::nullopt;
+    }
+    return (a << 8) | octet;
 }
 
 std::optional<std::uint8_t> netmask_length(ipv4_address mask)

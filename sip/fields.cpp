@@ -20,6 +20,8 @@ constexpr char_set param_name_stops(" \t\r\n;=,?>");
 constexpr char_set param_value_stops(" \t\r\n;,?>");
 constexpr char_set host_stops(" \t\r\n:;,");
 constexpr char_set close_bracket("]");
+constexpr char_set hostname_chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+constexpr char_set addr_spec_stops("?, \t\r\n");
 
 // Every character is in `allowed` or starts an escaped octet (%HH).
 bool all_escaped_in(std::string_view s, const char_set& allowed) noexcept
@@ -88,31 +90,28 @@ bool valid_display_name(std::string_view d) noexcept
 
 bool valid_hostname(std::string_view s) noexcept
 {
-    // No length limit: the SIP grammar has none, and the view is bounded by the message.
-    if (s.empty()) {
-        return false;
-    }
-    if (s.back() == '.') {
+    // hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanumerics and inner '-' ('_'
+    // tolerated); the top label starts with a letter. No length limit: the SIP grammar has none, and
+    // the view is bounded by the message.
+    if (!s.empty() && s.back() == '.') {
         s.remove_suffix(1);
     }
-    std::string_view last;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= s.size(); ++i) {
-        if (i == s.size() || s[i] == '.') {
-            const std::string_view label = s.substr(start, i - start);
-            if (label.empty() || label.front() == '-' || label.back() == '-') {
+    if (s.empty() || s.front() == '.' || s.front() == '-') {
+        return false;
+    }
+    std::size_t label_start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '.') {
+            if (i == label_start || s[i - 1] == '-' || (i + 1 < s.size() && s[i + 1] == '-')) {
                 return false;
             }
-            for (char c : label) {
-                if (!(is_alpha(c) || is_digit(c) || c == '-' || c == '_')) {
-                    return false;
-                }
-            }
-            last = label;
-            start = i + 1;
+            label_start = i + 1;
+        } else if (!hostname_chars(c)) {
+            return false;
         }
     }
-    return is_alpha(last.front());
+    return label_start < s.size() && s.back() != '-' && is_alpha(s[label_start]);
 }
 
 bool valid_ipv6(std::string_view s) noexcept
@@ -369,7 +368,7 @@ std::optional<uri> parse_uri(std::string_view s) noexcept
         if (semi != std::string_view::npos) {
             u.params = parameters(rest.substr(semi));
             // uri-parameters: no white space anywhere, every parameter non-empty.
-            if (u.params.text().find_first_of(" \t\r\n") != std::string_view::npos ||
+            if (contains_any(u.params.text(), lws_chars) ||
                 !u.params.well_formed(param_syntax::uri)) {
                 return std::nullopt;
             }
@@ -445,11 +444,11 @@ std::optional<address> parse_address(std::string_view element) noexcept
         const std::size_t semi = body.find(';');
         uri_text = trim_lws_back(body.substr(0, semi));
         after = semi == std::string_view::npos ? std::string_view{} : body.substr(semi);
-        if (uri_text.find_first_of("?, \t\r\n") != std::string_view::npos) {
+        if (contains_any(uri_text, addr_spec_stops)) {
             return std::nullopt;
         }
     }
-    if (uri_text.empty() || uri_text.find_first_of(" \t\r\n") != std::string_view::npos) {
+    if (uri_text.empty() || contains_any(uri_text, lws_chars)) {
         return std::nullopt;
     }
     const auto u = parse_uri(uri_text);

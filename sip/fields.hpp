@@ -103,6 +103,9 @@ struct address {
 
 std::optional<address> parse_address(std::string_view element) noexcept;
 
+// Characters that matter to list splitting; everything else is skipped in a tight loop.
+inline constexpr char_set list_specials("\",<>");
+
 // Calls f(element) for every comma-separated element of a list header value (commas inside quotes and
 // <> do not count); returns false when quotes or angle brackets do not balance.
 template <class F>
@@ -111,10 +114,19 @@ bool for_each_element(std::string_view value, F&& f)
     bool quoted = false;
     int angle = 0;
     std::size_t start = 0;
-    for (std::size_t i = 0; i < value.size(); ++i) {
+    const std::size_t n = value.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!quoted) {
+            while (i < n && !list_specials(value[i])) {
+                ++i;
+            }
+            if (i == n) {
+                break;
+            }
+        }
         const char c = value[i];
         if (quoted) {
-            if (c == '\\' && i + 1 < value.size()) {
+            if (c == '\\' && i + 1 < n) {
                 ++i;
             } else if (c == '"') {
                 quoted = false;
@@ -129,7 +141,7 @@ bool for_each_element(std::string_view value, F&& f)
             if (--angle < 0) {
                 return false;
             }
-        } else if (c == ',' && angle == 0) {
+        } else if (angle == 0) { // ','
             f(trim_lws(value.substr(start, i - start)));
             start = i + 1;
         }

@@ -112,7 +112,9 @@ enum class header_type : std::uint8_t {
         count_
 };
 
-// The type of a header name (full or compact form, any case); unknown when not in the table.
+// The type of a header name (full or compact form, any case); unknown when not in the table. The name
+// must be a token (message::parse has checked that): the lookup relies on it to fold case by OR-ing
+// 0x20 into whole words.
 header_type lookup_header(std::string_view name) noexcept;
 // The canonical full name ("Call-ID"), or "" for unknown.
 std::string_view header_name(header_type t) noexcept;

@@ -91,7 +91,7 @@ void message::split_start_line() noexcept
         part2_ = l.substr(sp1 + 1, sp2 - sp1 - 1);
         part3_ = l.substr(sp2 + 1);
         split_ok_ = !part1_.empty() && !part2_.empty() && !part3_.empty() &&
-                    part2_.find_first_of(" \t") == std::string_view::npos;
+                    !contains_any(part2_, lws_chars);
         return;
     }
     // SIP-Version SP Status-Code SP Reason-Phrase: the reason may hold spaces and may be empty.
@@ -142,58 +142,77 @@ parse_status message::parse(std::string_view bytes) noexcept
         status_ = static_cast<unsigned>((part2_[0] - '0') * 100 + (part2_[1] - '0') * 10 + (part2_[2] - '0'));
     }
 
-    // Header fields.
+    // Header fields: one pass per line. The name is read with the token table; the value runs to the
+    // line end found by memchr.
+    const char* const data = bytes.data();
+    const std::size_t size = bytes.size();
     std::size_t pos = first.next;
     std::uint32_t line_no = 2;
-    body_start_ = static_cast<std::uint32_t>(bytes.size());
-    while (pos < bytes.size()) {
-        const line_view l = line_at(bytes, pos);
-        if (l.text.empty()) {
+    body_start_ = static_cast<std::uint32_t>(size);
+    while (pos < size) {
+        const char c = data[pos];
+        if (c == '\n' || (c == '\r' && pos + 1 < size && data[pos + 1] == '\n')) {
             terminated_ = true;
-            body_start_ = static_cast<std::uint32_t>(l.next);
+            body_start_ = static_cast<std::uint32_t>(pos + (c == '\n' ? 1 : 2));
             break;
         }
         const auto line_start = static_cast<std::uint32_t>(pos);
-        if (l.text[0] == ' ' || l.text[0] == '\t') {
+        const void* nl = std::memchr(data + pos, '\n', size - pos);
+        const std::size_t next = nl == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+        std::size_t line_end = next - (nl == nullptr ? 0 : 1);
+        if (line_end > pos && data[line_end - 1] == '\r') {
+            --line_end;
+        }
+        if (c == ' ' || c == '\t') {
             // A folded line continues the previous field's value.
             if (n_headers_ == 0) {
                 return {parse_error::fold_before_header, line_start};
             }
             header& h = headers_[n_headers_ - 1u];
-            const std::string_view more = trim_lws(l.text);
+            const std::string_view more = trim_lws(bytes.substr(pos, line_end - pos));
             if (!more.empty()) {
-                const auto more_start = static_cast<std::uint32_t>(more.data() - bytes.data());
+                const auto more_start = static_cast<std::uint32_t>(more.data() - data);
                 if (h.value_len == 0) {
                     h.value_start = more_start;
                 }
                 h.value_len = more_start + static_cast<std::uint32_t>(more.size()) - h.value_start;
             }
-            h.line_end = static_cast<std::uint32_t>(l.next);
+            h.line_end = static_cast<std::uint32_t>(next);
         } else {
-            const std::size_t colon = l.text.find(':');
-            if (colon == std::string_view::npos) {
-                return {parse_error::header_without_colon, line_start};
+            std::size_t q = pos;
+            while (q < line_end && is_token_char(data[q])) {
+                ++q;
             }
-            const std::string_view name = trim_lws_back(l.text.substr(0, colon));
-            if (!is_token(name)) {
-                return {parse_error::bad_header_name, line_start};
+            const std::size_t name_end = q;
+            while (q < line_end && (data[q] == ' ' || data[q] == '\t')) {
+                ++q;
+            }
+            if (q == line_end || data[q] != ':' || name_end == pos) {
+                const bool colon = std::memchr(data + pos, ':', line_end - pos) != nullptr;
+                return {colon ? parse_error::bad_header_name : parse_error::header_without_colon, line_start};
             }
             if (n_headers_ == max_headers) {
                 return {parse_error::too_many_headers, line_start};
             }
-            const std::string_view value = trim_lws(l.text.substr(colon + 1));
+            ++q;
+            while (q < line_end && (data[q] == ' ' || data[q] == '\t')) {
+                ++q;
+            }
+            std::size_t value_end = line_end;
+            while (value_end > q && (data[value_end - 1] == ' ' || data[value_end - 1] == '\t')) {
+                --value_end;
+            }
             header& h = headers_[n_headers_++];
-            h.type = lookup_header(name);
+            h.type = lookup_header(bytes.substr(pos, name_end - pos));
             h.line = line_no;
             h.line_start = line_start;
-            h.line_end = static_cast<std::uint32_t>(l.next);
+            h.line_end = static_cast<std::uint32_t>(next);
             h.name_start = line_start;
-            h.name_len = static_cast<std::uint32_t>(name.size());
-            h.value_start = value.empty() ? static_cast<std::uint32_t>(pos + colon + 1)
-                                          : static_cast<std::uint32_t>(value.data() - bytes.data());
-            h.value_len = static_cast<std::uint32_t>(value.size());
+            h.name_len = static_cast<std::uint32_t>(name_end - pos);
+            h.value_start = static_cast<std::uint32_t>(q);
+            h.value_len = static_cast<std::uint32_t>(value_end - q);
         }
-        pos = l.next;
+        pos = next;
         ++line_no;
     }
 

@@ -79,6 +79,20 @@ private:
     std::array<std::uint8_t, 256> in_{};
 };
 
+// Whether any character of `s` is in `set` (a table lookup per byte; std::string_view::find_first_of
+// would search the set for every byte).
+constexpr bool contains_any(std::string_view s, const char_set& set) noexcept
+{
+    for (char c : s) {
+        if (set(c)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+inline constexpr char_set lws_chars(" \t\r\n");
+
 inline constexpr std::uint8_t class_unreserved = detail::c_unreserved;
 inline constexpr std::uint8_t class_token = detail::c_token;
 

@@ -34,12 +34,10 @@ std::string invite()
                             "c=IN IP4 192.168.1.23\r\n"
                             "t=0 0\r\n"
                             "a=sendrecv\r\n"
-                            "m=audio 2230 RTP/AVP 9 0 8 18 101\r\n"
+                            "m=audio 2230 RTP/AVP 9 0 8 101\r\n"
                             "a=rtpmap:9 G722/8000\r\n"
                             "a=rtpmap:0 PCMU/8000\r\n"
                             "a=rtpmap:8 PCMA/8000\r\n"
-                            "a=rtpmap:18 G729/8000\r\n"
-                            "a=fmtp:18 annexb=no\r\n"
                             "a=rtpmap:101 telephone-event/8000\r\n"
                             "a=fmtp:101 0-15\r\n"
                             "a=ptime:20\r\n";
@@ -52,9 +50,7 @@ std::string invite()
                     "Contact: <sip:2001@192.168.1.23:5060>\r\n"
                     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, PRACK, UPDATE, REFER\r\n"
                     "User-Agent: PolycomVVX-VVX_411-UA/5.9.6.2327\r\n"
-                    "Accept-Language: en\r\n"
                     "Supported: replaces,100rel\r\n"
-                    "Allow-Events: conference,talk,hold\r\n"
                     "Max-Forwards: 70\r\n"
                     "Content-Type: application/sdp\r\n"
                     "Content-Length: " +
