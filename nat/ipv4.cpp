@@ -23,32 +23,64 @@ std::optional<unsigned> hex_digit(char c)
 
 } // namespace
 
+const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcept
+{
+    // Four groups of one to three digits, each at most 255, separated by single dots. While three
+    // bytes remain a group is read without a bounds test per byte.
+    const auto digit = [](char c) { return static_cast<unsigned>(c - '0') <= 9u; };
+    ipv4_address a = 0;
+    for (int i = 0; i < 4; ++i) {
+        if (i != 0) {
+            if (p == end || *p != '.') {
+                return nullptr;
+            }
+            ++p;
+        }
+        unsigned v = 0;
+        if (end - p >= 3) {
+            const auto d0 = static_cast<unsigned>(p[0] - '0');
+            const auto d1 = static_cast<unsigned>(p[1] - '0');
+            const auto d2 = static_cast<unsigned>(p[2] - '0');
+            if (d0 > 9) {
+                return nullptr;
+            }
+            if (d1 > 9) {
+                v = d0;
+                p += 1;
+            } else if (d2 > 9) {
+                v = d0 * 10 + d1;
+                p += 2;
+            } else {
+                v = d0 * 100 + d1 * 10 + d2;
+                p += 3;
+                if (v > 255 || (p < end && digit(*p))) {
+                    return nullptr;
+                }
+            }
+        } else {
+            if (p == end || !digit(*p)) {
+                return nullptr;
+            }
+            v = static_cast<unsigned>(*p++ - '0');
+            if (p < end && digit(*p)) {
+                v = v * 10 + static_cast<unsigned>(*p++ - '0');
+            }
+        }
+        a = (a << 8) | v;
+    }
+    out = a;
+    return p;
+}
+
 std::optional<ipv4_address> parse_ipv4(std::string_view text)
 {
-    // One pass: four groups of one to three digits, each at most 255, separated by single dots.
     ipv4_address a = 0;
-    unsigned octet = 0;
-    unsigned digits = 0;
-    unsigned dots = 0;
-    for (char c : text) {
-        if (c >= '0' && c <= '9') {
-            octet = octet * 10 + static_cast<unsigned>(c - '0');
-            if (++digits > 3 || octet > 255) {
-                return std::nullopt;
-            }
-        } else if (c == '.' && digits != 0 && dots < 3) {
-            a = (a << 8) | octet;
-            octet = 0;
-            digits = 0;
-            ++dots;
-        } else {
-            return std::nullopt;
-        }
+    const char* end = text.data() + text.size();
+    const char* const stop = scan_ipv4(text.data(), end, a);
+    if (stop == nullptr || stop != end) {
+        return std::nullopt; // (an empty view may have a null end, hence the first test)
     }
-    if (dots != 3 || digits == 0) {
-        return std::nullopt;
-    }
-    return (a << 8) | octet;
+    return a;
 }
 
 std::optional<std::uint8_t> netmask_length(ipv4_address mask)

@@ -110,34 +110,25 @@ const char* via_problem(std::string_view element) noexcept
     if (!iequals(v->protocol, "SIP") || v->version != "2.0") {
         return "protocol is not SIP/2.0";
     }
-    const char* problem = nullptr;
-    v->params.for_each([&](const parameter& p) {
-        if (problem != nullptr) {
-            return;
+    if (v->branch.present && !v->branch.token) {
+        return "branch is not a token";
+    }
+    if (v->received.present && (!v->received.has_value || !valid_received(v->received.value))) {
+        return "received is not an IP address";
+    }
+    if (v->rport.present && v->rport.has_value && !parse_number(v->rport.value, 5, 65535)) {
+        return "rport is not a port";
+    }
+    if (v->ttl.present && (!v->ttl.has_value || !parse_number(v->ttl.value, 3, 255))) {
+        return "ttl is not 0..255";
+    }
+    if (v->maddr.present) {
+        const auto host = v->maddr.has_value ? parse_host_port(v->maddr.value) : std::nullopt;
+        if (!host || host->port) {
+            return "maddr is not a host";
         }
-        if (iequals(p.name, "branch")) {
-            if (!p.has_value || !is_token(p.value)) {
-                problem = "branch is not a token";
-            }
-        } else if (iequals(p.name, "received")) {
-            if (!p.has_value || !valid_received(p.value)) {
-                problem = "received is not an IP address";
-            }
-        } else if (iequals(p.name, "rport")) {
-            if (p.has_value && !parse_number(p.value, 5, 65535)) {
-                problem = "rport is not a port";
-            }
-        } else if (iequals(p.name, "ttl")) {
-            if (!p.has_value || !parse_number(p.value, 3, 255)) {
-                problem = "ttl is not 0..255";
-            }
-        } else if (iequals(p.name, "maddr")) {
-            if (!p.has_value || !parse_host_port(p.value) || parse_host_port(p.value)->port) {
-                problem = "maddr is not a host";
-            }
-        }
-    });
-    return problem;
+    }
+    return nullptr;
 }
 
 const char* address_problem(std::string_view element, header_type t) noexcept
@@ -149,43 +140,47 @@ const char* address_problem(std::string_view element, header_type t) noexcept
     if ((t == header_type::route || t == header_type::record_route) && !a->angle) {
         return "not a name-addr (<URI>)";
     }
-    const char* problem = nullptr;
-    a->params.for_each([&](const parameter& p) {
-        if (problem != nullptr) {
-            return;
+    if ((t == header_type::from || t == header_type::to) && a->tag.present && !a->tag.token) {
+        return "tag is not a token";
+    }
+    if (t == header_type::contact) {
+        if (a->expires.present && (!a->expires.has_value || !valid_delta_seconds(a->expires.value))) {
+            return "expires is not delta-seconds";
         }
-        if (iequals(p.name, "tag") && (t == header_type::from || t == header_type::to)) {
-            if (!p.has_value || !is_token(p.value)) {
-                problem = "tag is not a token";
-            }
-        } else if (iequals(p.name, "expires") && t == header_type::contact) {
-            if (!p.has_value || !valid_delta_seconds(p.value)) {
-                problem = "expires is not delta-seconds";
-            }
-        } else if (iequals(p.name, "q") && t == header_type::contact) {
-            if (!p.has_value || !valid_qvalue(p.value)) {
-                problem = "q is not a qvalue";
-            }
+        if (a->q.present && (!a->q.has_value || !valid_qvalue(a->q.value))) {
+            return "q is not a qvalue";
         }
-    });
-    return problem;
+    }
+    return nullptr;
 }
 
 // token *(COMMA token), or empty; COMMA may carry LWS on both sides.
 bool valid_token_list(std::string_view v) noexcept
 {
-    scanner s(v);
-    s.skip_lws();
-    if (s.done()) {
+    const char* const end = v.data() + v.size();
+    const char* p = skip_lws(v.data(), end);
+    if (p == end) {
         return true;
     }
-    do {
-        if (s.token().empty()) {
+    for (;;) {
+        const char* const t = token_chars.skip(p, end);
+        if (t == p) {
             return false;
         }
-    } while (s.eat(','));
-    s.skip_lws();
-    return s.done();
+        p = t;
+        if (p < end && *p == ',') {
+            p = skip_lws(p + 1, end);
+            continue;
+        }
+        p = skip_lws(p, end);
+        if (p == end) {
+            return true;
+        }
+        if (*p != ',') {
+            return false;
+        }
+        p = skip_lws(p + 1, end);
+    }
 }
 
 // A list header: every element must pass `element_problem`; an empty element is malformed.
@@ -354,7 +349,7 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
     }
     // RFC 3261 §8.1.1: every request and response carries To, From, CSeq, Call-ID and Via
     // (Max-Forwards is left out: RFC 2543 peers omit it and RFC 4475 §3.4.1 asks to accept them).
-    constexpr std::array<std::pair<header_type, check>, 5> mandatory{{
+    static constexpr std::array<std::pair<header_type, check>, 5> mandatory{{
         {header_type::to, check::malformed_header_to},
         {header_type::from, check::malformed_header_from},
         {header_type::cseq, check::malformed_header_cseq},
@@ -489,11 +484,12 @@ const char* sdp_line_problem(const sdp_line& l) noexcept
                                                                                             : "not a key method";
     }
     case 'a': {
-        const std::size_t colon = v.find(':');
-        if (!is_token(v.substr(0, colon))) {
+        // a=<attribute> or a=<attribute>:<value>, the name a token.
+        const auto colon = static_cast<std::size_t>(token_chars.skip(v.data(), v.data() + v.size()) - v.data());
+        if (colon == 0 || (colon < v.size() && v[colon] != ':')) {
             return "attribute name is not a token";
         }
-        if (v.substr(0, colon) == "rtcp" && !parse_rtcp(colon == std::string_view::npos ? "" : v.substr(colon + 1))) {
+        if (v.substr(0, colon) == "rtcp" && !parse_rtcp(colon == v.size() ? "" : v.substr(colon + 1))) {
             return "rtcp is not port [nettype addrtype address]";
         }
         return nullptr;

@@ -5,8 +5,11 @@
 #include "sip/message.hpp"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
+#include <type_traits>
 #include <string_view>
 
 namespace sipalg::sip {
@@ -84,13 +87,14 @@ public:
     {
         seen_ |= std::uint64_t{1} << static_cast<unsigned>(id);
         if (n_ < capacity) {
-            list_[n_++] = finding{id, offset, field, detail};
+            new (storage_ + n_ * sizeof(finding)) finding{id, offset, field, detail};
+            ++n_;
         }
         ++total_;
     }
     std::span<const finding> list() const noexcept
     {
-        return {list_.data(), n_};
+        return {std::launder(reinterpret_cast<const finding*>(storage_)), n_};
     }
     // Findings beyond the first `capacity` are counted, not kept.
     unsigned total() const noexcept
@@ -107,7 +111,10 @@ public:
     }
 
 private:
-    std::array<finding, capacity> list_;
+    // Raw storage, not std::array<finding>: the views in a finding zero themselves when constructed,
+    // and a clean message (the usual case) must not pay for clearing sixty-four of them.
+    static_assert(std::is_trivially_copyable_v<finding> && std::is_trivially_destructible_v<finding>);
+    alignas(finding) std::byte storage_[capacity * sizeof(finding)];
     unsigned n_ = 0;
     unsigned total_ = 0;
     std::uint64_t seen_ = 0;

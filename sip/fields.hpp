@@ -45,6 +45,15 @@ struct parameter {
     std::string_view text;  // name[=value] as written
 };
 
+// A parameter the parsers pick out while they validate, so that the engines and the checks need no
+// second pass over the parameters (the first of its name, case-insensitive, as parameters::find gives).
+struct known_param {
+    std::string_view value; // as written (quotes kept)
+    bool present = false;
+    bool has_value = false;
+    bool token = false;     // the value is a token (not a quoted string or an IPv6 reference)
+};
+
 class parameters {
 public:
     constexpr explicit parameters(std::string_view text = {}) noexcept : text_(text) {}
@@ -98,13 +107,13 @@ struct address {
     bool angle = false;            // name-addr form, URI in <>
     uri target;
     parameters params;             // header parameters after the URI (tag, expires, q, lr...)
+    known_param tag;               // From/To (RFC 3261 §19.3)
+    known_param expires;           // Contact (§20.10)
+    known_param q;                 // Contact (§20.10)
     std::string_view text;
 };
 
 std::optional<address> parse_address(std::string_view element) noexcept;
-
-// Characters that matter to list splitting; everything else is skipped in a tight loop.
-inline constexpr char_set list_specials("\",<>");
 
 // Calls f(element) for every comma-separated element of a list header value (commas inside quotes and
 // <> do not count); returns false when quotes or angle brackets do not balance.
@@ -117,9 +126,9 @@ bool for_each_element(std::string_view value, F&& f)
     const std::size_t n = value.size();
     for (std::size_t i = 0; i < n; ++i) {
         if (!quoted) {
-            while (i < n && !list_specials(value[i])) {
-                ++i;
-            }
+            // Only quotes, angle brackets and commas matter to the split.
+            i = static_cast<std::size_t>(find_first_of<'"', ',', '<', '>'>(value.data() + i, value.data() + n, value.data()) -
+                                         value.data());
             if (i == n) {
                 break;
             }
@@ -160,6 +169,11 @@ struct via {
     std::string_view transport; // "UDP", "TCP", "TLS", ...
     host_port sent_by;
     parameters params;
+    known_param branch;   // §20.42
+    known_param received; // §18.2.1
+    known_param rport;    // RFC 3581
+    known_param maddr;
+    known_param ttl;
     std::string_view text;
 };
 

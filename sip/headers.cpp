@@ -34,30 +34,40 @@ constexpr std::uint32_t slot_key(std::string_view s) noexcept
 
 constexpr std::size_t table_size = 512; // over four times the entries: short probes
 
-struct slot {
-    std::uint8_t entry;   // index + 1; 0 = empty
-    std::uint8_t length;
-    std::array<char, 32> lower; // the name, lower-cased, zero-padded
+// The hash table holds one byte per slot (the entry's index + 1, 0 = empty), so the whole of it is
+// eight cache lines; the lower-cased names are apart, indexed by entry, read only for the candidate.
+struct folded_name {
+    std::array<char, 32> lower{}; // zero-padded
+    std::uint8_t length = 0;
 };
 
-constexpr std::array<slot, table_size> make_table()
+constexpr std::array<std::uint8_t, table_size> make_table()
 {
-    std::array<slot, table_size> t{};
+    std::array<std::uint8_t, table_size> t{};
     for (std::size_t i = 0; i < entries.size(); ++i) {
         std::size_t at = slot_key(entries[i].name) % table_size;
-        while (t[at].entry != 0) {
+        while (t[at] != 0) {
             at = (at + 1) % table_size;
         }
-        t[at].entry = static_cast<std::uint8_t>(i + 1);
-        t[at].length = static_cast<std::uint8_t>(entries[i].name.size());
-        for (std::size_t k = 0; k < entries[i].name.size(); ++k) {
-            t[at].lower[k] = to_lower(entries[i].name[k]);
-        }
+        t[at] = static_cast<std::uint8_t>(i + 1);
     }
     return t;
 }
 
+constexpr std::array<folded_name, entries.size()> make_names()
+{
+    std::array<folded_name, entries.size()> n{};
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        n[i].length = static_cast<std::uint8_t>(entries[i].name.size());
+        for (std::size_t k = 0; k < entries[i].name.size(); ++k) {
+            n[i].lower[k] = to_lower(entries[i].name[k]);
+        }
+    }
+    return n;
+}
+
 constexpr auto table = make_table();
+constexpr auto names = make_names();
 static_assert(entries.size() < 255);
 static_assert([] {
     for (const auto& e : entries) {
@@ -68,27 +78,41 @@ static_assert([] {
     return true;
 }());
 
-// Case-insensitive equality of a token with a lower-cased table name, eight bytes at a time. For token
-// characters, OR-ing 0x20 maps A-Z to a-z and maps no other token character into [a-z0-9-], the
-// alphabet of the table's names, so it never makes two different names equal.
-bool equals_folded(const char* name, const std::array<char, 32>& lower, std::size_t n) noexcept
+// Case-insensitive equality of a name with a lower-cased table name, a word at a time. For bytes
+// 0x21-0x7E, OR-ing 0x20 maps A-Z to a-z and maps no other byte into [a-z0-9-], the alphabet of the
+// table's names, so it never makes two different names equal. The last word overlaps
+// the one before instead of falling back to bytes; the table side is zero-padded to 32 bytes, so its
+// loads stay inside it.
+template <class W>
+W load(const char* p) noexcept
 {
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t a;
-        std::uint64_t b;
-        std::memcpy(&a, name + i, 8);
-        std::memcpy(&b, lower.data() + i, 8);
-        if ((a | 0x2020202020202020ull) != b) {
-            return false;
+    W w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+template <class W>
+bool word_equal(const char* name, const char* lower) noexcept
+{
+    constexpr W fold = static_cast<W>(0x2020202020202020ull);
+    return static_cast<W>(load<W>(name) | fold) == load<W>(lower);
+}
+
+bool equals_folded(const char* name, const std::array<char, 32>& table_name, std::size_t n) noexcept
+{
+    const char* lower = table_name.data();
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8) {
+            if (!word_equal<std::uint64_t>(name + i, lower + i)) {
+                return false;
+            }
         }
+        return word_equal<std::uint64_t>(name + n - 8, lower + n - 8);
     }
-    for (; i < n; ++i) {
-        if ((static_cast<unsigned char>(name[i]) | 0x20u) != static_cast<unsigned char>(lower[i])) {
-            return false;
-        }
+    if (n >= 4) {
+        return word_equal<std::uint32_t>(name, lower) && word_equal<std::uint32_t>(name + n - 4, lower + n - 4);
     }
-    return true;
+    return word_equal<std::uint16_t>(name, lower) && word_equal<std::uint16_t>(name + n - 2, lower + n - 2);
 }
 
 constexpr std::array<header_type, 26> make_compact()
@@ -116,10 +140,10 @@ header_type lookup_header(std::string_view name) noexcept
         return header_type::unknown;
     }
     std::size_t at = slot_key(name) % table_size;
-    while (table[at].entry != 0) {
-        const slot& t = table[at];
-        if (t.length == name.size() && equals_folded(name.data(), t.lower, name.size())) {
-            return entries[t.entry - 1u].type;
+    while (table[at] != 0) {
+        const std::size_t i = table[at] - 1u;
+        if (names[i].length == name.size() && equals_folded(name.data(), names[i].lower, name.size())) {
+            return entries[i].type;
         }
         at = (at + 1) % table_size;
     }

@@ -113,8 +113,9 @@ enum class header_type : std::uint8_t {
 };
 
 // The type of a header name (full or compact form, any case); unknown when not in the table. The name
-// must be a token (message::parse has checked that): the lookup relies on it to fold case by OR-ing
-// 0x20 into whole words.
+// must be printable ASCII without white space (0x21-0x7E; message::parse makes sure): the lookup folds
+// case by OR-ing 0x20 into whole words, which for such bytes makes only the two cases of a letter
+// equal, so a match also proves the name a token.
 header_type lookup_header(std::string_view name) noexcept;
 // The canonical full name ("Call-ID"), or "" for unknown.
 std::string_view header_name(header_type t) noexcept;

@@ -1,4 +1,4 @@
-// See message.hpp. One pass over the lines with memchr; bare LF and CRLF both end a line (RFC 3261
+// See message.hpp. One pass over the lines (find_line_feed); bare LF and CRLF both end a line (RFC 3261
 // §7.5 asks for CRLF, older stacks send LF); a line starting with SP or HTAB continues the previous
 // field (§7.3.1).
 #include "sip/message.hpp"
@@ -16,25 +16,6 @@ constexpr std::array method_names{
     SIPALG_SIP_METHODS(SIPALG_X)
 #undef SIPALG_X
 };
-
-// The end of the line starting at pos (offset of '\n', or size when unterminated) and the line
-// without its terminator.
-struct line_view {
-    std::size_t next;      // offset after the terminator
-    std::string_view text; // without CR LF
-    bool terminated;
-};
-
-line_view line_at(std::string_view s, std::size_t pos) noexcept
-{
-    const void* nl = std::memchr(s.data() + pos, '\n', s.size() - pos);
-    std::size_t end = nl == nullptr ? s.size() : static_cast<std::size_t>(static_cast<const char*>(nl) - s.data());
-    const std::size_t next = nl == nullptr ? s.size() : end + 1;
-    if (end > pos && s[end - 1] == '\r') {
-        --end;
-    }
-    return {next, s.substr(pos, end - pos), nl != nullptr};
-}
 
 } // namespace
 
@@ -71,6 +52,32 @@ std::string_view parse_error_name(parse_error e) noexcept
 void message::split_start_line() noexcept
 {
     const std::string_view l = start_line_;
+    if (request_) {
+        // The common shape in one pass: token SP URI SP version, the URI free of white space and the
+        // version free of spaces. Anything else takes the general split below.
+        const char* const begin = l.data();
+        const char* const end = begin + l.size();
+        const char* p = begin;
+        p = token_chars.skip(p, end);
+        const char* const sp1 = p;
+        if (p != begin && p < end && *p == ' ') {
+            p = find_lws(p + 1, end);
+            const char* const sp2 = p;
+            if (sp2 != sp1 + 1 && p < end && *p == ' ') {
+                ++p;
+                while (p < end && *p != ' ') {
+                    ++p;
+                }
+                if (p == end && sp2 + 1 != end) {
+                    part1_ = l.substr(0, static_cast<std::size_t>(sp1 - begin));
+                    part2_ = std::string_view(sp1 + 1, static_cast<std::size_t>(sp2 - sp1 - 1));
+                    part3_ = std::string_view(sp2 + 1, static_cast<std::size_t>(end - sp2 - 1));
+                    split_ok_ = true;
+                    return;
+                }
+            }
+        }
+    }
     const std::size_t sp1 = l.find(' ');
     part1_ = l.substr(0, sp1);
     part2_ = {};
@@ -110,6 +117,7 @@ parse_status message::parse(std::string_view bytes) noexcept
 {
     bytes_ = bytes;
     n_headers_ = 0;
+    first_.fill(no_header);
     status_ = 0;
     method_ = sip::method::unknown;
     terminated_ = false;
@@ -122,13 +130,16 @@ parse_status message::parse(std::string_view bytes) noexcept
     if (bytes.size() > max_size) {
         return {parse_error::too_large, 0};
     }
+    const char* const data = bytes.data();
+    const char* const end = data + bytes.size();
+    const auto offset = [data](const char* p) { return static_cast<std::uint32_t>(p - data); };
 
     // Start line (RFC 3261 §7.1, §7.2).
-    const line_view first = line_at(bytes, 0);
-    if (!first.terminated) {
+    const char* lf = find_line_feed(data, end);
+    if (lf == end) {
         return {parse_error::no_start_line, 0};
     }
-    start_line_ = first.text;
+    start_line_ = bytes.substr(0, offset(lf > data && lf[-1] == '\r' ? lf - 1 : lf));
     request_ = !istarts_with(start_line_, "SIP/");
     split_start_line();
     if (request_) {
@@ -142,77 +153,106 @@ parse_status message::parse(std::string_view bytes) noexcept
         status_ = static_cast<unsigned>((part2_[0] - '0') * 100 + (part2_[1] - '0') * 10 + (part2_[2] - '0'));
     }
 
-    // Header fields: one pass per line. The name is read with the token table; the value runs to the
-    // line end found by memchr.
-    const char* const data = bytes.data();
-    const std::size_t size = bytes.size();
-    std::size_t pos = first.next;
+    // Header fields, one line at a time: the name is read with the token table, the value runs to the
+    // line feed.
+    const char* p = lf + 1;
     std::uint32_t line_no = 2;
-    body_start_ = static_cast<std::uint32_t>(size);
-    while (pos < size) {
-        const char c = data[pos];
-        if (c == '\n' || (c == '\r' && pos + 1 < size && data[pos + 1] == '\n')) {
+    body_start_ = static_cast<std::uint32_t>(bytes.size());
+    while (p < end) {
+        const char c = *p;
+        if (c == '\n' || (c == '\r' && end - p >= 2 && p[1] == '\n')) {
             terminated_ = true;
-            body_start_ = static_cast<std::uint32_t>(pos + (c == '\n' ? 1 : 2));
+            body_start_ = offset(p + (c == '\n' ? 1 : 2));
             break;
         }
-        const auto line_start = static_cast<std::uint32_t>(pos);
-        const void* nl = std::memchr(data + pos, '\n', size - pos);
-        const std::size_t next = nl == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
-        std::size_t line_end = next - (nl == nullptr ? 0 : 1);
-        if (line_end > pos && data[line_end - 1] == '\r') {
-            --line_end;
+        // Most lines show their name, colon and often their end in the first sixteen bytes: one
+        // load finds the colon, the line feed, and whether anything before the colon is white space,
+        // a control character or not ASCII.
+        const char* colon = nullptr;
+#if defined(__SSE2__)
+        if (end - p >= 16) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            const auto colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+            const auto lfs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+            // Signed compare: bytes up to SP and bytes from 0x80 up.
+            const auto odd = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8('!'))));
+            lf = lfs != 0 ? p + __builtin_ctz(lfs) : find_line_feed(p + 16, end, data);
+            if (colons != 0) {
+                const int k = __builtin_ctz(colons);
+                if (k != 0 && (odd & ((1u << k) - 1u)) == 0) {
+                    colon = p + k;
+                }
+            }
+        } else
+#endif
+        {
+            lf = find_line_feed(p, end, data);
         }
+        const char* const next = lf == end ? end : lf + 1;
+        const char* const line_end = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
         if (c == ' ' || c == '\t') {
             // A folded line continues the previous field's value.
             if (n_headers_ == 0) {
-                return {parse_error::fold_before_header, line_start};
+                return {parse_error::fold_before_header, offset(p)};
             }
             header& h = headers_[n_headers_ - 1u];
-            const std::string_view more = trim_lws(bytes.substr(pos, line_end - pos));
+            const std::string_view more = trim_lws(std::string_view(p, static_cast<std::size_t>(line_end - p)));
             if (!more.empty()) {
-                const auto more_start = static_cast<std::uint32_t>(more.data() - data);
+                const std::uint32_t more_start = offset(more.data());
                 if (h.value_len == 0) {
                     h.value_start = more_start;
                 }
                 h.value_len = more_start + static_cast<std::uint32_t>(more.size()) - h.value_start;
             }
-            h.line_end = static_cast<std::uint32_t>(next);
+            h.line_end = offset(next);
         } else {
-            std::size_t q = pos;
-            while (q < line_end && is_token_char(data[q])) {
-                ++q;
-            }
-            const std::size_t name_end = q;
-            while (q < line_end && (data[q] == ' ' || data[q] == '\t')) {
-                ++q;
-            }
-            if (q == line_end || data[q] != ':' || name_end == pos) {
-                const bool colon = std::memchr(data + pos, ':', line_end - pos) != nullptr;
-                return {colon ? parse_error::bad_header_name : parse_error::header_without_colon, line_start};
+            header_type type = header_type::unknown;
+            const char* name_end = colon;
+            if (colon != nullptr) {
+                // Printable ASCII up to the colon: a name in the table is a token (lookup_header relies
+                // on that and so proves it); any other must be checked.
+                type = lookup_header(std::string_view(p, static_cast<std::size_t>(colon - p)));
+                if (type == header_type::unknown && !is_token(std::string_view(p, static_cast<std::size_t>(colon - p)))) {
+                    return {parse_error::bad_header_name, offset(p)};
+                }
+            } else {
+                // The general shape: token, optional white space, colon.
+                name_end = token_chars.skip(p, line_end);
+                colon = name_end;
+                while (colon < line_end && (*colon == ' ' || *colon == '\t')) {
+                    ++colon;
+                }
+                if (colon == line_end || *colon != ':' || name_end == p) {
+                    const bool has_colon = std::memchr(p, ':', static_cast<std::size_t>(line_end - p)) != nullptr;
+                    return {has_colon ? parse_error::bad_header_name : parse_error::header_without_colon, offset(p)};
+                }
+                type = lookup_header(std::string_view(p, static_cast<std::size_t>(name_end - p)));
             }
             if (n_headers_ == max_headers) {
-                return {parse_error::too_many_headers, line_start};
+                return {parse_error::too_many_headers, offset(p)};
             }
-            ++q;
-            while (q < line_end && (data[q] == ' ' || data[q] == '\t')) {
+            const char* q = colon + 1;
+            while (q < line_end && (*q == ' ' || *q == '\t')) {
                 ++q;
             }
-            std::size_t value_end = line_end;
-            while (value_end > q && (data[value_end - 1] == ' ' || data[value_end - 1] == '\t')) {
+            const char* value_end = line_end;
+            while (value_end > q && (value_end[-1] == ' ' || value_end[-1] == '\t')) {
                 --value_end;
             }
-            header& h = headers_[n_headers_++];
-            h.type = lookup_header(bytes.substr(pos, name_end - pos));
+            const auto index = static_cast<std::uint8_t>(n_headers_++);
+            header& h = headers_[index];
+            h.type = type;
             h.line = line_no;
-            h.line_start = line_start;
-            h.line_end = static_cast<std::uint32_t>(next);
-            h.name_start = line_start;
-            h.name_len = static_cast<std::uint32_t>(name_end - pos);
-            h.value_start = static_cast<std::uint32_t>(q);
+            h.line_start = offset(p);
+            h.line_end = offset(next);
+            h.name_start = h.line_start;
+            h.name_len = static_cast<std::uint32_t>(name_end - p);
+            h.value_start = offset(q);
             h.value_len = static_cast<std::uint32_t>(value_end - q);
+            std::uint8_t& first = first_[static_cast<std::size_t>(h.type)];
+            first = first == no_header ? index : first;
         }
-        pos = next;
+        p = next;
         ++line_no;
     }
 
@@ -231,11 +271,6 @@ parse_status message::parse(std::string_view bytes) noexcept
         }
     }
     return {};
-}
-
-const header* message::find(header_type t) const noexcept
-{
-    return find_next(t, nullptr);
 }
 
 const header* message::find_next(header_type t, const header* after) const noexcept

@@ -86,6 +86,11 @@ public:
     static constexpr unsigned max_headers = 128;
     static constexpr std::size_t max_size = 16u << 20;
 
+    message() noexcept
+    {
+        first_.fill(no_header);
+    }
+
     // Parses one message. Over UDP the bytes are the datagram: Content-Length, when present, bounds
     // the body and anything after it is discarded (RFC 3261 §18.3); over TCP the framer (framer.hpp)
     // has already cut the message at its Content-Length.
@@ -145,8 +150,12 @@ public:
     {
         return {headers_.data(), n_headers_};
     }
-    // The first header of a type, or null.
-    const header* find(header_type t) const noexcept;
+    // The first header of a type, or null (an index lookup: parse records the first of each type).
+    const header* find(header_type t) const noexcept
+    {
+        const std::uint8_t i = first_[static_cast<std::size_t>(t)];
+        return i == no_header ? nullptr : &headers_[i];
+    }
     // Headers of a type after `after` (null: from the start).
     const header* find_next(header_type t, const header* after) const noexcept;
     std::string_view name(const header& h) const noexcept
@@ -199,6 +208,9 @@ public:
     position position_of(std::uint32_t offset) const noexcept;
 
 private:
+    static constexpr std::uint8_t no_header = 0xff;
+    static_assert(max_headers < no_header);
+
     void split_start_line() noexcept;
 
     std::string_view bytes_;
@@ -217,6 +229,7 @@ private:
     bool has_content_length_ = false;
     bool body_truncated_ = false;
     std::uint16_t n_headers_ = 0;
+    std::array<std::uint8_t, static_cast<std::size_t>(header_type::count_)> first_{}; // index by type
     std::array<header, max_headers> headers_;
 };
 

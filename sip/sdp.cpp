@@ -4,56 +4,68 @@
 #include "sip/fields.hpp"
 #include "sip/text.hpp"
 
-#include <cstring>
 
 namespace sipalg::sip {
 
 namespace {
 
-// Splits `value` at single spaces into exactly `n` fields; false when the count differs.
+// Splits `value` at single spaces into exactly `N` fields (or N-1 fields and the rest, when
+// `rest_in_last`); false when the count differs or a field is empty.
 template <std::size_t N>
-bool split_fields(std::string_view value, std::array<std::string_view, N>& out, bool rest_in_last = false)
+bool split_fields(std::string_view value, std::array<std::string_view, N>& out, bool rest_in_last = false) noexcept
 {
-    std::size_t start = 0;
+    const char* p = value.data();
+    const char* const end = p + value.size();
     for (std::size_t i = 0; i < N; ++i) {
-        if (start > value.size()) {
+        const char* const start = p;
+        if (i + 1 == N && rest_in_last) {
+            p = end;
+        } else {
+            p = find_first_of<' '>(p, end, value.data());
+        }
+        if (p == start) {
             return false;
         }
-        std::size_t sp = value.find(' ', start);
+        out[i] = std::string_view(start, static_cast<std::size_t>(p - start));
         if (i + 1 == N) {
-            if (!rest_in_last && sp != std::string_view::npos) {
-                return false;
-            }
-            sp = std::string_view::npos;
-        } else if (sp == std::string_view::npos) {
+            return p == end;
+        }
+        if (p == end) {
             return false;
         }
-        out[i] = value.substr(start, sp == std::string_view::npos ? std::string_view::npos : sp - start);
-        if (out[i].empty()) {
-            return false;
-        }
-        start = sp == std::string_view::npos ? value.size() + 1 : sp + 1;
+        ++p; // the space
     }
     return true;
 }
 
-sdp_direction direction_of(std::string_view attribute) noexcept
+// The direction attribute a=sendrecv|sendonly|recvonly|inactive (RFC 4566 §6) an attribute line
+// holds, if any: all four names are eight bytes, so this is one length test and word compares.
+std::optional<sdp_direction> direction_of(std::string_view attribute) noexcept
 {
-    if (attribute == "sendonly") {
+    if (attribute.size() < 8 || (attribute.size() > 8 && attribute[8] != ':')) {
+        return std::nullopt;
+    }
+    const std::string_view name = attribute.substr(0, 8);
+    if (name == "sendrecv") {
+        return sdp_direction::sendrecv;
+    }
+    if (name == "sendonly") {
         return sdp_direction::sendonly;
     }
-    if (attribute == "recvonly") {
+    if (name == "recvonly") {
         return sdp_direction::recvonly;
     }
-    if (attribute == "inactive") {
+    if (name == "inactive") {
         return sdp_direction::inactive;
     }
-    return sdp_direction::sendrecv;
+    return std::nullopt;
 }
 
-bool is_direction(std::string_view attribute) noexcept
+// The attribute is `name`, alone or with a value after ':'.
+bool attribute_is(std::string_view attribute, std::string_view name) noexcept
 {
-    return attribute == "sendrecv" || attribute == "sendonly" || attribute == "recvonly" || attribute == "inactive";
+    return attribute.size() >= name.size() && attribute.substr(0, name.size()) == name &&
+           (attribute.size() == name.size() || attribute[name.size()] == ':');
 }
 
 } // namespace
@@ -109,23 +121,23 @@ void sdp::parse(std::string_view body) noexcept
     session_connection_ = -1;
     session_direction_ = sdp_direction::sendrecv;
     truncated_ = false;
-    std::size_t pos = 0;
-    while (pos < body.size()) {
-        const void* nl = std::memchr(body.data() + pos, '\n', body.size() - pos);
-        std::size_t end = nl == nullptr ? body.size() : static_cast<std::size_t>(static_cast<const char*>(nl) - body.data());
-        const std::size_t next = nl == nullptr ? body.size() : end + 1;
-        if (end > pos && body[end - 1] == '\r') {
-            --end;
-        }
-        const std::string_view text = body.substr(pos, end - pos);
-        pos = next;
-        if (text.empty()) {
+    std::uint32_t own_direction = 0; // media sections with a direction attribute of their own
+    static_assert(max_media <= 32);
+    const char* p = body.data();
+    const char* const end = p + body.size();
+    while (p < end) {
+        const char* const lf = find_line_feed(p, end, body.data());
+        const char* const text_end = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+        const char* const start = p;
+        p = lf == end ? end : lf + 1;
+        if (text_end == start) {
             continue; // a blank line (often at the very end) carries nothing
         }
         if (n_lines_ == max_lines) {
             truncated_ = true;
             break;
         }
+        const std::string_view text(start, static_cast<std::size_t>(text_end - start));
         const auto index = n_lines_;
         sdp_line& l = lines_[n_lines_++];
         l.text = text;
@@ -140,20 +152,16 @@ void sdp::parse(std::string_view body) noexcept
                 n_lines_ = index;
                 return;
             }
-            if (m != nullptr) {
-                m->end_line = index;
-            }
             m = &media_[n_media_++];
             *m = sdp_media{};
             m->first_line = index;
-            m->end_line = static_cast<std::uint16_t>(index + 1);
             std::array<std::string_view, 4> f;
             if (split_fields(l.value, f, true)) {
                 m->media = f[0];
                 m->proto = f[2];
                 m->formats = f[3];
                 std::string_view port = f[1];
-                bool ok = is_token(m->media) && !m->proto.empty();
+                bool ok = is_token(m->media);
                 if (const std::size_t slash = port.find('/'); slash != std::string_view::npos) {
                     const auto count = parse_number(port.substr(slash + 1), 5, 65535);
                     ok = ok && count.has_value() && *count > 0;
@@ -161,9 +169,9 @@ void sdp::parse(std::string_view body) noexcept
                     port = port.substr(0, slash);
                 }
                 m->port_text = port;
-                const auto p = parse_number(port, 5, 65535);
-                m->port = p ? static_cast<std::uint16_t>(*p) : 0;
-                m->well_formed = ok && p.has_value();
+                const auto number = parse_number(port, 5, 65535);
+                m->port = number ? static_cast<std::uint16_t>(*number) : 0;
+                m->well_formed = ok && number.has_value();
             }
             break;
         }
@@ -181,17 +189,20 @@ void sdp::parse(std::string_view body) noexcept
                 m->connection = static_cast<std::int16_t>(index);
             }
             break;
-        case 'a': {
-            const std::string_view name = l.value.substr(0, l.value.find(':'));
-            if (is_direction(name)) {
-                (m == nullptr ? session_direction_ : m->direction) = direction_of(name);
-            } else if (m != nullptr && name == "rtcp" && m->rtcp < 0) {
+        case 'a':
+            if (const auto direction = direction_of(l.value)) {
+                if (m == nullptr) {
+                    session_direction_ = *direction;
+                } else {
+                    m->direction = *direction;
+                    own_direction |= 1u << (n_media_ - 1u);
+                }
+            } else if (m != nullptr && m->rtcp < 0 && attribute_is(l.value, "rtcp")) {
                 m->rtcp = static_cast<std::int16_t>(index);
-            } else if (m != nullptr && name == "candidate") {
+            } else if (m != nullptr && attribute_is(l.value, "candidate")) {
                 ++m->candidates;
             }
             break;
-        }
         default:
             break;
         }
@@ -201,12 +212,7 @@ void sdp::parse(std::string_view body) noexcept
     }
     // A media section without its own direction inherits the session's (RFC 4566 §6).
     for (std::uint16_t i = 0; i < n_media_; ++i) {
-        bool own = false;
-        for (std::uint16_t j = media_[i].first_line; j < media_[i].end_line; ++j) {
-            const sdp_line& l = lines_[j];
-            own = own || (l.type == 'a' && is_direction(l.value));
-        }
-        if (!own) {
+        if ((own_direction >> i & 1u) == 0) {
             media_[i].direction = session_direction_;
         }
     }
@@ -214,7 +220,11 @@ void sdp::parse(std::string_view body) noexcept
 
 std::optional<std::string_view> find_sdp(const message& m) noexcept
 {
-    const auto ct = parse_media_type(m.value_of(header_type::content_type));
+    const std::string_view content_type = m.value_of(header_type::content_type);
+    if (iequals(content_type, "application/sdp")) {
+        return m.body(); // the usual case, without the general parse
+    }
+    const auto ct = parse_media_type(content_type);
     if (!ct) {
         return std::nullopt;
     }

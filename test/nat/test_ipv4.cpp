@@ -47,6 +47,21 @@ TEST_CASE("dotted quads parse strictly")
         INFO(bad);
         REQUIRE_FALSE(parse_ipv4(bad).has_value());
     }
+    REQUIRE_FALSE(parse_ipv4(std::string_view{}).has_value()); // null data: end == null must not pass
+    REQUIRE(parse_ipv4("010.001.1.09") == make_ipv4(10, 1, 1, 9)); // leading zeros, up to three digits
+    REQUIRE_FALSE(parse_ipv4("0010.0.0.1").has_value());
+}
+
+TEST_CASE("a dotted quad embedded in text stops where the address ends")
+{
+    const std::string_view text = "192.0.2.10:5060";
+    ipv4_address a = 0;
+    REQUIRE(scan_ipv4(text.data(), text.data() + text.size(), a) == text.data() + 10);
+    REQUIRE(a == make_ipv4(192, 0, 2, 10));
+    const std::string_view cut = "192.0.2";
+    REQUIRE(scan_ipv4(cut.data(), cut.data() + cut.size(), a) == nullptr);
+    const std::string_view long_octet = "192.0.2.1000";
+    REQUIRE(scan_ipv4(long_octet.data(), long_octet.data() + long_octet.size(), a) == nullptr);
 }
 
 TEST_CASE("prefixes parse in slash and FortiOS netmask form")
