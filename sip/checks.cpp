@@ -418,7 +418,21 @@ bool fields_ok(std::string_view v, std::size_t min, F&& ok)
     return n >= min;
 }
 
-const char* sdp_line_problem(const sdp_line& l) noexcept
+const char* attribute_problem(std::string_view v) noexcept
+{
+    // a=<attribute> or a=<attribute>:<value>, the name a token.
+    const auto colon = static_cast<std::size_t>(token_chars.skip(v.data(), v.data() + v.size()) - v.data());
+    if (colon == 0 || (colon < v.size() && v[colon] != ':')) {
+        return "attribute name is not a token";
+    }
+    if (v.substr(0, colon) == "rtcp" && !parse_rtcp(colon == v.size() ? "" : v.substr(colon + 1))) {
+        return "rtcp is not port [nettype addrtype address]";
+    }
+    return nullptr;
+}
+
+// Every other line type, kept out of the attribute path (most lines are attributes).
+[[gnu::noinline]] const char* other_line_problem(const sdp_line& l) noexcept
 {
     const std::string_view v = l.value;
     switch (l.type) {
@@ -483,20 +497,14 @@ const char* sdp_line_problem(const sdp_line& l) noexcept
         return (keyless && method.size() == v.size()) || (keyed && method.size() < v.size()) ? nullptr
                                                                                             : "not a key method";
     }
-    case 'a': {
-        // a=<attribute> or a=<attribute>:<value>, the name a token.
-        const auto colon = static_cast<std::size_t>(token_chars.skip(v.data(), v.data() + v.size()) - v.data());
-        if (colon == 0 || (colon < v.size() && v[colon] != ':')) {
-            return "attribute name is not a token";
-        }
-        if (v.substr(0, colon) == "rtcp" && !parse_rtcp(colon == v.size() ? "" : v.substr(colon + 1))) {
-            return "rtcp is not port [nettype addrtype address]";
-        }
-        return nullptr;
-    }
     default:
         return nullptr;
     }
+}
+
+const char* sdp_line_problem(const sdp_line& l) noexcept
+{
+    return l.type == 'a' ? attribute_problem(l.value) : other_line_problem(l);
 }
 
 check sdp_check(char type) noexcept

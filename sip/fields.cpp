@@ -4,7 +4,6 @@
 // RFC 3261 §25.1 unless stated.
 #include "sip/fields.hpp"
 
-#include <algorithm>
 #include <cstring>
 
 namespace sipalg::sip {
