@@ -23,7 +23,7 @@ std::optional<unsigned> hex_digit(char c)
 
 } // namespace
 
-const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcept
+ipv4_scan scan_ipv4(const char* p, const char* end) noexcept
 {
     // Four groups of one to three digits, each at most 255, separated by single dots. While three
     // bytes remain a group is read without a bounds test per byte.
@@ -32,7 +32,7 @@ const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcep
     for (int i = 0; i < 4; ++i) {
         if (i != 0) {
             if (p == end || *p != '.') {
-                return nullptr;
+                return {};
             }
             ++p;
         }
@@ -42,7 +42,7 @@ const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcep
             const auto d1 = static_cast<unsigned>(p[1] - '0');
             const auto d2 = static_cast<unsigned>(p[2] - '0');
             if (d0 > 9) {
-                return nullptr;
+                return {};
             }
             if (d1 > 9) {
                 v = d0;
@@ -54,12 +54,12 @@ const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcep
                 v = d0 * 100 + d1 * 10 + d2;
                 p += 3;
                 if (v > 255 || (p < end && digit(*p))) {
-                    return nullptr;
+                    return {};
                 }
             }
         } else {
             if (p == end || !digit(*p)) {
-                return nullptr;
+                return {};
             }
             v = static_cast<unsigned>(*p++ - '0');
             if (p < end && digit(*p)) {
@@ -68,19 +68,17 @@ const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcep
         }
         a = (a << 8) | v;
     }
-    out = a;
-    return p;
+    return {p, a};
 }
 
 std::optional<ipv4_address> parse_ipv4(std::string_view text)
 {
-    ipv4_address a = 0;
     const char* end = text.data() + text.size();
-    const char* const stop = scan_ipv4(text.data(), end, a);
-    if (stop == nullptr || stop != end) {
+    const ipv4_scan r = scan_ipv4(text.data(), end);
+    if (r.stop == nullptr || r.stop != end) {
         return std::nullopt; // (an empty view may have a null end, hence the first test)
     }
-    return a;
+    return r.address;
 }
 
 std::optional<std::uint8_t> netmask_length(ipv4_address mask)

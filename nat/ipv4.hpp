@@ -46,9 +46,14 @@ struct ipv4_prefix {
 
 // Dotted quad, exactly four decimal parts of one to three digits, each at most 255.
 std::optional<ipv4_address> parse_ipv4(std::string_view text);
-// A dotted quad at the start of [p, end): the position after it, or null. What follows is not looked
-// at, so a caller that embeds addresses in text (SIP, SDP) decides what may come next.
-const char* scan_ipv4(const char* p, const char* end, ipv4_address& out) noexcept;
+// A dotted quad at the start of [p, end): the address and the position after it (stop), or a null stop.
+// What follows is not looked at, so a caller that embeds addresses in text (SIP, SDP) decides what may
+// come next.
+struct ipv4_scan {
+    const char* stop = nullptr;
+    ipv4_address address = 0;
+};
+ipv4_scan scan_ipv4(const char* p, const char* end) noexcept;
 // "a.b.c.d/len" or the FortiOS form "a.b.c.d m.m.m.m" with a contiguous mask.
 std::optional<ipv4_prefix> parse_ipv4_prefix(std::string_view text);
 // Length of a contiguous netmask, or nothing when the mask has holes.

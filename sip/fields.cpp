@@ -120,11 +120,11 @@ cptr scan_host(cptr p, cptr end, host_port& hp) noexcept
     }
     if (p < end && is_digit(*p)) {
         // A dotted quad, unless a hostname goes on after it ("1.2.3.4.example.com" or "9to5.example").
-        ipv4_address v4 = 0;
-        const cptr q = scan_ipv4(p, end, v4);
+        const ipv4_scan v4 = scan_ipv4(p, end);
+        const cptr q = v4.stop;
         if (q != nullptr && (q == end || !(label_chars(*q) || *q == '.'))) {
             hp.kind = host_kind::ipv4;
-            hp.v4 = v4;
+            hp.v4 = v4.address;
             hp.host = span(start, q);
             return q;
         }

@@ -55,13 +55,13 @@ TEST_CASE("dotted quads parse strictly")
 TEST_CASE("a dotted quad embedded in text stops where the address ends")
 {
     const std::string_view text = "192.0.2.10:5060";
-    ipv4_address a = 0;
-    REQUIRE(scan_ipv4(text.data(), text.data() + text.size(), a) == text.data() + 10);
-    REQUIRE(a == make_ipv4(192, 0, 2, 10));
+    const auto a = scan_ipv4(text.data(), text.data() + text.size());
+    REQUIRE(a.stop == text.data() + 10);
+    REQUIRE(a.address == make_ipv4(192, 0, 2, 10));
     const std::string_view cut = "192.0.2";
-    REQUIRE(scan_ipv4(cut.data(), cut.data() + cut.size(), a) == nullptr);
+    REQUIRE(scan_ipv4(cut.data(), cut.data() + cut.size()).stop == nullptr);
     const std::string_view long_octet = "192.0.2.1000";
-    REQUIRE(scan_ipv4(long_octet.data(), long_octet.data() + long_octet.size(), a) == nullptr);
+    REQUIRE(scan_ipv4(long_octet.data(), long_octet.data() + long_octet.size()).stop == nullptr);
 }
 
 TEST_CASE("prefixes parse in slash and FortiOS netmask form")
