@@ -1,11 +1,12 @@
 #pragma once
 // The configuration model: FortiOS objects with FortiOS key names (ARCHITECTURE.md "Names"), read from
-// YAML with every error reported at once, each with its line and column. This issue's part of the model
-// is what routing needs: interfaces, static routes and static ARP entries; later issues add settings,
-// session helpers, firewall objects, policies and VoIP profiles to the same structure.
+// YAML with every error reported at once, each with its line and column: interfaces, static routes,
+// static ARP entries, firewall objects (addresses, groups, services, schedules, VIPs), policies and
+// session timers; later issues add settings, session helpers and VoIP profiles to the same structure.
 #include "nat/ipv4.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,16 @@ struct source_position {
     int line = 0;
     int column = 0;
 };
+
+// Where each key's value of an object was, for errors found after reading (dangling references).
+struct field_positions : std::map<std::string, source_position, std::less<>> {};
+
+// The position of a field's value, or of the object when the field was not written.
+inline source_position where_of(const field_positions& fields, std::string_view key, source_position object)
+{
+    const auto it = fields.find(key);
+    return it == fields.end() ? object : it->second;
+}
 
 struct config_error {
     source_position where;
@@ -59,13 +70,131 @@ struct arp_entry_config {
     source_position where;
 };
 
+// config firewall address / edit <name>: type ipmask (subnet) or iprange (start-ip, end-ip).
+struct address_config {
+    std::string name;
+    ipv4_address first = 0;
+    ipv4_address last = 0;
+    source_position where;
+};
+
+// config firewall addrgrp / edit <name>: members are addresses or other groups (or VIPs, in dstaddr).
+struct addrgrp_config {
+    std::string name;
+    std::vector<std::string> member;
+    source_position where;
+    field_positions fields;
+    source_position where_of(std::string_view key) const
+    {
+        return sipalg::control::where_of(fields, key, where);
+    }
+};
+
+// A port range of a service: destination low-high, optionally ":" source low-high.
+struct port_range_config {
+    std::uint16_t dst_first = 0;
+    std::uint16_t dst_last = 0;
+    std::uint16_t src_first = 0;
+    std::uint16_t src_last = 65535;
+};
+
+// config firewall service custom / edit <name>.
+struct service_config {
+    std::string name;
+    std::string protocol = "TCP/UDP/SCTP"; // or ICMP, or IP
+    std::vector<port_range_config> tcp;
+    std::vector<port_range_config> udp;
+    std::vector<port_range_config> sctp;
+    std::int16_t icmptype = -1;      // ICMP: -1 any
+    std::uint8_t protocol_number = 0; // IP: 0 any
+    source_position where;
+};
+
+// config firewall schedule recurring / edit <name>.
+struct schedule_config {
+    std::string name;
+    std::uint8_t days = 0; // bit 0 Sunday .. bit 6 Saturday
+    std::uint16_t start = 0; // minutes after midnight
+    std::uint16_t end = 0;
+    source_position where;
+};
+
+// config firewall vip / edit <name>.
+struct vip_config {
+    std::string name;
+    std::string extintf = "any";
+    ipv4_address extip_first = 0;
+    ipv4_address extip_last = 0;
+    ipv4_address mappedip_first = 0;
+    ipv4_address mappedip_last = 0;
+    bool portforward = false;
+    std::string protocol = "tcp"; // tcp, udp, sctp, icmp
+    std::uint16_t extport_first = 0;
+    std::uint16_t extport_last = 0;
+    std::uint16_t mappedport_first = 0;
+    std::uint16_t mappedport_last = 0;
+    source_position where;
+    field_positions fields;
+    source_position where_of(std::string_view key) const
+    {
+        return sipalg::control::where_of(fields, key, where);
+    }
+};
+
+// config firewall policy / edit <id>. The fields FortiOS insists on default to the open values, so
+// the short policies of the SIP documentation (a name and a VoIP profile) work as written: interfaces
+// any, addresses all, service ALL, schedule always, action accept.
+struct policy_config {
+    std::uint32_t id = 0;
+    std::string name;
+    std::vector<std::string> srcintf{"any"};
+    std::vector<std::string> dstintf{"any"};
+    std::vector<std::string> srcaddr{"all"};
+    std::vector<std::string> dstaddr{"all"};
+    std::vector<std::string> service{"ALL"};
+    std::string schedule = "always";
+    bool accept = true;
+    bool nat = false;
+    bool enabled = true;    // set status
+    bool utm_status = false;
+    std::string logtraffic = "utm";
+    std::string voip_profile;
+    std::string ips_voip_filter;
+    source_position where;
+    field_positions fields;
+    source_position where_of(std::string_view key) const
+    {
+        return sipalg::control::where_of(fields, key, where);
+    }
+};
+
+// Session timers (config system global *-timer, config system session-ttl default), in seconds.
+struct session_timers {
+    std::uint32_t tcp_halfopen = 10;
+    std::uint32_t tcp_halfclose = 120;
+    std::uint32_t tcp_timewait = 1;
+    std::uint32_t udp_idle = 180;
+    std::uint32_t session_ttl = 3600;
+};
+
 struct config {
     std::vector<interface_config> interfaces;
     std::vector<static_route_config> static_routes;
     std::vector<arp_entry_config> arp_table;
+    std::vector<address_config> addresses;
+    std::vector<addrgrp_config> addrgrps;
+    std::vector<service_config> services;
+    std::vector<schedule_config> schedules;
+    std::vector<vip_config> vips;
+    std::vector<policy_config> policies; // in configured order (the order they match in)
+    session_timers timers;
 
     const interface_config* find_interface(std::string_view name) const;
 };
+
+// The services FortiOS defines without configuration (ALL, ALL_TCP, ALL_UDP, ALL_ICMP, SIP, HTTP, HTTPS,
+// DNS, PING, SSH, NTP); a custom service of the same name replaces one.
+const std::vector<service_config>& predefined_services();
 
 struct load_result {
     config cfg;

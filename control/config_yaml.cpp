@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -31,6 +33,64 @@ const interface_config* config::find_interface(std::string_view name) const
         }
     }
     return nullptr;
+}
+
+const std::vector<service_config>& predefined_services()
+{
+    static const std::vector<service_config> services = [] {
+        const auto ports = [](std::uint16_t first, std::uint16_t last) { return port_range_config{first, last, 0, 65535}; };
+        std::vector<service_config> v;
+        service_config all;
+        all.name = "ALL";
+        all.protocol = "IP";
+        v.push_back(all);
+        service_config tcp;
+        tcp.name = "ALL_TCP";
+        tcp.tcp = {ports(1, 65535)};
+        v.push_back(tcp);
+        service_config udp;
+        udp.name = "ALL_UDP";
+        udp.udp = {ports(1, 65535)};
+        v.push_back(udp);
+        service_config icmp;
+        icmp.name = "ALL_ICMP";
+        icmp.protocol = "ICMP";
+        v.push_back(icmp);
+        service_config sip;
+        sip.name = "SIP";
+        sip.tcp = {ports(5060, 5060)};
+        sip.udp = {ports(5060, 5060)};
+        v.push_back(sip);
+        service_config http;
+        http.name = "HTTP";
+        http.tcp = {ports(80, 80)};
+        v.push_back(http);
+        service_config https;
+        https.name = "HTTPS";
+        https.tcp = {ports(443, 443)};
+        v.push_back(https);
+        service_config dns;
+        dns.name = "DNS";
+        dns.tcp = {ports(53, 53)};
+        dns.udp = {ports(53, 53)};
+        v.push_back(dns);
+        service_config ping;
+        ping.name = "PING";
+        ping.protocol = "ICMP";
+        ping.icmptype = 8;
+        v.push_back(ping);
+        service_config ssh;
+        ssh.name = "SSH";
+        ssh.tcp = {ports(22, 22)};
+        v.push_back(ssh);
+        service_config ntp;
+        ntp.name = "NTP";
+        ntp.tcp = {ports(123, 123)};
+        ntp.udp = {ports(123, 123)};
+        v.push_back(ntp);
+        return v;
+    }();
+    return services;
 }
 
 namespace {
@@ -90,14 +150,20 @@ public:
     }
 
     // Keys of one object: each known key has a handler; any other key is an error.
+    // Calls the handler of each key; records where each value is in `positions` when given, so that
+    // later checks (references) point at the value, not the object.
     void object(const YAML::Node& n, std::string_view what,
-                const std::map<std::string, std::function<void(const YAML::Node&)>, std::less<>>& handlers)
+                const std::map<std::string, std::function<void(const YAML::Node&)>, std::less<>>& handlers,
+                field_positions* positions = nullptr)
     {
         each_entry(n, what, [&](const std::string& k, const YAML::Node& key, const YAML::Node& value) {
             const auto h = handlers.find(k);
             if (h == handlers.end()) {
                 error(key, fmt::format("unknown key '{}' in {}", k, what));
                 return;
+            }
+            if (positions != nullptr) {
+                (*positions)[k] = position_of(value);
             }
             h->second(value);
         });
@@ -376,6 +442,587 @@ void read_static_routes(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
+// "a.b.c.d" or "a.b.c.d-e.f.g.h" (FortiOS address ranges in VIPs).
+std::optional<std::pair<ipv4_address, ipv4_address>> parse_address_range(std::string_view s)
+{
+    const auto dash = s.find('-');
+    if (dash == std::string_view::npos) {
+        const auto a = parse_ipv4(s);
+        if (!a) {
+            return std::nullopt;
+        }
+        return std::make_pair(*a, *a);
+    }
+    const auto a = parse_ipv4(s.substr(0, dash));
+    const auto b = parse_ipv4(s.substr(dash + 1));
+    if (!a || !b || *b < *a) {
+        return std::nullopt;
+    }
+    return std::make_pair(*a, *b);
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view s, std::uint16_t min)
+{
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(v);
+}
+
+// "low" or "low-high".
+std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_port_range(std::string_view s, std::uint16_t min)
+{
+    const auto dash = s.find('-');
+    const auto a = parse_port(s.substr(0, dash), min);
+    if (!a) {
+        return std::nullopt;
+    }
+    if (dash == std::string_view::npos) {
+        return std::make_pair(*a, *a);
+    }
+    const auto b = parse_port(s.substr(dash + 1), min);
+    if (!b || *b < *a) {
+        return std::nullopt;
+    }
+    return std::make_pair(*a, *b);
+}
+
+// A FortiOS service port range: "dst[-dst][:src[-src]]".
+std::optional<port_range_config> parse_service_ports(std::string_view s)
+{
+    const auto colon = s.find(':');
+    const auto dst = parse_port_range(s.substr(0, colon), 0);
+    if (!dst) {
+        return std::nullopt;
+    }
+    port_range_config r{dst->first, dst->second, 0, 65535};
+    if (colon != std::string_view::npos) {
+        const auto src = parse_port_range(s.substr(colon + 1), 0);
+        if (!src) {
+            return std::nullopt;
+        }
+        r.src_first = src->first;
+        r.src_last = src->second;
+    }
+    return r;
+}
+
+// "HH:MM" to minutes after midnight.
+std::optional<std::uint16_t> parse_clock(std::string_view s)
+{
+    const auto colon = s.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    unsigned h = 0;
+    unsigned m = 0;
+    const auto r1 = std::from_chars(s.data(), s.data() + colon, h);
+    const auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), m);
+    if (colon == 0 || r1.ec != std::errc{} || r1.ptr != s.data() + colon || r2.ec != std::errc{} ||
+        r2.ptr != s.data() + s.size() || h > 23 || m > 59) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(h * 60 + m);
+}
+
+// Reads a space-separated list key into `out`, replacing its default.
+std::function<void(const YAML::Node&)> words_into(reader& r, std::vector<std::string>& out, std::string what)
+{
+    return [&r, &out, what](const YAML::Node& x) {
+        out = r.words(x, what);
+        if (out.empty()) {
+            r.error(x, fmt::format("{} must name at least one object", what));
+        }
+    };
+}
+
+std::function<void(const YAML::Node&)> text_into(reader& r, std::string& out, std::string what)
+{
+    return [&r, &out, what](const YAML::Node& x) {
+        if (auto v = r.scalar(x, what)) {
+            out = *v;
+        }
+    };
+}
+
+std::function<void(const YAML::Node&)> flag_into(reader& r, bool& out, std::string what)
+{
+    return [&r, &out, what](const YAML::Node& x) {
+        if (auto v = r.enable_disable(x, what)) {
+            out = *v;
+        }
+    };
+}
+
+std::function<void(const YAML::Node&)> ignored()
+{
+    return [](const YAML::Node&) {};
+}
+
+void read_addresses(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall address", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        address_config a;
+        a.name = name;
+        a.where = position_of(key);
+        const auto what = fmt::format("firewall address {}", name);
+        std::string type = "ipmask";
+        YAML::Node type_node;
+        std::optional<ipv4_prefix> subnet;
+        std::optional<ipv4_address> start;
+        std::optional<ipv4_address> end;
+        r.object(v, what,
+                 {
+                     {"type",
+                      [&](const YAML::Node& x) {
+                          type_node = x;
+                          if (auto t = r.scalar(x, what + " type")) {
+                              type = *t;
+                          }
+                      }},
+                     {"subnet", [&](const YAML::Node& x) { subnet = r.prefix(x, what + " subnet"); }},
+                     {"start-ip", [&](const YAML::Node& x) { start = r.address(x, what + " start-ip"); }},
+                     {"end-ip", [&](const YAML::Node& x) { end = r.address(x, what + " end-ip"); }},
+                     {"comment", ignored()},
+                 });
+        if (type == "ipmask") {
+            if (!subnet) {
+                r.error(key, fmt::format("{} needs subnet", what));
+            } else {
+                a.first = subnet->network();
+                a.last = subnet->broadcast();
+            }
+        } else if (type == "iprange") {
+            if (!start || !end) {
+                r.error(key, fmt::format("{} (iprange) needs start-ip and end-ip", what));
+            } else if (*end < *start) {
+                r.error(key, fmt::format("{}: end-ip is before start-ip", what));
+            } else {
+                a.first = *start;
+                a.last = *end;
+            }
+        } else {
+            r.error(type_node, fmt::format("{} type must be ipmask or iprange, not '{}'", what, type));
+        }
+        cfg.addresses.push_back(a);
+    });
+}
+
+void read_addrgrps(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall addrgrp", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        addrgrp_config g;
+        g.name = name;
+        g.where = position_of(key);
+        const auto what = fmt::format("firewall addrgrp {}", name);
+        r.object(v, what, {{"member", words_into(r, g.member, what + " member")}, {"comment", ignored()}}, &g.fields);
+        if (g.member.empty()) {
+            r.error(key, fmt::format("{} needs member", what));
+        }
+        cfg.addrgrps.push_back(std::move(g));
+    });
+}
+
+void read_services(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall service custom", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        service_config sv;
+        sv.name = name;
+        sv.where = position_of(key);
+        const auto what = fmt::format("firewall service custom {}", name);
+        const auto ranges = [&](std::vector<port_range_config>& out, std::string field) {
+            return [&r, &out, field, what](const YAML::Node& x) {
+                for (const auto& w : r.words(x, what + " " + field)) {
+                    if (const auto p = parse_service_ports(w)) {
+                        out.push_back(*p);
+                    } else {
+                        r.error(x, fmt::format("{} {}: '{}' is not a port range (dst[-dst][:src[-src]])", what, field, w));
+                    }
+                }
+            };
+        };
+        YAML::Node protocol_node;
+        r.object(v, what,
+                 {
+                     {"protocol",
+                      [&](const YAML::Node& x) {
+                          protocol_node = x;
+                          if (auto p = r.scalar(x, what + " protocol")) {
+                              sv.protocol = *p;
+                          }
+                      }},
+                     {"tcp-portrange", ranges(sv.tcp, "tcp-portrange")},
+                     {"udp-portrange", ranges(sv.udp, "udp-portrange")},
+                     {"sctp-portrange", ranges(sv.sctp, "sctp-portrange")},
+                     {"icmptype",
+                      [&](const YAML::Node& x) {
+                          if (auto t = r.integer(x, what + " icmptype", 0, 255)) {
+                              sv.icmptype = static_cast<std::int16_t>(*t);
+                          }
+                      }},
+                     {"protocol-number",
+                      [&](const YAML::Node& x) {
+                          if (auto p = r.integer(x, what + " protocol-number", 0, 254)) {
+                              sv.protocol_number = static_cast<std::uint8_t>(*p);
+                          }
+                      }},
+                     {"comment", ignored()},
+                     {"category", ignored()},
+                 });
+        if (sv.protocol != "TCP/UDP/SCTP" && sv.protocol != "ICMP" && sv.protocol != "IP") {
+            r.error(protocol_node, fmt::format("{} protocol must be TCP/UDP/SCTP, ICMP or IP, not '{}'", what, sv.protocol));
+        } else if (sv.protocol == "TCP/UDP/SCTP" && sv.tcp.empty() && sv.udp.empty() && sv.sctp.empty()) {
+            r.error(key, fmt::format("{} needs tcp-portrange, udp-portrange or sctp-portrange", what));
+        }
+        cfg.services.push_back(std::move(sv));
+    });
+}
+
+void read_schedules(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall schedule recurring", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        schedule_config sc;
+        sc.name = name;
+        sc.where = position_of(key);
+        const auto what = fmt::format("firewall schedule recurring {}", name);
+        bool has_day = false;
+        const auto clock = [&](std::uint16_t& out, std::string field) {
+            return [&r, &out, field, what](const YAML::Node& x) {
+                if (auto m = r.parsed(x, what + " " + field, parse_clock, "a time of day HH:MM")) {
+                    out = *m;
+                }
+            };
+        };
+        r.object(v, what,
+                 {
+                     {"day",
+                      [&](const YAML::Node& x) {
+                          static const std::array<std::string_view, 7> names{"sunday", "monday", "tuesday", "wednesday",
+                                                                              "thursday", "friday", "saturday"};
+                          has_day = true;
+                          for (const auto& w : r.words(x, what + " day")) {
+                              if (w == "none") {
+                                  continue;
+                              }
+                              const auto it = std::find(names.begin(), names.end(), w);
+                              if (it == names.end()) {
+                                  r.error(x, fmt::format("{} day: '{}' is not a day of the week", what, w));
+                              } else {
+                                  sc.days = static_cast<std::uint8_t>(sc.days | (1u << (it - names.begin())));
+                              }
+                          }
+                      }},
+                     {"start", clock(sc.start, "start")},
+                     {"end", clock(sc.end, "end")},
+                     {"color", ignored()},
+                 });
+        if (!has_day) {
+            sc.days = 0x7f; // FortiOS: every day unless told otherwise
+        }
+        cfg.schedules.push_back(sc);
+    });
+}
+
+void read_vips(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall vip", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        vip_config vp;
+        vp.name = name;
+        vp.where = position_of(key);
+        const auto what = fmt::format("firewall vip {}", name);
+        bool has_extip = false;
+        bool has_mapped = false;
+        bool has_extport = false;
+        bool has_mappedport = false;
+        YAML::Node protocol_node;
+        r.object(v, what,
+                 {
+                     {"extip",
+                      [&](const YAML::Node& x) {
+                          if (auto a = r.parsed(x, what + " extip", parse_address_range, "an address or a range a-b")) {
+                              vp.extip_first = a->first;
+                              vp.extip_last = a->second;
+                              has_extip = true;
+                          }
+                      }},
+                     {"mappedip",
+                      [&](const YAML::Node& x) {
+                          if (auto a = r.parsed(x, what + " mappedip", parse_address_range, "an address or a range a-b")) {
+                              vp.mappedip_first = a->first;
+                              vp.mappedip_last = a->second;
+                              has_mapped = true;
+                          }
+                      }},
+                     {"extintf", text_into(r, vp.extintf, what + " extintf")},
+                     {"portforward", flag_into(r, vp.portforward, what + " portforward")},
+                     {"protocol",
+                      [&](const YAML::Node& x) {
+                          protocol_node = x;
+                          if (auto p = r.scalar(x, what + " protocol")) {
+                              vp.protocol = *p;
+                          }
+                      }},
+                     {"extport",
+                      [&](const YAML::Node& x) {
+                          if (auto p = r.parsed(x, what + " extport",
+                                                [](std::string_view t) { return parse_port_range(t, 1); }, "a port or a range p-q")) {
+                              vp.extport_first = p->first;
+                              vp.extport_last = p->second;
+                              has_extport = true;
+                          }
+                      }},
+                     {"mappedport",
+                      [&](const YAML::Node& x) {
+                          if (auto p = r.parsed(x, what + " mappedport",
+                                                [](std::string_view t) { return parse_port_range(t, 1); }, "a port or a range p-q")) {
+                              vp.mappedport_first = p->first;
+                              vp.mappedport_last = p->second;
+                              has_mappedport = true;
+                          }
+                      }},
+                     {"comment", ignored()},
+                     {"type", ignored()},
+                 },
+                 &vp.fields);
+        if (!has_extip || !has_mapped) {
+            r.error(key, fmt::format("{} needs extip and mappedip", what));
+        } else if (vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
+                   vp.mappedip_first != vp.mappedip_last) {
+            r.error(key, fmt::format("{}: mappedip must be one address or a range as large as extip", what));
+        }
+        if (vp.mappedip_first == vp.mappedip_last) {
+            vp.mappedip_last = vp.mappedip_first + (vp.extip_last - vp.extip_first);
+        }
+        if (vp.protocol != "tcp" && vp.protocol != "udp" && vp.protocol != "sctp" && vp.protocol != "icmp") {
+            r.error(protocol_node, fmt::format("{} protocol must be tcp, udp, sctp or icmp, not '{}'", what, vp.protocol));
+        }
+        if (vp.portforward && vp.protocol != "icmp") {
+            if (!has_extport) {
+                r.error(key, fmt::format("{} with portforward needs extport", what));
+            }
+            if (!has_mappedport) {
+                vp.mappedport_first = vp.extport_first;
+                vp.mappedport_last = vp.extport_last;
+            } else if (vp.mappedport_last - vp.mappedport_first != vp.extport_last - vp.extport_first &&
+                       vp.mappedport_first != vp.mappedport_last) {
+                r.error(key, fmt::format("{}: mappedport must be one port or a range as large as extport", what));
+            }
+        }
+        cfg.vips.push_back(vp);
+    });
+}
+
+void read_policies(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.each_entry(n, "firewall policy", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+        policy_config p;
+        p.where = position_of(key);
+        const auto what = fmt::format("firewall policy {}", id);
+        if (const auto i = r.integer(key, "firewall policy id", 0, 4294967294u)) {
+            p.id = static_cast<std::uint32_t>(*i);
+        }
+        r.object(v, what,
+                 {
+                     {"name", text_into(r, p.name, what + " name")},
+                     {"srcintf", words_into(r, p.srcintf, what + " srcintf")},
+                     {"dstintf", words_into(r, p.dstintf, what + " dstintf")},
+                     {"srcaddr", words_into(r, p.srcaddr, what + " srcaddr")},
+                     {"dstaddr", words_into(r, p.dstaddr, what + " dstaddr")},
+                     {"service", words_into(r, p.service, what + " service")},
+                     {"schedule", text_into(r, p.schedule, what + " schedule")},
+                     {"action",
+                      [&](const YAML::Node& x) {
+                          if (auto a = r.scalar(x, what + " action")) {
+                              if (*a == "accept") {
+                                  p.accept = true;
+                              } else if (*a == "deny") {
+                                  p.accept = false;
+                              } else {
+                                  r.error(x, fmt::format("{} action must be accept or deny, not '{}'", what, *a));
+                              }
+                          }
+                      }},
+                     {"nat", flag_into(r, p.nat, what + " nat")},
+                     {"status", flag_into(r, p.enabled, what + " status")},
+                     {"utm-status", flag_into(r, p.utm_status, what + " utm-status")},
+                     {"logtraffic",
+                      [&](const YAML::Node& x) {
+                          if (auto l = r.scalar(x, what + " logtraffic")) {
+                              if (*l != "all" && *l != "utm" && *l != "disable") {
+                                  r.error(x, fmt::format("{} logtraffic must be all, utm or disable, not '{}'", what, *l));
+                              } else {
+                                  p.logtraffic = *l;
+                              }
+                          }
+                      }},
+                     {"voip-profile", text_into(r, p.voip_profile, what + " voip-profile")},
+                     {"ips-voip-filter", text_into(r, p.ips_voip_filter, what + " ips-voip-filter")},
+                     {"comments", ignored()},
+                     {"uuid", ignored()},
+                 },
+                 &p.fields);
+        cfg.policies.push_back(std::move(p));
+    });
+    // edit 0 takes the next free id (FortiOS).
+    std::uint32_t next = 1;
+    for (const auto& p : cfg.policies) {
+        next = std::max(next, p.id + 1);
+    }
+    for (auto& p : cfg.policies) {
+        if (p.id == 0) {
+            p.id = next++;
+        }
+    }
+}
+
+void read_system_global(reader& r, const YAML::Node& n, config& cfg)
+{
+    const auto timer = [&](std::uint32_t& out, std::string field, std::uint64_t min, std::uint64_t max) {
+        return [&r, &out, field, min, max](const YAML::Node& x) {
+            if (auto t = r.integer(x, "system global " + field, min, max)) {
+                out = static_cast<std::uint32_t>(*t);
+            }
+        };
+    };
+    r.object(n, "system global",
+             {
+                 {"tcp-halfopen-timer", timer(cfg.timers.tcp_halfopen, "tcp-halfopen-timer", 1, 86400)},
+                 {"tcp-halfclose-timer", timer(cfg.timers.tcp_halfclose, "tcp-halfclose-timer", 1, 86400)},
+                 {"tcp-timewait-timer", timer(cfg.timers.tcp_timewait, "tcp-timewait-timer", 0, 300)},
+                 {"udp-idle-timer", timer(cfg.timers.udp_idle, "udp-idle-timer", 1, 86400)},
+                 {"hostname", ignored()},
+             });
+}
+
+void read_session_ttl(reader& r, const YAML::Node& n, config& cfg)
+{
+    r.object(n, "system session-ttl",
+             {
+                 {"default",
+                  [&](const YAML::Node& x) {
+                      if (auto t = r.integer(x, "system session-ttl default", 300, 604800)) {
+                          cfg.timers.session_ttl = static_cast<std::uint32_t>(*t);
+                      }
+                  }},
+             });
+}
+
+// Firewall object names share one namespace (FortiOS refuses an address and a group of the same name);
+// every reference must resolve; groups must not contain themselves.
+void check_firewall_references(reader& r, const config& cfg)
+{
+    enum class kind { address, group, vip };
+    std::map<std::string, std::pair<kind, source_position>, std::less<>> names{{"all", {kind::address, {}}}};
+    const auto declare = [&](const std::string& name, kind k, source_position where, std::string_view what) {
+        if (!names.emplace(name, std::make_pair(k, where)).second) {
+            r.error_at(where, fmt::format("{} {}: the name is already used by another address, group or VIP", what, name));
+        }
+    };
+    for (const auto& a : cfg.addresses) {
+        declare(a.name, kind::address, a.where, "firewall address");
+    }
+    for (const auto& g : cfg.addrgrps) {
+        declare(g.name, kind::group, g.where, "firewall addrgrp");
+    }
+    for (const auto& v : cfg.vips) {
+        declare(v.name, kind::vip, v.where, "firewall vip");
+        if (v.extintf != "any" && cfg.find_interface(v.extintf) == nullptr) {
+            r.error_at(v.where_of("extintf"), fmt::format("firewall vip {}: extintf '{}' does not exist", v.name, v.extintf));
+        }
+    }
+    for (const auto& g : cfg.addrgrps) {
+        for (const auto& m : g.member) {
+            if (!names.contains(m)) {
+                r.error_at(g.where_of("member"), fmt::format("firewall addrgrp {}: member '{}' does not exist", g.name, m));
+            }
+        }
+    }
+    // Cycles: a depth-first walk from each group.
+    std::map<std::string, const addrgrp_config*, std::less<>> groups;
+    for (const auto& g : cfg.addrgrps) {
+        groups[g.name] = &g;
+    }
+    for (const auto& g : cfg.addrgrps) {
+        std::vector<std::string> stack{g.name};
+        std::set<std::string> seen;
+        bool cycle = false;
+        while (!stack.empty() && !cycle) {
+            const std::string at = stack.back();
+            stack.pop_back();
+            const auto it = groups.find(at);
+            if (it == groups.end()) {
+                continue;
+            }
+            for (const auto& m : it->second->member) {
+                if (m == g.name) {
+                    cycle = true;
+                    break;
+                }
+                if (seen.insert(m).second) {
+                    stack.push_back(m);
+                }
+            }
+        }
+        if (cycle) {
+            r.error_at(g.where, fmt::format("firewall addrgrp {} contains itself", g.name));
+        }
+    }
+    const auto interface_ok = [&](const std::string& name) { return name == "any" || cfg.find_interface(name) != nullptr; };
+    std::set<std::string> service_names;
+    for (const auto& sv : predefined_services()) {
+        service_names.insert(sv.name);
+    }
+    for (const auto& sv : cfg.services) {
+        service_names.insert(sv.name);
+    }
+    std::set<std::string> schedule_names{"always"};
+    for (const auto& sc : cfg.schedules) {
+        if (!schedule_names.insert(sc.name).second) {
+            r.error_at(sc.where, fmt::format("firewall schedule recurring {}: the name is already used", sc.name));
+        }
+    }
+    std::set<std::uint32_t> ids;
+    for (const auto& p : cfg.policies) {
+        const auto what = fmt::format("firewall policy {}", p.id);
+        if (!ids.insert(p.id).second) {
+            r.error_at(p.where, fmt::format("{}: the id is used twice", what));
+        }
+        for (const auto& i : p.srcintf) {
+            if (!interface_ok(i)) {
+                r.error_at(p.where_of("srcintf"), fmt::format("{}: srcintf '{}' does not exist", what, i));
+            }
+        }
+        for (const auto& i : p.dstintf) {
+            if (!interface_ok(i)) {
+                r.error_at(p.where_of("dstintf"), fmt::format("{}: dstintf '{}' does not exist", what, i));
+            }
+        }
+        for (const auto& a : p.srcaddr) {
+            const auto it = names.find(a);
+            if (it == names.end()) {
+                r.error_at(p.where_of("srcaddr"), fmt::format("{}: srcaddr '{}' does not exist", what, a));
+            } else if (it->second.first == kind::vip) {
+                r.error_at(p.where_of("srcaddr"), fmt::format("{}: srcaddr '{}' is a VIP (VIPs go in dstaddr)", what, a));
+            }
+        }
+        for (const auto& a : p.dstaddr) {
+            if (!names.contains(a)) {
+                r.error_at(p.where_of("dstaddr"), fmt::format("{}: dstaddr '{}' does not exist", what, a));
+            }
+        }
+        for (const auto& sv : p.service) {
+            if (!service_names.contains(sv)) {
+                r.error_at(p.where_of("service"), fmt::format("{}: service '{}' does not exist", what, sv));
+            }
+        }
+        if (!schedule_names.contains(p.schedule)) {
+            r.error_at(p.where_of("schedule"), fmt::format("{}: schedule '{}' does not exist", what, p.schedule));
+        }
+    }
+}
+
 // References between objects and uniqueness, checked after every section was read.
 void check_references(reader& r, const config& cfg)
 {
@@ -435,6 +1082,28 @@ load_result load_yaml(std::string_view text)
                                {
                                    {"interface", [&](const YAML::Node& x) { read_interfaces(r, x, result.cfg); }},
                                    {"arp-table", [&](const YAML::Node& x) { read_arp_table(r, x, result.cfg); }},
+                                   {"global", [&](const YAML::Node& x) { read_system_global(r, x, result.cfg); }},
+                                   {"session-ttl", [&](const YAML::Node& x) { read_session_ttl(r, x, result.cfg); }},
+                               });
+                  }},
+                 {"firewall",
+                  [&](const YAML::Node& fw) {
+                      r.object(fw, "firewall",
+                               {
+                                   {"address", [&](const YAML::Node& x) { read_addresses(r, x, result.cfg); }},
+                                   {"addrgrp", [&](const YAML::Node& x) { read_addrgrps(r, x, result.cfg); }},
+                                   {"service",
+                                    [&](const YAML::Node& x) {
+                                        r.object(x, "firewall service",
+                                                 {{"custom", [&](const YAML::Node& y) { read_services(r, y, result.cfg); }}});
+                                    }},
+                                   {"schedule",
+                                    [&](const YAML::Node& x) {
+                                        r.object(x, "firewall schedule",
+                                                 {{"recurring", [&](const YAML::Node& y) { read_schedules(r, y, result.cfg); }}});
+                                    }},
+                                   {"vip", [&](const YAML::Node& x) { read_vips(r, x, result.cfg); }},
+                                   {"policy", [&](const YAML::Node& x) { read_policies(r, x, result.cfg); }},
                                });
                   }},
                  {"router",
@@ -446,6 +1115,7 @@ load_result load_yaml(std::string_view text)
                   }},
              });
     check_references(r, result.cfg);
+    check_firewall_references(r, result.cfg);
     return result;
 }
 

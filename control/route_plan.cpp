@@ -1,6 +1,8 @@
 // See route_plan.hpp.
 #include "control/route_plan.hpp"
 
+#include "control/firewall_plan.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -182,6 +184,9 @@ plan_result build_plan(const config& cfg)
     }
 
     b.finish();
+    for (auto& e : add_firewall(cfg, out.plan)) {
+        out.errors.push_back(std::move(e));
+    }
     return out;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // What the control core hands the data plane: interfaces bound to DPDK ports, the next-hop table and the
-// routes that point into it, static neighbours. Plain values without DPDK types, built and unit-tested in
+// routes that point into it, static neighbours, the firewall (policies, VIPs) and session timeouts. Plain values without DPDK types, built and unit-tested in
 // control/ (route_plan), compiled into an immutable snapshot (rte_lpm and friends) in dataplane/.
+#include "nat/firewall.hpp"
 #include "nat/ipv4.hpp"
+#include "nat/session.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -54,6 +56,8 @@ struct plan {
     std::vector<nexthop_plan> nexthops;
     std::vector<route_plan> routes; // one per prefix, the winner of its distance comparison
     std::vector<neighbour_plan> neighbours;
+    nat::firewall firewall;         // policies, VIPs and schedules (interface indexes as above)
+    nat::session_timeouts timeouts; // seconds
 };
 
 } // namespace sipalg::dp

@@ -153,13 +153,13 @@ TEST_CASE("two interfaces on one port, overlapping subnets and unknown sections 
   interface:
     port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
     port2: {dpdk-port: net_pcap0, ip: 10.0.0.1/16}
-firewall:
+firewal:
   policy: {}
 )");
     INFO(dump(r));
     REQUIRE(has_error(r, 4, 5, "already used by port1"));
     REQUIRE(has_error(r, 4, 5, "overlaps"));
-    REQUIRE(has_error(r, 5, 1, "unknown key 'firewall'"));
+    REQUIRE(has_error(r, 5, 1, "unknown key 'firewal'"));
 }
 
 TEST_CASE("wrong types and ranges are reported")

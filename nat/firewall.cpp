@@ -1,0 +1,179 @@
+// See firewall.hpp.
+#include "nat/firewall.hpp"
+
+#include <algorithm>
+
+namespace sipalg::nat {
+
+void address_set::add(address_range r)
+{
+    if (r.first > r.last) {
+        std::swap(r.first, r.last);
+    }
+    ranges_.push_back(r);
+}
+
+void address_set::finish()
+{
+    std::sort(ranges_.begin(), ranges_.end(), [](const address_range& a, const address_range& b) { return a.first < b.first; });
+    std::vector<address_range> merged;
+    for (const auto& r : ranges_) {
+        if (!merged.empty() && (merged.back().last == 0xffffffffu || r.first <= merged.back().last + 1)) {
+            merged.back().last = std::max(merged.back().last, r.last);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    ranges_ = std::move(merged);
+}
+
+bool address_set::contains(ipv4_address a) const noexcept
+{
+    // The last range that starts at or before a.
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), a,
+                               [](ipv4_address x, const address_range& r) { return x < r.first; });
+    return it != ranges_.begin() && a <= std::prev(it)->last;
+}
+
+bool service_matches(const std::vector<service_entry>& service, const flow_view& f) noexcept
+{
+    for (const auto& e : service) {
+        if (e.proto != 0 && e.proto != f.proto) {
+            continue;
+        }
+        if (e.proto == ip_proto::icmp) {
+            if (e.icmp_type < 0 || e.icmp_type == f.icmp_type) {
+                return true;
+            }
+            continue;
+        }
+        if (e.proto == 0) {
+            return true; // any protocol, any port
+        }
+        if (f.dport >= e.dport_first && f.dport <= e.dport_last && f.sport >= e.sport_first && f.sport <= e.sport_last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool schedule_rule::active(unsigned weekday, unsigned minute) const noexcept
+{
+    const bool today = (days >> weekday & 1u) != 0;
+    if (start < end) {
+        return today && minute >= start && minute < end;
+    }
+    // Over midnight (or the whole day when start == end): from start today, or until end for a window
+    // that began yesterday.
+    const bool yesterday = (days >> ((weekday + 6) % 7) & 1u) != 0;
+    return (today && minute >= start) || (yesterday && minute < end);
+}
+
+vip_target firewall::match_vip(const flow_view& f) const noexcept
+{
+    for (std::size_t i = 0; i < vips.size(); ++i) {
+        const vip_rule& v = vips[i];
+        if (v.extintf >= 0 && v.extintf != f.in_interface) {
+            continue;
+        }
+        if (f.dst < v.extip.first || f.dst > v.extip.last) {
+            continue;
+        }
+        vip_target t;
+        t.vip = static_cast<std::int32_t>(i);
+        t.address = v.mappedip + (f.dst - v.extip.first);
+        if (!v.portforward) {
+            t.port = f.dport;
+            return t;
+        }
+        if (f.proto != v.proto) {
+            continue;
+        }
+        if (v.proto == ip_proto::icmp) {
+            t.port = f.dport; // the echo identifier passes unchanged
+            return t;
+        }
+        if (f.dport < v.extport_first || f.dport > v.extport_last) {
+            continue;
+        }
+        t.port = static_cast<std::uint16_t>(v.mappedport + (f.dport - v.extport_first));
+        return t;
+    }
+    return {};
+}
+
+std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, std::uint64_t active_schedules) const noexcept
+{
+    const std::uint64_t in_bit = std::uint64_t{1} << (f.in_interface & 63u);
+    const std::uint64_t out_bit = std::uint64_t{1} << (f.out_interface & 63u);
+    for (std::size_t i = 0; i < policies.size(); ++i) {
+        const policy_rule& p = policies[i];
+        if ((p.srcintf & in_bit) == 0 || (p.dstintf & out_bit) == 0) {
+            continue;
+        }
+        if (p.schedule >= 0 && (active_schedules >> p.schedule & 1u) == 0) {
+            continue;
+        }
+        if (!p.srcaddr.contains(f.src)) {
+            continue;
+        }
+        if (vip >= 0) {
+            if (std::find(p.vips.begin(), p.vips.end(), vip) == p.vips.end()) {
+                continue;
+            }
+        } else if (!p.dstaddr.contains(f.dst)) {
+            continue;
+        }
+        if (!service_matches(p.service, f)) {
+            continue;
+        }
+        return static_cast<std::int32_t>(i);
+    }
+    return -1;
+}
+
+std::int32_t firewall::find_policy(std::uint32_t id) const noexcept
+{
+    for (std::size_t i = 0; i < policies.size(); ++i) {
+        if (policies[i].id == id) {
+            return static_cast<std::int32_t>(i);
+        }
+    }
+    return -1;
+}
+
+bool firewall::is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
+{
+    for (const auto& v : vips) {
+        const ipv4_address last = v.mappedip + (v.extip.last - v.extip.first);
+        if (address < v.mappedip || address > last) {
+            continue;
+        }
+        if (!v.portforward || port == 0 || v.proto == ip_proto::icmp) {
+            return true;
+        }
+        const std::uint16_t port_last = static_cast<std::uint16_t>(v.mappedport + (v.extport_last - v.extport_first));
+        if (proto == v.proto && port >= v.mappedport && port <= port_last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
+{
+    for (const auto& v : vips) {
+        if (address < v.extip.first || address > v.extip.last) {
+            continue;
+        }
+        if (!v.portforward || port == 0 || v.proto == ip_proto::icmp) {
+            return true;
+        }
+        if (proto == v.proto && port >= v.extport_first && port <= v.extport_last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace sipalg::nat

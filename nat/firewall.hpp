@@ -1,0 +1,138 @@
+#pragma once
+// The firewall as the workers evaluate it for a new flow: virtual IPs (destination NAT and port
+// forwarding) and policies matched in their configured order, no match being an implicit deny (FortiOS
+// semantics). Compiled by control/ from the configuration model into plain values: address sets as
+// sorted disjoint ranges, services as protocol and port ranges, interfaces as bit masks. Pure: no DPDK.
+#include "nat/ipv4.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sipalg::nat {
+
+struct address_range {
+    ipv4_address first = 0;
+    ipv4_address last = 0;
+    friend bool operator==(const address_range&, const address_range&) = default;
+};
+
+// Addresses as sorted, disjoint, non-adjacent ranges.
+class address_set {
+public:
+    void add(address_range r);
+    // Sorts and merges; call once after the last add().
+    void finish();
+    bool contains(ipv4_address a) const noexcept;
+    const std::vector<address_range>& ranges() const noexcept
+    {
+        return ranges_;
+    }
+    bool empty() const noexcept
+    {
+        return ranges_.empty();
+    }
+
+private:
+    std::vector<address_range> ranges_;
+};
+
+// One entry of a service: an IP protocol (0: any) and, for TCP/UDP/SCTP, destination and source port
+// ranges; for ICMP a type (-1: any).
+struct service_entry {
+    std::uint8_t proto = 0;
+    std::uint16_t dport_first = 0;
+    std::uint16_t dport_last = 65535;
+    std::uint16_t sport_first = 0;
+    std::uint16_t sport_last = 65535;
+    std::int16_t icmp_type = -1;
+};
+
+// What a new flow looks like to the firewall; addresses and ports in host order.
+struct flow_view {
+    std::uint16_t in_interface = 0;
+    std::uint16_t out_interface = 0; // after routing the (translated) destination
+    ipv4_address src = 0;
+    ipv4_address dst = 0; // as the packet carries it (a VIP's external address, not the mapped one)
+    std::uint8_t proto = 0;
+    std::uint16_t sport = 0;
+    std::uint16_t dport = 0;
+    std::int16_t icmp_type = -1;
+};
+
+bool service_matches(const std::vector<service_entry>& service, const flow_view& f) noexcept;
+
+// config firewall vip: traffic for extip (and extport, with portforward) arriving on extintf goes to
+// mappedip (and mappedport). Ranges map one to one by offset.
+struct vip_rule {
+    std::string name;
+    std::int32_t extintf = -1; // interface index, -1: any
+    address_range extip;
+    ipv4_address mappedip = 0; // the first mapped address
+    bool portforward = false;
+    std::uint8_t proto = 0; // with portforward: TCP, UDP, SCTP or ICMP (FortiOS protocol)
+    std::uint16_t extport_first = 0;
+    std::uint16_t extport_last = 0;
+    std::uint16_t mappedport = 0; // the first mapped port
+};
+
+// The destination a VIP gives a flow.
+struct vip_target {
+    std::int32_t vip = -1; // index into firewall::vips, -1: none
+    ipv4_address address = 0;
+    std::uint16_t port = 0;
+};
+
+struct policy_rule {
+    std::uint32_t id = 0; // FortiOS policyid
+    std::string name;
+    std::uint64_t srcintf = 0; // bit per interface index
+    std::uint64_t dstintf = 0;
+    address_set srcaddr;
+    address_set dstaddr;
+    std::vector<std::int32_t> vips; // VIPs named in dstaddr (directly or through a group)
+    std::vector<service_entry> service;
+    std::int32_t schedule = -1; // index into firewall::schedules, -1: always
+    bool accept = false;
+    bool nat = false;
+    // Carried for the SIP engines and logging (later issues).
+    bool utm_status = false;
+    std::string logtraffic = "utm";
+    std::string voip_profile;
+    std::string ips_voip_filter;
+};
+
+// config firewall schedule recurring: days of the week and a daily window (minutes after midnight,
+// local time); a window whose end is not after its start runs over midnight.
+struct schedule_rule {
+    std::string name;
+    std::uint8_t days = 0x7f; // bit 0 Sunday .. bit 6 Saturday
+    std::uint16_t start = 0;
+    std::uint16_t end = 0;
+    bool active(unsigned weekday, unsigned minute) const noexcept;
+};
+
+struct firewall {
+    std::vector<policy_rule> policies; // in configured order
+    std::vector<vip_rule> vips;
+    std::vector<schedule_rule> schedules;
+
+    // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,
+    // protocol and port fit. Uses in_interface, dst, proto and dport of f.
+    vip_target match_vip(const flow_view& f) const noexcept;
+    // The first policy that matches, as an index, or -1 (implicit deny). With a VIP target only the
+    // policies that name that VIP in dstaddr match (FortiOS: policies without the VIP do not see its
+    // translated traffic); without one, dstaddr must hold the destination. `active_schedules` has a bit
+    // per schedule index that is in its window now. f.dport is the port after the VIP: FortiOS checks a
+    // policy's service against the mapped port of a port-forwarding VIP.
+    std::int32_t match_policy(const flow_view& f, std::int32_t vip, std::uint64_t active_schedules) const noexcept;
+    // A policy by its FortiOS id, as an index, or -1.
+    std::int32_t find_policy(std::uint32_t id) const noexcept;
+    // Whether a packet from `address`:`port` (host order) is a VIP's mapped server answering; port 0
+    // matches any VIP on the address.
+    bool is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
+    // Whether `address`:`port` is a VIP's external side (no port: any VIP on the address).
+    bool is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
+};
+
+} // namespace sipalg::nat
