@@ -78,6 +78,10 @@ po::options_description describe(daemon_options& o)
             "datagrams in reassembly per worker")
         ("frag-timeout-ms", po::value(&o.dp.frag_timeout_ms)->default_value(o.dp.frag_timeout_ms),
             "milliseconds before an incomplete datagram is dropped")
+        ("sessions", po::value(&o.dp.sessions)->default_value(o.dp.sessions),
+            "sessions per worker; a new session beyond it is refused and counted")
+        ("session-time-scale", po::value(&o.dp.session_time_scale)->default_value(o.dp.session_time_scale),
+            "run the session clock this many times faster (tests of timeouts)")
         ("icmp-rate", po::value(&o.dp.icmp_rate)->default_value(o.dp.icmp_rate),
             "ICMP errors per second per worker")
         ("idle-sleep-us", po::value(&o.dp.idle_sleep_us)->default_value(o.dp.idle_sleep_us),

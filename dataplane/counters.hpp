@@ -28,7 +28,13 @@ namespace sipalg::dp {
     X(icmp_errors_sent, "ICMP errors sent (time exceeded, unreachable, fragmentation needed)")     \
     X(fragments_in, "IPv4 fragments received")                                                     \
     X(reassembled, "IPv4 datagrams reassembled from fragments")                                    \
-    X(fragmented, "IPv4 datagrams fragmented to the outgoing MTU")
+    X(fragmented, "IPv4 datagrams fragmented to the outgoing MTU")                                 \
+    X(sessions_created, "sessions created (a new flow accepted by a policy)")                      \
+    X(sessions_expired, "sessions removed by their idle or state timeout")                         \
+    X(sessions_cleared, "sessions removed by the control core (session clear)")                    \
+    X(nat_port_changed, "SNAT sessions whose source port could not be kept")                       \
+    X(handoff_probes, "packets without a session sent to the destination's worker to look there")  \
+    X(icmp_errors_translated, "ICMP errors about a session's packet translated back")
 
 #define SIPALG_DROP_COUNTERS(X)                                                                      \
     X(drop_l2_truncated, "frame shorter than an Ethernet header")                                   \
@@ -56,7 +62,15 @@ namespace sipalg::dp {
     X(drop_handoff_ring_full, "handoff ring to another worker was full")                           \
     X(drop_tx_full, "port transmit queue was full")                                                \
     X(drop_no_mbuf, "mbuf pool empty while building a packet")                                     \
-    X(drop_shutdown, "packet still held when the worker stopped")
+    X(drop_shutdown, "packet still held when the worker stopped")                                  \
+    X(drop_l4_truncated, "UDP or TCP header shorter than its protocol needs")                      \
+    X(drop_no_policy, "new flow that no firewall policy matches (implicit deny)")                 \
+    X(drop_policy_deny, "new flow matched by a deny policy")                                       \
+    X(drop_policy_gone, "packet of a session whose policy was removed or no longer accepts it")    \
+    X(drop_tcp_no_syn, "TCP segment without a session that is not an opening SYN")                \
+    X(drop_session_table_full, "new flow refused because the worker's session table is full")      \
+    X(drop_nat_ports_exhausted, "new flow refused because no NAT port was free for it")            \
+    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
 // them drop_<reason>, so that list is written once.

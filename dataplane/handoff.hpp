@@ -18,6 +18,8 @@ enum class handoff_kind : std::uint8_t {
     ipv4 = 0,      // a validated IPv4 packet for its owner to reassemble, route and forward
     arp_learn = 1, // a copy of an ARP packet: learn the sender, send nothing
     transmit = 2,  // a finished frame for the worker that owns tx_port's TX queue
+    probe = 3,     // a packet without a session at its source's worker: look here, else send it back
+    fresh = 4,     // a probe that found no session: the source's worker creates one without probing again
 };
 
 struct handoff_meta {

@@ -56,6 +56,9 @@ snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>&
         s->nexthops.push_back(rt);
     }
     s->neighbours = p.neighbours;
+    s->firewall = p.firewall;
+    s->timeouts = p.timeouts;
+    s->has_vips = !p.firewall.vips.empty();
 
     // rte_lpm keeps 24-bit next-hop ids; tbl8 groups serve prefixes longer than /24 (our /32 addresses
     // and broadcasts, host routes).

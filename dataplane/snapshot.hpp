@@ -58,6 +58,9 @@ struct snapshot {
     std::array<std::int16_t, RTE_MAX_ETHPORTS> interface_of_port{}; // -1: no interface
     std::array<mac_address, RTE_MAX_ETHPORTS> mac_of_port{};        // source MAC of frames we send
     std::vector<neighbour_plan> neighbours;
+    nat::firewall firewall;
+    nat::session_timeouts timeouts;
+    bool has_vips = false;
 
     snapshot() = default;
     snapshot(const snapshot&) = delete;
@@ -68,6 +71,16 @@ struct snapshot {
     {
         const auto i = interface_of_port[port];
         return i < 0 ? nullptr : &interfaces[static_cast<std::size_t>(i)];
+    }
+    // Whether `a` (host order) is one of our interface addresses: a NAT address.
+    bool is_ours(ipv4_address a) const noexcept
+    {
+        for (const auto& itf : interfaces) {
+            if (itf.address.address == a) {
+                return true;
+            }
+        }
+        return false;
     }
 };
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 namespace sipalg::dp {
 
@@ -131,6 +132,11 @@ worker_result worker::create(const worker_setup& setup)
         r.error = "cannot create the reassembly table; give the EAL more memory (-m) or lower --frag-entries";
         return r;
     }
+    w->sessions_ = nat::session_table::create(setup.opts.sessions);
+    if (w->sessions_ == nullptr) {
+        r.error = "cannot map the session table; lower --sessions";
+        return r;
+    }
     r.w = std::move(w);
     return r;
 }
@@ -156,6 +162,12 @@ worker::worker(const worker_setup& setup)
     rx_fn_ = workers_ > 1 ? &worker::rx_burst<true> : &worker::rx_burst<false>;
     tick_cycles_ = std::max<std::uint64_t>(1, tsc_hz_ / 1000);
     icmp_credit_ = std::uint64_t{opts_.icmp_rate} * 1000;
+    port_span_ = static_cast<std::uint16_t>((65536u - nat_port_first) / workers_);
+    clock_mul_ = (std::uint64_t{nat::ticks_per_second} * std::max<std::uint32_t>(1, opts_.session_time_scale) << 32) / tsc_hz_;
+    const std::time_t t = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&t, &local);
+    utc_offset_s_ = local.tm_gmtoff;
     for (unsigned other = 0; other < workers_; ++other) {
         if (other != id_ && setup.rings != nullptr) {
             rings_in_.push_back(setup.rings->ring(other, id_));
@@ -185,6 +197,9 @@ int worker::run() noexcept
     now_ = rte_rdtsc();
     last_tick_ = now_;
     next_tick_ = now_ + tick_cycles_;
+    // The session clock starts at one second, so that no expiry time is zero.
+    clock_start_ = now_ - tsc_hz_ / std::max<std::uint32_t>(1, opts_.session_time_scale);
+    update_clock();
     last_active_.store(now_, std::memory_order_relaxed);
     std::array<rte_mbuf*, burst_size> pkts;
     std::uint64_t idle = 0;
@@ -238,6 +253,9 @@ int worker::run() noexcept
 
 void worker::shutdown() noexcept
 {
+    while (query_.load(std::memory_order_acquire) != nullptr) {
+        serve_query(); // the control core may be waiting for it
+    }
     flush_all();
     neigh_.clear([this](rte_mbuf* m) { drop(m, counter::drop_shutdown); });
     held_published_.store(0, std::memory_order_relaxed);
@@ -249,6 +267,12 @@ void worker::shutdown() noexcept
 void worker::adopt(const snapshot* s) noexcept
 {
     snap_ = s;
+    // Sessions checked against an older generation are checked again at their next packet.
+    generation_ = static_cast<std::uint32_t>(s->generation);
+    for (unsigned st = 0; st < timeout_ticks_.size(); ++st) {
+        timeout_ticks_[st] = nat::timeout_of(static_cast<nat::session_state>(st), s->timeouts) * nat::ticks_per_second;
+    }
+    next_schedule_check_ = 0;
     // Static neighbours of config system arp-table.
     for (const auto& n : s->neighbours) {
         const auto port = s->interfaces[n.interface].port;
@@ -291,6 +315,29 @@ void worker::tick() noexcept
     if (death_row_.cnt != 0) {
         rte_ip_frag_free_death_row(&death_row_, 3);
     }
+    update_clock();
+    // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
+    const unsigned expired = sessions_->expire(table_now_, 4096, [](std::uint32_t) {});
+    counters_.add(counter::sessions_expired, expired);
+    if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
+        // Which recurring schedules are in their window, once a second (local time, as FortiOS).
+        next_schedule_check_ = now_ + tsc_hz_;
+        const std::time_t t = std::time(nullptr) + utc_offset_s_;
+        const long day = static_cast<long>(t / 86400);
+        const unsigned weekday = static_cast<unsigned>((day + 4) % 7); // 1970-01-01 was a Thursday
+        const unsigned minute = static_cast<unsigned>(t % 86400 / 60);
+        std::uint64_t active = 0;
+        for (std::size_t i = 0; i < snap_->firewall.schedules.size() && i < 64; ++i) {
+            if (snap_->firewall.schedules[i].active(weekday, minute)) {
+                active |= std::uint64_t{1} << i;
+            }
+        }
+        active_schedules_ = active;
+    }
+    if (query_.load(std::memory_order_acquire) != nullptr) {
+        serve_query();
+    }
+    sessions_active_.store(sessions_->size(), std::memory_order_relaxed);
     flush_all();
 }
 
@@ -310,12 +357,15 @@ void worker::finish(forward_run& r) noexcept
     counters_.add(counter::forwarded, r.n);
 }
 
-// The route stage of one IPv4 packet (RFC 1812 §5.2.4): longest-prefix match, then the common case in
-// one block: a forwarding next hop, a unicast frame with TTL left (§5.3.4: link-layer broadcasts are
-// not forwarded), within the MTU, the neighbour known. Everything else leaves through route_exception.
-[[gnu::always_inline]] inline void worker::route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r) noexcept
+// The route stage of one IPv4 packet (RFC 1812 §5.2.4): longest-prefix match on the destination the
+// session's rewrite gives, then the common case in one block: a forwarding next hop, a unicast frame
+// with TTL left (§5.3.4: link-layer broadcasts are not forwarded), within the MTU, the neighbour known;
+// the rewrite is applied there. Everything else leaves through route_exception, still untranslated, so
+// an ICMP error quotes the packet as its sender sent it.
+[[gnu::always_inline]] inline void worker::route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r,
+                                                const nat_rewrite* rw, std::uint8_t* l4, std::uint16_t l4_len) noexcept
 {
-    const ipv4_address dst = ip->dst.to_host();
+    const ipv4_address dst = (rw != nullptr ? rw->dst : ip->dst).to_host();
     std::uint32_t index = 0;
     if (rte_lpm_lookup(r.lpm, dst, &index) != 0) [[unlikely]] {
         flush_run(r);
@@ -331,6 +381,9 @@ void worker::finish(forward_run& r) noexcept
             const mac_address* mac = neigh_.resolve(hop.port, via);
             if (mac == nullptr) [[unlikely]] {
                 flush_run(r);
+                if (rw != nullptr) {
+                    apply_rewrite(*ip, l4, l4_len, *rw);
+                }
                 forward(m, ip, hop, dst); // holds it while resolving
                 return;
             }
@@ -345,6 +398,9 @@ void worker::finish(forward_run& r) noexcept
             std::memcpy(&r.head, addrs.data(), 8);
             std::memcpy(&r.tail, addrs.data() + 8, 4);
         }
+        if (rw != nullptr) {
+            apply_rewrite(*ip, l4, l4_len, *rw);
+        }
         decrement_ttl(*ip);
         auto* eth = reinterpret_cast<std::uint8_t*>(ip) - eth_len;
         std::memcpy(eth, &r.head, 8);
@@ -353,12 +409,21 @@ void worker::finish(forward_run& r) noexcept
         return;
     }
     flush_run(r);
-    route_exception(m, ip, hop, dst);
+    route_exception(m, ip, hop, dst, rw, l4, l4_len);
 }
 
-// An IPv4 packet this worker owns: reassembled first when it is a fragment, then routed.
+void worker::route_slow(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw,
+                        std::uint8_t* l4, std::uint16_t l4_len) noexcept
+{
+    route(m, ip, plain, r, rw, l4, l4_len);
+}
+
+// An IPv4 packet this worker owns: reassembled first when it is a fragment (fragments go to the
+// source's worker, since only the first carries ports; the whole datagram then goes to its owner),
+// then its flow key taken for the session stage of the burst.
+template <bool Steer>
 [[gnu::always_inline]] inline void worker::accept_ipv4(rte_mbuf* m, ipv4_header* ip, bool unicast_frame,
-                                                      forward_run& r) noexcept
+                                                      handoff_kind kind, pending_batch& b) noexcept
 {
     if (is_fragment(*ip)) [[unlikely]] {
         set_header_lengths(m, ip->header_length()); // rte_ip_frag reads them
@@ -367,8 +432,39 @@ void worker::finish(forward_run& r) noexcept
             return;
         }
         ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, m->l2_len);
+        if constexpr (Steer) {
+            const unsigned owner = owner_of(*ip, m);
+            if (owner != id_) {
+                handoff(m, owner, handoff_kind::ipv4, 0);
+                return;
+            }
+        }
     }
-    route(m, ip, unicast_frame && ip->ttl > 1, r);
+    const unsigned ihl = ip->header_length();
+    const std::uint16_t total = ip->total_length.to_host();
+    pending& p = b.p[b.n];
+    p.m = m;
+    p.ip = ip;
+    p.l4 = reinterpret_cast<std::uint8_t*>(ip) + ihl;
+    // What the first segment holds of the L4 header (a reassembled datagram is a chain).
+    p.l4_len = static_cast<std::uint16_t>(std::min<unsigned>(total - ihl, m->data_len - static_cast<unsigned>(eth_len) - ihl));
+    p.kind = kind;
+    p.plain = unicast_frame && ip->ttl > 1;
+    p.icmp_error = false;
+    p.key.src = ip->src;
+    p.key.dst = ip->dst;
+    p.key.proto = ip->protocol;
+    std::memset(p.key.pad, 0, sizeof p.key.pad);
+    if (ip->protocol == ip_proto::udp || ip->protocol == ip_proto::tcp) [[likely]] {
+        if (p.l4_len < (ip->protocol == ip_proto::udp ? sizeof(udp_header) : 20u)) [[unlikely]] {
+            drop(m, counter::drop_l4_truncated);
+            return;
+        }
+        std::memcpy(&p.key.sport, p.l4, 4);
+    } else if (!flow_key_of_other(p)) {
+        return;
+    }
+    ++b.n;
 }
 
 template <bool Steer>
@@ -387,20 +483,22 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
     }
     const mac_words ours = words_of(itf->mac);
     forward_run r(*snap_);
+    pending_batch b;
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
         }
-        classify<Steer>(pkts[i], *itf, ours, r);
+        classify<Steer>(pkts[i], *itf, ours, b, r);
     }
+    session_stage(b, r);
     finish(r);
 }
 
 // L2 and IPv4 checks of one received frame (RFC 1812 §5.2.2). IPv4 this worker owns goes on to the
-// route stage; IPv4 for another worker is handed over; ARP is handled here; the rest is dropped.
+// session stage; IPv4 for another worker is handed over; ARP is handled here; the rest is dropped.
 template <bool Steer>
 [[gnu::always_inline]] inline void worker::classify(rte_mbuf* m, const interface_rt& itf, mac_words ours,
-                                                   forward_run& r) noexcept
+                                                   pending_batch& b, forward_run& r) noexcept
 {
     // Receive queues are set up without scatter, so a chain here is rare; the parsers below want the
     // headers contiguous.
@@ -430,13 +528,13 @@ template <bool Steer>
             rte_pktmbuf_trim(m, static_cast<std::uint16_t>(l3_len - chk.total_length)); // link-layer padding
         }
         if constexpr (Steer) {
-            const unsigned owner = owner_of(*ip);
+            const unsigned owner = owner_of(*ip, m);
             if (owner != id_) {
                 handoff(m, owner, handoff_kind::ipv4, 0);
                 return;
             }
         }
-        accept_ipv4(m, ip, !group, r);
+        accept_ipv4<Steer>(m, ip, !group, handoff_kind::ipv4, b);
         return;
     }
     flush_run(r);
@@ -447,17 +545,72 @@ template <bool Steer>
     drop(m, counter::drop_l2_unsupported);
 }
 
+// The session stage of a burst: hash every key and prefetch its bucket, then look at the first
+// candidate of each bucket and prefetch its session, then verify and act; by the time a packet is
+// looked at, its bucket and session lines have been on their way for the rest of the burst.
+void worker::session_stage(pending_batch& b, forward_run& r) noexcept
+{
+    const unsigned n = b.n;
+    for (unsigned i = 0; i < n; ++i) {
+        b.p[i].hash = nat::session_table::hash(b.p[i].key);
+        sessions_->prefetch_bucket(b.p[i].hash);
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        sessions_->candidate(b.p[i].hash);
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        pending& p = b.p[i];
+        const nat::session_ref ref = sessions_->find(p.key, p.hash);
+        if (ref.found() && !p.icmp_error) [[likely]] {
+            session_hit(p, ref, r);
+        } else if (ref.found()) {
+            flush_run(r);
+            translate_icmp_error(p, ref, r);
+        } else {
+            flush_run(r);
+            session_miss(p, r);
+        }
+    }
+}
+
+// A packet of a known session: the policy still allows it (checked again after a configuration
+// change), the TCP state and the expiry move on, the statistics count it, and it leaves rewritten.
+[[gnu::always_inline]] inline void worker::session_hit(pending& p, nat::session_ref ref, forward_run& r) noexcept
+{
+    nat::session& s = sessions_->at(ref.index);
+    if (s.generation != generation_) [[unlikely]] {
+        if (!revalidate(s)) {
+            flush_run(r);
+            sessions_->remove(ref.index);
+            drop(p.m, counter::drop_policy_gone);
+            return;
+        }
+    }
+    if (s.key.proto == ip_proto::tcp) {
+        const nat::tcp_step step = nat::tcp_next(s.state, s.flags, ref.dir, p.l4[13]);
+        s.state = step.state;
+        s.flags = step.flags;
+    }
+    s.expires = table_now_ + timeout_ticks_[static_cast<unsigned>(s.state)];
+    s.packets[ref.dir] += 1;
+    s.bytes[ref.dir] += p.ip->total_length.to_host();
+    route(p.m, p.ip, p.plain, r, &s.rewrite[ref.dir], p.l4, p.l4_len);
+}
+
 void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept
 {
     counters_.add(counter::handoff_in, n);
     forward_run r(*snap_);
+    pending_batch b;
     for (unsigned i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         const handoff_meta meta = handoff_of(m, handoff_field_);
         switch (meta.kind) {
-        case handoff_kind::ipv4: {
+        case handoff_kind::ipv4:
+        case handoff_kind::probe:
+        case handoff_kind::fresh: {
             ether_header* eth = eth_of(m);
-            accept_ipv4(m, reinterpret_cast<ipv4_header*>(eth + 1), (eth->dst[0] & 1u) == 0, r);
+            accept_ipv4<true>(m, reinterpret_cast<ipv4_header*>(eth + 1), (eth->dst[0] & 1u) == 0, meta.kind, b);
             break;
         }
         case handoff_kind::arp_learn:
@@ -474,6 +627,7 @@ void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept
             break;
         }
     }
+    session_stage(b, r);
     finish(r);
 }
 
@@ -497,10 +651,14 @@ rte_mbuf* worker::reassemble(rte_mbuf* m, ipv4_header* ip) noexcept
     return whole;
 }
 
-void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept
+void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst,
+                             const nat_rewrite* rw, std::uint8_t* l4, std::uint16_t l4_len) noexcept
 {
     switch (hop.kind) {
     case nexthop_kind::local:
+        if (rw != nullptr) {
+            apply_rewrite(*ip, l4, l4_len, *rw);
+        }
         local_deliver(m, ip);
         return;
     case nexthop_kind::blackhole:
@@ -526,7 +684,17 @@ void worker::route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop
         drop(m, counter::drop_ttl_exceeded);
         return;
     }
-    forward(m, ip, hop, dst); // larger than the MTU
+    // Larger than the MTU. With DF the sender hears of it about its own packet (RFC 1191 §4), before
+    // any translation; otherwise the translated datagram is fragmented.
+    if ((ip->frag.to_host() & ipv4_frag::dont_fragment) != 0) {
+        icmp_error(m, ip, icmp_type::dest_unreachable, icmp_code::fragmentation_needed, hop.mtu);
+        drop(m, counter::drop_df_too_big);
+        return;
+    }
+    if (rw != nullptr) {
+        apply_rewrite(*ip, l4, l4_len, *rw);
+    }
+    forward(m, ip, hop, dst);
 }
 
 void worker::forward(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept

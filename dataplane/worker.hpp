@@ -8,6 +8,8 @@
 #include "dataplane/neighbours.hpp"
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
+#include "nat/session_filter.hpp"
+#include "nat/session_table.hpp"
 
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
@@ -59,6 +61,20 @@ struct worker_activity {
     std::uint32_t held_packets = 0;    // packets waiting for ARP
 };
 
+// A session list or clear for one worker (ARCHITECTURE.md: the control core asks, the worker does). The
+// control core fills it, reserves `out` (the worker never allocates: it stops at the capacity and
+// counts the rest) and posts it; the worker serves it from its timer tick, a slice at a time, and
+// marks it done.
+struct session_query {
+    nat::session_filter filter;
+    bool clear = false;
+    std::vector<nat::session_info>* out = nullptr; // null: count (and clear) only
+    std::uint32_t matched = 0;
+    std::uint32_t cleared = 0;
+    std::uint32_t cursor = 0; // the worker's progress
+    std::atomic<bool> done{false};
+};
+
 class worker;
 struct worker_result {
     std::unique_ptr<worker> w;
@@ -84,6 +100,17 @@ public:
     {
         return id_;
     }
+    // Sessions in the table now (read by the control core at any time).
+    std::uint32_t sessions_active() const noexcept
+    {
+        return sessions_active_.load(std::memory_order_relaxed);
+    }
+    std::size_t session_bytes() const noexcept
+    {
+        return sessions_->bytes_allocated();
+    }
+    // Posts a query; false while another is pending. The caller polls q.done and keeps q alive until then.
+    bool post(session_query& q) noexcept;
 
 private:
     explicit worker(const worker_setup& setup);
@@ -107,15 +134,49 @@ private:
         std::array<rte_mbuf*, burst_size> out;
     };
 
+    // An IPv4 packet waiting for the session stage of its burst, with its flow key. For an ICMP error the
+    // key is the quoted packet's, reversed: the flow the error travels in.
+    struct pending {
+        rte_mbuf* m;
+        ipv4_header* ip;
+        std::uint8_t* l4;
+        std::uint16_t l4_len;
+        handoff_kind kind;   // ipv4 (arrived normally), probe, fresh
+        bool plain;          // a unicast frame with TTL left: may take the fast path
+        bool icmp_error;
+        std::uint64_t hash;
+        flow_key key;
+    };
+    struct pending_batch {
+        unsigned n = 0;
+        std::array<pending, burst_size> p;
+    };
+
     template <bool Steer>
-    void classify(rte_mbuf* m, const interface_rt& itf, mac_words ours, forward_run& r) noexcept;
+    void classify(rte_mbuf* m, const interface_rt& itf, mac_words ours, pending_batch& b, forward_run& r) noexcept;
     void handoff_burst(rte_mbuf** pkts, unsigned n) noexcept;
-    void accept_ipv4(rte_mbuf* m, ipv4_header* ip, bool unicast_frame, forward_run& r) noexcept;
+    template <bool Steer>
+    void accept_ipv4(rte_mbuf* m, ipv4_header* ip, bool unicast_frame, handoff_kind kind, pending_batch& b) noexcept;
     rte_mbuf* reassemble(rte_mbuf* m, ipv4_header* ip) noexcept;
-    void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r) noexcept;
+    bool flow_key_of_other(pending& p) noexcept;
+    void session_stage(pending_batch& b, forward_run& r) noexcept;
+    void session_hit(pending& p, nat::session_ref ref, forward_run& r) noexcept;
+    void session_miss(pending& p, forward_run& r) noexcept;
+    bool revalidate(nat::session& s) noexcept;
+    void new_flow(pending& p, forward_run& r) noexcept;
+    std::uint16_t nat_port(const flow_key& translated) noexcept;
+    void translate_icmp_error(pending& p, nat::session_ref ref, forward_run& r) noexcept;
+    void serve_query() noexcept;
+    void update_clock() noexcept;
+    void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
+               std::uint16_t l4_len) noexcept;
+    // route() for the slow paths in other files (route itself is inlined into the burst loop).
+    void route_slow(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
+                    std::uint16_t l4_len) noexcept;
     void flush_run(forward_run& r) noexcept;
     void finish(forward_run& r) noexcept;
-    void route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept;
+    void route_exception(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst, const nat_rewrite* rw,
+                         std::uint8_t* l4, std::uint16_t l4_len) noexcept;
     void forward(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst) noexcept;
     void emit(rte_mbuf* m, ipv4_header* ip, const nexthop_rt& hop, ipv4_address dst, bool originated) noexcept;
     void fragment_and_emit(rte_mbuf* m, const nexthop_rt& hop, ipv4_address via) noexcept;
@@ -139,13 +200,26 @@ private:
     void tick() noexcept;
     void shutdown() noexcept;
 
-    unsigned owner_of(const ipv4_header& ip) const noexcept
+    unsigned owner_of_address(be32 a) const noexcept
     {
         // ARCHITECTURE.md: an inside host belongs to hash(source address) % workers. Multiply-shift
         // hash, then a multiply instead of a division to map it onto the workers.
-        const std::uint32_t h = ip.src.raw * 0x9e3779b1u;
+        const std::uint32_t h = a.raw * 0x9e3779b1u;
         return static_cast<unsigned>((std::uint64_t{h} * workers_) >> 32);
     }
+    unsigned owner_of_port(std::uint16_t port) const noexcept
+    {
+        return std::min<unsigned>(workers_ - 1, (port - nat_port_first) / port_span_);
+    }
+    // The worker that owns a packet (ARCHITECTURE.md "Processes and cores"): a public NAT port's slice
+    // owner; for a VIP, the mapped (inside) host's; otherwise the source host's.
+    unsigned owner_of(const flow_key& k, std::uint16_t in_interface) const noexcept;
+    unsigned owner_of(const ipv4_header& ip, const rte_mbuf* m) const noexcept;
+    // Whether packets with this key reach their owner by hash(source) (and may need a probe of the
+    // destination's worker): not for our addresses' ports, not for a VIP.
+    bool owned_by_source(const flow_key& k) const noexcept;
+
+    static constexpr std::uint16_t nat_port_first = 1024; // SNAT ports and ICMP ids: 1024-65535, sliced
 
     // Hot, read on every packet.
     const snapshot* snap_ = nullptr;
@@ -171,6 +245,13 @@ private:
     neighbour_table neigh_;
     rte_ip_frag_tbl* frag_ = nullptr;
     rte_ip_frag_death_row death_row_{};
+    std::unique_ptr<nat::session_table> sessions_;
+    std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
+    std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
+    std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state
+    std::uint64_t active_schedules_ = ~std::uint64_t{0};
+    std::uint16_t port_span_ = 1;   // ports per worker slice
+    std::uint16_t port_cursor_ = 0; // next port to try in the slice
 
     // Cold.
     std::vector<rx_queue_ref> rx_queues_;
@@ -187,6 +268,12 @@ private:
     std::uint64_t last_tick_ = 0;
     std::uint64_t icmp_credit_ = 0; // in thousandths of a token
     std::uint16_t icmp_id_ = 0;
+    std::uint64_t clock_start_ = 0;     // TSC when the session clock was zero
+    std::uint64_t clock_mul_ = 0;       // session ticks per TSC cycle, 32.32 fixed point
+    std::uint64_t next_schedule_check_ = 0;
+    long utc_offset_s_ = 0;             // local time minus UTC, for schedules
+    std::atomic<session_query*> query_{nullptr};
+    std::atomic<std::uint32_t> sessions_active_{0};
     // Written by the worker only, read by the control core (relaxed: plain loads and stores).
     std::atomic<std::uint64_t> idle_loops_{0};
     std::atomic<std::uint64_t> last_active_{0};

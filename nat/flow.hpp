@@ -140,6 +140,63 @@ inline std::optional<flow_key> key_of(const ipv4_header& ip, const std::uint8_t*
     }
 }
 
+// ICMP messages that quote the packet they are about (RFC 792; RFC 1812 §4.3.2.3): destination
+// unreachable, source quench, redirect, time exceeded, parameter problem.
+constexpr bool is_icmp_error_type(std::uint8_t type) noexcept
+{
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+// The key a packet is looked up with. For an ICMP error it is the quoted packet's key reversed: the
+// quoted packet went the other way, so the error belongs to the direction of the session the reversed
+// key names. Not ok when the L4 header, or the quote, is too short to give one.
+struct lookup_key {
+    flow_key key;
+    bool ok = false;
+    bool icmp_error = false;
+};
+
+inline lookup_key lookup_key_of(const ipv4_header& ip, const std::uint8_t* l4, std::size_t l4_len) noexcept
+{
+    lookup_key r;
+    if (ip.protocol == ip_proto::icmp && l4_len >= sizeof(icmp_header) && is_icmp_error_type(l4[0])) {
+        const std::uint8_t* q = l4 + sizeof(icmp_header);
+        const std::size_t q_len = l4_len - sizeof(icmp_header);
+        if (q_len < sizeof(ipv4_header)) {
+            return r;
+        }
+        const auto& inner = *reinterpret_cast<const ipv4_header*>(q);
+        const unsigned ihl = inner.header_length();
+        if ((inner.version_ihl >> 4) != 4 || ihl < sizeof(ipv4_header) || q_len < ihl) {
+            return r;
+        }
+        const std::uint8_t* ql4 = q + ihl;
+        const std::size_t ql4_len = q_len - ihl;
+        if (inner.protocol == ip_proto::icmp && ql4_len >= sizeof(icmp_header) && is_icmp_error_type(ql4[0])) {
+            return r; // an error about an error is never sent (RFC 1122 §3.2.2)
+        }
+        const auto k = key_of(inner, ql4, ql4_len);
+        if (!k) {
+            if (inner.protocol == ip_proto::udp || inner.protocol == ip_proto::tcp || inner.protocol == ip_proto::icmp) {
+                return r;
+            }
+        }
+        flow_key quoted = k ? *k : flow_key{inner.src, inner.dst, be16{0}, be16{0}, inner.protocol, {0, 0, 0}};
+        r.key = quoted.reversed();
+        r.ok = true;
+        r.icmp_error = true;
+        return r;
+    }
+    if (const auto k = key_of(ip, l4, l4_len)) {
+        r.key = *k;
+        r.ok = true;
+    } else if (ip.protocol == ip_proto::icmp && l4_len >= sizeof(icmp_header)) {
+        r.key = flow_key{ip.src, ip.dst, be16{0}, be16{0}, ip.protocol, {0, 0, 0}}; // other ICMP: no identifier
+        r.ok = true;
+    }
+    return r;
+}
+
 // Applies a rewrite to a packet: addresses, ports or ICMP identifier, and the checksums by their
 // deltas. A UDP checksum of zero means "none" (RFC 768) and stays zero; a computed zero is sent as
 // 0xffff. `l4_len` bounds what may be written: ports need 4 bytes, the UDP checksum 8, TCP's 18.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <new>
 
 namespace sipalg::nat {
 
@@ -52,13 +51,10 @@ std::unique_ptr<session_table> session_table::create(std::uint32_t max_sessions)
     if (t->sessions_ == nullptr || t->buckets_ == nullptr) {
         return nullptr;
     }
-    // The mapping is zero: every bucket empty, every session free. Thread the free list in index order
-    // so the first sessions used are the first pages touched.
-    for (std::uint32_t i = 0; i < max_sessions; ++i) {
-        new (&t->sessions_[i]) session();
-        t->sessions_[i].next = i + 1 < max_sessions ? i + 1 : no_index;
-    }
-    t->free_ = 0;
+    // The mapping is zero: every bucket empty, every session free (flags 0). Sessions are handed out
+    // in index order before any freed one is reused, so memory is touched only as the table fills: a
+    // million-session table costs nothing until it is used.
+    t->free_ = no_index;
     t->wheel_ = std::make_unique<std::uint32_t[]>(wheel_slots);
     std::fill_n(t->wheel_.get(), wheel_slots, no_index);
     return t;
@@ -209,7 +205,7 @@ session_table::insert_result session_table::insert(const flow_key& original, con
                                                    const flow_key& translated, session_state state, std::uint32_t now,
                                                    std::uint32_t timeout) noexcept
 {
-    if (free_ == no_index) {
+    if (free_ == no_index && fresh_ == capacity_) {
         return {no_index, insert_error::full};
     }
     if (!wheel_started_) {
@@ -221,9 +217,14 @@ session_table::insert_result session_table::insert(const flow_key& original, con
     if (find(original, h0).found() || find(reply, h1).found()) {
         return {no_index, insert_error::exists};
     }
-    const std::uint32_t index = free_;
+    std::uint32_t index;
+    if (free_ != no_index) {
+        index = free_;
+        free_ = sessions_[index].next;
+    } else {
+        index = fresh_++;
+    }
     session& s = sessions_[index];
-    free_ = s.next;
     s = session();
     s.key = original;
     // Direction 0 turns the original key into the translated one; direction 1 turns the reply key

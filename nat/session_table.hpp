@@ -100,12 +100,12 @@ public:
     std::uint32_t for_each(std::uint32_t from, std::uint32_t budget, F&& f) const
     {
         std::uint32_t i = from;
-        for (; i < capacity_ && budget != 0; ++i, --budget) {
+        for (; i < fresh_ && budget != 0; ++i, --budget) {
             if ((sessions_[i].flags & session_flag::in_use) != 0) {
                 f(i);
             }
         }
-        return i;
+        return i < fresh_ ? i : capacity_; // never-used sessions are not looked at
     }
 
     std::uint32_t size() const noexcept
@@ -153,7 +153,8 @@ private:
     unsigned bucket_shift_ = 64;
     std::uint32_t capacity_ = 0;
     std::uint32_t size_ = 0;
-    std::uint32_t free_ = no_index; // free list through session::next
+    std::uint32_t free_ = no_index; // freed sessions, listed through session::next
+    std::uint32_t fresh_ = 0;       // sessions from here on were never used
     std::unique_ptr<std::uint32_t[]> wheel_;
     std::uint32_t wheel_second_ = 0; // the next second the wheel will process
     bool wheel_started_ = false;

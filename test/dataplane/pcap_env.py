@@ -10,7 +10,8 @@ INSIDE_MAC = '02:00:00:00:00:02'      # 10.0.1.2, an inside host
 OUTSIDE_MAC = '02:00:00:00:01:02'     # 198.51.100.2, a static neighbour on wan1
 GATEWAY_MAC = '02:00:00:00:01:fe'     # 198.51.100.254, learned by ARP
 
-# Two interfaces on net_pcap0 and net_pcap1 with fixed MACs; a static neighbour; a gateway route.
+# Two interfaces on net_pcap0 and net_pcap1 with fixed MACs; a static neighbour; a gateway route; one
+# policy that lets everything through unchanged (routing tests; the NAT tests bring their own).
 CONFIG = f"""
 system:
   interface:
@@ -22,6 +23,9 @@ router:
   static:
     1: {{dst: 203.0.113.0/24, gateway: 198.51.100.254}}
     2: {{dst: 192.0.2.128/25, blackhole: enable}}
+firewall:
+  policy:
+    1: {{name: routed, srcintf: any, dstintf: any, srcaddr: all, dstaddr: all, action: accept}}
 """
 
 

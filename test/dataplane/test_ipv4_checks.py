@@ -109,8 +109,11 @@ def test_ttl_expiry_is_dropped_and_reported_with_time_exceeded():
 
 
 def test_no_icmp_error_about_an_icmp_error():
+    # The error is about a datagram of a session (opened by the first packet), so it is forwarded, and
+    # its TTL runs out on the way.
+    opener = from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=53, dport=53))
     err = from_inside(IP(src='10.0.1.2', dst='198.51.100.2', ttl=1) / ICMP(type=3, code=1) /
-                      IP(src='198.51.100.2', dst='10.0.1.2') / UDP())
-    run = run_pcap(config(), [[inside_arp_request(), err], None])
+                      IP(src='198.51.100.2', dst='10.0.1.2') / UDP(sport=53, dport=53))
+    run = run_pcap(config(), [[inside_arp_request(), opener, err], None])
     assert run.counter('drop_ttl_exceeded') == 1
     assert run.counter('icmp_errors_sent') == 0
