@@ -120,7 +120,11 @@ std::string stats_json(const dp::appliance& app)
         }
         out << '}';
     }
-    out << "],\"interfaces\":{";
+    out << "],\"sessions\":{\"active\":" << app.sessions_active() << ",\"bytes_allocated\":[";
+    for (unsigned w = 0; w < app.workers(); ++w) {
+        out << (w ? "," : "") << app.worker_at(w).session_bytes();
+    }
+    out << "]},\"interfaces\":{";
     app.with_snapshot([&](const dp::snapshot& s) {
         for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
             const auto& itf = s.interfaces[i];

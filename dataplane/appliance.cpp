@@ -8,6 +8,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <chrono>
+#include <thread>
+
 namespace sipalg::dp {
 
 namespace {
@@ -193,6 +196,77 @@ bool appliance::drained(std::uint64_t idle_ms) const
         }
     }
     return rings_.empty();
+}
+
+std::uint64_t appliance::sessions_active() const
+{
+    std::uint64_t n = 0;
+    for (const auto& w : workers_) {
+        n += w->sessions_active();
+    }
+    return n;
+}
+
+session_list appliance::query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
+                                       unsigned timeout_ms) const
+{
+    session_list result;
+    if (!running_) {
+        result.complete = false;
+        return result;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    struct asked {
+        std::unique_ptr<session_query> q;
+        std::unique_ptr<std::vector<nat::session_info>> out;
+        bool posted = false;
+    };
+    std::vector<asked> queries(workers_.size());
+    for (auto& a : queries) {
+        a.out = std::make_unique<std::vector<nat::session_info>>();
+        a.out->reserve(max_listed);
+        a.q = std::make_unique<session_query>();
+        a.q->filter = f;
+        a.q->clear = clear;
+        a.q->out = a.out.get();
+    }
+    // Post to every worker (one query at a time each: another client's may be in progress), then wait.
+    bool pending = true;
+    while (pending && std::chrono::steady_clock::now() < deadline) {
+        pending = false;
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            auto& a = queries[i];
+            if (!a.posted) {
+                a.posted = workers_[i]->post(*a.q);
+            }
+            pending = pending || !a.posted || !a.q->done.load(std::memory_order_acquire);
+        }
+        if (pending) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    for (auto& a : queries) {
+        if (a.posted && !a.q->done.load(std::memory_order_acquire)) {
+            // The worker still holds it: leave it (and its vector) to the worker rather than free it
+            // under its feet. Only a stalled worker gets here.
+            a.q.release();
+            a.out.release();
+            result.complete = false;
+            continue;
+        }
+        if (!a.posted) {
+            result.complete = false;
+            continue;
+        }
+        result.matched += a.q->matched;
+        result.cleared += a.q->cleared;
+        for (const auto& s : *a.out) {
+            if (result.sessions.size() < max_listed) {
+                result.sessions.push_back(s);
+            }
+        }
+    }
+    return result;
 }
 
 std::array<std::uint64_t, counter_count> appliance::totals() const

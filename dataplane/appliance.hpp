@@ -25,6 +25,14 @@ struct start_result {
     std::string error;
 };
 
+// The answer of every worker to a session list or clear.
+struct session_list {
+    std::vector<nat::session_info> sessions; // at most the number asked for
+    std::uint64_t matched = 0;
+    std::uint64_t cleared = 0;
+    bool complete = true; // false when a worker did not answer in time (or the workers are stopped)
+};
+
 class appliance {
 public:
     static start_result start(const plan& p, const options& opts);
@@ -49,6 +57,13 @@ public:
     }
     // Sum over workers.
     std::array<std::uint64_t, counter_count> totals() const;
+    // Sessions in every worker's table now.
+    std::uint64_t sessions_active() const;
+    // Asks every worker for its sessions that match `f`, removing them too with `clear` (messages to the
+    // workers, served between their bursts: the control core never touches their tables). Copies at most
+    // `max_listed` sessions. Not for the packet path: it waits for the workers.
+    session_list query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
+                                unsigned timeout_ms = 5000) const;
     // Runs f(const snapshot&) on the current configuration, safe against a concurrent publish.
     template <class F>
     auto with_snapshot(F&& f) const

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <charconv>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace sipalg::dp {
 
@@ -97,6 +99,130 @@ int cmd_interfaces(const char*, const char*, rte_tel_data* d)
     });
 }
 
+// "src=10.0.1.2,dport=53": the fields of FortiOS "diagnose sys session filter" (src, dst, sport, dport,
+// proto, policy), comma-separated; empty means every session.
+std::optional<nat::session_filter> parse_filter(std::string_view text)
+{
+    nat::session_filter f;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) {
+            return std::nullopt;
+        }
+        const std::string_view key = item.substr(0, eq);
+        const std::string_view value = item.substr(eq + 1);
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        const bool number = !value.empty() && ec == std::errc{} && end == value.data() + value.size();
+        if (key == "src" || key == "dst") {
+            const auto a = parse_ipv4(value);
+            if (!a) {
+                return std::nullopt;
+            }
+            (key == "src" ? f.src : f.dst) = *a;
+        } else if ((key == "sport" || key == "dport") && number && n <= 65535) {
+            (key == "sport" ? f.sport : f.dport) = static_cast<std::uint16_t>(n);
+        } else if (key == "proto" && number && n <= 255) {
+            f.proto = static_cast<std::uint8_t>(n);
+        } else if (key == "policy" && number && n <= 0xffffffffu) {
+            f.policy = static_cast<std::uint32_t>(n);
+        } else {
+            return std::nullopt;
+        }
+    }
+    return f;
+}
+
+std::string_view state_name(nat::session_state s)
+{
+    switch (s) {
+    case nat::session_state::udp:
+        return "udp";
+    case nat::session_state::icmp:
+        return "icmp";
+    case nat::session_state::other:
+        return "other";
+    case nat::session_state::tcp_syn_sent:
+        return "syn_sent";
+    case nat::session_state::tcp_syn_received:
+        return "syn_received";
+    case nat::session_state::tcp_established:
+        return "established";
+    case nat::session_state::tcp_closing:
+        return "closing";
+    case nat::session_state::tcp_closed:
+        return "closed";
+    }
+    return "?";
+}
+
+// Telemetry replies are small (16 KiB): the list shows the first sessions; the counts are complete.
+constexpr std::size_t telemetry_sessions_listed = 16;
+
+int sessions_reply(const char* params, rte_tel_data* d, bool clear)
+{
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    const auto filter = parse_filter(params == nullptr ? std::string_view{} : std::string_view{params});
+    if (!filter) {
+        return -1;
+    }
+    const session_list list = app->query_sessions(*filter, clear, clear ? 0 : telemetry_sessions_listed);
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "matched", list.matched);
+    rte_tel_data_add_dict_u64(d, "cleared", list.cleared);
+    rte_tel_data_add_dict_int(d, "complete", list.complete ? 1 : 0);
+    rte_tel_data_add_dict_u64(d, "active", app->sessions_active());
+    if (clear) {
+        return 0;
+    }
+    // rte_telemetry nests one level only: each session is a dict under its own key (session_0, ...).
+    unsigned n = 0;
+    for (const auto& s : list.sessions) {
+        // The fields of a "diagnose sys session list" entry (telemetry strings are short: one per field).
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x == nullptr) {
+            return -1;
+        }
+        const auto& o = s.rewrite[0];
+        const auto endpoint = [](be32 a, be16 p) { return fmt::format("{}:{}", format_ipv4(a.to_host()), p.to_host()); };
+        rte_tel_data_start_dict(x);
+        rte_tel_data_add_dict_int(x, "proto", s.key.proto);
+        rte_tel_data_add_dict_string(x, "state", std::string(state_name(s.state)).c_str());
+        rte_tel_data_add_dict_u64(x, "policy", s.policy_id);
+        rte_tel_data_add_dict_u64(x, "expire", s.expires_in);
+        rte_tel_data_add_dict_u64(x, "duration", s.age);
+        rte_tel_data_add_dict_int(x, "worker", static_cast<int>(s.worker));
+        rte_tel_data_add_dict_string(x, "src", endpoint(s.key.src, s.key.sport).c_str());
+        rte_tel_data_add_dict_string(x, "dst", endpoint(s.key.dst, s.key.dport).c_str());
+        rte_tel_data_add_dict_string(x, "nat_src", endpoint(o.src, o.sport).c_str());
+        rte_tel_data_add_dict_string(x, "nat_dst", endpoint(o.dst, o.dport).c_str());
+        rte_tel_data_add_dict_u64(x, "packets_orig", s.packets[0]);
+        rte_tel_data_add_dict_u64(x, "bytes_orig", s.bytes[0]);
+        rte_tel_data_add_dict_u64(x, "packets_reply", s.packets[1]);
+        rte_tel_data_add_dict_u64(x, "bytes_reply", s.bytes[1]);
+        rte_tel_data_add_dict_int(x, "snat", (s.flags & nat::session_flag::snat) != 0 ? 1 : 0);
+        rte_tel_data_add_dict_int(x, "dnat", (s.flags & nat::session_flag::dnat) != 0 ? 1 : 0);
+        rte_tel_data_add_dict_container(d, fmt::format("session_{}", n++).c_str(), x, 0);
+    }
+    return 0;
+}
+
+int cmd_sessions(const char*, const char* params, rte_tel_data* d)
+{
+    return sessions_reply(params, d, false);
+}
+
+int cmd_sessions_clear(const char*, const char* params, rte_tel_data* d)
+{
+    return sessions_reply(params, d, true);
+}
+
 } // namespace
 
 std::string register_telemetry(const appliance* app, const char* version)
@@ -113,6 +239,10 @@ std::string register_telemetry(const appliance* app, const char* version)
         {"/sipalg/stats", cmd_stats, "Every counter summed over the workers. Takes no parameters."},
         {"/sipalg/worker_stats", cmd_worker_stats, "Counters of one worker. Parameter: worker id."},
         {"/sipalg/interfaces", cmd_interfaces, "Interfaces with port, address, MAC, MTU. Takes no parameters."},
+        {"/sipalg/sessions", cmd_sessions,
+         "Sessions: counts and the first 16. Parameter: filter src=,dst=,sport=,dport=,proto=,policy= (optional)."},
+        {"/sipalg/sessions_clear", cmd_sessions_clear,
+         "Removes the sessions that match. Parameter: filter as /sipalg/sessions (none: all)."},
     };
     for (const auto& c : commands) {
         if (const int rc = rte_telemetry_register_cmd(c.name, c.fn, c.help); rc != 0) {

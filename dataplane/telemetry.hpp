@@ -4,6 +4,9 @@
 //   /sipalg/stats           every counter summed over the workers
 //   /sipalg/worker_stats,N  the counters of worker N
 //   /sipalg/interfaces      interfaces with their port, address, MAC and MTU
+//   /sipalg/sessions[,F]    sessions matching filter F (src=,dst=,sport=,dport=,proto=,policy=): counts
+//                           and the first few (the full list comes through the control socket)
+//   /sipalg/sessions_clear[,F]  removes the sessions matching F on every worker
 #include <string>
 
 namespace sipalg::dp {

@@ -934,7 +934,7 @@ void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noex
         }
         return;
     }
-    const bool for_us = tpa == ours;
+    const bool for_us = tpa == ours || (snap_->has_vips && snap_->firewall.vip_answers_arp(tpa, itf.index));
     // Learn only on-link unicast senders (RFC 826 merge; RFC 1812 §3.3.2 forbids learning broadcast).
     const bool sender_ok = itf.address.contains(spa) && (itf.address.length > 30 || spa != itf.address.broadcast()) &&
                            (arp->sha[0] & 1u) == 0 && !mac_is(arp->sha, words_of(mac_zero));
@@ -966,7 +966,7 @@ void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noex
         arp->tha = arp->sha;
         arp->tpa = arp->spa;
         arp->sha = itf.mac;
-        arp->spa = be32::from_host(ours);
+        arp->spa = be32::from_host(tpa); // ours, or a VIP's
         counters_.add(counter::arp_replies_sent);
         send(m, itf.port);
         return;

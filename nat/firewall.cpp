@@ -160,6 +160,13 @@ bool firewall::is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint
     return false;
 }
 
+bool firewall::vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept
+{
+    return std::any_of(vips.begin(), vips.end(), [&](const vip_rule& v) {
+        return (v.extintf < 0 || v.extintf == itf) && address >= v.extip.first && address <= v.extip.last;
+    });
+}
+
 bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
 {
     for (const auto& v : vips) {

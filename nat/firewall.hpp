@@ -131,6 +131,9 @@ struct firewall {
     // Whether a packet from `address`:`port` (host order) is a VIP's mapped server answering; port 0
     // matches any VIP on the address.
     bool is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
+    // Whether ARP for `address` on interface `itf` is ours to answer: a VIP's external address there
+    // (FortiOS arp-reply enable, the default).
+    bool vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept;
     // Whether `address`:`port` is a VIP's external side (no port: any VIP on the address).
     bool is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
 };

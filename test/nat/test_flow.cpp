@@ -178,6 +178,43 @@ TEST_CASE("keys: ICMP echo uses its identifier both ways; errors and short heade
     REQUIRE_FALSE(key_of(u.ip(), u.l4(), 3));
 }
 
+TEST_CASE("lookup keys: an ICMP error is looked up by the packet it quotes, reversed")
+{
+    std::mt19937 rng(2);
+    // The datagram the appliance sent out (after SNAT), as a router quotes it in a port unreachable.
+    packet quoted = make_packet(ip_proto::udp, make_ipv4(198, 51, 100, 1), make_ipv4(198, 51, 100, 2), 40000, 9999, 4, rng);
+    std::vector<std::uint8_t> err(sizeof(ipv4_header) + sizeof(icmp_header) + sizeof(ipv4_header) + 8, 0);
+    auto& outer = *reinterpret_cast<ipv4_header*>(err.data());
+    outer.version_ihl = 0x45;
+    outer.protocol = ip_proto::icmp;
+    outer.src = be32::from_host(make_ipv4(198, 51, 100, 2));
+    outer.dst = be32::from_host(make_ipv4(198, 51, 100, 1));
+    std::uint8_t* l4 = err.data() + sizeof(ipv4_header);
+    l4[0] = icmp_type::dest_unreachable;
+    l4[1] = 3;
+    std::memcpy(l4 + sizeof(icmp_header), quoted.bytes.data(), sizeof(ipv4_header) + 8);
+    const std::size_t l4_len = err.size() - sizeof(ipv4_header);
+    const auto k = lookup_key_of(outer, l4, l4_len);
+    REQUIRE(k.ok);
+    REQUIRE(k.icmp_error);
+    const flow_key want{be32::from_host(make_ipv4(198, 51, 100, 2)), be32::from_host(make_ipv4(198, 51, 100, 1)),
+                        be16::from_host(9999), be16::from_host(40000), ip_proto::udp, {0, 0, 0}};
+    REQUIRE(k.key == want);
+    // Quotes too short for the ports, or not IPv4, give no key; an echo gives its own.
+    REQUIRE_FALSE(lookup_key_of(outer, l4, sizeof(icmp_header) + sizeof(ipv4_header) + 3).ok);
+    l4[sizeof(icmp_header)] = 0x65;
+    REQUIRE_FALSE(lookup_key_of(outer, l4, l4_len).ok);
+    l4[0] = icmp_type::echo_request;
+    const auto echo = lookup_key_of(outer, l4, l4_len);
+    REQUIRE(echo.ok);
+    REQUIRE_FALSE(echo.icmp_error);
+    // Other ICMP messages are keyed by addresses alone.
+    l4[0] = 13; // timestamp
+    const auto other = lookup_key_of(outer, l4, l4_len);
+    REQUIRE(other.ok);
+    REQUIRE(other.key.sport.raw == 0);
+}
+
 TEST_CASE("TCP states: handshake, half close, close, reset, reopening")
 {
     std::uint8_t flags = 0;
