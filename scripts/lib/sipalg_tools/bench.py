@@ -86,13 +86,15 @@ def hugepages_available(pages_needed=1024):
         return False
 
 
-def run_testpmd(mode, pcap, warmup=1.0, seconds=3.0, hugepages=False):
+def run_testpmd(mode, pcap, warmup=1.0, seconds=3.0, hugepages=False, memory_mb=1024, mbuf_size=None):
     """Packets per second of dpdk-testpmd in `mode` (io: touches no packet data; mac: rewrites the
-    Ethernet addresses) on one forwarding core."""
+    Ethernet addresses) on one forwarding core. `mbuf_size` (data room) keeps large captures small."""
     prefix = unique_prefix(f'tp{mode}')
     mbufs = packets_in(pcap) + 8192
-    cmd = ['dpdk-testpmd'] + eal_args(prefix, vdevs(pcap), memory_mb=1024, hugepages=hugepages) + [
+    cmd = ['dpdk-testpmd'] + eal_args(prefix, vdevs(pcap), memory_mb=memory_mb, hugepages=hugepages) + [
         '--', f'--forward-mode={mode}', f'--total-num-mbufs={mbufs}', '--nb-cores=1', '--portmask=0x3']
+    if mbuf_size:
+        cmd.append(f'--mbuf-size={mbuf_size + 128}')  # testpmd counts the headroom in
     log = tempfile.mktemp(prefix='testpmd-', suffix='.log')
     with open(log, 'w') as out:
         # testpmd without -i forwards until a line arrives on stdin: keep stdin open.
@@ -104,14 +106,17 @@ def run_testpmd(mode, pcap, warmup=1.0, seconds=3.0, hugepages=False):
             _stop(proc, prefix)
 
 
-def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=False):
+def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=False, memory_mb=1024,
+                mbuf_size=None):
     """Packets per second of one sipalgd worker, and its TSC frequency."""
     prefix = unique_prefix('bench')
     workdir = Path(tempfile.mkdtemp(prefix='sipalg-bench-'))
     (workdir / 'bench.yaml').write_text(config_text)
     mbufs = packets_in(pcap) + 8192
-    cmd = [sipalgd_path()] + eal_args(prefix, vdevs(pcap), memory_mb=1024, hugepages=hugepages) + [
+    cmd = [sipalgd_path()] + eal_args(prefix, vdevs(pcap), memory_mb=memory_mb, hugepages=hugepages) + [
         '--', '--config', str(workdir / 'bench.yaml'), '--mbufs', str(mbufs)] + list(extra)
+    if mbuf_size:
+        cmd += ['--mbuf-size', str(mbuf_size)]
     log = workdir / 'sipalgd.log'
     with open(log, 'w') as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -120,6 +125,7 @@ def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=
             with Telemetry(prefix) as t:
                 tsc_hz = t.query('/sipalg/info')['tsc_hz']
                 counters = t.query('/sipalg/stats')
+                counters['sessions_active'] = t.query('/sipalg/sessions,proto=255')['active']
             return pps, tsc_hz, counters
         finally:
             _stop(proc, prefix)
