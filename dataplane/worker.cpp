@@ -556,11 +556,11 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
         sessions_->prefetch_bucket(b.p[i].hash);
     }
     for (unsigned i = 0; i < n; ++i) {
-        sessions_->candidate(b.p[i].hash);
+        b.p[i].candidate = sessions_->candidate(b.p[i].hash);
     }
     for (unsigned i = 0; i < n; ++i) {
         pending& p = b.p[i];
-        const nat::session_ref ref = sessions_->find(p.key, p.hash);
+        const nat::session_ref ref = sessions_->find(p.key, p.hash, p.candidate);
         if (ref.found() && !p.icmp_error) [[likely]] {
             session_hit(p, ref, r);
         } else if (ref.found()) {

@@ -144,6 +144,7 @@ private:
         handoff_kind kind;   // ipv4 (arrived normally), probe, fresh
         bool plain;          // a unicast frame with TTL left: may take the fast path
         bool icmp_error;
+        std::uint32_t candidate; // the session table's first guess (see session_table::candidate)
         std::uint64_t hash;
         flow_key key;
     };

@@ -199,7 +199,8 @@ inline lookup_key lookup_key_of(const ipv4_header& ip, const std::uint8_t* l4, s
 
 // Applies a rewrite to a packet: addresses, ports or ICMP identifier, and the checksums by their
 // deltas. A UDP checksum of zero means "none" (RFC 768) and stays zero; a computed zero is sent as
-// 0xffff. `l4_len` bounds what may be written: ports need 4 bytes, the UDP checksum 8, TCP's 18.
+// 0xffff. `l4_len` bounds what may be written: ports need 4 bytes (as key_of reads them), the UDP
+// checksum 8, TCP's 18.
 inline void apply_rewrite(ipv4_header& ip, std::uint8_t* l4, std::size_t l4_len, const nat_rewrite& r) noexcept
 {
     ip.src = r.src;
@@ -207,21 +208,19 @@ inline void apply_rewrite(ipv4_header& ip, std::uint8_t* l4, std::size_t l4_len,
     ip.checksum = csum_apply(ip.checksum, r.ip_delta);
     switch (ip.protocol) {
     case ip_proto::udp:
-        if (l4_len >= sizeof(udp_header)) {
+    case ip_proto::tcp:
+        if (l4_len >= 4) {
+            std::memcpy(l4, &r.sport, 2);
+            std::memcpy(l4 + 2, &r.dport, 2);
+        }
+        if (ip.protocol == ip_proto::udp && l4_len >= sizeof(udp_header)) {
             auto* u = reinterpret_cast<udp_header*>(l4);
-            u->src_port = r.sport;
-            u->dst_port = r.dport;
             if (u->checksum.raw != 0) {
                 const be16 c = csum_apply(u->checksum, r.l4_delta);
                 u->checksum = c.raw == 0 ? be16{0xffff} : c;
             }
-        }
-        break;
-    case ip_proto::tcp:
-        if (l4_len >= 18) {
+        } else if (ip.protocol == ip_proto::tcp && l4_len >= 18) {
             auto* t = reinterpret_cast<tcp_header*>(l4);
-            t->src_port = r.sport;
-            t->dst_port = r.dport;
             t->checksum = csum_apply(t->checksum, r.l4_delta);
         }
         break;

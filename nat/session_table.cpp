@@ -75,35 +75,16 @@ std::size_t session_table::bytes_allocated() const noexcept
     return sessions_bytes_ + buckets_bytes_ + wheel_slots * sizeof(std::uint32_t);
 }
 
-std::uint32_t session_table::candidate(std::uint64_t h) const noexcept
-{
-    const bucket& b = buckets_[bucket_of(h)];
-    const std::uint8_t tag = tag_of(h);
-    for (unsigned i = 0; i < slots_per_bucket; ++i) {
-        if (b.tags[i] == tag) {
-            const std::uint32_t index = b.refs[i] >> 1;
-            prefetch_session(index);
-            return index;
-        }
-    }
-    return no_index;
-}
-
-session_ref session_table::find(const flow_key& k, std::uint64_t h) const noexcept
+session_ref session_table::find_slow(const flow_key& k, std::uint64_t h) const noexcept
 {
     const std::uint8_t tag = tag_of(h);
     std::size_t at = bucket_of(h);
     for (unsigned probe = 0; probe < max_probe; ++probe) {
         const bucket& b = buckets_[at];
-        for (unsigned i = 0; i < slots_per_bucket; ++i) {
-            if (b.tags[i] != tag) {
-                continue;
-            }
-            const std::uint32_t ref = b.refs[i];
-            const session& s = sessions_[ref >> 1];
-            const unsigned dir = ref & 1u;
-            if (dir == 0 ? s.key == k : s.reply_key() == k) {
-                return {ref >> 1, dir};
+        for (unsigned m = tag_matches(b, tag); m != 0; m &= m - 1) {
+            const std::uint32_t ref = b.refs[std::countr_zero(m)];
+            if (matches(ref, k)) {
+                return {ref >> 1, ref & 1u};
             }
         }
         if (b.spilled == 0) {

@@ -10,10 +10,15 @@
 // mapping per array, with transparent huge pages asked for, and is counted exactly.
 #include "nat/session.hpp"
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sipalg::nat {
 
@@ -52,20 +57,40 @@ public:
     {
         __builtin_prefetch(&buckets_[bucket_of(h)]);
     }
-    // The first session whose tag matches in the home bucket, unverified, with its line prefetched; or
-    // no index. find() verifies.
-    std::uint32_t candidate(std::uint64_t h) const noexcept;
+    // The first slot whose tag matches in the home bucket (its reference: index << 1 | direction),
+    // unverified, with the session's lines prefetched; or no_index. find() verifies it first.
+    std::uint32_t candidate(std::uint64_t h) const noexcept
+    {
+        const bucket& b = buckets_[bucket_of(h)];
+        const unsigned m = tag_matches(b, tag_of(h));
+        if (m == 0) {
+            return no_index;
+        }
+        const std::uint32_t ref = b.refs[std::countr_zero(m)];
+        prefetch_session(ref >> 1);
+        return ref;
+    }
     void prefetch_session(std::uint32_t index) const noexcept
     {
-        if (index != no_index) {
-            __builtin_prefetch(&sessions_[index]);
-            __builtin_prefetch(reinterpret_cast<const char*>(&sessions_[index]) + 64);
-        }
+        __builtin_prefetch(&sessions_[index]);
+        __builtin_prefetch(reinterpret_cast<const char*>(&sessions_[index]) + 64);
     }
-    session_ref find(const flow_key& k, std::uint64_t h) const noexcept;
+    // The session of key k (hash h): the candidate first (the common case: one bucket read, one key
+    // compare), then every tag match of the home bucket and of the buckets it spilled into.
+    session_ref find(const flow_key& k, std::uint64_t h, std::uint32_t candidate_ref) const noexcept
+    {
+        if (candidate_ref != no_index && matches(candidate_ref, k)) [[likely]] {
+            return {candidate_ref >> 1, candidate_ref & 1u};
+        }
+        return find_slow(k, h);
+    }
+    session_ref find(const flow_key& k, std::uint64_t h) const noexcept
+    {
+        return find_slow(k, h);
+    }
     session_ref find(const flow_key& k) const noexcept
     {
-        return find(k, hash(k));
+        return find_slow(k, hash(k));
     }
 
     // A new session for a flow whose two keys (as the originator's and the responder's packets arrive)
@@ -127,6 +152,7 @@ private:
         std::uint16_t pad;
     };
     static_assert(sizeof(bucket) == 64);
+    static_assert(offsetof(bucket, tags) + 16 == sizeof(bucket)); // tag_matches reads 16 bytes
 
     session_table() = default;
 
@@ -134,6 +160,33 @@ private:
     {
         return static_cast<std::size_t>(h >> bucket_shift_);
     }
+    // Bit i set when slot i holds `tag`: one 16-byte compare over the tags (and the two count bytes,
+    // masked off).
+    static unsigned tag_matches(const bucket& b, std::uint8_t tag) noexcept
+    {
+#if defined(__SSE2__)
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.tags));
+        const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(tag)))));
+        return m & ((1u << slots_per_bucket) - 1);
+#else
+        unsigned m = 0;
+        for (unsigned i = 0; i < slots_per_bucket; ++i) {
+            m |= unsigned{b.tags[i] == tag} << i;
+        }
+        return m;
+#endif
+    }
+    bool matches(std::uint32_t ref, const flow_key& k) const noexcept
+    {
+        const session& s = sessions_[ref >> 1];
+        if ((ref & 1u) == 0) {
+            return s.key == k;
+        }
+        // The reply key, compared field by field without building it.
+        const nat_rewrite& o = s.rewrite[0];
+        return k.src == o.dst && k.dst == o.src && k.sport == o.dport && k.dport == o.sport && k.proto == s.key.proto;
+    }
+    session_ref find_slow(const flow_key& k, std::uint64_t h) const noexcept;
     static std::uint8_t tag_of(std::uint64_t h) noexcept
     {
         const auto t = static_cast<std::uint8_t>(h >> 8);
