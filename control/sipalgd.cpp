@@ -35,10 +35,18 @@ constexpr const char* version = "0.1.0";
 constexpr const char* default_control_socket = "/run/sipalg/sipalgd.sock";
 
 std::atomic<bool> g_quit{false};
+std::atomic<bool> g_reload{false};
 
 void on_signal(int)
 {
     g_quit.store(true);
+}
+
+// SIGHUP: read the configuration file again and put it in force (the control socket of the next issue
+// does the same on request).
+void on_reload(int)
+{
+    g_reload.store(true);
 }
 
 struct daemon_options {
@@ -149,6 +157,33 @@ void print_counters(const dp::appliance& app)
     }
 }
 
+// All or nothing: a file that does not load, plan or apply leaves the running configuration in force.
+void reload(dp::appliance& app, const std::string& path)
+{
+    if (path.empty()) {
+        fmt::print(stderr, "sipalgd: reload: started without --config; nothing to read\n");
+        return;
+    }
+    auto loaded = control::load_yaml_file(path);
+    std::vector<control::config_error> errors = loaded.errors;
+    control::plan_result planned;
+    if (errors.empty()) {
+        planned = control::build_plan(loaded.cfg);
+        errors = planned.errors;
+    }
+    for (const auto& e : errors) {
+        fmt::print(stderr, "sipalgd: reload refused: {}:{}\n", path, control::format_error(e));
+    }
+    if (!errors.empty()) {
+        return;
+    }
+    if (auto err = app.apply(planned.plan); !err.empty()) {
+        fmt::print(stderr, "sipalgd: reload refused: {}\n", err);
+        return;
+    }
+    fmt::print(stderr, "sipalgd: configuration reloaded from {}\n", path);
+}
+
 int run(int argc, char** argv)
 {
     // Split at the first "--": EAL arguments before, ours after.
@@ -226,6 +261,7 @@ int run(int argc, char** argv)
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_reload);
 
     auto started = dp::appliance::start(planned.plan, o.dp);
     if (!started.app) {
@@ -251,6 +287,9 @@ int run(int argc, char** argv)
 
     while (!g_quit.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (g_reload.exchange(false)) {
+            reload(app, o.config_path);
+        }
         if (o.dp.exit_when_drained && app.drained(o.drain_idle_ms)) {
             fmt::print(stderr, "sipalgd: inputs drained\n");
             break;

@@ -71,6 +71,9 @@ start_result appliance::start(const plan& p, const options& opts)
     }
     a->ports_ = std::move(ports.bindings);
     a->ports_up_ = true;
+    for (const auto& itf : p.interfaces) {
+        a->bound_devices_.push_back(itf.dpdk_port);
+    }
 
     a->snapshots_ = snapshot_holder::create(nworkers);
     if (!a->snapshots_) {
@@ -196,6 +199,37 @@ bool appliance::drained(std::uint64_t idle_ms) const
         }
     }
     return rings_.empty();
+}
+
+std::string appliance::apply(const plan& p)
+{
+    if (p.interfaces.size() != ports_.size()) {
+        return fmt::format("the interfaces cannot change while running ({} configured, {} bound to ports)",
+                           p.interfaces.size(), ports_.size());
+    }
+    const std::uint64_t generation = snapshots_->read_for_control([&](const snapshot& s) { return s.generation; }) + 1;
+    std::string mismatch = snapshots_->read_for_control([&](const snapshot& s) {
+        for (std::size_t i = 0; i < p.interfaces.size(); ++i) {
+            if (p.interfaces[i].name != s.interfaces[i].name) {
+                return fmt::format("interface {} cannot become {} while running", s.interfaces[i].name,
+                                   p.interfaces[i].name);
+            }
+            if (p.interfaces[i].dpdk_port != bound_devices_[i]) {
+                return fmt::format("interface {} cannot move from {} to {} while running", p.interfaces[i].name,
+                                   bound_devices_[i], p.interfaces[i].dpdk_port);
+            }
+        }
+        return std::string{};
+    });
+    if (!mismatch.empty()) {
+        return mismatch;
+    }
+    auto snap = compile_snapshot(p, ports_, generation);
+    if (!snap.snap) {
+        return snap.error;
+    }
+    snapshots_->publish(std::move(snap.snap));
+    return {};
 }
 
 std::uint64_t appliance::sessions_active() const

@@ -43,6 +43,13 @@ public:
     // Ends the workers (they flush and drop what they hold), then stops and closes the ports.
     void stop();
 
+    // Puts a new configuration in force: compiled into a snapshot, published with one pointer swap,
+    // the old one freed after every worker has passed a quiescent state. The interfaces must be the
+    // ones the ports were set up for (same names and devices, in order); their addresses, MTUs and
+    // everything else may change. Sessions are checked against the new policies at their next packet.
+    // Returns an error and changes nothing when the plan cannot be applied.
+    std::string apply(const plan& p);
+
     // True when every worker has polled without finding packets for `idle_ms`, nothing waits for ARP and
     // no handoff ring holds packets: a pcap input has been read to its end and its effects have left.
     bool drained(std::uint64_t idle_ms) const;
@@ -83,6 +90,7 @@ private:
     rte_mempool* pool_ = nullptr;
     rte_mempool* indirect_pool_ = nullptr;
     std::vector<port_binding> ports_;
+    std::vector<std::string> bound_devices_; // each interface's dpdk-port as configured at start
     std::vector<rte_eth_stats> final_stats_;
     bool ports_up_ = false;
     std::unique_ptr<snapshot_holder> snapshots_;
