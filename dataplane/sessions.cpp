@@ -268,7 +268,8 @@ std::uint16_t worker::nat_port(const flow_key& translated) noexcept
 bool worker::revalidate(nat::session& s) noexcept
 {
     const nat::firewall& fw = snap_->firewall;
-    nat::flow_view f = view_of(s.key, s.in_interface, -1);
+    // An ICMP session was opened by an echo request (a service such as PING names its type).
+    nat::flow_view f = view_of(s.key, s.in_interface, s.key.proto == ip_proto::icmp ? icmp_type::echo_request : -1);
     f.out_interface = s.out_interface;
     nat::vip_target vip;
     if (snap_->has_vips) {

@@ -8,6 +8,8 @@ appliance drops in front of inside packets that must come after the outside ones
 import json
 import subprocess
 
+import pytest
+
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
@@ -268,20 +270,27 @@ def test_vip_address_is_answered_by_arp_on_its_interface():
     assert rows == [{'arp.opcode': '2', 'arp.src.proto_ipv4': '198.51.100.10', 'arp.src.hw_mac': WAN1_MAC}]
 
 
-def test_port_unreachable_for_a_nated_datagram_is_translated_back_to_the_inside_host():
+@pytest.mark.parametrize('sender,icmp', [
+    ('198.51.100.2', dict(type=3, code=3)),                  # port unreachable from the peer itself
+    ('198.51.100.7', dict(type=3, code=4, nexthopmtu=1280)),  # fragmentation needed from a router on the way
+    ('198.51.100.7', dict(type=11, code=0)),                 # time exceeded from a router
+], ids=['port-unreachable', 'frag-needed', 'time-exceeded'])
+def test_icmp_errors_about_a_nated_datagram_are_translated_back_to_the_inside_host(sender, icmp):
     out = [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=40000, dport=9999) / Raw(b'hello'))]
     quoted = IP(src='198.51.100.1', dst='198.51.100.2', ttl=63) / UDP(sport=40000, dport=9999) / Raw(b'hello')
-    err = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / ICMP(type=3, code=3) / quoted)]
+    err = [from_outside(IP(src=sender, dst='198.51.100.1') / ICMP(**icmp) / quoted)]
     run = run_pcap(cfg(), [out, err])
     rows = tshark.fields(run.outputs[0], ['ip.src', 'ip.dst', 'ip.checksum.status', 'icmp.type', 'icmp.code',
-                                          'icmp.checksum.status', 'udp.srcport', 'udp.dstport', 'udp.checksum.status'],
-                         'icmp')
+                                          'icmp.checksum.status', 'icmp.mtu', 'udp.srcport', 'udp.dstport',
+                                          'udp.checksum.status'], 'icmp')
     assert len(rows) == 1, rows
     r = rows[0]
-    # Outer header to the inside host; the quoted datagram as that host sent it.
+    # Outer header to the inside host, from whoever sent it; the quoted datagram as the host sent it.
     assert r['ip.dst'].split(',') == ['10.0.1.2', '198.51.100.2']
-    assert r['ip.src'].split(',') == ['198.51.100.2', '10.0.1.2']
-    assert (r['icmp.type'], r['icmp.code'], r['icmp.checksum.status']) == ('3', '3', '1')
+    assert r['ip.src'].split(',') == [sender, '10.0.1.2']
+    assert (r['icmp.type'], r['icmp.code'], r['icmp.checksum.status']) == (str(icmp['type']), str(icmp['code']), '1')
+    if 'nexthopmtu' in icmp:
+        assert r['icmp.mtu'] == '1280'
     assert r['ip.checksum.status'].split(',') == ['1', '1']
     assert (r['udp.srcport'], r['udp.dstport'], r['udp.checksum.status']) == ('40000', '9999', '1')
     assert run.counter('icmp_errors_translated') == 1
