@@ -464,6 +464,9 @@ template <bool Steer>
     } else if (!flow_key_of_other(p)) {
         return;
     }
+    // The bucket is asked for now, so it arrives while the rest of the burst is classified.
+    p.hash = nat::session_table::hash(p.key);
+    sessions_->prefetch_bucket(p.hash);
     ++b.n;
 }
 
@@ -545,16 +548,13 @@ template <bool Steer>
     drop(m, counter::drop_l2_unsupported);
 }
 
-// The session stage of a burst: hash every key and prefetch its bucket, then look at the first
-// candidate of each bucket and prefetch its session, then verify and act; by the time a packet is
-// looked at, its bucket and session lines have been on their way for the rest of the burst.
+// The session stage of a burst. Each packet's bucket was prefetched when its key was taken; now the
+// first candidate of each bucket is read and its session prefetched, then every packet is verified and
+// acted on: by the time a packet is looked at, its bucket and session lines have been on their way for
+// the rest of the burst.
 void worker::session_stage(pending_batch& b, forward_run& r) noexcept
 {
     const unsigned n = b.n;
-    for (unsigned i = 0; i < n; ++i) {
-        b.p[i].hash = nat::session_table::hash(b.p[i].key);
-        sessions_->prefetch_bucket(b.p[i].hash);
-    }
     for (unsigned i = 0; i < n; ++i) {
         b.p[i].candidate = sessions_->candidate(b.p[i].hash);
     }
@@ -594,7 +594,9 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     s.expires = table_now_ + timeout_ticks_[static_cast<unsigned>(s.state)];
     s.packets[ref.dir] += 1;
     s.bytes[ref.dir] += p.ip->total_length.to_host();
-    route(p.m, p.ip, p.plain, r, &s.rewrite[ref.dir], p.l4, p.l4_len);
+    // A session without NAT rewrites nothing: its packets skip the rewrite altogether.
+    const bool nat = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0;
+    route(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
 }
 
 void worker::handoff_burst(rte_mbuf** pkts, unsigned n) noexcept

@@ -125,7 +125,8 @@ def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=
             with Telemetry(prefix) as t:
                 tsc_hz = t.query('/sipalg/info')['tsc_hz']
                 counters = t.query('/sipalg/stats')
-                counters['sessions_active'] = t.query('/sipalg/sessions,proto=255')['active']
+                sessions = t.query('/sipalg/sessions,proto=255')  # absent before the firewall issue
+                counters['sessions_active'] = sessions['active'] if sessions else 0
             return pps, tsc_hz, counters
         finally:
             _stop(proc, prefix)
