@@ -464,9 +464,6 @@ template <bool Steer>
     } else if (!flow_key_of_other(p)) {
         return;
     }
-    // The bucket is asked for now, so it arrives while the rest of the burst is classified.
-    p.hash = nat::session_table::hash(p.key);
-    sessions_->prefetch_bucket(p.hash);
     ++b.n;
 }
 
@@ -548,13 +545,16 @@ template <bool Steer>
     drop(m, counter::drop_l2_unsupported);
 }
 
-// The session stage of a burst. Each packet's bucket was prefetched when its key was taken; now the
-// first candidate of each bucket is read and its session prefetched, then every packet is verified and
-// acted on: by the time a packet is looked at, its bucket and session lines have been on their way for
-// the rest of the burst.
+// The session stage of a burst: hash every key and prefetch its bucket, then look at the first
+// candidate of each bucket and prefetch its session, then verify and act; by the time a packet is
+// looked at, its bucket and session lines have been on their way for the rest of the burst.
 void worker::session_stage(pending_batch& b, forward_run& r) noexcept
 {
     const unsigned n = b.n;
+    for (unsigned i = 0; i < n; ++i) {
+        b.p[i].hash = nat::session_table::hash(b.p[i].key);
+        sessions_->prefetch_bucket(b.p[i].hash);
+    }
     for (unsigned i = 0; i < n; ++i) {
         b.p[i].candidate = sessions_->candidate(b.p[i].hash);
     }
