@@ -196,9 +196,25 @@ struct config {
 // DNS, PING, SSH, NTP); a custom service of the same name replaces one.
 const std::vector<service_config>& predefined_services();
 
+// The sections of a document (a bit each), so that a partial document replaces only what it holds.
+namespace section {
+inline constexpr std::uint32_t interface = 1u << 0;     // system interface
+inline constexpr std::uint32_t arp_table = 1u << 1;     // system arp-table
+inline constexpr std::uint32_t global = 1u << 2;        // system global
+inline constexpr std::uint32_t session_ttl = 1u << 3;   // system session-ttl
+inline constexpr std::uint32_t router_static = 1u << 4; // router static
+inline constexpr std::uint32_t address = 1u << 5;       // firewall address
+inline constexpr std::uint32_t addrgrp = 1u << 6;       // firewall addrgrp
+inline constexpr std::uint32_t service = 1u << 7;       // firewall service custom
+inline constexpr std::uint32_t schedule = 1u << 8;      // firewall schedule recurring
+inline constexpr std::uint32_t vip = 1u << 9;           // firewall vip
+inline constexpr std::uint32_t policy = 1u << 10;       // firewall policy
+} // namespace section
+
 struct load_result {
     config cfg;
     std::vector<config_error> errors;
+    std::uint32_t sections = 0; // which sections the document held
     bool ok() const
     {
         return errors.empty();
@@ -208,6 +224,15 @@ struct load_result {
 // Parses and validates a YAML document. Unknown keys, wrong types, bad values and dangling references
 // are all reported, in document order.
 load_result load_yaml(std::string_view text);
+// Parses a document without the checks across sections (references), for a partial document that is
+// merged into the running configuration first.
+load_result load_yaml_sections(std::string_view text);
+// The checks across sections: names that must exist, cycles, duplicates.
+std::vector<config_error> check_config(const config& cfg);
+// The running configuration with the sections the update holds replaced by the update's.
+config merge_sections(const config& running, const config& update, std::uint32_t sections);
+// The configuration as a complete YAML document that load_yaml reads back to the same configuration.
+std::string to_yaml(const config& cfg);
 // The same for a file; an unreadable file is one error naming the path.
 load_result load_yaml_file(const std::string& path);
 

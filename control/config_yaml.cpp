@@ -1060,7 +1060,7 @@ void check_references(reader& r, const config& cfg)
 
 } // namespace
 
-load_result load_yaml(std::string_view text)
+load_result load_yaml_sections(std::string_view text)
 {
     load_result result;
     reader r(result.errors);
@@ -1080,43 +1080,89 @@ load_result load_yaml(std::string_view text)
                   [&](const YAML::Node& sys) {
                       r.object(sys, "system",
                                {
-                                   {"interface", [&](const YAML::Node& x) { read_interfaces(r, x, result.cfg); }},
-                                   {"arp-table", [&](const YAML::Node& x) { read_arp_table(r, x, result.cfg); }},
-                                   {"global", [&](const YAML::Node& x) { read_system_global(r, x, result.cfg); }},
-                                   {"session-ttl", [&](const YAML::Node& x) { read_session_ttl(r, x, result.cfg); }},
+                                   {"interface", [&](const YAML::Node& x) { result.sections |= section::interface; read_interfaces(r, x, result.cfg); }},
+                                   {"arp-table", [&](const YAML::Node& x) { result.sections |= section::arp_table; read_arp_table(r, x, result.cfg); }},
+                                   {"global", [&](const YAML::Node& x) { result.sections |= section::global; read_system_global(r, x, result.cfg); }},
+                                   {"session-ttl", [&](const YAML::Node& x) { result.sections |= section::session_ttl; read_session_ttl(r, x, result.cfg); }},
                                });
                   }},
                  {"firewall",
                   [&](const YAML::Node& fw) {
                       r.object(fw, "firewall",
                                {
-                                   {"address", [&](const YAML::Node& x) { read_addresses(r, x, result.cfg); }},
-                                   {"addrgrp", [&](const YAML::Node& x) { read_addrgrps(r, x, result.cfg); }},
+                                   {"address", [&](const YAML::Node& x) { result.sections |= section::address; read_addresses(r, x, result.cfg); }},
+                                   {"addrgrp", [&](const YAML::Node& x) { result.sections |= section::addrgrp; read_addrgrps(r, x, result.cfg); }},
                                    {"service",
                                     [&](const YAML::Node& x) {
                                         r.object(x, "firewall service",
-                                                 {{"custom", [&](const YAML::Node& y) { read_services(r, y, result.cfg); }}});
+                                                 {{"custom", [&](const YAML::Node& y) { result.sections |= section::service; read_services(r, y, result.cfg); }}});
                                     }},
                                    {"schedule",
                                     [&](const YAML::Node& x) {
                                         r.object(x, "firewall schedule",
-                                                 {{"recurring", [&](const YAML::Node& y) { read_schedules(r, y, result.cfg); }}});
+                                                 {{"recurring", [&](const YAML::Node& y) { result.sections |= section::schedule; read_schedules(r, y, result.cfg); }}});
                                     }},
-                                   {"vip", [&](const YAML::Node& x) { read_vips(r, x, result.cfg); }},
-                                   {"policy", [&](const YAML::Node& x) { read_policies(r, x, result.cfg); }},
+                                   {"vip", [&](const YAML::Node& x) { result.sections |= section::vip; read_vips(r, x, result.cfg); }},
+                                   {"policy", [&](const YAML::Node& x) { result.sections |= section::policy; read_policies(r, x, result.cfg); }},
                                });
                   }},
                  {"router",
                   [&](const YAML::Node& router) {
                       r.object(router, "router",
                                {
-                                   {"static", [&](const YAML::Node& x) { read_static_routes(r, x, result.cfg); }},
+                                   {"static", [&](const YAML::Node& x) { result.sections |= section::router_static; read_static_routes(r, x, result.cfg); }},
                                });
                   }},
              });
-    check_references(r, result.cfg);
-    check_firewall_references(r, result.cfg);
     return result;
+}
+
+std::vector<config_error> check_config(const config& cfg)
+{
+    std::vector<config_error> errors;
+    reader r(errors);
+    check_references(r, cfg);
+    check_firewall_references(r, cfg);
+    return errors;
+}
+
+load_result load_yaml(std::string_view text)
+{
+    load_result result = load_yaml_sections(text);
+    // Every error at once: the references too, even when some values were wrong.
+    for (auto& e : check_config(result.cfg)) {
+        result.errors.push_back(std::move(e));
+    }
+    return result;
+}
+
+config merge_sections(const config& running, const config& update, std::uint32_t sections)
+{
+    config out = running;
+    const auto take = [&](std::uint32_t bit, auto member) {
+        if ((sections & bit) != 0) {
+            out.*member = update.*member;
+        }
+    };
+    take(section::interface, &config::interfaces);
+    take(section::arp_table, &config::arp_table);
+    take(section::router_static, &config::static_routes);
+    take(section::address, &config::addresses);
+    take(section::addrgrp, &config::addrgrps);
+    take(section::service, &config::services);
+    take(section::schedule, &config::schedules);
+    take(section::vip, &config::vips);
+    take(section::policy, &config::policies);
+    if ((sections & section::global) != 0) {
+        out.timers.tcp_halfopen = update.timers.tcp_halfopen;
+        out.timers.tcp_halfclose = update.timers.tcp_halfclose;
+        out.timers.tcp_timewait = update.timers.tcp_timewait;
+        out.timers.udp_idle = update.timers.udp_idle;
+    }
+    if ((sections & section::session_ttl) != 0) {
+        out.timers.session_ttl = update.timers.session_ttl;
+    }
+    return out;
 }
 
 load_result load_yaml_file(const std::string& path)

@@ -185,3 +185,63 @@ TEST_CASE("an unreadable file is one clear error")
     REQUIRE(r.errors.size() == 1);
     REQUIRE(r.errors[0].message.find("/nonexistent/sipalg.yaml") != std::string::npos);
 }
+
+TEST_CASE("the configuration shown as YAML reads back to the same configuration")
+{
+    for (const auto& entry : std::filesystem::directory_iterator(source_root() + "/conf")) {
+        if (entry.path().extension() != ".yaml") {
+            continue;
+        }
+        INFO(entry.path());
+        const auto first = load_yaml_file(entry.path());
+        REQUIRE(first.ok());
+        const std::string shown = to_yaml(first.cfg);
+        const auto again = load_yaml(shown);
+        INFO(shown);
+        INFO(dump(again));
+        REQUIRE(again.ok());
+        REQUIRE(to_yaml(again.cfg) == shown);
+        // The same plan: what the data plane gets does not change through a show and apply.
+        const auto a = build_plan(first.cfg);
+        const auto b = build_plan(again.cfg);
+        REQUIRE(a.ok());
+        REQUIRE(b.ok());
+        REQUIRE(a.plan.routes == b.plan.routes);
+        REQUIRE(a.plan.nexthops == b.plan.nexthops);
+        REQUIRE(a.plan.firewall.policies.size() == b.plan.firewall.policies.size());
+    }
+}
+
+TEST_CASE("a partial document replaces only the sections it holds")
+{
+    const auto running = load_yaml(R"(system:
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
+    wan1: {dpdk-port: net_pcap1, ip: 198.51.100.1/24}
+firewall:
+  address:
+    lan: {subnet: 10.0.1.0/24}
+  policy:
+    1: {srcintf: port1, dstintf: wan1, srcaddr: lan, nat: enable}
+)");
+    REQUIRE(running.ok());
+    // Only the policies: the address they name stays from the running configuration.
+    const auto update = load_yaml_sections(R"(firewall:
+  policy:
+    7: {srcintf: port1, dstintf: wan1, srcaddr: lan, action: deny}
+)");
+    REQUIRE(update.ok());
+    REQUIRE(update.sections == section::policy);
+    const config merged = merge_sections(running.cfg, update.cfg, update.sections);
+    REQUIRE(check_config(merged).empty());
+    REQUIRE(merged.interfaces.size() == 2);
+    REQUIRE(merged.addresses.size() == 1);
+    REQUIRE(merged.policies.size() == 1);
+    REQUIRE(merged.policies[0].id == 7);
+    // An update naming what no section defines is refused after the merge, at its position.
+    const auto bad = load_yaml_sections("firewall:\n  policy:\n    2: {srcaddr: nowhere}\n");
+    const auto errors = check_config(merge_sections(running.cfg, bad.cfg, bad.sections));
+    REQUIRE(errors.size() == 1);
+    REQUIRE(errors[0].where.line == 3);
+    REQUIRE(errors[0].message.find("nowhere") != std::string::npos);
+}
