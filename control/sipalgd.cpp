@@ -2,7 +2,9 @@
 // The main lcore is the control core: it loads the configuration, brings up the data plane, serves
 // telemetry and waits for a signal (or, for pcap tests, for the inputs to drain); every other lcore is a
 // worker. Start-up failures print one clear message and exit non-zero.
+#include "control/commands.hpp"
 #include "control/config.hpp"
+#include "control/control_server.hpp"
 #include "control/json.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
@@ -54,6 +56,7 @@ struct daemon_options {
     std::string control_socket = default_control_socket;
     std::string stats_file;
     unsigned drain_idle_ms = 100;
+    unsigned control_timeout_ms = 10000;
     dp::options dp;
 };
 
@@ -66,7 +69,9 @@ po::options_description describe(daemon_options& o)
         ("version", "show the version and exit")
         ("config,c", po::value(&o.config_path), "configuration file (YAML)")
         ("control-socket", po::value(&o.control_socket)->default_value(o.control_socket),
-            "Unix control socket path (reserved: the control socket is not served yet)")
+            "Unix control socket path (mode 0660; sipalgctl --socket, socat UNIX-CONNECT:)")
+        ("control-timeout-ms", po::value(&o.control_timeout_ms)->default_value(o.control_timeout_ms),
+            "milliseconds a control client has to send its request, and to take its reply")
         ("mbufs", po::value(&o.dp.mbufs)->default_value(o.dp.mbufs), "mbufs in the packet pool")
         ("mbuf-size", po::value(&o.dp.mbuf_data_room)->default_value(o.dp.mbuf_data_room),
             "packet data bytes per mbuf (at least the net_af_packet framesz minus 32)")
@@ -155,33 +160,6 @@ void print_counters(const dp::appliance& app)
             fmt::print(stderr, "sipalgd:   {:<32} {}\n", dp::counter_names[i], totals[i]);
         }
     }
-}
-
-// All or nothing: a file that does not load, plan or apply leaves the running configuration in force.
-void reload(dp::appliance& app, const std::string& path)
-{
-    if (path.empty()) {
-        fmt::print(stderr, "sipalgd: reload: started without --config; nothing to read\n");
-        return;
-    }
-    auto loaded = control::load_yaml_file(path);
-    std::vector<control::config_error> errors = loaded.errors;
-    control::plan_result planned;
-    if (errors.empty()) {
-        planned = control::build_plan(loaded.cfg);
-        errors = planned.errors;
-    }
-    for (const auto& e : errors) {
-        fmt::print(stderr, "sipalgd: reload refused: {}:{}\n", path, control::format_error(e));
-    }
-    if (!errors.empty()) {
-        return;
-    }
-    if (auto err = app.apply(planned.plan); !err.empty()) {
-        fmt::print(stderr, "sipalgd: reload refused: {}\n", err);
-        return;
-    }
-    fmt::print(stderr, "sipalgd: configuration reloaded from {}\n", path);
 }
 
 int run(int argc, char** argv)
@@ -285,16 +263,35 @@ int run(int argc, char** argv)
         }
     });
 
+    control::commands cmds(app, cfg, o.config_path);
+    std::string socket_error;
+    auto server = control::control_server::create(
+        o.control_socket, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
+        control::server_limits{.request_timeout = std::chrono::milliseconds(o.control_timeout_ms),
+                               .reply_timeout = std::chrono::milliseconds(o.control_timeout_ms)},
+        socket_error);
+    if (!server) {
+        fmt::print(stderr, "sipalgd: {}\n", socket_error);
+        dp::unregister_telemetry();
+        app.stop();
+        started.app.reset();
+        rte_eal_cleanup();
+        return 1;
+    }
+    fmt::print(stderr, "sipalgd: control socket {}\n", o.control_socket);
+
     while (!g_quit.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        // The control core's loop: the socket's clients, then the timers of a drained pcap run.
+        server->poll(std::chrono::milliseconds(10));
         if (g_reload.exchange(false)) {
-            reload(app, o.config_path);
+            cmds.reload_file();
         }
         if (o.dp.exit_when_drained && app.drained(o.drain_idle_ms)) {
             fmt::print(stderr, "sipalgd: inputs drained\n");
             break;
         }
     }
+    server.reset();
     dp::unregister_telemetry();
     app.stop();
     fmt::print(stderr, "sipalgd: stopped; counters:\n");

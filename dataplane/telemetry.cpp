@@ -99,43 +99,6 @@ int cmd_interfaces(const char*, const char*, rte_tel_data* d)
     });
 }
 
-// "src=10.0.1.2,dport=53": the fields of FortiOS "diagnose sys session filter" (src, dst, sport, dport,
-// proto, policy), comma-separated; empty means every session.
-std::optional<nat::session_filter> parse_filter(std::string_view text)
-{
-    nat::session_filter f;
-    while (!text.empty()) {
-        const auto comma = text.find(',');
-        const std::string_view item = text.substr(0, comma);
-        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-        const auto eq = item.find('=');
-        if (eq == std::string_view::npos) {
-            return std::nullopt;
-        }
-        const std::string_view key = item.substr(0, eq);
-        const std::string_view value = item.substr(eq + 1);
-        std::uint64_t n = 0;
-        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-        const bool number = !value.empty() && ec == std::errc{} && end == value.data() + value.size();
-        if (key == "src" || key == "dst") {
-            const auto a = parse_ipv4(value);
-            if (!a) {
-                return std::nullopt;
-            }
-            (key == "src" ? f.src : f.dst) = *a;
-        } else if ((key == "sport" || key == "dport") && number && n <= 65535) {
-            (key == "sport" ? f.sport : f.dport) = static_cast<std::uint16_t>(n);
-        } else if (key == "proto" && number && n <= 255) {
-            f.proto = static_cast<std::uint8_t>(n);
-        } else if (key == "policy" && number && n <= 0xffffffffu) {
-            f.policy = static_cast<std::uint32_t>(n);
-        } else {
-            return std::nullopt;
-        }
-    }
-    return f;
-}
-
 std::string_view state_name(nat::session_state s)
 {
     switch (s) {
@@ -168,7 +131,7 @@ int sessions_reply(const char* params, rte_tel_data* d, bool clear)
     if (app == nullptr) {
         return -1;
     }
-    const auto filter = parse_filter(params == nullptr ? std::string_view{} : std::string_view{params});
+    const auto filter = nat::parse_session_filter(params == nullptr ? std::string_view{} : std::string_view{params});
     if (!filter) {
         return -1;
     }

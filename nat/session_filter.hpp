@@ -4,8 +4,10 @@
 // originator's, as the session was created (before translation), in host order.
 #include "nat/session.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 namespace sipalg::nat {
 
@@ -24,6 +26,46 @@ struct session_filter {
                (!proto || *proto == s.key.proto) && (!policy || *policy == s.policy_id);
     }
 };
+
+// "src=10.0.1.2 dport=53" (or comma-separated): the fields of "diagnose sys session filter"; empty
+// means every session. Nothing when a field or value is not one of those.
+inline std::optional<session_filter> parse_session_filter(std::string_view text)
+{
+    session_filter f;
+    while (!text.empty()) {
+        const auto sep = text.find_first_of(", ");
+        const std::string_view item = text.substr(0, sep);
+        text = sep == std::string_view::npos ? std::string_view{} : text.substr(sep + 1);
+        if (item.empty()) {
+            continue;
+        }
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) {
+            return std::nullopt;
+        }
+        const std::string_view key = item.substr(0, eq);
+        const std::string_view value = item.substr(eq + 1);
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        const bool number = !value.empty() && ec == std::errc{} && end == value.data() + value.size();
+        if (key == "src" || key == "dst") {
+            const auto a = parse_ipv4(value);
+            if (!a) {
+                return std::nullopt;
+            }
+            (key == "src" ? f.src : f.dst) = *a;
+        } else if ((key == "sport" || key == "dport") && number && n <= 65535) {
+            (key == "sport" ? f.sport : f.dport) = static_cast<std::uint16_t>(n);
+        } else if (key == "proto" && number && n <= 255) {
+            f.proto = static_cast<std::uint8_t>(n);
+        } else if (key == "policy" && number && n <= 0xffffffffu) {
+            f.policy = static_cast<std::uint32_t>(n);
+        } else {
+            return std::nullopt;
+        }
+    }
+    return f;
+}
 
 // A copy of one session for a list, with times turned into seconds.
 struct session_info {

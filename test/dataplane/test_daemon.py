@@ -8,11 +8,13 @@ import time
 import pytest
 
 from pcap_env import config
-from sipalg_tools.daemon import (Daemon, eal_args, remove_runtime_dir, run_pcap, sipalgd_path, unique_prefix,
-                                 write_empty_pcap)
+from sipalg_tools.daemon import (Daemon, control_socket_path, eal_args, remove_runtime_dir, run_pcap, sipalgd_path,
+                                 unique_prefix, write_empty_pcap)
 
 
 def run(args, timeout=30):
+    if '--' in args and '--control-socket' not in args:
+        args = args + ['--control-socket', control_socket_path()]
     try:
         return subprocess.run([sipalgd_path()] + args, capture_output=True, text=True, timeout=timeout)
     finally:

@@ -114,7 +114,8 @@ def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=
     (workdir / 'bench.yaml').write_text(config_text)
     mbufs = packets_in(pcap) + 8192
     cmd = [sipalgd_path()] + eal_args(prefix, vdevs(pcap), memory_mb=memory_mb, hugepages=hugepages) + [
-        '--', '--config', str(workdir / 'bench.yaml'), '--mbufs', str(mbufs)] + list(extra)
+        '--', '--config', str(workdir / 'bench.yaml'), '--mbufs', str(mbufs),
+        '--control-socket', str(workdir / 'sipalgd.sock')] + list(extra)
     if mbuf_size:
         cmd += ['--mbuf-size', str(mbuf_size)]
     log = workdir / 'sipalgd.log'

@@ -47,6 +47,11 @@ def eal_args(prefix, vdevs, workers=1, memory_mb=512, hugepages=False):
     return args
 
 
+def control_socket_path():
+    """A control socket of its own for a daemon the tests start (they run side by side)."""
+    return str(Path(tempfile.mkdtemp(prefix='sipalg-ctl-')) / 'sipalgd.sock')
+
+
 def remove_runtime_dir(prefix):
     """DPDK leaves its runtime directory (config, memory maps, sockets) behind; remove it after a run."""
     from .telemetry import runtime_dir
@@ -96,6 +101,7 @@ def run_pcap(config, inputs, workers=1, extra=(), timeout=60, workdir=None):
     prefix = unique_prefix('pcap')
     cmd = [sipalgd_path()] + eal_args(prefix, vdevs, workers) + [
         '--', '--config', str(workdir / 'sipalg.yaml'), '--exit-when-drained', '--stats-file', str(stats_file),
+        '--control-socket', str(workdir / 'sipalgd.sock'),
         '--mbufs', '8192', '--idle-sleep-us', '100'] + list(extra)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -110,7 +116,11 @@ class Daemon:
 
     def __init__(self, eal, options, netns=None, log_path=None):
         self.prefix = next(a for i, a in enumerate(eal) if i > 0 and eal[i - 1] == '--file-prefix')
-        cmd = [sipalgd_path()] + list(eal) + ['--'] + list(options)
+        options = list(options)
+        if '--control-socket' not in options:
+            options += ['--control-socket', control_socket_path()]
+        self.control_socket = options[options.index('--control-socket') + 1]
+        cmd = [sipalgd_path()] + list(eal) + ['--'] + options
         if netns:
             cmd = ['ip', 'netns', 'exec', netns] + cmd
         self.log_path = Path(log_path or tempfile.mktemp(prefix='sipalgd-', suffix='.log'))

@@ -1,0 +1,46 @@
+#pragma once
+// The control socket's commands (README "The control socket"): apply and validate YAML, show the running
+// configuration, counters, session lists and clears. Each request is all or nothing: a refused one
+// changes nothing and says what and where.
+#include "control/config.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace sipalg::dp {
+class appliance;
+}
+
+namespace sipalg::control {
+
+class commands {
+public:
+    // `path`: the configuration file the daemon started with (empty: none); a successful apply is
+    // written there atomically so a restart comes back with it.
+    commands(dp::appliance& app, config running, std::string path)
+        : app_(app), running_(std::move(running)), path_(std::move(path))
+    {
+    }
+
+    // One request: the command line and its body; returns the JSON reply.
+    std::string handle(std::string_view command, std::string_view body);
+
+    // SIGHUP: the configuration file read again and applied; errors go to the log.
+    void reload_file();
+
+    const config& running() const noexcept
+    {
+        return running_;
+    }
+
+private:
+    std::string apply(std::string_view yaml, bool commit);
+    std::string stats() const;
+    std::string sessions(std::string_view filter, bool clear) const;
+
+    dp::appliance& app_;
+    config running_;
+    std::string path_;
+};
+
+} // namespace sipalg::control

@@ -1,0 +1,243 @@
+// See control_server.hpp.
+#include "control/control_server.hpp"
+
+#include "control/json.hpp"
+
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace sipalg::control {
+
+namespace {
+
+// Whether a server answers at `path` (then it is not ours to replace).
+bool someone_listens(const std::string& path)
+{
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    const bool live = connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    return live;
+}
+
+} // namespace
+
+std::string error_reply(std::string_view message)
+{
+    return fmt::format("{{\"ok\":false,\"error\":{}}}\n", json_string(message));
+}
+
+std::unique_ptr<control_server> control_server::create(const std::string& path, handler h, server_limits limits,
+                                                       std::string& error)
+{
+    sockaddr_un a{};
+    if (path.empty() || path.size() >= sizeof a.sun_path) {
+        error = fmt::format("control socket path '{}' is empty or longer than {} bytes", path, sizeof a.sun_path - 1);
+        return nullptr;
+    }
+    std::error_code ec;
+    const auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) {
+        std::filesystem::create_directories(dir, ec);
+    }
+    if (std::filesystem::exists(path, ec)) {
+        if (someone_listens(path)) {
+            error = fmt::format("control socket {} is in use by another process", path);
+            return nullptr;
+        }
+        std::filesystem::remove(path, ec); // left behind by a process that is gone
+    }
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        error = fmt::format("cannot create the control socket: {}", std::strerror(errno));
+        return nullptr;
+    }
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    // Created with 0660 from the start (no window with wider permissions), then listened on.
+    const mode_t old = umask(0117);
+    const int rc = bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+    umask(old);
+    if (rc != 0 || chmod(path.c_str(), 0660) != 0 || listen(fd, 64) != 0) {
+        error = fmt::format("cannot listen on control socket {}: {}", path, std::strerror(errno));
+        close(fd);
+        return nullptr;
+    }
+    return std::unique_ptr<control_server>(new control_server(fd, path, std::move(h), limits));
+}
+
+control_server::control_server(int fd, std::string path, handler h, server_limits limits)
+    : listen_fd_(fd), path_(std::move(path)), handler_(std::move(h)), limits_(limits)
+{
+}
+
+control_server::~control_server()
+{
+    for (auto& c : clients_) {
+        close(c.fd);
+    }
+    close(listen_fd_);
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+}
+
+void control_server::poll(std::chrono::milliseconds timeout)
+{
+    std::vector<pollfd> fds;
+    fds.reserve(clients_.size() + 1);
+    fds.push_back({listen_fd_, POLLIN, 0});
+    for (const auto& c : clients_) {
+        fds.push_back({c.fd, static_cast<short>(c.replying ? POLLOUT : POLLIN), 0});
+    }
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+    if (n < 0) {
+        return; // EINTR (a signal): the caller's loop comes back
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<client> keep;
+    keep.reserve(clients_.size());
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+        client& c = clients_[i];
+        const short ev = fds[i + 1].revents;
+        bool alive = true;
+        if ((ev & (POLLERR | POLLNVAL)) != 0) {
+            alive = false;
+        } else if (c.replying && (ev & (POLLOUT | POLLHUP)) != 0) {
+            alive = write_to(c);
+        } else if (!c.replying && (ev & (POLLIN | POLLHUP)) != 0) {
+            alive = read_from(c);
+        }
+        if (alive && now > c.deadline) {
+            if (c.replying) {
+                alive = false; // it does not take its reply: drop it
+            } else {
+                refuse(c, "request not completed in time (end it by closing the writing side)");
+                alive = write_to(c);
+            }
+        }
+        if (alive) {
+            keep.push_back(std::move(c));
+        } else {
+            close(c.fd);
+        }
+    }
+    clients_ = std::move(keep);
+    if ((fds[0].revents & POLLIN) != 0) {
+        accept_all();
+    }
+}
+
+void control_server::accept_all()
+{
+    for (;;) {
+        const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return; // EAGAIN, or a client that went away before we took it
+        }
+        client c;
+        c.fd = fd;
+        c.deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
+        if (clients_.size() >= limits_.max_clients) {
+            refuse(c, "too many clients at once; try again");
+            if (!write_to(c)) {
+                close(fd);
+                continue;
+            }
+        }
+        clients_.push_back(std::move(c));
+    }
+}
+
+bool control_server::read_from(client& c)
+{
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            if (c.in.size() + static_cast<std::size_t>(n) > limits_.max_request) {
+                refuse(c, fmt::format("request larger than {} bytes", limits_.max_request));
+                return write_to(c);
+            }
+            c.in.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n == 0) {
+            answer(c); // the client has finished writing: the request is complete
+            return write_to(c);
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return true;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return false; // reset by the client
+    }
+}
+
+bool control_server::write_to(client& c)
+{
+    while (c.sent < c.out.size()) {
+        const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return true; // the rest when it can take it
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return false; // gone
+    }
+    return false; // all sent: close
+}
+
+void control_server::answer(client& c)
+{
+    std::string_view text = c.in;
+    const auto nl = text.find('\n');
+    std::string_view command = text.substr(0, nl);
+    const std::string_view body = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    while (!command.empty() && (command.back() == '\r' || command.back() == ' ')) {
+        command.remove_suffix(1);
+    }
+    if (command.find('\0') != std::string_view::npos) {
+        refuse(c, "the request is not text");
+        return;
+    }
+    try {
+        c.out = handler_(command, body);
+    } catch (const std::exception& e) {
+        c.out = error_reply(fmt::format("internal error: {}", e.what()));
+    }
+    c.replying = true;
+    c.deadline = std::chrono::steady_clock::now() + limits_.reply_timeout;
+}
+
+void control_server::refuse(client& c, std::string_view why)
+{
+    c.out = error_reply(why);
+    c.sent = 0;
+    c.replying = true;
+    c.deadline = std::chrono::steady_clock::now() + limits_.reply_timeout;
+    shutdown(c.fd, SHUT_RD);
+}
+
+} // namespace sipalg::control

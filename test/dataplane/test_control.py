@@ -1,0 +1,184 @@
+"""The control socket against a running sipalgd (net_pcap replaying flows from memory into net_null, so
+it forwards all along): apply, validate, errors with line and column, the running configuration shown
+and applied back unchanged, persistence across a restart, and bad clients (malformed, truncated,
+oversized, binary, silent, vanishing, a hundred at once) that get an error or are dropped while the
+daemon keeps serving and forwarding."""
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.utils import wrpcap
+
+from pcap_env import config, from_inside
+from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
+
+
+def request(path, text, timeout=20):
+    """One request as socat sends it: the text, then the end of writing; the reply parsed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(text.encode() if isinstance(text, str) else text)
+        s.shutdown(socket.SHUT_WR)
+        data = b''
+        while chunk := s.recv(65536):
+            data += chunk
+    return json.loads(data)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    rx = tmp_path / 'loop.pcap'
+    wrpcap(str(rx), [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000 + i, dport=53))
+                     for i in range(8)])
+    cfg = tmp_path / 'sipalg.yaml'
+    cfg.write_text(config().replace('net_pcap1', 'net_null0'))
+    sock = str(tmp_path / 'ctl.sock')
+    eal = eal_args(unique_prefix('ctl'), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
+    opts = ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock, '--control-timeout-ms', '1500']
+    d = Daemon(eal, opts, log_path=tmp_path / 'sipalgd.log')
+    d.cfg, d.sock, d.eal, d.opts, d.tmp = cfg, sock, eal, opts, tmp_path
+    try:
+        d.wait_ready()
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        yield d
+    finally:
+        d.stop()
+
+
+def forwarded(d):
+    return request(d.sock, 'stats\n')['counters']['forwarded']
+
+
+def test_socket_is_created_with_mode_0660(daemon):
+    assert oct(os.stat(daemon.sock).st_mode & 0o777) == '0o660'
+
+
+def test_apply_replaces_the_sections_it_holds_and_is_saved(daemon):
+    r = request(daemon.sock, 'apply\nfirewall:\n  address:\n    dns: {subnet: 198.51.100.2/32}\n'
+                             '  policy:\n    9: {name: dns-only, dstaddr: dns, service: DNS, action: accept}\n')
+    assert r == {'ok': True, 'applied': True, 'saved': str(daemon.cfg)}
+    shown = request(daemon.sock, 'show config\n')['yaml']
+    assert '"dns-only"' in shown and '198.51.100.2/32' in shown
+    assert 'routed' not in shown  # the policy section was replaced
+    assert 'net_null0' in shown  # the interfaces (absent from the request) stayed
+    assert daemon.cfg.read_text() == shown  # written where the daemon started from
+
+
+def test_errors_name_line_and_column_and_change_nothing(daemon):
+    before = request(daemon.sock, 'show config\n')['yaml']
+    r = request(daemon.sock, 'apply\nfirewall:\n  policy:\n    3: {srcaddr: nowhere, action: maybe}\n')
+    assert r['ok'] is False
+    where = {(e['line'], e['column']) for e in r['errors']}
+    assert len(r['errors']) == 2 and all(line == 3 for line, _ in where)
+    assert any('nowhere' in e['message'] for e in r['errors'])
+    assert request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: nowhere}\n')['ok'] is False
+    assert request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: all}\n') == {'ok': True,
+                                                                                         'applied': False}
+    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    bad = request(daemon.sock, 'apply\nfirewall: [unclosed\n')
+    assert bad['ok'] is False and bad['errors'][0]['line'] >= 1
+    assert request(daemon.sock, 'show config\n')['yaml'] == before
+
+
+def test_show_and_apply_back_changes_nothing(daemon):
+    shown = request(daemon.sock, 'show config\n')['yaml']
+    assert request(daemon.sock, 'apply\n' + shown)['ok'] is True
+    assert request(daemon.sock, 'show config\n')['yaml'] == shown
+
+
+def test_a_restart_comes_back_with_the_applied_configuration(daemon):
+    assert request(daemon.sock, 'apply\nfirewall:\n  policy:\n    42: {name: kept, action: accept}\n')['ok']
+    daemon.stop()
+    again = Daemon(daemon.eal, daemon.opts, log_path=daemon.tmp / 'again.log')
+    try:
+        again.wait_ready()
+        for _ in range(100):
+            if os.path.exists(daemon.sock):
+                break
+            time.sleep(0.05)
+        assert '"kept"' in request(daemon.sock, 'show config\n')['yaml']
+    finally:
+        again.stop()
+
+
+def test_interfaces_cannot_change_while_running(daemon):
+    r = request(daemon.sock, 'apply\nsystem:\n  interface:\n    port1: {dpdk-port: net_pcap7, ip: 10.0.1.1/24}\n')
+    assert r['ok'] is False and 'interface' in r['error']
+
+
+def test_sessions_and_clear(daemon):
+    for _ in range(100):
+        listed = request(daemon.sock, 'sessions\n')
+        if listed['matched'] == 8:
+            break
+        time.sleep(0.05)
+    assert listed['matched'] == 8
+    assert {s['dst'] for s in listed['sessions']} == {'198.51.100.2:53'}
+    assert request(daemon.sock, 'sessions sport=4003\n')['matched'] == 1
+    assert request(daemon.sock, 'clear sport=4003\n') == {'ok': True, 'cleared': 1}
+    assert request(daemon.sock, 'sessions bogus=1\n')['ok'] is False
+
+
+def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding(daemon):
+    start = forwarded(daemon)
+    # Unknown command, binary garbage, a truncated YAML document.
+    assert request(daemon.sock, 'reboot\n')['ok'] is False
+    assert request(daemon.sock, b'\x00\xff\xfe binary\x00\n')['ok'] is False
+    assert request(daemon.sock, 'apply\nfirewall:\n  policy:\n    1: {name: "unterminated')['ok'] is False
+    # Oversized: refused before it is all read.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(daemon.sock)
+        reply = b''
+        try:
+            chunk = b'x' * (1 << 20)
+            for _ in range(20):
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while part := s.recv(65536):
+                reply += part
+        except ConnectionResetError:
+            pass
+        if reply:
+            assert json.loads(reply)['ok'] is False
+    # Silent: connects and sends nothing; the server gives up on it after --control-timeout-ms.
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(daemon.sock)
+    # Vanishing: half a request, then gone.
+    gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    gone.connect(daemon.sock)
+    gone.sendall(b'apply\nfirewall:\n')
+    gone.close()
+    # Meanwhile others are served at once.
+    assert request(daemon.sock, 'ping\n', timeout=2) == {'ok': True}
+    silent.settimeout(5)
+    reply = silent.recv(65536)
+    assert json.loads(reply)['ok'] is False  # timed out, said so, closed
+    silent.close()
+    # A hundred at once.
+    results = []
+
+    def one():
+        try:
+            results.append(request(daemon.sock, 'stats\n')['ok'])
+        except OSError as e:
+            results.append(repr(e))
+
+    threads = [threading.Thread(target=one) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 100
+    assert forwarded(daemon) > start
+    assert daemon.proc.poll() is None
