@@ -74,29 +74,6 @@ std::string write_atomically(const std::string& path, const std::string& text)
     return {};
 }
 
-const char* state_name(nat::session_state s)
-{
-    switch (s) {
-    case nat::session_state::udp:
-        return "udp";
-    case nat::session_state::icmp:
-        return "icmp";
-    case nat::session_state::other:
-        return "other";
-    case nat::session_state::tcp_syn_sent:
-        return "syn_sent";
-    case nat::session_state::tcp_syn_received:
-        return "syn_received";
-    case nat::session_state::tcp_established:
-        return "established";
-    case nat::session_state::tcp_closing:
-        return "closing";
-    case nat::session_state::tcp_closed:
-        return "closed";
-    }
-    return "?";
-}
-
 std::string endpoint(be32 a, be16 p)
 {
     return json_string(fmt::format("{}:{}", format_ipv4(a.to_host()), p.to_host()));
@@ -237,7 +214,7 @@ std::string commands::sessions(std::string_view filter_text, bool clear) const
             "{}{{\"proto\":{},\"state\":\"{}\",\"policy\":{},\"expire\":{},\"duration\":{},\"worker\":{},"
             "\"src\":{},\"dst\":{},\"nat_src\":{},\"nat_dst\":{},\"packets\":[{},{}],\"bytes\":[{},{}],"
             "\"snat\":{},\"dnat\":{}}}",
-            i ? "," : "", s.key.proto, state_name(s.state), s.policy_id, s.expires_in, s.age, s.worker,
+            i ? "," : "", s.key.proto, nat::state_name(s.state), s.policy_id, s.expires_in, s.age, s.worker,
             endpoint(s.key.src, s.key.sport), endpoint(s.key.dst, s.key.dport), endpoint(o.src, o.sport),
             endpoint(o.dst, o.dport), s.packets[0], s.packets[1], s.bytes[0], s.bytes[1],
             (s.flags & nat::session_flag::snat) != 0, (s.flags & nat::session_flag::dnat) != 0);

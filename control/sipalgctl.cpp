@@ -1,10 +1,19 @@
-// sipalgctl: the operator's client. One command table (STYLE.md item 17); the control-socket commands
-// arrive with the control-socket issue. Exit status: 0 all good, 1 something to report (a finding, a
-// refused request), 2 usage errors.
+// sipalgctl: the operator's client. One command table (STYLE.md item 17): sip-check works offline; the
+// others send one request to sipalgd's control socket (README "The control socket") and print the
+// reply for people, or as it came with --json. Exit status: 0 all good, 1 something to report (a
+// finding, a refused request, no daemon), 2 usage errors.
 #include "control/sip_check.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <fstream>
@@ -90,6 +99,188 @@ int cmd_sip_check(const std::vector<std::string>& args)
     return status;
 }
 
+constexpr const char* default_socket = "/run/sipalg/sipalgd.sock";
+
+// One request over the socket; the reply text, or an error text starting with "sipalgctl:".
+bool exchange(const std::string& path, const std::string& request, std::string& reply)
+{
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+        reply = fmt::format("sipalgctl: cannot reach sipalgd at {}: {} (is it running? --socket PATH)", path,
+                            std::strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return false;
+    }
+    std::size_t done = 0;
+    while (done < request.size()) {
+        const ssize_t n = send(fd, request.data() + done, request.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) {
+            break; // the server may have refused it early: read what it said
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    shutdown(fd, SHUT_WR);
+    char buf[65536];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fd);
+    if (reply.empty()) {
+        reply = "sipalgctl: sipalgd closed the connection without a reply";
+        return false;
+    }
+    return true;
+}
+
+std::string read_input(const std::string& file)
+{
+    if (file == "-") {
+        return std::string(std::istreambuf_iterator<char>(std::cin), {});
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error(fmt::format("cannot read {}", file));
+    }
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Prints a reply for people. Returns the exit status.
+int render(const std::string& verb, const YAML::Node& r, const std::string& source)
+{
+    if (!r["ok"].as<bool>(false)) {
+        if (const auto errors = r["errors"]; errors && errors.IsSequence() && errors.size() > 0) {
+            for (const auto& e : errors) {
+                fmt::print(stderr, "{}:{}:{}: {}\n", source, e["line"].as<int>(0), e["column"].as<int>(0),
+                           e["message"].as<std::string>(""));
+            }
+        } else {
+            fmt::print(stderr, "sipalgctl: {}\n", r["error"].as<std::string>("refused"));
+        }
+        return 1;
+    }
+    if (verb == "apply") {
+        const auto saved = r["saved"];
+        fmt::print("applied{}\n", saved && !saved.IsNull() && saved.IsScalar() && saved.Scalar() != "false"
+                                      ? fmt::format("; saved to {}", saved.Scalar())
+                                      : std::string{});
+        if (r["warning"]) {
+            fmt::print(stderr, "sipalgctl: warning: {}\n", r["warning"].as<std::string>());
+        }
+    } else if (verb == "validate") {
+        fmt::print("valid\n");
+    } else if (verb == "show") {
+        fmt::print("{}", r["yaml"].as<std::string>(""));
+    } else if (verb == "stats") {
+        for (const auto& kv : r["counters"]) {
+            if (kv.second.as<std::uint64_t>(0) != 0) {
+                fmt::print("{:<32} {}\n", kv.first.as<std::string>(), kv.second.as<std::uint64_t>());
+            }
+        }
+        fmt::print("{:<32} {}\n", "sessions_active", r["sessions_active"].as<std::uint64_t>(0));
+    } else if (verb == "sessions") {
+        // In the shape of FortiOS "diagnose sys session list".
+        for (const auto& s : r["sessions"]) {
+            fmt::print("session info: proto={} proto_state={} duration={} expire={} policy_id={} worker={}\n",
+                       s["proto"].as<int>(), s["state"].as<std::string>(), s["duration"].as<std::uint64_t>(),
+                       s["expire"].as<std::uint64_t>(), s["policy"].as<std::uint64_t>(), s["worker"].as<int>());
+            fmt::print("stats: org pkts={} bytes={}, reply pkts={} bytes={}\n", s["packets"][0].as<std::uint64_t>(),
+                       s["bytes"][0].as<std::uint64_t>(), s["packets"][1].as<std::uint64_t>(),
+                       s["bytes"][1].as<std::uint64_t>());
+            const bool snat = s["snat"].as<bool>(false);
+            const bool dnat = s["dnat"].as<bool>(false);
+            fmt::print("orig: {}->{}{}\n", s["src"].as<std::string>(), s["dst"].as<std::string>(),
+                       snat || dnat ? fmt::format(" ({}->{}) {}", s["nat_src"].as<std::string>(),
+                                                  s["nat_dst"].as<std::string>(), snat && dnat ? "snat+dnat"
+                                                                                  : snat       ? "snat"
+                                                                                               : "dnat")
+                                    : std::string{});
+            fmt::print("\n");
+        }
+        fmt::print("total session {}\n", r["matched"].as<std::uint64_t>(0));
+    } else if (verb == "clear") {
+        fmt::print("cleared {} session(s)\n", r["cleared"].as<std::uint64_t>(0));
+    }
+    return 0;
+}
+
+// apply FILE, validate FILE, show config, stats, sessions [filters], clear [filters].
+int cmd_control(const std::string& verb, const std::vector<std::string>& args)
+{
+    std::string socket_path = default_socket;
+    bool json = false;
+    std::vector<std::string> rest;
+    po::options_description d(fmt::format("sipalgctl {} [options]", verb));
+    // clang-format off
+    d.add_options()
+        ("help,h", "show this help")
+        ("socket,s", po::value(&socket_path)->default_value(socket_path), "sipalgd's control socket")
+        ("json", po::bool_switch(&json), "print the reply as sipalgd sent it (one JSON object)");
+    // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("args", po::value(&rest));
+    po::options_description all;
+    all.add(d).add(hidden);
+    po::positional_options_description pos;
+    pos.add("args", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        fmt::print(stderr, "sipalgctl {}: {}\n", verb, e.what());
+        return 2;
+    }
+    if (vm.count("help") != 0) {
+        std::cout << d << "\n";
+        return 0;
+    }
+    std::string request;
+    std::string source = "request";
+    if (verb == "apply" || verb == "validate") {
+        if (rest.size() != 1) {
+            fmt::print(stderr, "sipalgctl {}: give one FILE (- reads standard input)\n", verb);
+            return 2;
+        }
+        source = rest[0] == "-" ? "<stdin>" : rest[0];
+        request = verb + "\n" + read_input(rest[0]);
+    } else if (verb == "show") {
+        if (rest != std::vector<std::string>{"config"}) {
+            fmt::print(stderr, "sipalgctl show: only 'show config'\n");
+            return 2;
+        }
+        request = "show config\n";
+    } else {
+        request = verb;
+        for (const auto& a : rest) {
+            request += " " + a;
+        }
+        request += "\n";
+    }
+    std::string reply;
+    if (!exchange(socket_path, request, reply)) {
+        fmt::print(stderr, "{}\n", reply);
+        return 1;
+    }
+    YAML::Node r;
+    try {
+        r = YAML::Load(reply);
+    } catch (const YAML::Exception& e) {
+        fmt::print(stderr, "sipalgctl: the reply is not JSON: {}\n", e.what());
+        return 1;
+    }
+    if (json) {
+        fmt::print("{}", reply);
+        return r["ok"].as<bool>(false) ? 0 : 1;
+    }
+    return render(verb, r, source);
+}
+
 struct command {
     const char* name;
     int (*handler)(const std::vector<std::string>&);
@@ -98,6 +289,18 @@ struct command {
 
 constexpr command commands[] = {
     {"sip-check", cmd_sip_check, "check raw SIP messages in files as the ALG would (no daemon needed)"},
+    {"apply", [](const std::vector<std::string>& a) { return cmd_control("apply", a); },
+     "apply a YAML document (sections it holds replace the running ones); saved to sipalgd's --config"},
+    {"validate", [](const std::vector<std::string>& a) { return cmd_control("validate", a); },
+     "check a YAML document against the running configuration without applying it"},
+    {"show", [](const std::vector<std::string>& a) { return cmd_control("show", a); },
+     "show config: the running configuration as YAML"},
+    {"stats", [](const std::vector<std::string>& a) { return cmd_control("stats", a); },
+     "counters that are not zero, and the sessions in the tables"},
+    {"sessions", [](const std::vector<std::string>& a) { return cmd_control("sessions", a); },
+     "list sessions [src=A dst=A sport=N dport=N proto=N policy=N]"},
+    {"clear", [](const std::vector<std::string>& a) { return cmd_control("clear", a); },
+     "remove sessions on every worker [same filters as sessions]"},
 };
 
 void usage()

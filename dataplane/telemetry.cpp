@@ -99,29 +99,6 @@ int cmd_interfaces(const char*, const char*, rte_tel_data* d)
     });
 }
 
-std::string_view state_name(nat::session_state s)
-{
-    switch (s) {
-    case nat::session_state::udp:
-        return "udp";
-    case nat::session_state::icmp:
-        return "icmp";
-    case nat::session_state::other:
-        return "other";
-    case nat::session_state::tcp_syn_sent:
-        return "syn_sent";
-    case nat::session_state::tcp_syn_received:
-        return "syn_received";
-    case nat::session_state::tcp_established:
-        return "established";
-    case nat::session_state::tcp_closing:
-        return "closing";
-    case nat::session_state::tcp_closed:
-        return "closed";
-    }
-    return "?";
-}
-
 // Telemetry replies are small (16 KiB): the list shows the first sessions; the counts are complete.
 constexpr std::size_t telemetry_sessions_listed = 16;
 
@@ -156,7 +133,7 @@ int sessions_reply(const char* params, rte_tel_data* d, bool clear)
         const auto endpoint = [](be32 a, be16 p) { return fmt::format("{}:{}", format_ipv4(a.to_host()), p.to_host()); };
         rte_tel_data_start_dict(x);
         rte_tel_data_add_dict_int(x, "proto", s.key.proto);
-        rte_tel_data_add_dict_string(x, "state", std::string(state_name(s.state)).c_str());
+        rte_tel_data_add_dict_string(x, "state", nat::state_name(s.state));
         rte_tel_data_add_dict_u64(x, "policy", s.policy_id);
         rte_tel_data_add_dict_u64(x, "expire", s.expires_in);
         rte_tel_data_add_dict_u64(x, "duration", s.age);

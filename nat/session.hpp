@@ -82,6 +82,30 @@ constexpr std::uint32_t timeout_of(session_state s, const session_timeouts& t) n
     return t.other;
 }
 
+// The state as session lists name it.
+constexpr const char* state_name(session_state s) noexcept
+{
+    switch (s) {
+    case session_state::udp:
+        return "udp";
+    case session_state::icmp:
+        return "icmp";
+    case session_state::other:
+        return "other";
+    case session_state::tcp_syn_sent:
+        return "syn_sent";
+    case session_state::tcp_syn_received:
+        return "syn_received";
+    case session_state::tcp_established:
+        return "established";
+    case session_state::tcp_closing:
+        return "closing";
+    case session_state::tcp_closed:
+        return "closed";
+    }
+    return "?";
+}
+
 // session::flags
 namespace session_flag {
 inline constexpr std::uint8_t in_use = 0x01;

@@ -182,3 +182,40 @@ def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding
     assert results == [True] * 100
     assert forwarded(daemon) > start
     assert daemon.proc.poll() is None
+
+
+def sipalgctl(daemon, *args, stdin=None):
+    import subprocess
+    from sipalg_tools.daemon import SOURCE_ROOT
+    ctl = os.environ.get('SIPALGCTL') or str(SOURCE_ROOT / 'build' / 'control' / 'sipalgctl')
+    return subprocess.run([ctl, *args, '--socket', daemon.sock], input=stdin, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_sipalgctl_commands(daemon, tmp_path):
+    good = tmp_path / 'good.yaml'
+    good.write_text('firewall:\n  policy:\n    4: {name: via-ctl, action: accept}\n')
+    r = sipalgctl(daemon, 'validate', str(good))
+    assert (r.returncode, r.stdout) == (0, 'valid\n')
+    r = sipalgctl(daemon, 'apply', str(good))
+    assert r.returncode == 0 and r.stdout.startswith('applied; saved to ')
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('firewall:\n  policy:\n    4: {srcaddr: nope}\n')
+    r = sipalgctl(daemon, 'apply', str(bad))
+    assert r.returncode == 1 and f'{bad}:3:' in r.stderr and 'nope' in r.stderr
+    r = sipalgctl(daemon, 'apply', '-', stdin='firewall: [\n')
+    assert r.returncode == 1 and '<stdin>:' in r.stderr
+    r = sipalgctl(daemon, 'show', 'config')
+    assert r.returncode == 0 and '"via-ctl"' in r.stdout
+    r = sipalgctl(daemon, 'stats')
+    assert r.returncode == 0 and 'forwarded' in r.stdout
+    for _ in range(100):
+        r = sipalgctl(daemon, 'sessions', 'sport=4001')
+        if 'total session 1' in r.stdout:
+            break
+        time.sleep(0.05)
+    assert r.returncode == 0 and 'total session 1' in r.stdout and 'session info: proto=17' in r.stdout
+    r = sipalgctl(daemon, 'clear', '--json', 'sport=4001')
+    assert r.returncode == 0 and json.loads(r.stdout) == {'ok': True, 'cleared': 1}
+    r = sipalgctl(daemon, 'sessions', 'nonsense')
+    assert r.returncode == 1
