@@ -177,7 +177,42 @@ struct session_timers {
     std::uint32_t session_ttl = 3600;
 };
 
+// config system settings: the VoIP engine choice and the SIP ALG's ports (FortiOS defaults).
+struct settings_config {
+    bool proxy_based = true; // default-voip-alg-mode proxy-based (the SIP ALG) | kernel-helper-based
+    std::vector<std::uint16_t> sip_tcp_port{5060}; // one or two ports
+    std::vector<std::uint16_t> sip_udp_port{5060};
+    std::uint16_t sip_ssl_port = 5061;
+};
+
+// config system session-helper / edit <id>.
+struct session_helper_config {
+    std::uint32_t id = 0;
+    std::string name;      // sip, ftp, ... (FortiOS's helper names)
+    std::uint8_t protocol = 0; // 6, 17, or 0 (FortiOS's default when unset)
+    std::uint16_t port = 0;
+    source_position where;
+};
+
+// config voip profile / edit <name> (the SIP options the engines use come with the SIP issues).
+struct voip_profile_config {
+    std::string name;
+    std::string feature_set = "voipd"; // voipd (the SIP ALG) or ips (flow-based, IPS SIP)
+    std::string comment;
+    bool sip_status = true; // config sip / set status
+    bool sip_rtp = true;    // config sip / set rtp
+    source_position where;
+};
+
+// FortiOS's factory session-helper table (id 13 is sip/17/5060) and VoIP profile ("default": SIP and
+// RTP enabled), in force until a configuration says otherwise.
+const std::vector<session_helper_config>& default_session_helpers();
+const std::vector<voip_profile_config>& default_voip_profiles();
+
 struct config {
+    settings_config settings;
+    std::vector<session_helper_config> session_helpers = default_session_helpers();
+    std::vector<voip_profile_config> voip_profiles = default_voip_profiles();
     std::vector<interface_config> interfaces;
     std::vector<static_route_config> static_routes;
     std::vector<arp_entry_config> arp_table;
@@ -209,6 +244,9 @@ inline constexpr std::uint32_t service = 1u << 7;       // firewall service cust
 inline constexpr std::uint32_t schedule = 1u << 8;      // firewall schedule recurring
 inline constexpr std::uint32_t vip = 1u << 9;           // firewall vip
 inline constexpr std::uint32_t policy = 1u << 10;       // firewall policy
+inline constexpr std::uint32_t settings = 1u << 11;     // system settings
+inline constexpr std::uint32_t session_helper = 1u << 12; // system session-helper
+inline constexpr std::uint32_t voip_profile = 1u << 13; // voip profile
 } // namespace section
 
 struct load_result {

@@ -93,7 +93,30 @@ std::string to_yaml(const config& cfg)
         out.append(text);
         out += '\n';
     };
+    const auto ports = [](const std::vector<std::uint16_t>& ps) {
+        std::string s;
+        for (const auto p : ps) {
+            if (!s.empty()) {
+                s += ' ';
+            }
+            s += std::to_string(p);
+        }
+        return q(s);
+    };
     line(0, "system:");
+    line(2, "settings:");
+    line(4, std::string("default-voip-alg-mode: ") + (cfg.settings.proxy_based ? "proxy-based" : "kernel-helper-based"));
+    line(4, "sip-tcp-port: " + ports(cfg.settings.sip_tcp_port));
+    line(4, "sip-udp-port: " + ports(cfg.settings.sip_udp_port));
+    line(4, fmt::format("sip-ssl-port: {}", cfg.settings.sip_ssl_port));
+    line(2, "session-helper:");
+    if (cfg.session_helpers.empty()) {
+        out.pop_back();
+        out += " {}\n";
+    }
+    for (const auto& h : cfg.session_helpers) {
+        line(4, fmt::format("{}: {{name: {}, protocol: {}, port: {}}}", h.id, q(h.name), h.protocol, h.port));
+    }
     line(2, "interface:");
     if (cfg.interfaces.empty()) {
         out.pop_back();
@@ -146,6 +169,20 @@ std::string to_yaml(const config& cfg)
         }
     }
 
+    line(0, "voip:");
+    line(2, "profile:");
+    if (cfg.voip_profiles.empty()) {
+        out.pop_back();
+        out += " {}\n";
+    }
+    for (const auto& v : cfg.voip_profiles) {
+        line(4, q(v.name) + ":");
+        line(6, "feature-set: " + v.feature_set);
+        if (!v.comment.empty()) {
+            line(6, "comment: " + q(v.comment));
+        }
+        line(6, fmt::format("sip: {{status: {}, rtp: {}}}", flag(v.sip_status), flag(v.sip_rtp)));
+    }
     line(0, "firewall:");
     line(2, "address:");
     if (cfg.addresses.empty()) {

@@ -896,6 +896,142 @@ void read_system_global(reader& r, const YAML::Node& n, config& cfg)
              });
 }
 
+void read_settings(reader& r, const YAML::Node& n, config& cfg)
+{
+    const auto ports = [&](std::vector<std::uint16_t>& out, std::string what) {
+        return [&r, &out, what](const YAML::Node& x) {
+            const auto words = r.words(x, what);
+            if (words.empty() || words.size() > 2) {
+                r.error(x, fmt::format("{} takes one or two ports", what));
+                return;
+            }
+            std::vector<std::uint16_t> got;
+            for (const auto& w : words) {
+                std::uint32_t v = 0;
+                const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+                if (ec != std::errc{} || end != w.data() + w.size() || v == 0 || v > 65535) {
+                    r.error(x, fmt::format("{}: '{}' is not a port", what, w));
+                    return;
+                }
+                got.push_back(static_cast<std::uint16_t>(v));
+            }
+            out = got;
+        };
+    };
+    r.object(n, "system settings",
+             {
+                 {"default-voip-alg-mode",
+                  [&](const YAML::Node& x) {
+                      if (auto m = r.scalar(x, "system settings default-voip-alg-mode")) {
+                          if (*m == "proxy-based" || *m == "kernel-helper-based") {
+                              cfg.settings.proxy_based = *m == "proxy-based";
+                          } else {
+                              r.error(x, fmt::format("system settings default-voip-alg-mode must be proxy-based or "
+                                                     "kernel-helper-based, not '{}'",
+                                                     *m));
+                          }
+                      }
+                  }},
+                 {"sip-tcp-port", ports(cfg.settings.sip_tcp_port, "system settings sip-tcp-port")},
+                 {"sip-udp-port", ports(cfg.settings.sip_udp_port, "system settings sip-udp-port")},
+                 {"sip-ssl-port",
+                  [&](const YAML::Node& x) {
+                      if (auto v = r.integer(x, "system settings sip-ssl-port", 1, 65535)) {
+                          cfg.settings.sip_ssl_port = static_cast<std::uint16_t>(*v);
+                      }
+                  }},
+             });
+}
+
+void read_session_helpers(reader& r, const YAML::Node& n, config& cfg)
+{
+    static const std::set<std::string, std::less<>> names{"ftp",  "tftp",    "ras",     "h323",   "tns",
+                                                          "mms",  "sip",     "pptp",    "rtsp",   "dns-udp",
+                                                          "dns-tcp", "pmap", "rsh",     "dcerpc", "mgcp",
+                                                          "gtp-c", "gtp-u",  "gtp-b"};
+    cfg.session_helpers.clear();
+    r.each_entry(n, "system session-helper", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+        session_helper_config h;
+        h.where = position_of(key);
+        const auto what = fmt::format("system session-helper {}", id);
+        if (const auto i = r.integer(key, "system session-helper id", 0, 4294967294u)) {
+            h.id = static_cast<std::uint32_t>(*i);
+        }
+        r.object(v, what,
+                 {
+                     {"name",
+                      [&](const YAML::Node& x) {
+                          if (auto s = r.scalar(x, what + " name")) {
+                              if (names.contains(*s)) {
+                                  h.name = *s;
+                              } else {
+                                  r.error(x, fmt::format("{} name '{}' is not a FortiOS session helper", what, *s));
+                              }
+                          }
+                      }},
+                     {"protocol",
+                      [&](const YAML::Node& x) {
+                          if (auto p = r.integer(x, what + " protocol", 0, 255)) {
+                              h.protocol = static_cast<std::uint8_t>(*p);
+                          }
+                      }},
+                     {"port",
+                      [&](const YAML::Node& x) {
+                          if (auto p = r.integer(x, what + " port", 1, 65535)) {
+                              h.port = static_cast<std::uint16_t>(*p);
+                          }
+                      }},
+                 });
+        if (h.name.empty() || h.port == 0) {
+            r.error(key, fmt::format("{} needs name and port", what));
+        }
+        cfg.session_helpers.push_back(std::move(h));
+    });
+    std::uint32_t next = 1;
+    for (const auto& h : cfg.session_helpers) {
+        next = std::max(next, h.id + 1);
+    }
+    for (auto& h : cfg.session_helpers) {
+        if (h.id == 0) {
+            h.id = next++; // edit 0
+        }
+    }
+}
+
+void read_voip_profiles(reader& r, const YAML::Node& n, config& cfg)
+{
+    cfg.voip_profiles.clear();
+    r.each_entry(n, "voip profile", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+        voip_profile_config p;
+        p.name = name;
+        p.where = position_of(key);
+        const auto what = fmt::format("voip profile {}", name);
+        r.object(v, what,
+                 {
+                     {"feature-set",
+                      [&](const YAML::Node& x) {
+                          if (auto f = r.scalar(x, what + " feature-set")) {
+                              if (*f == "voipd" || *f == "ips" || *f == "flow" || *f == "proxy") {
+                                  p.feature_set = *f == "flow" ? "ips" : *f == "proxy" ? "voipd" : *f;
+                              } else {
+                                  r.error(x, fmt::format("{} feature-set must be voipd or ips, not '{}'", what, *f));
+                              }
+                          }
+                      }},
+                     {"comment", text_into(r, p.comment, what + " comment")},
+                     {"sip",
+                      [&](const YAML::Node& x) {
+                          r.object(x, what + " sip",
+                                   {
+                                       {"status", flag_into(r, p.sip_status, what + " sip status")},
+                                       {"rtp", flag_into(r, p.sip_rtp, what + " sip rtp")},
+                                   });
+                      }},
+                 });
+        cfg.voip_profiles.push_back(std::move(p));
+    });
+}
+
 void read_session_ttl(reader& r, const YAML::Node& n, config& cfg)
 {
     r.object(n, "system session-ttl",
@@ -1017,6 +1153,13 @@ void check_firewall_references(reader& r, const config& cfg)
                 r.error_at(p.where_of("service"), fmt::format("{}: service '{}' does not exist", what, sv));
             }
         }
+        for (const auto& [field, profile] : {std::pair<const char*, const std::string*>{"voip-profile", &p.voip_profile},
+                                             {"ips-voip-filter", &p.ips_voip_filter}}) {
+            if (!profile->empty() && std::none_of(cfg.voip_profiles.begin(), cfg.voip_profiles.end(),
+                                                  [&](const voip_profile_config& v) { return v.name == *profile; })) {
+                r.error_at(p.where_of(field), fmt::format("{}: {} '{}' does not exist", what, field, *profile));
+            }
+        }
         if (!schedule_names.contains(p.schedule)) {
             r.error_at(p.where_of("schedule"), fmt::format("{}: schedule '{}' does not exist", what, p.schedule));
         }
@@ -1082,6 +1225,8 @@ load_result load_yaml_sections(std::string_view text)
                                {
                                    {"interface", [&](const YAML::Node& x) { result.sections |= section::interface; read_interfaces(r, x, result.cfg); }},
                                    {"arp-table", [&](const YAML::Node& x) { result.sections |= section::arp_table; read_arp_table(r, x, result.cfg); }},
+                                   {"settings", [&](const YAML::Node& x) { result.sections |= section::settings; read_settings(r, x, result.cfg); }},
+                                   {"session-helper", [&](const YAML::Node& x) { result.sections |= section::session_helper; read_session_helpers(r, x, result.cfg); }},
                                    {"global", [&](const YAML::Node& x) { result.sections |= section::global; read_system_global(r, x, result.cfg); }},
                                    {"session-ttl", [&](const YAML::Node& x) { result.sections |= section::session_ttl; read_session_ttl(r, x, result.cfg); }},
                                });
@@ -1104,6 +1249,13 @@ load_result load_yaml_sections(std::string_view text)
                                     }},
                                    {"vip", [&](const YAML::Node& x) { result.sections |= section::vip; read_vips(r, x, result.cfg); }},
                                    {"policy", [&](const YAML::Node& x) { result.sections |= section::policy; read_policies(r, x, result.cfg); }},
+                               });
+                  }},
+                 {"voip",
+                  [&](const YAML::Node& voip) {
+                      r.object(voip, "voip",
+                               {
+                                   {"profile", [&](const YAML::Node& x) { result.sections |= section::voip_profile; read_voip_profiles(r, x, result.cfg); }},
                                });
                   }},
                  {"router",
@@ -1136,9 +1288,35 @@ load_result load_yaml(std::string_view text)
     return result;
 }
 
+const std::vector<session_helper_config>& default_session_helpers()
+{
+    // FortiOS's factory table (get system session-helper-info list).
+    static const std::vector<session_helper_config> table{
+        {1, "pptp", 6, 1723, {}},   {2, "h323", 6, 1720, {}},   {3, "ras", 17, 1719, {}},
+        {4, "tns", 6, 1521, {}},    {5, "tftp", 17, 69, {}},    {6, "rtsp", 6, 554, {}},
+        {7, "rtsp", 6, 7070, {}},   {8, "rtsp", 6, 8554, {}},   {9, "ftp", 6, 21, {}},
+        {10, "mms", 6, 1863, {}},   {11, "pmap", 6, 111, {}},   {12, "pmap", 17, 111, {}},
+        {13, "sip", 17, 5060, {}},  {14, "dns-udp", 17, 53, {}}, {15, "rsh", 6, 514, {}},
+        {16, "rsh", 6, 512, {}},    {17, "dcerpc", 6, 135, {}}, {18, "dcerpc", 17, 135, {}},
+        {19, "mgcp", 17, 2427, {}}, {20, "mgcp", 17, 2727, {}},
+    };
+    return table;
+}
+
+const std::vector<voip_profile_config>& default_voip_profiles()
+{
+    static const std::vector<voip_profile_config> profiles{
+        {"default", "voipd", "Default VoIP profile.", true, true, {}},
+    };
+    return profiles;
+}
+
 config merge_sections(const config& running, const config& update, std::uint32_t sections)
 {
     config out = running;
+    if ((sections & section::settings) != 0) {
+        out.settings = update.settings;
+    }
     const auto take = [&](std::uint32_t bit, auto member) {
         if ((sections & bit) != 0) {
             out.*member = update.*member;
@@ -1153,6 +1331,8 @@ config merge_sections(const config& running, const config& update, std::uint32_t
     take(section::schedule, &config::schedules);
     take(section::vip, &config::vips);
     take(section::policy, &config::policies);
+    take(section::session_helper, &config::session_helpers);
+    take(section::voip_profile, &config::voip_profiles);
     if ((sections & section::global) != 0) {
         out.timers.tcp_halfopen = update.timers.tcp_halfopen;
         out.timers.tcp_halfclose = update.timers.tcp_halfclose;

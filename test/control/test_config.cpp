@@ -245,3 +245,76 @@ firewall:
     REQUIRE(errors[0].where.line == 3);
     REQUIRE(errors[0].message.find("nowhere") != std::string::npos);
 }
+
+TEST_CASE("VoIP defaults are FortiOS's: proxy-based, SIP ports 5060/5060/5061, helper 13 sip/17/5060, profile default")
+{
+    const auto r = load_yaml("");
+    REQUIRE(r.ok());
+    CHECK(r.cfg.settings.proxy_based);
+    CHECK(r.cfg.settings.sip_tcp_port == std::vector<std::uint16_t>{5060});
+    CHECK(r.cfg.settings.sip_udp_port == std::vector<std::uint16_t>{5060});
+    CHECK(r.cfg.settings.sip_ssl_port == 5061);
+    const auto sip = std::find_if(r.cfg.session_helpers.begin(), r.cfg.session_helpers.end(),
+                                  [](const session_helper_config& h) { return h.id == 13; });
+    REQUIRE(sip != r.cfg.session_helpers.end());
+    CHECK((sip->name == "sip" && sip->protocol == 17 && sip->port == 5060));
+    CHECK(r.cfg.session_helpers.size() == 20);
+    REQUIRE(r.cfg.voip_profiles.size() == 1);
+    CHECK((r.cfg.voip_profiles[0].name == "default" && r.cfg.voip_profiles[0].sip_status && r.cfg.voip_profiles[0].sip_rtp));
+}
+
+TEST_CASE("system settings, session helpers and VoIP profiles as the seed configures them")
+{
+    const auto r = load_yaml(R"(system:
+  settings:
+    default-voip-alg-mode: kernel-helper-based
+    sip-tcp-port: 5060 5064
+    sip-udp-port: [5061, 5065]
+    sip-ssl-port: 5066
+  session-helper:
+    13: {name: sip, protocol: 17, port: 5065}
+    0: {name: sip, port: 5064}
+voip:
+  profile:
+    sip-alg-profile: {feature-set: voipd, sip: {status: enable}}
+    sip-disabled-profile: {feature-set: voipd, sip: {status: disable}}
+    default: {sip: {status: disable, rtp: disable}}
+firewall:
+  policy:
+    0: {name: VoIP-Proxy, utm-status: enable, voip-profile: sip-alg-profile}
+    1: {name: none, utm-status: enable, voip-profile: ""}
+)");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.cfg.settings.proxy_based);
+    CHECK(r.cfg.settings.sip_tcp_port == std::vector<std::uint16_t>{5060, 5064});
+    CHECK(r.cfg.settings.sip_udp_port == std::vector<std::uint16_t>{5061, 5065});
+    CHECK(r.cfg.settings.sip_ssl_port == 5066);
+    REQUIRE(r.cfg.session_helpers.size() == 2);
+    CHECK((r.cfg.session_helpers[1].id == 14 && r.cfg.session_helpers[1].protocol == 0 &&
+           r.cfg.session_helpers[1].port == 5064));
+    REQUIRE(r.cfg.voip_profiles.size() == 3);
+    CHECK_FALSE(r.cfg.voip_profiles[1].sip_status);
+    CHECK_FALSE(r.cfg.voip_profiles[2].sip_rtp);
+    CHECK(r.cfg.policies[0].voip_profile == "sip-alg-profile");
+    // Shown and read back unchanged.
+    const auto again = load_yaml(to_yaml(r.cfg));
+    INFO(dump(again));
+    REQUIRE(again.ok());
+    CHECK(to_yaml(again.cfg) == to_yaml(r.cfg));
+}
+
+TEST_CASE("a policy naming a VoIP profile that does not exist is an error at the name")
+{
+    const auto r = load_yaml("firewall:\n  policy:\n    1: {voip-profile: nope, ips-voip-filter: nada}\n"
+                             "system:\n  settings: {default-voip-alg-mode: fast, sip-tcp-port: 1 2 3}\n");
+    REQUIRE_FALSE(r.ok());
+    INFO(dump(r));
+    CHECK(has_error(r, 3, 23, "voip-profile 'nope'"));
+    CHECK(std::any_of(r.errors.begin(), r.errors.end(),
+                      [](const config_error& e) { return e.message.find("ips-voip-filter 'nada'") != std::string::npos; }));
+    CHECK(std::any_of(r.errors.begin(), r.errors.end(),
+                      [](const config_error& e) { return e.message.find("default-voip-alg-mode") != std::string::npos; }));
+    CHECK(std::any_of(r.errors.begin(), r.errors.end(),
+                      [](const config_error& e) { return e.message.find("one or two ports") != std::string::npos; }));
+}
