@@ -1,0 +1,466 @@
+// See cli.hpp.
+#include "control/cli.hpp"
+
+#include "control/json.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+namespace sipalg::control {
+
+namespace {
+
+// The configuration as a tree of named nodes in their order: objects and tables (children), values
+// (leaves with one or more words). Both the YAML of the model and the CLI paths have this shape.
+struct tnode {
+    std::vector<std::pair<std::string, tnode>> kids;
+    std::vector<std::string> values;
+    bool leaf = false;
+    int cli_line = 0; // the CLI line that set this value or created this entry
+
+    tnode* find(std::string_view name)
+    {
+        for (auto& [k, v] : kids) {
+            if (k == name) {
+                return &v;
+            }
+        }
+        return nullptr;
+    }
+    tnode& child(std::string_view name)
+    {
+        if (tnode* n = find(name)) {
+            return *n;
+        }
+        kids.emplace_back(std::string(name), tnode{});
+        return kids.back().second;
+    }
+    bool erase(std::string_view name)
+    {
+        const auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& kv) { return kv.first == name; });
+        if (it == kids.end()) {
+            return false;
+        }
+        kids.erase(it);
+        return true;
+    }
+};
+
+tnode from_yaml(const YAML::Node& n)
+{
+    tnode t;
+    if (n.IsMap()) {
+        for (const auto& kv : n) {
+            t.kids.emplace_back(kv.first.Scalar(), from_yaml(kv.second));
+        }
+    } else if (n.IsSequence()) {
+        t.leaf = true;
+        for (const auto& v : n) {
+            t.values.push_back(v.Scalar());
+        }
+    } else {
+        t.leaf = true;
+        if (n.IsScalar()) {
+            t.values.push_back(n.Scalar());
+        }
+    }
+    return t;
+}
+
+// YAML text of the tree; `origin[yaml line]` = the CLI line behind it (0: the running configuration).
+void emit(const tnode& t, int indent, std::string& out, std::vector<int>& origin)
+{
+    for (const auto& [key, v] : t.kids) {
+        std::string line(static_cast<std::size_t>(indent), ' ');
+        line += json_string(key);
+        line += ':';
+        if (v.leaf) {
+            const bool spaced = std::any_of(v.values.begin(), v.values.end(),
+                                            [](const std::string& s) { return s.find(' ') != std::string::npos; });
+            if (v.values.size() == 1 || (!v.values.empty() && !spaced)) {
+                std::string joined;
+                for (const auto& s : v.values) {
+                    if (!joined.empty()) {
+                        joined += ' ';
+                    }
+                    joined += s;
+                }
+                line += ' ';
+                line += json_string(joined);
+            } else {
+                line += " [";
+                for (std::size_t i = 0; i < v.values.size(); ++i) {
+                    if (i != 0) {
+                        line += ", ";
+                    }
+                    line += json_string(v.values[i]);
+                }
+                line += ']';
+            }
+        } else if (v.kids.empty()) {
+            line += " {}";
+        }
+        out += line;
+        out += '\n';
+        origin.push_back(v.cli_line);
+        if (!v.leaf && !v.kids.empty()) {
+            emit(v, indent + 2, out, origin);
+        }
+    }
+}
+
+bool is_number(std::string_view s)
+{
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
+}
+
+// Commands that are not configuration, as a FortiOS prompt shows them ("# show ...").
+bool is_command_word(std::string_view w)
+{
+    return w == "show" || w == "diagnose" || w == "get" || w == "execute";
+}
+
+// The CLI paths, in the order `show full-configuration` prints them; tables have edit entries.
+struct cli_path {
+    std::vector<std::string> words;
+    bool table;
+};
+const std::vector<cli_path>& cli_paths()
+{
+    static const std::vector<cli_path> paths{
+        {{"system", "settings"}, false},
+        {{"system", "global"}, false},
+        {{"system", "session-ttl"}, false},
+        {{"system", "interface"}, true},
+        {{"system", "arp-table"}, true},
+        {{"system", "session-helper"}, true},
+        {{"router", "static"}, true},
+        {{"voip", "profile"}, true},
+        {{"firewall", "address"}, true},
+        {{"firewall", "addrgrp"}, true},
+        {{"firewall", "service", "custom"}, true},
+        {{"firewall", "schedule", "recurring"}, true},
+        {{"firewall", "vip"}, true},
+        {{"firewall", "policy"}, true},
+    };
+    return paths;
+}
+
+std::string cli_value(const std::string& v)
+{
+    const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '/' || c == ':' || c == '_';
+    });
+    if (plain) {
+        return v;
+    }
+    std::string q = "\"";
+    for (const char c : v) {
+        if (c == '"' || c == '\\') {
+            q += '\\';
+        }
+        q += c;
+    }
+    return q + '"';
+}
+
+void show_fields(const tnode& n, int indent, std::string& out)
+{
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    for (const auto& [k, v] : n.kids) {
+        if (v.leaf) {
+            out += pad + "set " + k;
+            for (const auto& s : v.values) {
+                out += ' ';
+                out += cli_value(s);
+            }
+            out += '\n';
+        } else {
+            out += pad + "config " + k + "\n";
+            show_fields(v, indent + 4, out);
+            out += pad + "end\n";
+        }
+    }
+}
+
+void show_path(const tnode& root, const cli_path& p, const std::string* only, std::string& out)
+{
+    const tnode* n = &root;
+    for (const auto& w : p.words) {
+        n = const_cast<tnode*>(n)->find(w);
+        if (n == nullptr) {
+            return;
+        }
+    }
+    std::string name;
+    for (const auto& w : p.words) {
+        name += (name.empty() ? "" : " ");
+        name += w;
+    }
+    out += "config " + name + "\n";
+    if (!p.table) {
+        show_fields(*n, 4, out);
+    } else {
+        for (const auto& [k, v] : n->kids) {
+            if (only != nullptr && k != *only) {
+                continue;
+            }
+            out += "    edit " + cli_value(k) + "\n";
+            show_fields(v, 8, out);
+            out += "    next\n";
+        }
+    }
+    out += "end\n";
+}
+
+} // namespace
+
+bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out)
+{
+    const tnode root = from_yaml(YAML::Load(to_yaml(cfg)));
+    if (path.empty() || (path.size() == 1 && path[0] == "full-configuration")) {
+        for (const auto& p : cli_paths()) {
+            show_path(root, p, nullptr, out);
+        }
+        return true;
+    }
+    for (const auto& p : cli_paths()) {
+        if (path.size() < p.words.size() || !std::equal(p.words.begin(), p.words.end(), path.begin())) {
+            continue;
+        }
+        if (path.size() == p.words.size()) {
+            show_path(root, p, nullptr, out);
+            return true;
+        }
+        if (path.size() == p.words.size() + 1 && p.table) {
+            show_path(root, p, &path.back(), out);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool cli_words(std::string_view line, std::vector<std::string>& out)
+{
+    out.clear();
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+            ++i;
+        }
+        if (i >= line.size()) {
+            break;
+        }
+        std::string w;
+        bool quoted = false;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+            const char c = line[i];
+            if (c == '"' || c == '\'') {
+                quoted = true;
+                ++i;
+                bool closed = false;
+                while (i < line.size()) {
+                    if (line[i] == c) {
+                        closed = true;
+                        ++i;
+                        break;
+                    }
+                    if (c == '"' && line[i] == '\\' && i + 1 < line.size()) {
+                        ++i;
+                    }
+                    w += line[i++];
+                }
+                if (!closed) {
+                    return false;
+                }
+                continue;
+            }
+            w += c;
+            ++i;
+        }
+        if (!w.empty() || quoted) {
+            out.push_back(std::move(w));
+        }
+    }
+    return true;
+}
+
+cli_result apply_cli(const config& running, std::string_view text)
+{
+    cli_result result;
+    tnode root = from_yaml(YAML::Load(to_yaml(running)));
+    // The open blocks: each `config` pushes the node it entered; `edit` pushes the entry.
+    struct frame {
+        tnode* node;
+        bool entry; // an edit (closed by next) rather than a config (closed by end)
+    };
+    std::vector<frame> stack;
+    const auto fail = [&](int line, std::string message) { result.errors.push_back({{line, 1}, std::move(message)}); };
+    int line_no = 0;
+    std::vector<std::string> w;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        const auto nl = text.find('\n', pos);
+        const std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+        ++line_no;
+        if (!cli_words(line, w)) {
+            fail(line_no, "a quote is not closed");
+            continue;
+        }
+        if (w.empty()) {
+            continue;
+        }
+        // "# show ..." as FortiOS prints its prompt: the command; any other "#" line is a comment.
+        if (w[0] == "#" || w[0].starts_with("#")) {
+            if (w[0] == "#" && w.size() > 1 && is_command_word(w[1])) {
+                result.commands.push_back({line_no, std::vector<std::string>(w.begin() + 1, w.end())});
+            }
+            continue;
+        }
+        const std::string& verb = w[0];
+        if (is_command_word(verb)) {
+            if (!stack.empty()) {
+                fail(line_no, fmt::format("'{}' inside a config block (finish it with end first)", verb));
+                continue;
+            }
+            result.commands.push_back({line_no, w});
+            continue;
+        }
+        if (verb == "config") {
+            if (w.size() < 2) {
+                fail(line_no, "config needs a path, such as config firewall policy");
+                continue;
+            }
+            tnode* at = stack.empty() ? &root : stack.back().node;
+            for (std::size_t i = 1; i < w.size(); ++i) {
+                at = &at->child(w[i]);
+                at->leaf = false;
+            }
+            if (at->cli_line == 0) {
+                at->cli_line = line_no;
+            }
+            stack.push_back({at, false});
+            result.changed = true;
+            continue;
+        }
+        if (stack.empty()) {
+            fail(line_no, fmt::format("'{}' outside a config block", verb));
+            continue;
+        }
+        frame& top = stack.back();
+        if (verb == "edit") {
+            if (w.size() != 2 || top.entry) {
+                fail(line_no, top.entry ? "edit inside an edit (close it with next)" : "edit needs one name or id");
+                continue;
+            }
+            std::string key = w[1];
+            if (key == "0") {
+                // FortiOS: the next free id.
+                std::uint64_t next = 1;
+                for (const auto& [k, v] : top.node->kids) {
+                    if (is_number(k)) {
+                        next = std::max<std::uint64_t>(next, std::stoull(k) + 1);
+                    }
+                }
+                key = std::to_string(next);
+            }
+            tnode& entry = top.node->child(key);
+            entry.leaf = false;
+            if (entry.kids.empty()) {
+                entry.cli_line = line_no;
+            }
+            stack.push_back({&entry, true});
+            continue;
+        }
+        if (verb == "next") {
+            if (!top.entry) {
+                fail(line_no, "next without edit");
+                continue;
+            }
+            stack.pop_back();
+            continue;
+        }
+        if (verb == "end") {
+            if (top.entry) {
+                stack.pop_back(); // FortiOS accepts end for the last entry's next too
+            }
+            if (stack.empty() || stack.back().entry) {
+                fail(line_no, "end without config");
+                continue;
+            }
+            stack.pop_back();
+            continue;
+        }
+        if (verb == "set" || verb == "append") {
+            if (w.size() < 2) {
+                fail(line_no, fmt::format("{} needs a field", verb));
+                continue;
+            }
+            tnode& field = top.node->child(w[1]);
+            if (!field.leaf && !field.kids.empty()) {
+                fail(line_no, fmt::format("'{}' is a block: use config {}", w[1], w[1]));
+                continue;
+            }
+            field.leaf = true;
+            field.cli_line = line_no;
+            if (verb == "set") {
+                field.values.assign(w.begin() + 2, w.end());
+                if (field.values.empty()) {
+                    field.values.push_back("");
+                }
+            } else {
+                field.values.insert(field.values.end(), w.begin() + 2, w.end());
+            }
+            continue;
+        }
+        if (verb == "unset") {
+            if (w.size() != 2) {
+                fail(line_no, "unset needs one field");
+                continue;
+            }
+            top.node->erase(w[1]); // back to its default
+            continue;
+        }
+        if (verb == "delete") {
+            if (w.size() != 2 || top.entry) {
+                fail(line_no, "delete needs one entry, outside an edit");
+                continue;
+            }
+            if (!top.node->erase(w[1])) {
+                fail(line_no, fmt::format("delete: entry '{}' does not exist", w[1]));
+            }
+            continue;
+        }
+        fail(line_no, fmt::format("unknown command '{}' (config, edit, set, unset, append, delete, next, end, show, "
+                                  "diagnose)",
+                                  verb));
+    }
+    if (!stack.empty()) {
+        fail(line_no, "the text ends inside a config block (end missing)");
+    }
+    if (!result.errors.empty()) {
+        return result;
+    }
+    // The edited tree is read like any document; each error goes back to the CLI line behind it.
+    std::string yaml;
+    std::vector<int> origin;
+    emit(root, 0, yaml, origin);
+    load_result loaded = load_yaml(yaml);
+    for (const auto& e : loaded.errors) {
+        const int yaml_line = e.where.line;
+        const int cli_line = yaml_line >= 1 && static_cast<std::size_t>(yaml_line) <= origin.size() ? origin[yaml_line - 1] : 0;
+        result.errors.push_back({{cli_line, cli_line != 0 ? 1 : 0}, e.message});
+    }
+    result.cfg = std::move(loaded.cfg);
+    return result;
+}
+
+} // namespace sipalg::control

@@ -1,0 +1,42 @@
+#pragma once
+// The FortiOS CLI as configuration input (README "FortiOS CLI"): `config <path>` ... `end` blocks with
+// `edit`, `set`, `unset`, `append`, `delete`, `next`, applied to the running configuration. The text edits
+// a tree made from the running configuration's YAML (the same model, the same names), which is then read
+// and checked by the YAML reader like any document; errors point at the CLI line that set the value.
+#include "control/config.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sipalg::control {
+
+// A command of the text that is not configuration (show, diagnose): kept, in order, for the caller.
+struct cli_command {
+    int line = 0;
+    std::vector<std::string> words;
+};
+
+struct cli_result {
+    config cfg;                        // the running configuration with the text's edits
+    bool changed = false;              // some config block was entered
+    std::vector<config_error> errors;  // with the CLI line (column 1 = the line's first word)
+    std::vector<cli_command> commands; // show ..., diagnose ..., in order
+    bool ok() const
+    {
+        return errors.empty();
+    }
+};
+
+// Applies the CLI text to `running`. All or nothing: with errors, `cfg` is not to be used.
+cli_result apply_cli(const config& running, std::string_view text);
+
+// `show [path [entry]]` / `show full-configuration`: the configuration as FortiOS CLI text that
+// apply_cli takes back unchanged. `path` is the words after show; false when it names nothing.
+bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out);
+
+// Splits a CLI line into words: blanks separate, "double" and 'single' quotes group (backslash escapes
+// inside double quotes). False when a quote is not closed.
+bool cli_words(std::string_view line, std::vector<std::string>& out);
+
+} // namespace sipalg::control

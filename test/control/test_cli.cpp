@@ -1,0 +1,280 @@
+// The FortiOS CLI reader: every configuration block of the seed document entered verbatim, the edit
+// commands, and errors that name the CLI line.
+#include "control/cli.hpp"
+#include "control/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+using namespace sipalg;
+using namespace sipalg::control;
+
+namespace {
+
+config base()
+{
+    const auto r = load_yaml(R"(system:
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
+    wan1: {dpdk-port: net_pcap1, ip: 198.51.100.1/24}
+)");
+    REQUIRE(r.ok());
+    return r.cfg;
+}
+
+std::string dump(const cli_result& r)
+{
+    std::string s;
+    for (const auto& e : r.errors) {
+        s += format_error(e) + "\n";
+    }
+    return s;
+}
+
+const session_helper_config* helper(const config& c, std::uint32_t id)
+{
+    const auto it = std::find_if(c.session_helpers.begin(), c.session_helpers.end(),
+                                 [&](const session_helper_config& h) { return h.id == id; });
+    return it == c.session_helpers.end() ? nullptr : &*it;
+}
+
+const voip_profile_config* profile(const config& c, const std::string& name)
+{
+    const auto it = std::find_if(c.voip_profiles.begin(), c.voip_profiles.end(),
+                                 [&](const voip_profile_config& p) { return p.name == name; });
+    return it == c.voip_profiles.end() ? nullptr : &*it;
+}
+
+cli_result run(const config& c, const std::string& text)
+{
+    auto r = apply_cli(c, text);
+    INFO(text);
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("seed: the default VoIP ALG mode, both ways")
+{
+    auto r = run(base(), "config system settings\n    set default-voip-alg-mode kernel-helper-based\nend \n");
+    CHECK_FALSE(r.cfg.settings.proxy_based);
+    r = run(r.cfg, "    config system settings\n        set default-voip-alg-mode proxy-based\n    end\n");
+    CHECK(r.cfg.settings.proxy_based);
+}
+
+TEST_CASE("seed SIP ALG example 1: a voipd profile on a policy made with edit 0")
+{
+    auto r = run(base(), R"(    config voip profile
+        edit "sip-alg-profile"
+            set feature-set voipd
+            config sip
+                set status enable
+            end
+        next
+    end
+)");
+    const auto* p = profile(r.cfg, "sip-alg-profile");
+    REQUIRE(p != nullptr);
+    CHECK((p->feature_set == "voipd" && p->sip_status && p->sip_rtp));
+    CHECK(profile(r.cfg, "default") != nullptr); // the other profiles stay
+    r = run(r.cfg, R"(    config firewall policy
+        edit 0
+            set name "VoIP-Proxy"
+            set utm-status enable
+            set voip-profile "sip-alg-profile"
+        next
+    end
+)");
+    REQUIRE(r.cfg.policies.size() == 1);
+    CHECK((r.cfg.policies[0].id == 1 && r.cfg.policies[0].name == "VoIP-Proxy" && r.cfg.policies[0].utm_status));
+    CHECK(r.cfg.policies[0].voip_profile == "sip-alg-profile");
+    // A second edit 0 takes the next id.
+    r = run(r.cfg, "config firewall policy\n edit 0\n  set name \"second\"\n next\nend\n");
+    REQUIRE(r.cfg.policies.size() == 2);
+    CHECK(r.cfg.policies[1].id == 2);
+}
+
+TEST_CASE("seed SIP ALG example 3 and helper example 1: an empty voip-profile")
+{
+    auto r = run(base(), R"(    config firewall policy
+        edit 0
+            set name "VoIP-session-helper"
+            set utm-status enable
+            set voip-profile ""
+        next
+    end
+)");
+    CHECK(r.cfg.policies.at(0).voip_profile.empty());
+}
+
+TEST_CASE("seed: session helpers edited, deleted and added with edit 0")
+{
+    auto r = run(base(), R"(    config system session-helper
+        edit 13
+            set name sip
+            set protocol 17
+            set port 5060
+        next
+    end
+)");
+    REQUIRE(helper(r.cfg, 13) != nullptr);
+    CHECK(helper(r.cfg, 13)->port == 5060);
+    CHECK(r.cfg.session_helpers.size() == 20); // the others stay
+    r = run(r.cfg, "config system session-helper\n    edit 13\n        set name sip\n        set protocol 17\n"
+                   "        set port 5065\n    next\nend\n");
+    CHECK(helper(r.cfg, 13)->port == 5065);
+    r = run(r.cfg, "    config system session-helper\n        delete 13\n    end\n");
+    CHECK(helper(r.cfg, 13) == nullptr);
+    r = run(r.cfg, "config system session-helper\n    edit 0\n        set name sip\n        set port 5064\n    next\nend\n");
+    const auto* added = helper(r.cfg, 21);
+    REQUIRE(added != nullptr);
+    CHECK((added->name == "sip" && added->port == 5064 && added->protocol == 0));
+}
+
+TEST_CASE("seed: SIP ports, one or two")
+{
+    auto r = run(base(), "config system settings\n    set sip-tcp-port 5064\n    set sip-udp-port 5065\n"
+                         "    set sip-ssl-port 5066\nend\n");
+    CHECK(r.cfg.settings.sip_tcp_port == std::vector<std::uint16_t>{5064});
+    CHECK(r.cfg.settings.sip_ssl_port == 5066);
+    r = run(r.cfg, "config system settings\n    set sip-tcp-port 5060 5064\n    set sip-udp-port 5061 5065\nend\n");
+    CHECK(r.cfg.settings.sip_tcp_port == std::vector<std::uint16_t>{5060, 5064});
+    CHECK(r.cfg.settings.sip_udp_port == std::vector<std::uint16_t>{5061, 5065});
+    CHECK(r.cfg.settings.sip_ssl_port == 5066); // set fields only: the rest stays
+}
+
+TEST_CASE("seed helper example 3: the policy as shown, the default profile disabled, voip-profile unset")
+{
+    auto r = run(base(), R"(    # show firewall policy 1
+    config firewall policy
+        edit 1
+            set name "voip to internet"
+            set srcintf "port1" 
+            set dstintf "wan1"
+            set action accept
+            set srcaddr "all"
+            set dstaddr "all"
+            set schedule "always"
+            set service "ALL"
+            set utm-status enable
+            set voip-profile "default"
+            set logtraffic all
+            set nat enable
+        next
+    end
+)");
+    REQUIRE(r.cfg.policies.size() == 1);
+    const auto& p = r.cfg.policies[0];
+    CHECK((p.name == "voip to internet" && p.nat && p.logtraffic == "all" && p.voip_profile == "default"));
+    CHECK(p.srcintf == std::vector<std::string>{"port1"});
+    REQUIRE(r.commands.size() == 1);
+    CHECK(r.commands[0].words == std::vector<std::string>{"show", "firewall", "policy", "1"});
+    r = run(r.cfg, R"(      config voip profile
+          edit default
+              config sip
+                  set status disable
+                  set rtp disable
+              end
+          next
+      end
+)");
+    CHECK_FALSE(profile(r.cfg, "default")->sip_status);
+    CHECK_FALSE(profile(r.cfg, "default")->sip_rtp);
+    r = run(r.cfg, "      config firewall policy\n          edit 1\n              unset voip-profile \n          next\n      end\n");
+    CHECK(r.cfg.policies[0].voip_profile.empty());
+    CHECK(r.cfg.policies[0].name == "voip to internet");
+}
+
+TEST_CASE("diagnose lines are kept as commands, prompt or not")
+{
+    const auto r = run(base(), "# diagnose sys session filter dport 5060\n# diagnose sys session clear\n"
+                               "diagnose sys session list\n");
+    REQUIRE(r.commands.size() == 3);
+    CHECK(r.commands[0].words == std::vector<std::string>{"diagnose", "sys", "session", "filter", "dport", "5060"});
+    CHECK(r.commands[2].line == 3);
+    CHECK_FALSE(r.changed);
+}
+
+TEST_CASE("append adds to a list; quotes group words")
+{
+    auto r = run(base(), "config firewall address\n edit \"a b\"\n  set subnet 10.0.1.0 255.255.255.0\n next\n"
+                         " edit c\n  set subnet 10.0.1.128/25\n next\nend\n"
+                         "config firewall policy\n edit 5\n  set srcaddr \"a b\"\n  append srcaddr c\n next\nend\n");
+    CHECK(r.cfg.policies.at(0).srcaddr == std::vector<std::string>{"a b", "c"});
+}
+
+TEST_CASE("errors name the CLI line; nothing is applied")
+{
+    const auto r = apply_cli(base(), "config firewall policy\n    edit 1\n        set srcaddr nowhere\n"
+                                     "        set action maybe\n        set bogus 1\n    next\nend\n");
+    INFO(dump(r));
+    REQUIRE_FALSE(r.ok());
+    const auto at = [&](int line, const std::string& what) {
+        return std::any_of(r.errors.begin(), r.errors.end(), [&](const config_error& e) {
+            return e.where.line == line && e.message.find(what) != std::string::npos;
+        });
+    };
+    CHECK(at(3, "nowhere"));
+    CHECK(at(4, "maybe"));
+    CHECK(at(5, "bogus"));
+    CHECK_FALSE(apply_cli(base(), "config firewall policy\n edit 1\n").ok());             // end missing
+    CHECK_FALSE(apply_cli(base(), "set name x\n").ok());                                  // outside a block
+    CHECK_FALSE(apply_cli(base(), "config firewall policy\n edit 1\n set name \"x\nend\n").ok()); // open quote
+    CHECK_FALSE(apply_cli(base(), "config system session-helper\n delete 99\nend\n").ok());
+    CHECK_FALSE(apply_cli(base(), "reboot now\n").ok());
+}
+
+TEST_CASE("the running configuration survives a CLI round of no changes")
+{
+    const auto running = base();
+    const auto r = run(running, "config firewall policy\nend\n");
+    CHECK(to_yaml(r.cfg) == to_yaml(running));
+}
+
+TEST_CASE("show prints CLI that reads back to the same configuration")
+{
+    auto r = run(base(), R"(config voip profile
+    edit "sip-alg-profile"
+        set feature-set voipd
+        config sip
+            set status enable
+        end
+    next
+end
+config firewall address
+    edit "lan"
+        set subnet 10.0.1.0 255.255.255.0
+    next
+end
+config firewall policy
+    edit 4
+        set name "voip to internet"
+        set srcintf "port1"
+        set dstintf "wan1"
+        set srcaddr "lan"
+        set voip-profile "sip-alg-profile"
+        set nat enable
+    next
+end
+)");
+    std::string text;
+    REQUIRE(show_cli(r.cfg, {"full-configuration"}, text));
+    INFO(text);
+    CHECK(text.find("config system session-helper\n    edit 1\n") != std::string::npos);
+    CHECK(text.find("    edit 13\n        set name sip\n        set protocol 17\n        set port 5060\n    next\n") !=
+          std::string::npos);
+    CHECK(text.find("set name \"voip to internet\"") != std::string::npos);
+    // Applied onto the same configuration, and onto an empty one: the same configuration either way.
+    const auto same = run(r.cfg, text);
+    CHECK(to_yaml(same.cfg) == to_yaml(r.cfg));
+    const auto fresh = run(config{}, text);
+    CHECK(to_yaml(fresh.cfg) == to_yaml(r.cfg));
+    std::string one;
+    REQUIRE(show_cli(r.cfg, {"firewall", "policy", "4"}, one));
+    CHECK(one.starts_with("config firewall policy\n    edit 4\n"));
+    CHECK_FALSE(show_cli(r.cfg, {"firewall", "nothing"}, one));
+}
