@@ -1,6 +1,7 @@
 // See commands.hpp.
 #include "control/commands.hpp"
 
+#include "control/cli.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
 #include "control/route_plan.hpp"
@@ -103,10 +104,13 @@ std::string commands::handle(std::string_view command, std::string_view body)
     if (verb == "clear") {
         return sessions(rest, true);
     }
+    if (verb == "cli") {
+        return cli(body);
+    }
     if (verb == "ping") {
         return "{\"ok\":true}\n";
     }
-    return error_reply(fmt::format("unknown command '{}' (apply, validate, show config, stats, sessions, clear)",
+    return error_reply(fmt::format("unknown command '{}' (apply, validate, cli, show config, stats, sessions, clear)",
                                    command.substr(0, 80)));
 }
 
@@ -129,20 +133,118 @@ std::string commands::apply(std::string_view yaml, bool commit)
     if (!commit) {
         return "{\"ok\":true,\"applied\":false}\n";
     }
-    if (const std::string err = app_.apply(planned.plan); !err.empty()) {
+    std::string saved;
+    if (const std::string err = this->commit(merged, saved); !err.empty()) {
         return error_reply(err);
     }
-    running_ = merged;
-    std::string saved = "null";
+    return fmt::format("{{\"ok\":true,\"applied\":true,{}}}\n", saved);
+}
+
+std::string commands::commit(const config& next, std::string& saved)
+{
+    const plan_result planned = build_plan(next);
+    if (!planned.ok()) {
+        return format_error(planned.errors.front());
+    }
+    if (std::string err = app_.apply(planned.plan); !err.empty()) {
+        return err;
+    }
+    running_ = next;
+    saved = "\"saved\":null";
     if (!path_.empty()) {
         const std::string err = write_atomically(path_, to_yaml(running_));
-        if (!err.empty()) {
-            // In force, but a restart would not see it: say so.
-            return fmt::format("{{\"ok\":true,\"applied\":true,\"saved\":false,\"warning\":{}}}\n", json_string(err));
-        }
-        saved = json_string(path_);
+        // In force either way; when the file could not be written a restart would not see it: say so.
+        saved = err.empty() ? fmt::format("\"saved\":{}", json_string(path_))
+                            : fmt::format("\"saved\":false,\"warning\":{}", json_string(err));
     }
-    return fmt::format("{{\"ok\":true,\"applied\":true,\"saved\":{}}}\n", saved);
+    return {};
+}
+
+// FortiOS CLI text: the configuration blocks first (all or nothing), then show and diagnose in order;
+// their output is the reply's "output".
+std::string commands::cli(std::string_view text)
+{
+    cli_result r = apply_cli(running_, text);
+    if (!r.ok()) {
+        return errors_reply(r.errors);
+    }
+    std::string saved = "\"saved\":null";
+    if (r.changed) {
+        const plan_result planned = build_plan(r.cfg);
+        if (!planned.ok()) {
+            return errors_reply(planned.errors);
+        }
+        if (const std::string err = commit(r.cfg, saved); !err.empty()) {
+            return error_reply(err);
+        }
+    }
+    std::string output;
+    for (const auto& c : r.commands) {
+        const auto& w = c.words;
+        if (w[0] == "show") {
+            if (!show_cli(running_, std::vector<std::string>(w.begin() + 1, w.end()), output)) {
+                return error_reply(fmt::format("line {}: show: no such path", c.line));
+            }
+            continue;
+        }
+        // diagnose sys session filter <field> <value> | filter clear | clear | list
+        if (w.size() >= 4 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "session") {
+            if (w[3] == "filter" && w.size() == 5 && w[4] == "clear") {
+                diag_filter_ = {};
+                continue;
+            }
+            if (w[3] == "filter" && w.size() == 6) {
+                const auto f = nat::parse_session_filter(w[4] + "=" + w[5]);
+                if (!f) {
+                    return error_reply(fmt::format("line {}: diagnose sys session filter: field {} or value {} not "
+                                                   "understood (src dst sport dport proto policy)",
+                                                   c.line, w[4], w[5]));
+                }
+                // Fields add up, as on FortiOS.
+                const auto take = [](auto& to, const auto& from) {
+                    if (from) {
+                        to = from;
+                    }
+                };
+                take(diag_filter_.src, f->src);
+                take(diag_filter_.dst, f->dst);
+                take(diag_filter_.sport, f->sport);
+                take(diag_filter_.dport, f->dport);
+                take(diag_filter_.proto, f->proto);
+                take(diag_filter_.policy, f->policy);
+                continue;
+            }
+            if (w.size() == 4 && (w[3] == "clear" || w[3] == "list")) {
+                const bool clear = w[3] == "clear";
+                const dp::session_list list = app_.query_sessions(diag_filter_, clear, clear ? 0 : 100000);
+                if (!list.complete) {
+                    return error_reply("a worker did not answer in time");
+                }
+                if (clear) {
+                    output += fmt::format("cleared {} session(s)\n", list.cleared);
+                    continue;
+                }
+                for (const auto& s : list.sessions) {
+                    const auto& o = s.rewrite[0];
+                    output += fmt::format(
+                        "session info: proto={} proto_state={} duration={} expire={} policy_id={}\n"
+                        "orgin->sink: org pkts={} bytes={} reply pkts={} bytes={}\n"
+                        "orig {}:{}->{}:{} nat {}:{}->{}:{}{}{}\n\n",
+                        s.key.proto, nat::state_name(s.state), s.age, s.expires_in, s.policy_id, s.packets[0],
+                        s.bytes[0], s.packets[1], s.bytes[1], format_ipv4(s.key.src.to_host()), s.key.sport.to_host(),
+                        format_ipv4(s.key.dst.to_host()), s.key.dport.to_host(), format_ipv4(o.src.to_host()),
+                        o.sport.to_host(), format_ipv4(o.dst.to_host()), o.dport.to_host(),
+                        (s.flags & nat::session_flag::snat) != 0 ? " snat" : "",
+                        (s.flags & nat::session_flag::dnat) != 0 ? " dnat" : "");
+                }
+                output += fmt::format("total session {}\n", list.matched);
+                continue;
+            }
+        }
+        return error_reply(fmt::format("line {}: '{}' is not supported here", c.line, fmt::join(w, " ")));
+    }
+    return fmt::format("{{\"ok\":true,\"applied\":{},{},\"output\":{}}}\n", r.changed ? "true" : "false", saved,
+                       json_string(output));
 }
 
 void commands::reload_file()

@@ -3,6 +3,7 @@
 // configuration, counters, session lists and clears. Each request is all or nothing: a refused one
 // changes nothing and says what and where.
 #include "control/config.hpp"
+#include "nat/session_filter.hpp"
 
 #include <string>
 #include <string_view>
@@ -35,12 +36,16 @@ public:
 
 private:
     std::string apply(std::string_view yaml, bool commit);
+    std::string cli(std::string_view text);
+    // Puts a checked configuration in force and writes it to the file; an error text or empty.
+    std::string commit(const config& next, std::string& saved);
     std::string stats() const;
     std::string sessions(std::string_view filter, bool clear) const;
 
     dp::appliance& app_;
     config running_;
     std::string path_;
+    nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
 };
 
 } // namespace sipalg::control

@@ -174,6 +174,14 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
         }
     } else if (verb == "validate") {
         fmt::print("valid\n");
+    } else if (verb == "cli") {
+        fmt::print("{}", r["output"].as<std::string>(""));
+        if (r["applied"].as<bool>(false)) {
+            const auto saved = r["saved"];
+            fmt::print(stderr, "applied{}\n", saved && saved.IsScalar() && saved.Scalar() != "false" && !saved.IsNull()
+                                                  ? fmt::format("; saved to {}", saved.Scalar())
+                                                  : std::string{});
+        }
     } else if (verb == "show") {
         fmt::print("{}", r["yaml"].as<std::string>(""));
     } else if (verb == "stats") {
@@ -242,7 +250,52 @@ int cmd_control(const std::string& verb, const std::vector<std::string>& args)
     }
     std::string request;
     std::string source = "request";
-    if (verb == "apply" || verb == "validate") {
+    if (verb == "cli" && rest.empty() && isatty(0) != 0) {
+        // Interactive: each complete block (config ... end at the top level) or command goes at once.
+        int status = 0;
+        std::string block;
+        int depth = 0;
+        std::string line;
+        fmt::print("sipalg # ");
+        std::fflush(stdout);
+        while (std::getline(std::cin, line)) {
+            block += line + "\n";
+            std::istringstream words(line);
+            std::string first;
+            words >> first;
+            depth += first == "config" ? 1 : first == "end" ? -1 : 0;
+            if (depth <= 0 && !first.empty()) {
+                depth = 0;
+                std::string reply;
+                if (!exchange(socket_path, "cli\n" + block, reply)) {
+                    fmt::print(stderr, "{}\n", reply);
+                    return 1;
+                }
+                try {
+                    const YAML::Node r = YAML::Load(reply);
+                    status = json ? (fmt::print("{}", reply), r["ok"].as<bool>(false) ? status : 1)
+                                  : std::max(status, render("cli", r, "<prompt>"));
+                } catch (const YAML::Exception& e) {
+                    fmt::print(stderr, "sipalgctl: the reply is not JSON: {}\n", e.what());
+                    status = 1;
+                }
+                block.clear();
+            }
+            fmt::print("{}", depth > 0 ? fmt::format("sipalg ({}) # ", depth) : std::string("sipalg # "));
+            std::fflush(stdout);
+        }
+        fmt::print("\n");
+        return status;
+    }
+    if (verb == "cli") {
+        if (rest.size() > 1) {
+            fmt::print(stderr, "sipalgctl cli: give at most one FILE (- or none reads standard input)\n");
+            return 2;
+        }
+        const std::string file = rest.empty() ? "-" : rest[0];
+        source = file == "-" ? "<stdin>" : file;
+        request = "cli\n" + read_input(file);
+    } else if (verb == "apply" || verb == "validate") {
         if (rest.size() != 1) {
             fmt::print(stderr, "sipalgctl {}: give one FILE (- reads standard input)\n", verb);
             return 2;
@@ -291,6 +344,8 @@ constexpr command commands[] = {
     {"sip-check", cmd_sip_check, "check raw SIP messages in files as the ALG would (no daemon needed)"},
     {"apply", [](const std::vector<std::string>& a) { return cmd_control("apply", a); },
      "apply a YAML document (sections it holds replace the running ones); saved to sipalgd's --config"},
+    {"cli", [](const std::vector<std::string>& a) { return cmd_control("cli", a); },
+     "FortiOS CLI text (config blocks, show, diagnose sys session) from FILE, stdin or a prompt"},
     {"validate", [](const std::vector<std::string>& a) { return cmd_control("validate", a); },
      "check a YAML document against the running configuration without applying it"},
     {"show", [](const std::vector<std::string>& a) { return cmd_control("show", a); },

@@ -219,3 +219,70 @@ def test_sipalgctl_commands(daemon, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout) == {'ok': True, 'cleared': 1}
     r = sipalgctl(daemon, 'sessions', 'nonsense')
     assert r.returncode == 1
+    r = sipalgctl(daemon, 'cli', '-', stdin='show system settings\n')
+    assert r.returncode == 0 and r.stdout.startswith('config system settings\n')
+    r = sipalgctl(daemon, 'cli', stdin='config system settings\n    set sip-udp-port 5060 5065\nend\n')
+    assert r.returncode == 0 and 'applied' in r.stderr
+    r = sipalgctl(daemon, 'cli', stdin='config system settings\n    set sip-udp-port 1 2 3\nend\n')
+    assert r.returncode == 1 and '<stdin>:2:' in r.stderr
+
+
+SEED_CLI = '''config system settings
+    set default-voip-alg-mode {proxy-based | kernel-helper-based}
+end
+'''
+
+
+def test_fortios_cli_through_the_socket(daemon):
+    # Blocks of the seed document, as an operator pastes them (prompts included).
+    r = request(daemon.sock, 'cli\n' + '''    config system settings
+        set default-voip-alg-mode kernel-helper-based
+    end
+    config voip profile
+        edit "sip-alg-profile"
+            set feature-set voipd
+            config sip
+                set status enable
+            end
+        next
+    end
+    config firewall policy
+        edit 0
+            set name "VoIP-Proxy"
+            set utm-status enable
+            set voip-profile "sip-alg-profile"
+        next
+    end
+    config system session-helper
+        delete 13
+    end
+    # show system session-helper
+''')
+    assert r['ok'] is True and r['applied'] is True, r
+    assert 'edit 13' not in r['output'] and 'edit 12' in r['output']
+    shown = request(daemon.sock, 'cli\nshow firewall policy\n')
+    assert shown['applied'] is False
+    assert 'set name VoIP-Proxy' in shown['output'] and 'set voip-profile sip-alg-profile' in shown['output']
+    # The whole configuration as CLI, applied back: nothing changes.
+    full = request(daemon.sock, 'cli\nshow full-configuration\n')['output']
+    before = request(daemon.sock, 'show config\n')['yaml']
+    assert request(daemon.sock, 'cli\n' + full)['ok'] is True
+    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    # Sessions the FortiOS way; the filter stays between requests until cleared.
+    for _ in range(100):
+        listed = request(daemon.sock, 'cli\ndiagnose sys session list\n')
+        if 'total session 8' in listed['output']:
+            break
+        time.sleep(0.05)
+    assert 'total session 8' in listed['output'] and 'session info: proto=17' in listed['output']
+    r = request(daemon.sock, 'cli\n# diagnose sys session filter sport 4002\n# diagnose sys session clear\n')
+    assert r['output'] == 'cleared 1 session(s)\n'
+    # (the replayed capture opens that session again at once, so the filtered list is not checked)
+    request(daemon.sock, 'cli\ndiagnose sys session filter clear\n')
+    # A refused block names its CLI line and changes nothing.
+    bad = request(daemon.sock, 'cli\nconfig firewall policy\n    edit 1\n        set srcaddr nope\n    next\nend\n')
+    assert bad['ok'] is False and bad['errors'][0]['line'] == 3
+    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    # The placeholder form of the seed is not a value: refused, with its line.
+    r = request(daemon.sock, 'cli\n' + SEED_CLI)
+    assert r['ok'] is False and r['errors'][0]['line'] == 2
