@@ -17,46 +17,61 @@ namespace {
 
 // The configuration as a tree of named nodes in their order: objects and tables (children), values
 // (leaves with one or more words). Both the YAML of the model and the CLI paths have this shape.
+struct tentry;
+
 struct tnode {
-    std::vector<std::pair<std::string, tnode>> kids;
+    std::vector<tentry> kids; // a named child each, in order
     std::vector<std::string> values;
     bool leaf = false;
     int cli_line = 0; // the CLI line that set this value or created this entry
 
-    tnode* find(std::string_view name)
-    {
-        for (auto& [k, v] : kids) {
-            if (k == name) {
-                return &v;
-            }
-        }
-        return nullptr;
-    }
-    tnode& child(std::string_view name)
-    {
-        if (tnode* n = find(name)) {
-            return *n;
-        }
-        kids.emplace_back(std::string(name), tnode{});
-        return kids.back().second;
-    }
-    bool erase(std::string_view name)
-    {
-        const auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& kv) { return kv.first == name; });
-        if (it == kids.end()) {
-            return false;
-        }
-        kids.erase(it);
-        return true;
-    }
+    // Defined below, where tnode is complete (its children are tnodes).
+    tnode* find(std::string_view name);
+    tnode& child(std::string_view name);
+    bool erase(std::string_view name);
 };
+
+// Not std::pair: a pair of an incomplete type trips its constructor checks under clang.
+struct tentry {
+    std::string first;
+    tnode second;
+};
+
+tnode* tnode::find(std::string_view name)
+{
+    for (auto& kv : kids) {
+        if (kv.first == name) {
+            return &kv.second;
+        }
+    }
+    return nullptr;
+}
+
+tnode& tnode::child(std::string_view name)
+{
+    if (tnode* n = find(name)) {
+        return *n;
+    }
+    kids.push_back(tentry{std::string(name), tnode{}});
+    return kids.back().second;
+}
+
+bool tnode::erase(std::string_view name)
+{
+    const auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& kv) { return kv.first == name; });
+    if (it == kids.end()) {
+        return false;
+    }
+    kids.erase(it);
+    return true;
+}
 
 tnode from_yaml(const YAML::Node& n)
 {
     tnode t;
     if (n.IsMap()) {
         for (const auto& kv : n) {
-            t.kids.emplace_back(kv.first.Scalar(), from_yaml(kv.second));
+            t.kids.push_back(tentry{kv.first.Scalar(), from_yaml(kv.second)});
         }
     } else if (n.IsSequence()) {
         t.leaf = true;

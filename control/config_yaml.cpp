@@ -2,6 +2,7 @@
 // and become errors with positions (STYLE.md item 18). Every problem is collected, so an operator fixes a
 // file in one pass.
 #include "control/config.hpp"
+#include "control/json.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -141,6 +142,10 @@ public:
                 continue;
             }
             const auto k = key.Scalar();
+            if (!is_utf8(k)) {
+                error(key, fmt::format("{}: names must be UTF-8 text", what));
+                continue;
+            }
             if (!seen.insert(k).second) {
                 error(key, fmt::format("{}: duplicate key '{}'", what, k));
                 continue;
@@ -173,6 +178,10 @@ public:
     {
         if (!n.IsScalar()) {
             error(n, fmt::format("{} must be a scalar", what));
+            return std::nullopt;
+        }
+        if (!is_utf8(n.Scalar())) {
+            error(n, fmt::format("{} must be UTF-8 text", what));
             return std::nullopt;
         }
         return n.Scalar();
@@ -1153,11 +1162,12 @@ void check_firewall_references(reader& r, const config& cfg)
                 r.error_at(p.where_of("service"), fmt::format("{}: service '{}' does not exist", what, sv));
             }
         }
-        for (const auto& [field, profile] : {std::pair<const char*, const std::string*>{"voip-profile", &p.voip_profile},
-                                             {"ips-voip-filter", &p.ips_voip_filter}}) {
-            if (!profile->empty() && std::none_of(cfg.voip_profiles.begin(), cfg.voip_profiles.end(),
-                                                  [&](const voip_profile_config& v) { return v.name == *profile; })) {
-                r.error_at(p.where_of(field), fmt::format("{}: {} '{}' does not exist", what, field, *profile));
+        for (const auto& ref : {std::pair<const char*, const std::string*>{"voip-profile", &p.voip_profile},
+                                {"ips-voip-filter", &p.ips_voip_filter}}) {
+            const std::string& name = *ref.second;
+            if (!name.empty() && std::none_of(cfg.voip_profiles.begin(), cfg.voip_profiles.end(),
+                                              [&name](const voip_profile_config& v) { return v.name == name; })) {
+                r.error_at(p.where_of(ref.first), fmt::format("{}: {} '{}' does not exist", what, ref.first, name));
             }
         }
         if (!schedule_names.contains(p.schedule)) {

@@ -34,6 +34,22 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i)
 
 } // namespace
 
+bool is_utf8(std::string_view s)
+{
+    for (std::size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 std::string json_string(std::string_view s)
 {
     std::string out;

@@ -10,4 +10,7 @@ namespace sipalg::control {
 // `s` as a JSON string literal, quotes included.
 std::string json_string(std::string_view s);
 
+// Whether `s` is valid UTF-8 (configuration text must be: it is shown back as text).
+bool is_utf8(std::string_view s);
+
 } // namespace sipalg::control

@@ -218,17 +218,19 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
 }
 
 // apply FILE, validate FILE, show config, stats, sessions [filters], clear [filters].
-int cmd_control(const std::string& verb, const std::vector<std::string>& args)
+int cmd_control(std::string verb, const std::vector<std::string>& args)
 {
     std::string socket_path = default_socket;
     bool json = false;
+    bool cli_form = false;
     std::vector<std::string> rest;
     po::options_description d(fmt::format("sipalgctl {} [options]", verb));
     // clang-format off
     d.add_options()
         ("help,h", "show this help")
         ("socket,s", po::value(&socket_path)->default_value(socket_path), "sipalgd's control socket")
-        ("json", po::bool_switch(&json), "print the reply as sipalgd sent it (one JSON object)");
+        ("json", po::bool_switch(&json), "print the reply as sipalgd sent it (one JSON object)")
+        ("cli", po::bool_switch(&cli_form), "show config: as FortiOS CLI instead of YAML");
     // clang-format on
     po::options_description hidden;
     hidden.add_options()("args", po::value(&rest));
@@ -303,11 +305,15 @@ int cmd_control(const std::string& verb, const std::vector<std::string>& args)
         source = rest[0] == "-" ? "<stdin>" : rest[0];
         request = verb + "\n" + read_input(rest[0]);
     } else if (verb == "show") {
-        if (rest != std::vector<std::string>{"config"}) {
-            fmt::print(stderr, "sipalgctl show: only 'show config'\n");
+        if (rest == std::vector<std::string>{"config"} && cli_form) {
+            verb = "cli"; // the same configuration as FortiOS CLI
+            request = "cli\nshow full-configuration\n";
+        } else if (rest == std::vector<std::string>{"config"}) {
+            request = "show config\n";
+        } else {
+            fmt::print(stderr, "sipalgctl show: 'show config' or 'show config --cli'\n");
             return 2;
         }
-        request = "show config\n";
     } else {
         request = verb;
         for (const auto& a : rest) {
@@ -349,7 +355,7 @@ constexpr command commands[] = {
     {"validate", [](const std::vector<std::string>& a) { return cmd_control("validate", a); },
      "check a YAML document against the running configuration without applying it"},
     {"show", [](const std::vector<std::string>& a) { return cmd_control("show", a); },
-     "show config: the running configuration as YAML"},
+     "show config [--cli]: the running configuration as YAML, or as FortiOS CLI"},
     {"stats", [](const std::vector<std::string>& a) { return cmd_control("stats", a); },
      "counters that are not zero, and the sessions in the tables"},
     {"sessions", [](const std::vector<std::string>& a) { return cmd_control("sessions", a); },

@@ -219,6 +219,8 @@ def test_sipalgctl_commands(daemon, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout) == {'ok': True, 'cleared': 1}
     r = sipalgctl(daemon, 'sessions', 'nonsense')
     assert r.returncode == 1
+    r = sipalgctl(daemon, 'show', 'config', '--cli')
+    assert r.returncode == 0 and r.stdout.startswith('config system settings\n') and 'config firewall policy' in r.stdout
     r = sipalgctl(daemon, 'cli', '-', stdin='show system settings\n')
     assert r.returncode == 0 and r.stdout.startswith('config system settings\n')
     r = sipalgctl(daemon, 'cli', stdin='config system settings\n    set sip-udp-port 5060 5065\nend\n')
