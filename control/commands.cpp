@@ -134,22 +134,26 @@ std::string commands::apply(std::string_view yaml, bool commit)
         return "{\"ok\":true,\"applied\":false}\n";
     }
     std::string saved;
-    if (const std::string err = this->commit(merged, saved); !err.empty()) {
+    if (const std::string err = this->commit(merged, planned.plan, saved); !err.empty()) {
         return error_reply(err);
     }
     return fmt::format("{{\"ok\":true,\"applied\":true,{}}}\n", saved);
 }
 
-std::string commands::commit(const config& next, std::string& saved)
+std::string commands::put_in_force(const config& next, const dp::plan& plan)
 {
-    const plan_result planned = build_plan(next);
-    if (!planned.ok()) {
-        return format_error(planned.errors.front());
-    }
-    if (std::string err = app_.apply(planned.plan); !err.empty()) {
+    if (std::string err = app_.apply(plan); !err.empty()) {
         return err;
     }
     running_ = next;
+    return {};
+}
+
+std::string commands::commit(const config& next, const dp::plan& plan, std::string& saved)
+{
+    if (std::string err = put_in_force(next, plan); !err.empty()) {
+        return err;
+    }
     saved = "\"saved\":null";
     if (!path_.empty()) {
         const std::string err = write_atomically(path_, to_yaml(running_));
@@ -174,7 +178,7 @@ std::string commands::cli(std::string_view text)
         if (!planned.ok()) {
             return errors_reply(planned.errors);
         }
-        if (const std::string err = commit(r.cfg, saved); !err.empty()) {
+        if (const std::string err = commit(r.cfg, planned.plan, saved); !err.empty()) {
             return error_reply(err);
         }
     }
@@ -266,11 +270,10 @@ void commands::reload_file()
     if (!errors.empty()) {
         return;
     }
-    if (auto err = app_.apply(planned.plan); !err.empty()) {
+    if (auto err = put_in_force(loaded.cfg, planned.plan); !err.empty()) {
         fmt::print(stderr, "sipalgd: reload refused: {}\n", err);
         return;
     }
-    running_ = std::move(loaded.cfg);
     fmt::print(stderr, "sipalgd: configuration reloaded from {}\n", path_);
 }
 

@@ -10,6 +10,7 @@
 
 namespace sipalg::dp {
 class appliance;
+struct plan;
 }
 
 namespace sipalg::control {
@@ -37,8 +38,10 @@ public:
 private:
     std::string apply(std::string_view yaml, bool commit);
     std::string cli(std::string_view text);
-    // Puts a checked configuration in force and writes it to the file; an error text or empty.
-    std::string commit(const config& next, std::string& saved);
+    // Puts a checked configuration and its plan in force; an error text or empty.
+    std::string put_in_force(const config& next, const dp::plan& plan);
+    // The same, then writes it to the file; `saved` gets the reply's "saved" member(s).
+    std::string commit(const config& next, const dp::plan& plan, std::string& saved);
     std::string stats() const;
     std::string sessions(std::string_view filter, bool clear) const;
 

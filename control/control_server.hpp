@@ -38,11 +38,6 @@ public:
     // Accepts, reads, answers and closes, waiting at most `timeout` for something to happen.
     void poll(std::chrono::milliseconds timeout);
 
-    std::size_t clients() const noexcept
-    {
-        return clients_.size();
-    }
-
 private:
     struct client {
         int fd = -1;

@@ -37,19 +37,24 @@ nat::flow_view view_of(const flow_key& k, std::uint16_t in_interface, std::int16
 
 } // namespace
 
-unsigned worker::owner_of(const flow_key& k, std::uint16_t in_interface) const noexcept
+worker::ownership worker::owner_of(const flow_key& k, std::uint16_t in_interface) const noexcept
 {
     const std::uint16_t dport = k.dport.to_host();
-    if (snap_->has_vips && snap_->firewall.is_vip_external(k.dst.to_host(), k.proto, dport)) {
+    if (!snap_->firewall.vips.empty() && snap_->firewall.is_vip_external(k.dst.to_host(), k.proto, dport)) {
         const nat::vip_target t = snap_->firewall.match_vip(view_of(k, in_interface, -1));
         if (t.vip >= 0) {
-            return owner_of_address(be32::from_host(t.address));
+            return {owner_of_address(be32::from_host(t.address)), false};
         }
     }
     if (has_ports(k.proto) && dport >= nat_port_first && snap_->is_ours(k.dst.to_host())) {
-        return owner_of_port(dport);
+        return {owner_of_port(dport), false};
     }
-    return owner_of_address(k.src);
+    return {owner_of_address(k.src), true};
+}
+
+std::uint16_t worker::interface_index(std::uint16_t port) const noexcept
+{
+    return static_cast<std::uint16_t>(std::max<std::int16_t>(snap_->interface_of_port[port], 0));
 }
 
 unsigned worker::owner_of(const ipv4_header& ip, const rte_mbuf* m) const noexcept
@@ -65,17 +70,7 @@ unsigned worker::owner_of(const ipv4_header& ip, const rte_mbuf* m) const noexce
     if (!k.ok) {
         return owner_of_address(ip.src);
     }
-    const std::int16_t itf = snap_->interface_of_port[m->port];
-    return owner_of(k.key, static_cast<std::uint16_t>(std::max<std::int16_t>(itf, 0)));
-}
-
-bool worker::owned_by_source(const flow_key& k) const noexcept
-{
-    const std::uint16_t dport = k.dport.to_host();
-    if (snap_->has_vips && snap_->firewall.is_vip_external(k.dst.to_host(), k.proto, dport)) {
-        return false;
-    }
-    return !(has_ports(k.proto) && dport >= nat_port_first && snap_->is_ours(k.dst.to_host()));
+    return owner_of(k.key, interface_index(m->port)).worker;
 }
 
 // Protocols other than UDP and TCP: ICMP echo (identifier as port), ICMP errors (the quoted packet's
@@ -106,7 +101,7 @@ void worker::update_clock() noexcept
 void worker::session_miss(pending& p, forward_run& r) noexcept
 {
     if (workers_ > 1) {
-        if (p.kind == handoff_kind::ipv4 && owned_by_source(p.key)) {
+        if (p.kind == handoff_kind::ipv4 && owner_of(p.key, interface_index(p.m->port)).by_source) {
             const unsigned other = owner_of_address(p.key.dst);
             if (other != id_) {
                 counters_.add(counter::handoff_probes);
@@ -138,7 +133,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     const nat::firewall& fw = snap_->firewall;
     nat::flow_view f = view_of(p.key, in->index, p.key.proto == ip_proto::icmp ? p.l4[0] : -1);
     nat::vip_target vip;
-    if (snap_->has_vips) {
+    if (!snap_->firewall.vips.empty()) {
         vip = fw.match_vip(f);
     }
     const ipv4_address dst = vip.vip >= 0 ? vip.address : f.dst;
@@ -213,7 +208,6 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         return;
     }
     nat::session& s = sessions_->at(ins.index);
-    s.policy = static_cast<std::uint16_t>(pi);
     s.policy_id = policy.id;
     s.generation = generation_;
     s.flags |= flags;
@@ -236,7 +230,7 @@ std::uint16_t worker::nat_port(const flow_key& translated) noexcept
         if (port < nat_port_first || owner_of_port(port) != id_) {
             return false;
         }
-        if (snap_->has_vips && snap_->firewall.is_vip_external(nat_address, translated.proto, port)) {
+        if (!snap_->firewall.vips.empty() && snap_->firewall.is_vip_external(nat_address, translated.proto, port)) {
             return false;
         }
         flow_key k = translated;
@@ -272,7 +266,7 @@ bool worker::revalidate(nat::session& s) noexcept
     nat::flow_view f = view_of(s.key, s.in_interface, s.key.proto == ip_proto::icmp ? icmp_type::echo_request : -1);
     f.out_interface = s.out_interface;
     nat::vip_target vip;
-    if (snap_->has_vips) {
+    if (!snap_->firewall.vips.empty()) {
         vip = fw.match_vip(f);
         if (vip.vip >= 0) {
             f.dport = vip.port;
@@ -282,7 +276,6 @@ bool worker::revalidate(nat::session& s) noexcept
     if (pi < 0 || !fw.policies[static_cast<std::size_t>(pi)].accept) {
         return false;
     }
-    s.policy = static_cast<std::uint16_t>(pi);
     s.policy_id = fw.policies[static_cast<std::size_t>(pi)].id;
     s.generation = generation_;
     return true;
@@ -303,8 +296,7 @@ void worker::translate_icmp_error(pending& p, nat::session_ref ref, forward_run&
         ip->src = rw.src;
     }
     ip->dst = rw.dst;
-    ip->checksum = be16{0};
-    ip->checksum = be16{static_cast<std::uint16_t>(~csum_fold(csum_partial(ip, ip->header_length())))};
+    set_ipv4_checksum(*ip);
 
     auto* inner = reinterpret_cast<ipv4_header*>(p.l4 + sizeof(icmp_header));
     const unsigned inner_ihl = inner->header_length();

@@ -58,7 +58,6 @@ snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>&
     s->neighbours = p.neighbours;
     s->firewall = p.firewall;
     s->timeouts = p.timeouts;
-    s->has_vips = !p.firewall.vips.empty();
 
     // rte_lpm keeps 24-bit next-hop ids; tbl8 groups serve prefixes longer than /24 (our /32 addresses
     // and broadcasts, host routes).

@@ -60,7 +60,6 @@ struct snapshot {
     std::vector<neighbour_plan> neighbours;
     nat::firewall firewall;
     nat::session_timeouts timeouts;
-    bool has_vips = false;
 
     snapshot() = default;
     snapshot(const snapshot&) = delete;

@@ -52,12 +52,6 @@ inline void set_header_lengths(rte_mbuf* m, unsigned ipv4_header_length) noexcep
     m->l3_len = ipv4_header_length & 0x1ffu;
 }
 
-inline void set_ipv4_checksum(ipv4_header& ip) noexcept
-{
-    ip.checksum = be16{0};
-    ip.checksum = be16{static_cast<std::uint16_t>(~csum_fold(csum_partial(&ip, ip.header_length())))};
-}
-
 constexpr be16 be(std::uint16_t v) noexcept
 {
     return be16::from_host(v);
@@ -73,8 +67,7 @@ inline bool is_icmp_error(const ipv4_header& ip, const rte_mbuf* m) noexcept
     if (m->data_len < off + 1) {
         return true; // cannot tell: stay silent
     }
-    const std::uint8_t type = *rte_pktmbuf_mtod_offset(m, const std::uint8_t*, off);
-    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+    return is_icmp_error_type(*rte_pktmbuf_mtod_offset(m, const std::uint8_t*, off));
 }
 
 } // namespace
@@ -936,7 +929,7 @@ void worker::handle_arp(rte_mbuf* m, const interface_rt& itf, bool is_copy) noex
         }
         return;
     }
-    const bool for_us = tpa == ours || (snap_->has_vips && snap_->firewall.vip_answers_arp(tpa, itf.index));
+    const bool for_us = tpa == ours || (!snap_->firewall.vips.empty() && snap_->firewall.vip_answers_arp(tpa, itf.index));
     // Learn only on-link unicast senders (RFC 826 merge; RFC 1812 §3.3.2 forbids learning broadcast).
     const bool sender_ok = itf.address.contains(spa) && (itf.address.length > 30 || spa != itf.address.broadcast()) &&
                            (arp->sha[0] & 1u) == 0 && !mac_is(arp->sha, words_of(mac_zero));

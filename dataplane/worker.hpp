@@ -214,11 +214,13 @@ private:
     }
     // The worker that owns a packet (ARCHITECTURE.md "Processes and cores"): a public NAT port's slice
     // owner; for a VIP, the mapped (inside) host's; otherwise the source host's.
-    unsigned owner_of(const flow_key& k, std::uint16_t in_interface) const noexcept;
+    struct ownership {
+        unsigned worker;
+        bool by_source; // decided by hash(source): a reply may belong to the destination's worker
+    };
+    ownership owner_of(const flow_key& k, std::uint16_t in_interface) const noexcept;
     unsigned owner_of(const ipv4_header& ip, const rte_mbuf* m) const noexcept;
-    // Whether packets with this key reach their owner by hash(source) (and may need a probe of the
-    // destination's worker): not for our addresses' ports, not for a VIP.
-    bool owned_by_source(const flow_key& k) const noexcept;
+    std::uint16_t interface_index(std::uint16_t port) const noexcept; // 0 for a port without one
 
     static constexpr std::uint16_t nat_port_first = 1024; // SNAT ports and ICMP ids: 1024-65535, sliced
 

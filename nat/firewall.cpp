@@ -132,34 +132,6 @@ std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, std::u
     return -1;
 }
 
-std::int32_t firewall::find_policy(std::uint32_t id) const noexcept
-{
-    for (std::size_t i = 0; i < policies.size(); ++i) {
-        if (policies[i].id == id) {
-            return static_cast<std::int32_t>(i);
-        }
-    }
-    return -1;
-}
-
-bool firewall::is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
-{
-    for (const auto& v : vips) {
-        const ipv4_address last = v.mappedip + (v.extip.last - v.extip.first);
-        if (address < v.mappedip || address > last) {
-            continue;
-        }
-        if (!v.portforward || port == 0 || v.proto == ip_proto::icmp) {
-            return true;
-        }
-        const std::uint16_t port_last = static_cast<std::uint16_t>(v.mappedport + (v.extport_last - v.extport_first));
-        if (proto == v.proto && port >= v.mappedport && port <= port_last) {
-            return true;
-        }
-    }
-    return false;
-}
-
 bool firewall::vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept
 {
     return std::any_of(vips.begin(), vips.end(), [&](const vip_rule& v) {

@@ -126,11 +126,6 @@ struct firewall {
     // per schedule index that is in its window now. f.dport is the port after the VIP: FortiOS checks a
     // policy's service against the mapped port of a port-forwarding VIP.
     std::int32_t match_policy(const flow_view& f, std::int32_t vip, std::uint64_t active_schedules) const noexcept;
-    // A policy by its FortiOS id, as an index, or -1.
-    std::int32_t find_policy(std::uint32_t id) const noexcept;
-    // Whether a packet from `address`:`port` (host order) is a VIP's mapped server answering; port 0
-    // matches any VIP on the address.
-    bool is_vip_mapped(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
     // Whether ARP for `address` on interface `itf` is ours to answer: a VIP's external address there
     // (FortiOS arp-reply enable, the default).
     bool vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept;

@@ -158,6 +158,13 @@ constexpr bool is_fragment(const ipv4_header& h) noexcept
     return (h.frag.raw & mf_or_offset.raw) != 0;
 }
 
+// The header checksum summed anew (after a change too large for an incremental update).
+inline void set_ipv4_checksum(ipv4_header& ip) noexcept
+{
+    ip.checksum = be16{0};
+    ip.checksum = be16{static_cast<std::uint16_t>(~csum_fold(csum_partial(&ip, ip.header_length())))};
+}
+
 // The TTL decrement of a forwarded packet with its checksum update. TTL is the high byte of a 16-bit
 // word, so the word falls by 0x0100 and the checksum rises by 0x0100 with end-around carry (RFC 1141;
 // the same value as RFC 1624 eqn. 3, up to the two forms of zero). One's-complement addition works on

@@ -159,7 +159,6 @@ struct alignas(64) session {
     std::uint32_t expires = 0;  // in table time (1/16 s)
     std::uint32_t next = no_index; // timer wheel list, or the free list
     std::uint32_t prev = no_index;
-    std::uint16_t policy = 0;   // index of the accepting policy in the snapshot it was checked against
     session_state state = session_state::other;
     std::uint8_t flags = 0;
     // Line 1: statistics and identity, for session lists and policy re-checks.

@@ -13,6 +13,17 @@ using namespace sipalg::control;
 
 namespace {
 
+// Step 2 of the seed's SIP ALG examples 1 and 2, verbatim.
+constexpr const char* sip_alg_profile = R"(    config voip profile
+        edit "sip-alg-profile"
+            set feature-set voipd
+            config sip
+                set status enable
+            end
+        next
+    end
+)";
+
 config base()
 {
     const auto r = load_yaml(R"(system:
@@ -68,15 +79,7 @@ TEST_CASE("seed: the default VoIP ALG mode, both ways")
 
 TEST_CASE("seed SIP ALG example 1: a voipd profile on a policy made with edit 0")
 {
-    auto r = run(base(), R"(    config voip profile
-        edit "sip-alg-profile"
-            set feature-set voipd
-            config sip
-                set status enable
-            end
-        next
-    end
-)");
+    auto r = run(base(), sip_alg_profile);
     const auto* p = profile(r.cfg, "sip-alg-profile");
     REQUIRE(p != nullptr);
     CHECK((p->feature_set == "voipd" && p->sip_status && p->sip_rtp));
@@ -237,15 +240,7 @@ TEST_CASE("the running configuration survives a CLI round of no changes")
 
 TEST_CASE("show prints CLI that reads back to the same configuration")
 {
-    auto r = run(base(), R"(config voip profile
-    edit "sip-alg-profile"
-        set feature-set voipd
-        config sip
-            set status enable
-        end
-    next
-end
-config firewall address
+    auto r = run(base(), std::string(sip_alg_profile) + R"(config firewall address
     edit "lan"
         set subnet 10.0.1.0 255.255.255.0
     next

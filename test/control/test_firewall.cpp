@@ -259,8 +259,6 @@ firewall:
     CHECK(w.vip == 1);
     CHECK(w.address == *parse_ipv4("172.16.0.21"));
     CHECK(w.port == 443);
-    CHECK(fw.is_vip_mapped(*parse_ipv4("10.0.1.50"), ip_proto::udp, 5061));
-    CHECK_FALSE(fw.is_vip_mapped(*parse_ipv4("10.0.1.50"), ip_proto::udp, 5062));
     CHECK(fw.is_vip_external(*parse_ipv4("198.51.100.10"), ip_proto::udp, 15061));
     CHECK_FALSE(fw.is_vip_external(*parse_ipv4("198.51.100.10"), ip_proto::udp, 5060));
 }
