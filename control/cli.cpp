@@ -2,9 +2,9 @@
 #include "control/cli.hpp"
 
 #include "control/json.hpp"
+#include "control/yaml.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -66,25 +66,32 @@ bool tnode::erase(std::string_view name)
     return true;
 }
 
-tnode from_yaml(const YAML::Node& n)
+tnode from_yaml(const yaml::node& n)
 {
     tnode t;
-    if (n.IsMap()) {
-        for (const auto& kv : n) {
-            t.kids.push_back(tentry{kv.first.Scalar(), from_yaml(kv.second)});
+    if (n.is_map()) {
+        t.kids.reserve(n.entries());
+        for (std::size_t i = 0; i < n.entries(); ++i) {
+            t.kids.push_back(tentry{n.key(i).text, from_yaml(n.value(i))});
         }
-    } else if (n.IsSequence()) {
+    } else if (n.is_sequence()) {
         t.leaf = true;
-        for (const auto& v : n) {
-            t.values.push_back(v.Scalar());
+        for (const auto& v : n.children) {
+            t.values.push_back(v.text);
         }
     } else {
         t.leaf = true;
-        if (n.IsScalar()) {
-            t.values.push_back(n.Scalar());
+        if (n.is_scalar()) {
+            t.values.push_back(n.text);
         }
     }
     return t;
+}
+
+// The running configuration as a tree; to_yaml writes what the reader takes back.
+tnode tree_of(const config& cfg)
+{
+    return from_yaml(yaml::parse(to_yaml(cfg)).root);
 }
 
 // YAML text of the tree; `origin[yaml line]` = the CLI line behind it (0: the running configuration).
@@ -239,7 +246,7 @@ void show_path(const tnode& root, const cli_path& p, const std::string* only, st
 
 bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out)
 {
-    const tnode root = from_yaml(YAML::Load(to_yaml(cfg)));
+    const tnode root = tree_of(cfg);
     if (path.empty() || (path.size() == 1 && path[0] == "full-configuration")) {
         for (const auto& p : cli_paths()) {
             show_path(root, p, nullptr, out);
@@ -310,7 +317,7 @@ bool cli_words(std::string_view line, std::vector<std::string>& out)
 cli_result apply_cli(const config& running, std::string_view text)
 {
     cli_result result;
-    tnode root = from_yaml(YAML::Load(to_yaml(running)));
+    tnode root = tree_of(running);
     // The open blocks: each `config` pushes the node it entered; `edit` pushes the entry.
     struct frame {
         tnode* node;

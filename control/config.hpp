@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sipalg::control {
@@ -20,14 +21,19 @@ struct source_position {
     int column = 0;
 };
 
-// Where each key's value of an object was, for errors found after reading (dangling references).
-struct field_positions : std::map<std::string, source_position, std::less<>> {};
+// Where each key's value of an object was, for errors found after reading (dangling references). A few
+// keys per object, so a flat list (no allocation per key: the names fit std::string's small buffer).
+struct field_positions : std::vector<std::pair<std::string, source_position>> {};
 
 // The position of a field's value, or of the object when the field was not written.
 inline source_position where_of(const field_positions& fields, std::string_view key, source_position object)
 {
-    const auto it = fields.find(key);
-    return it == fields.end() ? object : it->second;
+    for (const auto& [k, where] : fields) {
+        if (k == key) {
+            return where;
+        }
+    }
+    return object;
 }
 
 struct config_error {

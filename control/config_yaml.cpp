@@ -1,11 +1,11 @@
-// Reads the configuration model from YAML (yaml-cpp). yaml-cpp throws; the exceptions stay in this file
-// and become errors with positions (STYLE.md item 18). Every problem is collected, so an operator fixes a
+// Reads the configuration model from YAML (control/yaml.hpp: a tree of nodes with positions). Problems
+// become errors with positions (STYLE.md item 18); every problem is collected, so an operator fixes a
 // file in one pass.
 #include "control/config.hpp"
 #include "control/json.hpp"
+#include "control/yaml.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
@@ -94,100 +94,151 @@ const std::vector<service_config>& predefined_services()
     return services;
 }
 
+// What a value is, for messages: "firewall policy 7" and "srcintf". Kept as two views and joined only
+// when a message is written, so reading a value that is fine builds no string.
+struct label {
+    label(std::string_view o) : object(o) {} // NOLINT(google-explicit-constructor)
+    label(const std::string& o) : object(o) {} // NOLINT(google-explicit-constructor)
+    label(const char* o) : object(o) {}        // NOLINT(google-explicit-constructor)
+    label(std::string_view o, std::string_view f) : object(o), field(f) {}
+    std::string_view object;
+    std::string_view field;
+};
+
+} // namespace sipalg::control
+
+template <>
+struct fmt::formatter<sipalg::control::label> : fmt::formatter<std::string_view> {
+    template <class Context>
+    auto format(const sipalg::control::label& l, Context& ctx) const
+    {
+        if (l.field.empty()) {
+            return fmt::formatter<std::string_view>::format(l.object, ctx);
+        }
+        return fmt::format_to(ctx.out(), "{} {}", l.object, l.field);
+    }
+};
+
+namespace sipalg::control {
+
 namespace {
 
-source_position position_of(const YAML::Node& n)
-{
-    const auto m = n.Mark();
-    if (m.is_null()) {
-        return {};
+// A non-owning reference to a callable (the handlers of object() live until the end of its call), so a
+// table of handlers costs no allocation; std::function would allocate for most of these lambdas.
+template <class Signature>
+class function_ref;
+
+template <class R, class... Args>
+class function_ref<R(Args...)> {
+public:
+    template <class F>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref>)
+    function_ref(F&& f) // NOLINT(google-explicit-constructor): taking lambdas in place is the point
+        : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+          call_([](void* o, Args... args) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...); })
+    {
     }
-    return {m.line + 1, m.column + 1};
-}
+    R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
+
+private:
+    void* object_;
+    R (*call_)(void*, Args...);
+};
+
+struct field {
+    std::string_view key;
+    function_ref<void(const yaml::node&)> read;
+};
 
 // Walks YAML nodes and records errors instead of throwing.
 class reader {
 public:
     explicit reader(std::vector<config_error>& errors) : errors_(errors) {}
 
-    void error(const YAML::Node& at, std::string message)
+    void error(const yaml::node& at, std::string message)
     {
-        error_at(position_of(at), std::move(message));
+        error_at(at.where, std::move(message));
     }
     void error_at(source_position where, std::string message)
     {
         errors_.push_back({where, std::move(message)});
     }
 
-    using entry_fn = std::function<void(const std::string& key, const YAML::Node& key_node, const YAML::Node& value)>;
-
-    // Calls f for every entry of a map node, in document order; duplicate keys are errors.
-    void each_entry(const YAML::Node& n, std::string_view what, const entry_fn& f)
+    // Calls f(key text, key node, value node) for every entry of a map node, in document order;
+    // duplicate keys are errors.
+    template <class F>
+    void each_entry(const yaml::node& n, std::string_view what, F&& f)
     {
-        if (n.IsNull()) {
+        if (n.is_null()) {
             return;
         }
-        if (!n.IsMap()) {
+        if (!n.is_map()) {
             error(n, fmt::format("{} must be a mapping", what));
             return;
         }
-        std::set<std::string> seen;
-        // yaml-cpp's iterator yields a temporary pair: the entry lives for one loop body, and the nodes
-        // are held by value (handles), never by reference into the iterator.
-        for (const auto& entry : n) {
-            const YAML::Node key = entry.first;
-            const YAML::Node value = entry.second;
-            if (!key.IsScalar()) {
+        // Small objects (most of them) are checked for duplicates by a scan; large sections by a set.
+        std::set<std::string_view> seen;
+        const bool use_set = n.entries() > 16;
+        for (std::size_t i = 0; i < n.entries(); ++i) {
+            const yaml::node& key = n.key(i);
+            if (!key.is_scalar()) {
                 error(key, fmt::format("{}: keys must be scalars", what));
                 continue;
             }
-            const auto k = key.Scalar();
+            const std::string& k = key.text;
             if (!is_utf8(k)) {
                 error(key, fmt::format("{}: names must be UTF-8 text", what));
                 continue;
             }
-            if (!seen.insert(k).second) {
+            const bool duplicate = use_set ? !seen.insert(k).second : [&] {
+                for (std::size_t j = 0; j < i; ++j) {
+                    if (n.key(j).is_scalar() && n.key(j).text == k) {
+                        return true;
+                    }
+                }
+                return false;
+            }();
+            if (duplicate) {
                 error(key, fmt::format("{}: duplicate key '{}'", what, k));
                 continue;
             }
-            f(k, key, value);
+            f(k, key, n.value(i));
         }
     }
 
     // Keys of one object: each known key has a handler; any other key is an error.
     // Calls the handler of each key; records where each value is in `positions` when given, so that
     // later checks (references) point at the value, not the object.
-    void object(const YAML::Node& n, std::string_view what,
-                const std::map<std::string, std::function<void(const YAML::Node&)>, std::less<>>& handlers,
+    void object(const yaml::node& n, std::string_view what, std::initializer_list<field> handlers,
                 field_positions* positions = nullptr)
     {
-        each_entry(n, what, [&](const std::string& k, const YAML::Node& key, const YAML::Node& value) {
-            const auto h = handlers.find(k);
+        each_entry(n, what, [&](const std::string& k, const yaml::node& key, const yaml::node& value) {
+            const auto h = std::find_if(handlers.begin(), handlers.end(), [&k](const field& f) { return f.key == k; });
             if (h == handlers.end()) {
                 error(key, fmt::format("unknown key '{}' in {}", k, what));
                 return;
             }
             if (positions != nullptr) {
-                (*positions)[k] = position_of(value);
+                positions->emplace_back(k, value.where); // each key once: duplicates were refused above
             }
-            h->second(value);
+            h->read(value);
         });
     }
 
-    std::optional<std::string> scalar(const YAML::Node& n, std::string_view what)
+    std::optional<std::string> scalar(const yaml::node& n, const label& what)
     {
-        if (!n.IsScalar()) {
+        if (!n.is_scalar()) {
             error(n, fmt::format("{} must be a scalar", what));
             return std::nullopt;
         }
-        if (!is_utf8(n.Scalar())) {
+        if (!is_utf8(n.text)) {
             error(n, fmt::format("{} must be UTF-8 text", what));
             return std::nullopt;
         }
-        return n.Scalar();
+        return n.text;
     }
 
-    std::optional<std::uint64_t> integer(const YAML::Node& n, std::string_view what, std::uint64_t min,
+    std::optional<std::uint64_t> integer(const yaml::node& n, const label& what, std::uint64_t min,
                                          std::uint64_t max)
     {
         const auto s = scalar(n, what);
@@ -204,7 +255,7 @@ public:
         return v;
     }
 
-    std::optional<bool> enable_disable(const YAML::Node& n, std::string_view what)
+    std::optional<bool> enable_disable(const yaml::node& n, const label& what)
     {
         const auto s = scalar(n, what);
         if (!s) {
@@ -222,7 +273,7 @@ public:
 
     // A scalar read by `parse` (which returns an optional); `expected` says what a good value looks like.
     template <class Parse>
-    auto parsed(const YAML::Node& n, std::string_view what, Parse parse, std::string_view expected)
+    auto parsed(const yaml::node& n, const label& what, Parse parse, std::string_view expected)
         -> decltype(parse(std::string_view{}))
     {
         const auto s = scalar(n, what);
@@ -236,27 +287,27 @@ public:
         return v;
     }
 
-    std::optional<ipv4_address> address(const YAML::Node& n, std::string_view what)
+    std::optional<ipv4_address> address(const yaml::node& n, const label& what)
     {
         return parsed(n, what, parse_ipv4, "an IPv4 address");
     }
 
-    std::optional<ipv4_prefix> prefix(const YAML::Node& n, std::string_view what)
+    std::optional<ipv4_prefix> prefix(const yaml::node& n, const label& what)
     {
         return parsed(n, what, parse_ipv4_prefix, "'address/length' or 'address netmask'");
     }
 
-    std::optional<mac_address> mac(const YAML::Node& n, std::string_view what)
+    std::optional<mac_address> mac(const yaml::node& n, const label& what)
     {
         return parsed(n, what, parse_mac, "a MAC address like 02:00:00:00:00:01");
     }
 
     // A space-separated FortiOS list ("ping https") or a YAML sequence of words.
-    std::vector<std::string> words(const YAML::Node& n, std::string_view what)
+    std::vector<std::string> words(const yaml::node& n, const label& what)
     {
         std::vector<std::string> out;
-        if (n.IsSequence()) {
-            for (const auto& item : n) {
+        if (n.is_sequence()) {
+            for (const auto& item : n.children) {
                 if (const auto s = scalar(item, what)) {
                     out.push_back(*s);
                 }
@@ -264,9 +315,14 @@ public:
             return out;
         }
         if (const auto s = scalar(n, what)) {
-            std::istringstream in(*s);
-            for (std::string w; in >> w;) {
-                out.push_back(w);
+            for (std::size_t i = 0; i < s->size();) {
+                const auto start = s->find_first_not_of(' ', i);
+                if (start == std::string::npos) {
+                    break;
+                }
+                const auto stop = std::min(s->find(' ', start), s->size());
+                out.emplace_back(*s, start, stop - start);
+                i = stop;
             }
         }
         return out;
@@ -276,27 +332,27 @@ private:
     std::vector<config_error>& errors_;
 };
 
-void read_interfaces(reader& r, const YAML::Node& n, config& cfg)
+void read_interfaces(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "system interface", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "system interface", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         interface_config i;
         i.name = name;
-        i.where = position_of(key);
+        i.where = key.where;
         const auto what = fmt::format("system interface {}", name);
         bool has_ip = false;
         bool has_port = false;
         r.object(v, what,
                  {
                      {"dpdk-port",
-                      [&](const YAML::Node& x) {
-                          if (auto s = r.scalar(x, what + " dpdk-port")) {
+                      [&](const yaml::node& x) {
+                          if (auto s = r.scalar(x, label(what, "dpdk-port"))) {
                               i.dpdk_port = *s;
                               has_port = true;
                           }
                       }},
                      {"ip",
-                      [&](const YAML::Node& x) {
-                          if (auto p = r.prefix(x, what + " ip")) {
+                      [&](const yaml::node& x) {
+                          if (auto p = r.prefix(x, label(what, "ip"))) {
                               if (p->length == 0 || p->length == 32) {
                                   r.error(x, fmt::format("{} ip needs a prefix length from 1 to 31", what));
                               } else {
@@ -306,8 +362,8 @@ void read_interfaces(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"macaddr",
-                      [&](const YAML::Node& x) {
-                          if (auto m = r.mac(x, what + " macaddr")) {
+                      [&](const yaml::node& x) {
+                          if (auto m = r.mac(x, label(what, "macaddr"))) {
                               if ((*m)[0] & 1u) {
                                   r.error(x, fmt::format("{} macaddr must be a unicast address", what));
                               } else {
@@ -316,16 +372,16 @@ void read_interfaces(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"mtu",
-                      [&](const YAML::Node& x) {
-                          if (auto m = r.integer(x, what + " mtu", 576, 9216)) {
+                      [&](const yaml::node& x) {
+                          if (auto m = r.integer(x, label(what, "mtu"), 576, 9216)) {
                               i.mtu = static_cast<std::uint16_t>(*m);
                           }
                       }},
                      {"allowaccess",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           static const std::set<std::string, std::less<>> known{
                               "ping", "https", "ssh", "http", "telnet", "snmp", "fgfm", "fabric"};
-                          i.allowaccess = r.words(x, what + " allowaccess");
+                          i.allowaccess = r.words(x, label(what, "allowaccess"));
                           for (const auto& w : i.allowaccess) {
                               if (!known.contains(w)) {
                                   r.error(x, fmt::format("{} allowaccess: unknown service '{}'", what, w));
@@ -343,11 +399,11 @@ void read_interfaces(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_arp_table(reader& r, const YAML::Node& n, config& cfg)
+void read_arp_table(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "system arp-table", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "system arp-table", [&](const std::string& id, const yaml::node& key, const yaml::node& v) {
         arp_entry_config a;
-        a.where = position_of(key);
+        a.where = key.where;
         const auto what = fmt::format("system arp-table {}", id);
         if (const auto i = r.integer(key, "system arp-table id", 1, 4294967295u)) {
             a.id = static_cast<std::uint32_t>(*i);
@@ -358,22 +414,22 @@ void read_arp_table(reader& r, const YAML::Node& n, config& cfg)
         r.object(v, what,
                  {
                      {"interface",
-                      [&](const YAML::Node& x) {
-                          if (auto s = r.scalar(x, what + " interface")) {
+                      [&](const yaml::node& x) {
+                          if (auto s = r.scalar(x, label(what, "interface"))) {
                               a.interface = *s;
                               has_if = true;
                           }
                       }},
                      {"ip",
-                      [&](const YAML::Node& x) {
-                          if (auto ip = r.address(x, what + " ip")) {
+                      [&](const yaml::node& x) {
+                          if (auto ip = r.address(x, label(what, "ip"))) {
                               a.ip = *ip;
                               has_ip = true;
                           }
                       }},
                      {"mac",
-                      [&](const YAML::Node& x) {
-                          if (auto m = r.mac(x, what + " mac")) {
+                      [&](const yaml::node& x) {
+                          if (auto m = r.mac(x, label(what, "mac"))) {
                               a.mac = *m;
                               has_mac = true;
                           }
@@ -386,11 +442,11 @@ void read_arp_table(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_static_routes(reader& r, const YAML::Node& n, config& cfg)
+void read_static_routes(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "router static", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "router static", [&](const std::string& id, const yaml::node& key, const yaml::node& v) {
         static_route_config s;
-        s.where = position_of(key);
+        s.where = key.where;
         const auto what = fmt::format("router static {}", id);
         if (const auto i = r.integer(key, "router static id", 1, 4294967295u)) {
             s.id = static_cast<std::uint32_t>(*i);
@@ -399,8 +455,8 @@ void read_static_routes(reader& r, const YAML::Node& n, config& cfg)
         r.object(v, what,
                  {
                      {"dst",
-                      [&](const YAML::Node& x) {
-                          if (auto p = r.prefix(x, what + " dst")) {
+                      [&](const yaml::node& x) {
+                          if (auto p = r.prefix(x, label(what, "dst"))) {
                               if (p->address != p->network()) {
                                   r.error(x, fmt::format("{} dst {} has host bits set", what, format_prefix(*p)));
                               } else {
@@ -410,32 +466,32 @@ void read_static_routes(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"gateway",
-                      [&](const YAML::Node& x) {
-                          if (auto a = r.address(x, what + " gateway")) {
+                      [&](const yaml::node& x) {
+                          if (auto a = r.address(x, label(what, "gateway"))) {
                               s.gateway = *a;
                           }
                       }},
                      {"device",
-                      [&](const YAML::Node& x) {
-                          if (auto d = r.scalar(x, what + " device")) {
+                      [&](const yaml::node& x) {
+                          if (auto d = r.scalar(x, label(what, "device"))) {
                               s.device = *d;
                           }
                       }},
                      {"distance",
-                      [&](const YAML::Node& x) {
-                          if (auto d = r.integer(x, what + " distance", 1, 255)) {
+                      [&](const yaml::node& x) {
+                          if (auto d = r.integer(x, label(what, "distance"), 1, 255)) {
                               s.distance = static_cast<std::uint8_t>(*d);
                           }
                       }},
                      {"status",
-                      [&](const YAML::Node& x) {
-                          if (auto b = r.enable_disable(x, what + " status")) {
+                      [&](const yaml::node& x) {
+                          if (auto b = r.enable_disable(x, label(what, "status"))) {
                               s.enabled = *b;
                           }
                       }},
                      {"blackhole",
-                      [&](const YAML::Node& x) {
-                          if (auto b = r.enable_disable(x, what + " blackhole")) {
+                      [&](const yaml::node& x) {
+                          if (auto b = r.enable_disable(x, label(what, "blackhole"))) {
                               s.blackhole = *b;
                           }
                       }},
@@ -537,9 +593,9 @@ std::optional<std::uint16_t> parse_clock(std::string_view s)
 }
 
 // Reads a space-separated list key into `out`, replacing its default.
-std::function<void(const YAML::Node&)> words_into(reader& r, std::vector<std::string>& out, std::string what)
+auto words_into(reader& r, std::vector<std::string>& out, std::string_view object, std::string_view field)
 {
-    return [&r, &out, what](const YAML::Node& x) {
+    return [&r, &out, what = label(object, field)](const yaml::node& x) {
         out = r.words(x, what);
         if (out.empty()) {
             r.error(x, fmt::format("{} must name at least one object", what));
@@ -547,53 +603,53 @@ std::function<void(const YAML::Node&)> words_into(reader& r, std::vector<std::st
     };
 }
 
-std::function<void(const YAML::Node&)> text_into(reader& r, std::string& out, std::string what)
+auto text_into(reader& r, std::string& out, std::string_view object, std::string_view field)
 {
-    return [&r, &out, what](const YAML::Node& x) {
+    return [&r, &out, what = label(object, field)](const yaml::node& x) {
         if (auto v = r.scalar(x, what)) {
             out = *v;
         }
     };
 }
 
-std::function<void(const YAML::Node&)> flag_into(reader& r, bool& out, std::string what)
+auto flag_into(reader& r, bool& out, std::string_view object, std::string_view field)
 {
-    return [&r, &out, what](const YAML::Node& x) {
+    return [&r, &out, what = label(object, field)](const yaml::node& x) {
         if (auto v = r.enable_disable(x, what)) {
             out = *v;
         }
     };
 }
 
-std::function<void(const YAML::Node&)> ignored()
+auto ignored()
 {
-    return [](const YAML::Node&) {};
+    return [](const yaml::node&) {};
 }
 
-void read_addresses(reader& r, const YAML::Node& n, config& cfg)
+void read_addresses(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall address", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall address", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         address_config a;
         a.name = name;
-        a.where = position_of(key);
+        a.where = key.where;
         const auto what = fmt::format("firewall address {}", name);
         std::string type = "ipmask";
-        YAML::Node type_node;
+        source_position type_where;
         std::optional<ipv4_prefix> subnet;
         std::optional<ipv4_address> start;
         std::optional<ipv4_address> end;
         r.object(v, what,
                  {
                      {"type",
-                      [&](const YAML::Node& x) {
-                          type_node = x;
-                          if (auto t = r.scalar(x, what + " type")) {
+                      [&](const yaml::node& x) {
+                          type_where = x.where;
+                          if (auto t = r.scalar(x, label(what, "type"))) {
                               type = *t;
                           }
                       }},
-                     {"subnet", [&](const YAML::Node& x) { subnet = r.prefix(x, what + " subnet"); }},
-                     {"start-ip", [&](const YAML::Node& x) { start = r.address(x, what + " start-ip"); }},
-                     {"end-ip", [&](const YAML::Node& x) { end = r.address(x, what + " end-ip"); }},
+                     {"subnet", [&](const yaml::node& x) { subnet = r.prefix(x, label(what, "subnet")); }},
+                     {"start-ip", [&](const yaml::node& x) { start = r.address(x, label(what, "start-ip")); }},
+                     {"end-ip", [&](const yaml::node& x) { end = r.address(x, label(what, "end-ip")); }},
                      {"comment", ignored()},
                  });
         if (type == "ipmask") {
@@ -613,20 +669,20 @@ void read_addresses(reader& r, const YAML::Node& n, config& cfg)
                 a.last = *end;
             }
         } else {
-            r.error(type_node, fmt::format("{} type must be ipmask or iprange, not '{}'", what, type));
+            r.error_at(type_where, fmt::format("{} type must be ipmask or iprange, not '{}'", what, type));
         }
         cfg.addresses.push_back(a);
     });
 }
 
-void read_addrgrps(reader& r, const YAML::Node& n, config& cfg)
+void read_addrgrps(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall addrgrp", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall addrgrp", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         addrgrp_config g;
         g.name = name;
-        g.where = position_of(key);
+        g.where = key.where;
         const auto what = fmt::format("firewall addrgrp {}", name);
-        r.object(v, what, {{"member", words_into(r, g.member, what + " member")}, {"comment", ignored()}}, &g.fields);
+        r.object(v, what, {{"member", words_into(r, g.member, what, "member")}, {"comment", ignored()}}, &g.fields);
         if (g.member.empty()) {
             r.error(key, fmt::format("{} needs member", what));
         }
@@ -634,15 +690,15 @@ void read_addrgrps(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_services(reader& r, const YAML::Node& n, config& cfg)
+void read_services(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall service custom", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall service custom", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         service_config sv;
         sv.name = name;
-        sv.where = position_of(key);
+        sv.where = key.where;
         const auto what = fmt::format("firewall service custom {}", name);
         const auto ranges = [&](std::vector<port_range_config>& out, std::string field) {
-            return [&r, &out, field, what](const YAML::Node& x) {
+            return [&r, &out, field, what](const yaml::node& x) {
                 for (const auto& w : r.words(x, what + " " + field)) {
                     if (const auto p = parse_service_ports(w)) {
                         out.push_back(*p);
@@ -652,13 +708,13 @@ void read_services(reader& r, const YAML::Node& n, config& cfg)
                 }
             };
         };
-        YAML::Node protocol_node;
+        source_position protocol_where;
         r.object(v, what,
                  {
                      {"protocol",
-                      [&](const YAML::Node& x) {
-                          protocol_node = x;
-                          if (auto p = r.scalar(x, what + " protocol")) {
+                      [&](const yaml::node& x) {
+                          protocol_where = x.where;
+                          if (auto p = r.scalar(x, label(what, "protocol"))) {
                               sv.protocol = *p;
                           }
                       }},
@@ -666,14 +722,14 @@ void read_services(reader& r, const YAML::Node& n, config& cfg)
                      {"udp-portrange", ranges(sv.udp, "udp-portrange")},
                      {"sctp-portrange", ranges(sv.sctp, "sctp-portrange")},
                      {"icmptype",
-                      [&](const YAML::Node& x) {
-                          if (auto t = r.integer(x, what + " icmptype", 0, 255)) {
+                      [&](const yaml::node& x) {
+                          if (auto t = r.integer(x, label(what, "icmptype"), 0, 255)) {
                               sv.icmptype = static_cast<std::int16_t>(*t);
                           }
                       }},
                      {"protocol-number",
-                      [&](const YAML::Node& x) {
-                          if (auto p = r.integer(x, what + " protocol-number", 0, 254)) {
+                      [&](const yaml::node& x) {
+                          if (auto p = r.integer(x, label(what, "protocol-number"), 0, 254)) {
                               sv.protocol_number = static_cast<std::uint8_t>(*p);
                           }
                       }},
@@ -681,7 +737,7 @@ void read_services(reader& r, const YAML::Node& n, config& cfg)
                      {"category", ignored()},
                  });
         if (sv.protocol != "TCP/UDP/SCTP" && sv.protocol != "ICMP" && sv.protocol != "IP") {
-            r.error(protocol_node, fmt::format("{} protocol must be TCP/UDP/SCTP, ICMP or IP, not '{}'", what, sv.protocol));
+            r.error_at(protocol_where, fmt::format("{} protocol must be TCP/UDP/SCTP, ICMP or IP, not '{}'", what, sv.protocol));
         } else if (sv.protocol == "TCP/UDP/SCTP" && sv.tcp.empty() && sv.udp.empty() && sv.sctp.empty()) {
             r.error(key, fmt::format("{} needs tcp-portrange, udp-portrange or sctp-portrange", what));
         }
@@ -689,16 +745,16 @@ void read_services(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_schedules(reader& r, const YAML::Node& n, config& cfg)
+void read_schedules(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall schedule recurring", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall schedule recurring", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         schedule_config sc;
         sc.name = name;
-        sc.where = position_of(key);
+        sc.where = key.where;
         const auto what = fmt::format("firewall schedule recurring {}", name);
         bool has_day = false;
         const auto clock = [&](std::uint16_t& out, std::string field) {
-            return [&r, &out, field, what](const YAML::Node& x) {
+            return [&r, &out, field, what](const yaml::node& x) {
                 if (auto m = r.parsed(x, what + " " + field, parse_clock, "a time of day HH:MM")) {
                     out = *m;
                 }
@@ -707,11 +763,11 @@ void read_schedules(reader& r, const YAML::Node& n, config& cfg)
         r.object(v, what,
                  {
                      {"day",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           static const std::array<std::string_view, 7> names{"sunday", "monday", "tuesday", "wednesday",
                                                                               "thursday", "friday", "saturday"};
                           has_day = true;
-                          for (const auto& w : r.words(x, what + " day")) {
+                          for (const auto& w : r.words(x, label(what, "day"))) {
                               if (w == "none") {
                                   continue;
                               }
@@ -734,22 +790,22 @@ void read_schedules(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_vips(reader& r, const YAML::Node& n, config& cfg)
+void read_vips(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall vip", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall vip", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         vip_config vp;
         vp.name = name;
-        vp.where = position_of(key);
+        vp.where = key.where;
         const auto what = fmt::format("firewall vip {}", name);
         bool has_extip = false;
         bool has_mapped = false;
         bool has_extport = false;
         bool has_mappedport = false;
-        YAML::Node protocol_node;
+        source_position protocol_where;
         r.object(v, what,
                  {
                      {"extip",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           if (auto a = r.parsed(x, what + " extip", parse_address_range, "an address or a range a-b")) {
                               vp.extip_first = a->first;
                               vp.extip_last = a->second;
@@ -757,24 +813,24 @@ void read_vips(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"mappedip",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           if (auto a = r.parsed(x, what + " mappedip", parse_address_range, "an address or a range a-b")) {
                               vp.mappedip_first = a->first;
                               vp.mappedip_last = a->second;
                               has_mapped = true;
                           }
                       }},
-                     {"extintf", text_into(r, vp.extintf, what + " extintf")},
-                     {"portforward", flag_into(r, vp.portforward, what + " portforward")},
+                     {"extintf", text_into(r, vp.extintf, what, "extintf")},
+                     {"portforward", flag_into(r, vp.portforward, what, "portforward")},
                      {"protocol",
-                      [&](const YAML::Node& x) {
-                          protocol_node = x;
-                          if (auto p = r.scalar(x, what + " protocol")) {
+                      [&](const yaml::node& x) {
+                          protocol_where = x.where;
+                          if (auto p = r.scalar(x, label(what, "protocol"))) {
                               vp.protocol = *p;
                           }
                       }},
                      {"extport",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           if (auto p = r.parsed(x, what + " extport",
                                                 [](std::string_view t) { return parse_port_range(t, 1); }, "a port or a range p-q")) {
                               vp.extport_first = p->first;
@@ -783,7 +839,7 @@ void read_vips(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"mappedport",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           if (auto p = r.parsed(x, what + " mappedport",
                                                 [](std::string_view t) { return parse_port_range(t, 1); }, "a port or a range p-q")) {
                               vp.mappedport_first = p->first;
@@ -805,7 +861,7 @@ void read_vips(reader& r, const YAML::Node& n, config& cfg)
             vp.mappedip_last = vp.mappedip_first + (vp.extip_last - vp.extip_first);
         }
         if (vp.protocol != "tcp" && vp.protocol != "udp" && vp.protocol != "sctp" && vp.protocol != "icmp") {
-            r.error(protocol_node, fmt::format("{} protocol must be tcp, udp, sctp or icmp, not '{}'", what, vp.protocol));
+            r.error_at(protocol_where, fmt::format("{} protocol must be tcp, udp, sctp or icmp, not '{}'", what, vp.protocol));
         }
         if (vp.portforward && vp.protocol != "icmp") {
             if (!has_extport) {
@@ -823,27 +879,27 @@ void read_vips(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_policies(reader& r, const YAML::Node& n, config& cfg)
+void read_policies(reader& r, const yaml::node& n, config& cfg)
 {
-    r.each_entry(n, "firewall policy", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "firewall policy", [&](const std::string& id, const yaml::node& key, const yaml::node& v) {
         policy_config p;
-        p.where = position_of(key);
+        p.where = key.where;
         const auto what = fmt::format("firewall policy {}", id);
         if (const auto i = r.integer(key, "firewall policy id", 0, 4294967294u)) {
             p.id = static_cast<std::uint32_t>(*i);
         }
         r.object(v, what,
                  {
-                     {"name", text_into(r, p.name, what + " name")},
-                     {"srcintf", words_into(r, p.srcintf, what + " srcintf")},
-                     {"dstintf", words_into(r, p.dstintf, what + " dstintf")},
-                     {"srcaddr", words_into(r, p.srcaddr, what + " srcaddr")},
-                     {"dstaddr", words_into(r, p.dstaddr, what + " dstaddr")},
-                     {"service", words_into(r, p.service, what + " service")},
-                     {"schedule", text_into(r, p.schedule, what + " schedule")},
+                     {"name", text_into(r, p.name, what, "name")},
+                     {"srcintf", words_into(r, p.srcintf, what, "srcintf")},
+                     {"dstintf", words_into(r, p.dstintf, what, "dstintf")},
+                     {"srcaddr", words_into(r, p.srcaddr, what, "srcaddr")},
+                     {"dstaddr", words_into(r, p.dstaddr, what, "dstaddr")},
+                     {"service", words_into(r, p.service, what, "service")},
+                     {"schedule", text_into(r, p.schedule, what, "schedule")},
                      {"action",
-                      [&](const YAML::Node& x) {
-                          if (auto a = r.scalar(x, what + " action")) {
+                      [&](const yaml::node& x) {
+                          if (auto a = r.scalar(x, label(what, "action"))) {
                               if (*a == "accept") {
                                   p.accept = true;
                               } else if (*a == "deny") {
@@ -853,12 +909,12 @@ void read_policies(reader& r, const YAML::Node& n, config& cfg)
                               }
                           }
                       }},
-                     {"nat", flag_into(r, p.nat, what + " nat")},
-                     {"status", flag_into(r, p.enabled, what + " status")},
-                     {"utm-status", flag_into(r, p.utm_status, what + " utm-status")},
+                     {"nat", flag_into(r, p.nat, what, "nat")},
+                     {"status", flag_into(r, p.enabled, what, "status")},
+                     {"utm-status", flag_into(r, p.utm_status, what, "utm-status")},
                      {"logtraffic",
-                      [&](const YAML::Node& x) {
-                          if (auto l = r.scalar(x, what + " logtraffic")) {
+                      [&](const yaml::node& x) {
+                          if (auto l = r.scalar(x, label(what, "logtraffic"))) {
                               if (*l != "all" && *l != "utm" && *l != "disable") {
                                   r.error(x, fmt::format("{} logtraffic must be all, utm or disable, not '{}'", what, *l));
                               } else {
@@ -866,8 +922,8 @@ void read_policies(reader& r, const YAML::Node& n, config& cfg)
                               }
                           }
                       }},
-                     {"voip-profile", text_into(r, p.voip_profile, what + " voip-profile")},
-                     {"ips-voip-filter", text_into(r, p.ips_voip_filter, what + " ips-voip-filter")},
+                     {"voip-profile", text_into(r, p.voip_profile, what, "voip-profile")},
+                     {"ips-voip-filter", text_into(r, p.ips_voip_filter, what, "ips-voip-filter")},
                      {"comments", ignored()},
                      {"uuid", ignored()},
                  },
@@ -886,10 +942,10 @@ void read_policies(reader& r, const YAML::Node& n, config& cfg)
     }
 }
 
-void read_system_global(reader& r, const YAML::Node& n, config& cfg)
+void read_system_global(reader& r, const yaml::node& n, config& cfg)
 {
     const auto timer = [&](std::uint32_t& out, std::string field, std::uint64_t min, std::uint64_t max) {
-        return [&r, &out, field, min, max](const YAML::Node& x) {
+        return [&r, &out, field, min, max](const yaml::node& x) {
             if (auto t = r.integer(x, "system global " + field, min, max)) {
                 out = static_cast<std::uint32_t>(*t);
             }
@@ -905,10 +961,10 @@ void read_system_global(reader& r, const YAML::Node& n, config& cfg)
              });
 }
 
-void read_settings(reader& r, const YAML::Node& n, config& cfg)
+void read_settings(reader& r, const yaml::node& n, config& cfg)
 {
     const auto ports = [&](std::vector<std::uint16_t>& out, std::string what) {
-        return [&r, &out, what](const YAML::Node& x) {
+        return [&r, &out, what](const yaml::node& x) {
             const auto words = r.words(x, what);
             if (words.empty() || words.size() > 2) {
                 r.error(x, fmt::format("{} takes one or two ports", what));
@@ -930,7 +986,7 @@ void read_settings(reader& r, const YAML::Node& n, config& cfg)
     r.object(n, "system settings",
              {
                  {"default-voip-alg-mode",
-                  [&](const YAML::Node& x) {
+                  [&](const yaml::node& x) {
                       if (auto m = r.scalar(x, "system settings default-voip-alg-mode")) {
                           if (*m == "proxy-based" || *m == "kernel-helper-based") {
                               cfg.settings.proxy_based = *m == "proxy-based";
@@ -944,7 +1000,7 @@ void read_settings(reader& r, const YAML::Node& n, config& cfg)
                  {"sip-tcp-port", ports(cfg.settings.sip_tcp_port, "system settings sip-tcp-port")},
                  {"sip-udp-port", ports(cfg.settings.sip_udp_port, "system settings sip-udp-port")},
                  {"sip-ssl-port",
-                  [&](const YAML::Node& x) {
+                  [&](const yaml::node& x) {
                       if (auto v = r.integer(x, "system settings sip-ssl-port", 1, 65535)) {
                           cfg.settings.sip_ssl_port = static_cast<std::uint16_t>(*v);
                       }
@@ -952,16 +1008,16 @@ void read_settings(reader& r, const YAML::Node& n, config& cfg)
              });
 }
 
-void read_session_helpers(reader& r, const YAML::Node& n, config& cfg)
+void read_session_helpers(reader& r, const yaml::node& n, config& cfg)
 {
     static const std::set<std::string, std::less<>> names{"ftp",  "tftp",    "ras",     "h323",   "tns",
                                                           "mms",  "sip",     "pptp",    "rtsp",   "dns-udp",
                                                           "dns-tcp", "pmap", "rsh",     "dcerpc", "mgcp",
                                                           "gtp-c", "gtp-u",  "gtp-b"};
     cfg.session_helpers.clear();
-    r.each_entry(n, "system session-helper", [&](const std::string& id, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "system session-helper", [&](const std::string& id, const yaml::node& key, const yaml::node& v) {
         session_helper_config h;
-        h.where = position_of(key);
+        h.where = key.where;
         const auto what = fmt::format("system session-helper {}", id);
         if (const auto i = r.integer(key, "system session-helper id", 0, 4294967294u)) {
             h.id = static_cast<std::uint32_t>(*i);
@@ -969,8 +1025,8 @@ void read_session_helpers(reader& r, const YAML::Node& n, config& cfg)
         r.object(v, what,
                  {
                      {"name",
-                      [&](const YAML::Node& x) {
-                          if (auto s = r.scalar(x, what + " name")) {
+                      [&](const yaml::node& x) {
+                          if (auto s = r.scalar(x, label(what, "name"))) {
                               if (names.contains(*s)) {
                                   h.name = *s;
                               } else {
@@ -979,14 +1035,14 @@ void read_session_helpers(reader& r, const YAML::Node& n, config& cfg)
                           }
                       }},
                      {"protocol",
-                      [&](const YAML::Node& x) {
-                          if (auto p = r.integer(x, what + " protocol", 0, 255)) {
+                      [&](const yaml::node& x) {
+                          if (auto p = r.integer(x, label(what, "protocol"), 0, 255)) {
                               h.protocol = static_cast<std::uint8_t>(*p);
                           }
                       }},
                      {"port",
-                      [&](const YAML::Node& x) {
-                          if (auto p = r.integer(x, what + " port", 1, 65535)) {
+                      [&](const yaml::node& x) {
+                          if (auto p = r.integer(x, label(what, "port"), 1, 65535)) {
                               h.port = static_cast<std::uint16_t>(*p);
                           }
                       }},
@@ -1007,19 +1063,19 @@ void read_session_helpers(reader& r, const YAML::Node& n, config& cfg)
     }
 }
 
-void read_voip_profiles(reader& r, const YAML::Node& n, config& cfg)
+void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
 {
     cfg.voip_profiles.clear();
-    r.each_entry(n, "voip profile", [&](const std::string& name, const YAML::Node& key, const YAML::Node& v) {
+    r.each_entry(n, "voip profile", [&](const std::string& name, const yaml::node& key, const yaml::node& v) {
         voip_profile_config p;
         p.name = name;
-        p.where = position_of(key);
+        p.where = key.where;
         const auto what = fmt::format("voip profile {}", name);
         r.object(v, what,
                  {
                      {"feature-set",
-                      [&](const YAML::Node& x) {
-                          if (auto f = r.scalar(x, what + " feature-set")) {
+                      [&](const yaml::node& x) {
+                          if (auto f = r.scalar(x, label(what, "feature-set"))) {
                               if (*f == "voipd" || *f == "ips" || *f == "flow" || *f == "proxy") {
                                   p.feature_set = *f == "flow" ? "ips" : *f == "proxy" ? "voipd" : *f;
                               } else {
@@ -1027,13 +1083,13 @@ void read_voip_profiles(reader& r, const YAML::Node& n, config& cfg)
                               }
                           }
                       }},
-                     {"comment", text_into(r, p.comment, what + " comment")},
+                     {"comment", text_into(r, p.comment, what, "comment")},
                      {"sip",
-                      [&](const YAML::Node& x) {
+                      [&](const yaml::node& x) {
                           r.object(x, what + " sip",
                                    {
-                                       {"status", flag_into(r, p.sip_status, what + " sip status")},
-                                       {"rtp", flag_into(r, p.sip_rtp, what + " sip rtp")},
+                                       {"status", flag_into(r, p.sip_status, what, "sip status")},
+                                       {"rtp", flag_into(r, p.sip_rtp, what, "sip rtp")},
                                    });
                       }},
                  });
@@ -1041,12 +1097,12 @@ void read_voip_profiles(reader& r, const YAML::Node& n, config& cfg)
     });
 }
 
-void read_session_ttl(reader& r, const YAML::Node& n, config& cfg)
+void read_session_ttl(reader& r, const yaml::node& n, config& cfg)
 {
     r.object(n, "system session-ttl",
              {
                  {"default",
-                  [&](const YAML::Node& x) {
+                  [&](const yaml::node& x) {
                       if (auto t = r.integer(x, "system session-ttl default", 300, 604800)) {
                           cfg.timers.session_ttl = static_cast<std::uint32_t>(*t);
                       }
@@ -1217,62 +1273,61 @@ load_result load_yaml_sections(std::string_view text)
 {
     load_result result;
     reader r(result.errors);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(text));
-    } catch (const YAML::ParserException& e) {
-        result.errors.push_back({{e.mark.line + 1, e.mark.column + 1}, e.msg});
+    auto parsed = yaml::parse(text);
+    if (parsed.error) {
+        result.errors.push_back(std::move(*parsed.error));
         return result;
     }
-    if (root.IsNull()) {
+    const yaml::node& root = parsed.root;
+    if (root.is_null()) {
         return result; // an empty document: no interfaces, no routes
     }
     r.object(root, "the configuration",
              {
                  {"system",
-                  [&](const YAML::Node& sys) {
+                  [&](const yaml::node& sys) {
                       r.object(sys, "system",
                                {
-                                   {"interface", [&](const YAML::Node& x) { result.sections |= section::interface; read_interfaces(r, x, result.cfg); }},
-                                   {"arp-table", [&](const YAML::Node& x) { result.sections |= section::arp_table; read_arp_table(r, x, result.cfg); }},
-                                   {"settings", [&](const YAML::Node& x) { result.sections |= section::settings; read_settings(r, x, result.cfg); }},
-                                   {"session-helper", [&](const YAML::Node& x) { result.sections |= section::session_helper; read_session_helpers(r, x, result.cfg); }},
-                                   {"global", [&](const YAML::Node& x) { result.sections |= section::global; read_system_global(r, x, result.cfg); }},
-                                   {"session-ttl", [&](const YAML::Node& x) { result.sections |= section::session_ttl; read_session_ttl(r, x, result.cfg); }},
+                                   {"interface", [&](const yaml::node& x) { result.sections |= section::interface; read_interfaces(r, x, result.cfg); }},
+                                   {"arp-table", [&](const yaml::node& x) { result.sections |= section::arp_table; read_arp_table(r, x, result.cfg); }},
+                                   {"settings", [&](const yaml::node& x) { result.sections |= section::settings; read_settings(r, x, result.cfg); }},
+                                   {"session-helper", [&](const yaml::node& x) { result.sections |= section::session_helper; read_session_helpers(r, x, result.cfg); }},
+                                   {"global", [&](const yaml::node& x) { result.sections |= section::global; read_system_global(r, x, result.cfg); }},
+                                   {"session-ttl", [&](const yaml::node& x) { result.sections |= section::session_ttl; read_session_ttl(r, x, result.cfg); }},
                                });
                   }},
                  {"firewall",
-                  [&](const YAML::Node& fw) {
+                  [&](const yaml::node& fw) {
                       r.object(fw, "firewall",
                                {
-                                   {"address", [&](const YAML::Node& x) { result.sections |= section::address; read_addresses(r, x, result.cfg); }},
-                                   {"addrgrp", [&](const YAML::Node& x) { result.sections |= section::addrgrp; read_addrgrps(r, x, result.cfg); }},
+                                   {"address", [&](const yaml::node& x) { result.sections |= section::address; read_addresses(r, x, result.cfg); }},
+                                   {"addrgrp", [&](const yaml::node& x) { result.sections |= section::addrgrp; read_addrgrps(r, x, result.cfg); }},
                                    {"service",
-                                    [&](const YAML::Node& x) {
+                                    [&](const yaml::node& x) {
                                         r.object(x, "firewall service",
-                                                 {{"custom", [&](const YAML::Node& y) { result.sections |= section::service; read_services(r, y, result.cfg); }}});
+                                                 {{"custom", [&](const yaml::node& y) { result.sections |= section::service; read_services(r, y, result.cfg); }}});
                                     }},
                                    {"schedule",
-                                    [&](const YAML::Node& x) {
+                                    [&](const yaml::node& x) {
                                         r.object(x, "firewall schedule",
-                                                 {{"recurring", [&](const YAML::Node& y) { result.sections |= section::schedule; read_schedules(r, y, result.cfg); }}});
+                                                 {{"recurring", [&](const yaml::node& y) { result.sections |= section::schedule; read_schedules(r, y, result.cfg); }}});
                                     }},
-                                   {"vip", [&](const YAML::Node& x) { result.sections |= section::vip; read_vips(r, x, result.cfg); }},
-                                   {"policy", [&](const YAML::Node& x) { result.sections |= section::policy; read_policies(r, x, result.cfg); }},
+                                   {"vip", [&](const yaml::node& x) { result.sections |= section::vip; read_vips(r, x, result.cfg); }},
+                                   {"policy", [&](const yaml::node& x) { result.sections |= section::policy; read_policies(r, x, result.cfg); }},
                                });
                   }},
                  {"voip",
-                  [&](const YAML::Node& voip) {
+                  [&](const yaml::node& voip) {
                       r.object(voip, "voip",
                                {
-                                   {"profile", [&](const YAML::Node& x) { result.sections |= section::voip_profile; read_voip_profiles(r, x, result.cfg); }},
+                                   {"profile", [&](const yaml::node& x) { result.sections |= section::voip_profile; read_voip_profiles(r, x, result.cfg); }},
                                });
                   }},
                  {"router",
-                  [&](const YAML::Node& router) {
+                  [&](const yaml::node& router) {
                       r.object(router, "router",
                                {
-                                   {"static", [&](const YAML::Node& x) { result.sections |= section::router_static; read_static_routes(r, x, result.cfg); }},
+                                   {"static", [&](const yaml::node& x) { result.sections |= section::router_static; read_static_routes(r, x, result.cfg); }},
                                });
                   }},
              });
