@@ -1254,6 +1254,18 @@ void check_references(reader& r, const config& cfg)
             }
         }
     }
+    // Ids are numbers: "8" and "08" are different keys but the same entry.
+    const auto unique_ids = [&r](const auto& entries, std::string_view what) {
+        std::set<std::uint32_t> ids;
+        for (const auto& e : entries) {
+            if (!ids.insert(e.id).second) {
+                r.error_at(e.where, fmt::format("{} {}: the id is used twice", what, e.id));
+            }
+        }
+    };
+    unique_ids(cfg.arp_table, "system arp-table");
+    unique_ids(cfg.static_routes, "router static");
+    unique_ids(cfg.session_helpers, "system session-helper");
     for (const auto& a : cfg.arp_table) {
         if (!a.interface.empty() && cfg.find_interface(a.interface) == nullptr) {
             r.error_at(a.where,

@@ -162,6 +162,28 @@ firewal:
     REQUIRE(has_error(r, 5, 1, "unknown key 'firewal'"));
 }
 
+TEST_CASE("ids written differently are still one id: 8 and 08 are refused as a duplicate (found by fuzz_config)")
+{
+    const auto r = load_yaml(R"(system:
+  session-helper:
+    8: {name: rtsp, protocol: 6, port: 8554}
+    08: {name: pmap, protocol: 17, port: 111}
+  arp-table:
+    1: {interface: port1, ip: 10.0.1.2, mac: "02:00:00:00:00:02"}
+    01: {interface: port1, ip: 10.0.1.3, mac: "02:00:00:00:00:03"}
+  interface:
+    port1: {dpdk-port: net_pcap0, ip: 10.0.1.1/24}
+router:
+  static:
+    2: {gateway: 10.0.1.254}
+    002: {gateway: 10.0.1.253}
+)");
+    INFO(dump(r));
+    CHECK(has_error(r, 4, 5, "system session-helper 8: the id is used twice"));
+    CHECK(has_error(r, 7, 5, "system arp-table 1: the id is used twice"));
+    CHECK(has_error(r, 13, 5, "router static 2: the id is used twice"));
+}
+
 TEST_CASE("wrong types and ranges are reported")
 {
     const auto r = load_yaml(R"(system:
