@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <sstream>
 
 namespace sipalg::control {
 
@@ -433,6 +434,31 @@ cli_result apply_cli(const config& running, std::string_view text)
             }
             field.leaf = true;
             field.cli_line = line_no;
+            // "{proxy-based | kernel-helper-based}": FortiOS documentation's notation for "either", as the
+            // seed writes it (session helper example 2). The value in force stays when it is one of them;
+            // otherwise the first is taken.
+            if (verb == "set" && w.size() >= 3 && w[2].starts_with("{") && w.back().ends_with("}")) {
+                std::string joined;
+                for (std::size_t i = 2; i < w.size(); ++i) {
+                    joined += ' ';
+                    joined += w[i];
+                }
+                std::vector<std::string> choices;
+                std::istringstream alternatives(joined.substr(2, joined.size() - 3)); // without " {" and "}"
+                for (std::string c; std::getline(alternatives, c, '|');) {
+                    const auto first = c.find_first_not_of(' ');
+                    const auto last = c.find_last_not_of(' ');
+                    if (first != std::string::npos) {
+                        choices.push_back(c.substr(first, last - first + 1));
+                    }
+                }
+                const bool current_ok = field.values.size() == 1 &&
+                                        std::find(choices.begin(), choices.end(), field.values[0]) != choices.end();
+                if (!current_ok && !choices.empty()) {
+                    field.values.assign(1, choices.front());
+                }
+                continue;
+            }
             if (verb == "set") {
                 field.values.assign(w.begin() + 2, w.end());
                 if (field.values.empty()) {

@@ -114,6 +114,38 @@ std::string commands::handle(std::string_view command, std::string_view body)
                                    command.substr(0, 80)));
 }
 
+// One session in the shape of FortiOS `diagnose sys session list`: the state flags say who handles it
+// (seed: "redir" and "local" for the SIP ALG, "ndr" for IPS SIP, "helper=sip" for the session helper).
+static std::string format_session(const nat::session_info& s)
+{
+    std::string state;
+    const auto flag = [&state](bool on, std::string_view name) {
+        if (on) {
+            state += state.empty() ? "" : " ";
+            state += name;
+        }
+    };
+    flag((s.flags & nat::session_flag::snat) != 0, "snat");
+    flag((s.flags & nat::session_flag::dnat) != 0, "dnat");
+    flag(s.engine == nat::sip_engine::alg, "redir local");
+    flag((s.voip_flags & nat::voip_flag::ips) != 0, "ndr");
+    const auto& o = s.rewrite[0];
+    const auto& r = s.rewrite[1];
+    return fmt::format("session info: proto={} proto_state={} duration={} expire={} policy_id={}\n"
+                       "helper={} state={}\n"
+                       "statistic(bytes/packets): org={}/{} reply={}/{}\n"
+                       "orig {}:{}->{}:{} nat {}:{}->{}:{}\n"
+                       "reply {}:{}->{}:{} nat {}:{}->{}:{}\n\n",
+                       s.key.proto, nat::state_name(s.state), s.age, s.expires_in, s.policy_id,
+                       s.engine == nat::sip_engine::helper ? "sip" : "", state, s.bytes[0], s.packets[0], s.bytes[1],
+                       s.packets[1], format_ipv4(s.key.src.to_host()), s.key.sport.to_host(),
+                       format_ipv4(s.key.dst.to_host()), s.key.dport.to_host(), format_ipv4(o.src.to_host()),
+                       o.sport.to_host(), format_ipv4(o.dst.to_host()), o.dport.to_host(),
+                       format_ipv4(o.dst.to_host()), o.dport.to_host(), format_ipv4(o.src.to_host()),
+                       o.sport.to_host(), format_ipv4(r.src.to_host()), r.sport.to_host(),
+                       format_ipv4(r.dst.to_host()), r.dport.to_host());
+}
+
 std::string commands::apply(std::string_view yaml, bool commit)
 {
     const load_result update = load_yaml_sections(yaml);
@@ -229,17 +261,7 @@ std::string commands::cli(std::string_view text)
                     continue;
                 }
                 for (const auto& s : list.sessions) {
-                    const auto& o = s.rewrite[0];
-                    output += fmt::format(
-                        "session info: proto={} proto_state={} duration={} expire={} policy_id={}\n"
-                        "orgin->sink: org pkts={} bytes={} reply pkts={} bytes={}\n"
-                        "orig {}:{}->{}:{} nat {}:{}->{}:{}{}{}\n\n",
-                        s.key.proto, nat::state_name(s.state), s.age, s.expires_in, s.policy_id, s.packets[0],
-                        s.bytes[0], s.packets[1], s.bytes[1], format_ipv4(s.key.src.to_host()), s.key.sport.to_host(),
-                        format_ipv4(s.key.dst.to_host()), s.key.dport.to_host(), format_ipv4(o.src.to_host()),
-                        o.sport.to_host(), format_ipv4(o.dst.to_host()), o.dport.to_host(),
-                        (s.flags & nat::session_flag::snat) != 0 ? " snat" : "",
-                        (s.flags & nat::session_flag::dnat) != 0 ? " dnat" : "");
+                    output += format_session(s);
                 }
                 output += fmt::format("total session {}\n", list.matched);
                 continue;
@@ -318,11 +340,12 @@ std::string commands::sessions(std::string_view filter_text, bool clear) const
         out += fmt::format(
             "{}{{\"proto\":{},\"state\":\"{}\",\"policy\":{},\"expire\":{},\"duration\":{},\"worker\":{},"
             "\"src\":{},\"dst\":{},\"nat_src\":{},\"nat_dst\":{},\"packets\":[{},{}],\"bytes\":[{},{}],"
-            "\"snat\":{},\"dnat\":{}}}",
+            "\"snat\":{},\"dnat\":{},\"engine\":\"{}\",\"ndr\":{}}}",
             i ? "," : "", s.key.proto, nat::state_name(s.state), s.policy_id, s.expires_in, s.age, s.worker,
             endpoint(s.key.src, s.key.sport), endpoint(s.key.dst, s.key.dport), endpoint(o.src, o.sport),
             endpoint(o.dst, o.dport), s.packets[0], s.packets[1], s.bytes[0], s.bytes[1],
-            (s.flags & nat::session_flag::snat) != 0, (s.flags & nat::session_flag::dnat) != 0);
+            (s.flags & nat::session_flag::snat) != 0, (s.flags & nat::session_flag::dnat) != 0,
+            nat::sip_engine_name(s.engine), (s.voip_flags & nat::voip_flag::ips) != 0);
     }
     return out + "]}\n";
 }

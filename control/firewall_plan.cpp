@@ -204,7 +204,26 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         r.logtraffic = p.logtraffic;
         r.voip_profile = p.voip_profile;
         r.ips_voip_filter = p.ips_voip_filter;
+        // The profile in force: the named one, or "default" (FortiOS always has it; a configuration
+        // that deleted it gets its factory settings).
+        const std::string& profile_name = p.voip_profile.empty() ? std::string("default") : p.voip_profile;
+        const auto profile = std::find_if(cfg.voip_profiles.begin(), cfg.voip_profiles.end(),
+                                          [&](const voip_profile_config& v) { return v.name == profile_name; });
+        const bool found = profile != cfg.voip_profiles.end();
+        r.voip = nat::resolve_voip(!p.voip_profile.empty(), !p.ips_voip_filter.empty(), cfg.settings.proxy_based,
+                                   found ? profile->sip_status : true, found ? profile->sip_rtp : true,
+                                   found ? static_cast<std::int16_t>(profile - cfg.voip_profiles.begin()) : -1);
         fw.policies.push_back(std::move(r));
+    }
+    fw.sip.udp = {cfg.settings.sip_udp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_udp_port[0],
+                  cfg.settings.sip_udp_port.size() > 1 ? cfg.settings.sip_udp_port[1] : std::uint16_t{0}};
+    fw.sip.tcp = {cfg.settings.sip_tcp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_tcp_port[0],
+                  cfg.settings.sip_tcp_port.size() > 1 ? cfg.settings.sip_tcp_port[1] : std::uint16_t{0}};
+    fw.sip.helpers.clear();
+    for (const auto& h : cfg.session_helpers) {
+        if (h.name == "sip") {
+            fw.sip.helpers.push_back({h.protocol, h.port});
+        }
     }
     nat::session_timeouts& t = plan.timeouts;
     t.tcp_halfopen = cfg.timers.tcp_halfopen;

@@ -197,6 +197,10 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
             fmt::print("session info: proto={} proto_state={} duration={} expire={} policy_id={} worker={}\n",
                        s["proto"].as<int>(), s["state"].as<std::string>(), s["duration"].as<std::uint64_t>(),
                        s["expire"].as<std::uint64_t>(), s["policy"].as<std::uint64_t>(), s["worker"].as<int>());
+            // Who handles it, as FortiOS flags it (seed): helper=sip, or redir local (the SIP ALG), ndr (IPS SIP).
+            const auto engine = s["engine"].as<std::string>("none");
+            fmt::print("helper={} state={}{}\n", engine == "helper" ? "sip" : "", engine == "alg" ? "redir local" : "",
+                       s["ndr"].as<bool>(false) ? (engine == "alg" ? " ndr" : "ndr") : "");
             fmt::print("stats: org pkts={} bytes={}, reply pkts={} bytes={}\n", s["packets"][0].as<std::uint64_t>(),
                        s["bytes"][0].as<std::uint64_t>(), s["packets"][1].as<std::uint64_t>(),
                        s["bytes"][1].as<std::uint64_t>());

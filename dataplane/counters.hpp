@@ -34,7 +34,10 @@ namespace sipalg::dp {
     X(sessions_cleared, "sessions removed by the control core (session clear)")                    \
     X(nat_port_changed, "SNAT sessions whose source port could not be kept")                       \
     X(handoff_probes, "packets without a session sent to the destination's worker to look there")  \
-    X(icmp_errors_translated, "ICMP errors about a session's packet translated back")
+    X(icmp_errors_translated, "ICMP errors about a session's packet translated back")              \
+    X(sip_sessions_alg, "sessions the SIP ALG handles (FortiOS flags redir local)")               \
+    X(sip_sessions_helper, "sessions the SIP session helper handles (helper=sip)")                \
+    X(sip_sessions_ips, "SIP ALG sessions IPS SIP inspects too (ndr)")
 
 #define SIPALG_DROP_COUNTERS(X)                                                                      \
     X(drop_l2_truncated, "frame shorter than an Ethernet header")                                   \

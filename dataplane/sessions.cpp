@@ -213,6 +213,18 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.flags |= flags;
     s.in_interface = in->index;
     s.out_interface = hop.interface;
+    // The SIP engine, chosen once for the session's life (seed table; nat/voip.hpp). The port is the
+    // destination after a VIP, as the session helper and the ALG see it.
+    s.engine = fw.sip.choose(policy.voip, p.key.proto, translated.dport.to_host());
+    if (s.engine != nat::sip_engine::none) [[unlikely]] {
+        s.voip_profile = policy.voip.profile;
+        s.voip_flags = static_cast<std::uint8_t>((policy.voip.ips && s.engine == nat::sip_engine::alg ? nat::voip_flag::ips : 0) |
+                                                 (s.engine == nat::sip_engine::helper || policy.voip.rtp ? nat::voip_flag::rtp : 0));
+        counters_.add(s.engine == nat::sip_engine::alg ? counter::sip_sessions_alg : counter::sip_sessions_helper);
+        if ((s.voip_flags & nat::voip_flag::ips) != 0) {
+            counters_.add(counter::sip_sessions_ips);
+        }
+    }
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
     counters_.add(counter::sessions_created);
@@ -351,6 +363,8 @@ void worker::serve_query() noexcept
             std::copy_n(s.bytes, 2, info.bytes);
             info.in_interface = s.in_interface;
             info.out_interface = s.out_interface;
+            info.engine = s.engine;
+            info.voip_flags = s.voip_flags;
             info.worker = id_;
             q->out->push_back(info); // within the reserved capacity: no allocation
         }

@@ -4,6 +4,7 @@
 // semantics). Compiled by control/ from the configuration model into plain values: address sets as
 // sorted disjoint ranges, services as protocol and port ranges, interfaces as bit masks. Pure: no DPDK.
 #include "nat/ipv4.hpp"
+#include "nat/voip.hpp"
 
 #include <cstdint>
 #include <string>
@@ -95,7 +96,8 @@ struct policy_rule {
     std::int32_t schedule = -1; // index into firewall::schedules, -1: always
     bool accept = false;
     bool nat = false;
-    // Carried for the SIP engines and logging (later issues).
+    voip_policy voip; // what SIP on this policy gets (nat/voip.hpp)
+    // Carried for logging and show commands.
     bool utm_status = false;
     std::string logtraffic = "utm";
     std::string voip_profile;
@@ -116,6 +118,7 @@ struct firewall {
     std::vector<policy_rule> policies; // in configured order
     std::vector<vip_rule> vips;
     std::vector<schedule_rule> schedules;
+    sip_listeners sip; // the ALG's ports and the session helper's entries
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,
     // protocol and port fit. Uses in_interface, dst, proto and dport of f.

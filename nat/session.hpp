@@ -4,6 +4,7 @@
 // forwarded packet needs). The TCP state machine is the few transitions that time a session correctly
 // (RFC 793 §3.2: SYN, SYN-ACK, ACK, FIN each way, RST), as a stateful firewall needs, not a full TCP.
 #include "nat/flow.hpp"
+#include "nat/voip.hpp"
 
 #include <cstdint>
 
@@ -115,6 +116,12 @@ inline constexpr std::uint8_t snat = 0x08;
 inline constexpr std::uint8_t dnat = 0x10;
 } // namespace session_flag
 
+// session::voip_flags
+namespace voip_flag {
+inline constexpr std::uint8_t ips = 0x01; // IPS SIP inspects it (FortiOS flag ndr)
+inline constexpr std::uint8_t rtp = 0x02; // its engine opens media pinholes (the profile's rtp)
+} // namespace voip_flag
+
 // A session's TCP state and FIN bits after a segment with `tcp_flags` in direction `dir` (0: from the
 // originator).
 struct tcp_step {
@@ -169,7 +176,10 @@ struct alignas(64) session {
     std::uint32_t created = 0;    // table time
     std::uint16_t in_interface = 0;  // where the originator's packets arrive
     std::uint16_t out_interface = 0; // where they leave
-    std::uint8_t reserved[16] = {};
+    sip_engine engine = sip_engine::none; // the SIP engine that handles it (nat/voip.hpp)
+    std::uint8_t voip_flags = 0;          // voip_flag
+    std::int16_t voip_profile = -1;       // the VoIP profile in force (index), -1 none
+    std::uint8_t reserved[12] = {};
 
     // The key of the responder's packets as they arrive (direction 1): the translated originator key,
     // reversed.

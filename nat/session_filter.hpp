@@ -80,6 +80,8 @@ struct session_info {
     std::uint64_t bytes[2] = {0, 0};
     std::uint16_t in_interface = 0;
     std::uint16_t out_interface = 0;
+    sip_engine engine = sip_engine::none;
+    std::uint8_t voip_flags = 0;
     unsigned worker = 0;
 };
 

@@ -77,6 +77,18 @@ TEST_CASE("seed: the default VoIP ALG mode, both ways")
     CHECK(r.cfg.settings.proxy_based);
 }
 
+TEST_CASE("seed helper example 2: '{proxy-based | kernel-helper-based}' keeps either mode in force")
+{
+    const std::string either = "    config system settings\n        set default-voip-alg-mode {proxy-based | kernel-helper-based}\n    end \n";
+    auto r = run(base(), either);
+    CHECK(r.cfg.settings.proxy_based);
+    r = run(r.cfg, "config system settings\n    set default-voip-alg-mode kernel-helper-based\nend\n");
+    r = run(r.cfg, either);
+    CHECK_FALSE(r.cfg.settings.proxy_based);
+    // Alternatives that are not values of the field are still errors.
+    CHECK_FALSE(apply_cli(base(), "config system settings\n    set default-voip-alg-mode {fast | slow}\nend\n").ok());
+}
+
 TEST_CASE("seed SIP ALG example 1: a voipd profile on a policy made with edit 0")
 {
     auto r = run(base(), sip_alg_profile);

@@ -14,20 +14,11 @@ from scapy.layers.inet import IP, UDP
 from scapy.utils import wrpcap
 
 from pcap_env import config, from_inside
-from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
+from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
 
 
 def request(path, text, timeout=20):
-    """One request as socat sends it: the text, then the end of writing; the reply parsed."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(text.encode() if isinstance(text, str) else text)
-        s.shutdown(socket.SHUT_WR)
-        data = b''
-        while chunk := s.recv(65536):
-            data += chunk
-    return json.loads(data)
+    return control_request(path, text, timeout)
 
 
 @pytest.fixture
@@ -286,6 +277,7 @@ def test_fortios_cli_through_the_socket(daemon):
     bad = request(daemon.sock, 'cli\nconfig firewall policy\n    edit 1\n        set srcaddr nope\n    next\nend\n')
     assert bad['ok'] is False and bad['errors'][0]['line'] == 3
     assert request(daemon.sock, 'show config\n')['yaml'] == before
-    # The placeholder form of the seed is not a value: refused, with its line.
+    # The seed's "either" form (session helper example 2) is taken as written: the mode in force stays.
     r = request(daemon.sock, 'cli\n' + SEED_CLI)
-    assert r['ok'] is False and r['errors'][0]['line'] == 2
+    assert r['ok'] is True, r
+    assert 'default-voip-alg-mode: kernel-helper-based' in request(daemon.sock, 'show config\n')['yaml']

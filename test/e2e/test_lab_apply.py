@@ -1,7 +1,6 @@
 """Configuration applied over and over through the control socket while a UDP stream crosses the lab
 (SNAT): not one datagram is lost and the stream's session is never re-created, with one worker and two."""
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -9,6 +8,7 @@ import time
 import pytest
 
 from lab_env import in_ns, lab
+from sipalg_tools.daemon import control_request
 
 SOCKET = '/run/sipalg-lab/sipalgd.sock'
 
@@ -44,15 +44,7 @@ for _ in range(3):
 
 
 def request(text):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(30)
-        s.connect(SOCKET)
-        s.sendall(text.encode())
-        s.shutdown(socket.SHUT_WR)
-        data = b''
-        while chunk := s.recv(65536):
-            data += chunk
-    return json.loads(data)
+    return control_request(SOCKET, text, timeout=30)
 
 
 @pytest.mark.parametrize('lab_up', [pytest.param({'workers': 1, 'args': ['--no-return-route']}, id='1-worker'),

@@ -52,6 +52,21 @@ def control_socket_path():
     return str(Path(tempfile.mkdtemp(prefix='sipalg-ctl-')) / 'sipalgd.sock')
 
 
+def control_request(path, text, timeout=20):
+    """One request on a control socket as socat sends it: the text, then the end of writing; the JSON
+    reply, parsed."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(text.encode() if isinstance(text, str) else text)
+        s.shutdown(socket.SHUT_WR)
+        data = b''
+        while chunk := s.recv(65536):
+            data += chunk
+    return json.loads(data)
+
+
 def remove_runtime_dir(prefix):
     """DPDK leaves its runtime directory (config, memory maps, sockets) behind; remove it after a run."""
     from .telemetry import runtime_dir

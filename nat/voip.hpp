@@ -1,0 +1,96 @@
+#pragma once
+// Which SIP engine handles a new session (ARCHITECTURE.md "The FortiOS semantics that must hold exactly",
+// from the seed's table): the SIP ALG, the ALG with IPS SIP, the SIP session helper, or none. Compiled per
+// policy from its voip-profile and ips-voip-filter, default-voip-alg-mode and the profile's sip status,
+// then decided per flow from its protocol and destination port: the ALG listens on sip-udp-port and
+// sip-tcp-port (config system settings), the helper on the session-helper entries named sip.
+#include "nat/flow.hpp"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace sipalg::nat {
+
+enum class sip_engine : std::uint8_t { none, helper, alg };
+
+constexpr const char* sip_engine_name(sip_engine e) noexcept
+{
+    switch (e) {
+    case sip_engine::none:
+        return "none";
+    case sip_engine::helper:
+        return "helper";
+    case sip_engine::alg:
+        return "alg";
+    }
+    return "?";
+}
+
+// What a policy asks of SIP, resolved at compile time.
+struct voip_policy {
+    bool alg = false; // the SIP ALG takes SIP on its ports (a profile with sip enabled, explicit or default)
+    bool ips = false; // IPS SIP (ips-voip-filter) inspects it: sessions marked ndr
+    bool rtp = true;  // the profile opens media pinholes (config sip / set rtp)
+    std::int16_t profile = -1; // index of the VoIP profile in force, -1 none
+};
+
+// The seed's table. `has_profile`: the policy names a voip-profile; `has_ips`: an ips-voip-filter;
+// `proxy_based`: default-voip-alg-mode; `profile_sip_enabled`: config sip / set status of the profile in
+// force (the named one, or "default" when the mode puts it in force implicitly). A profile with SIP
+// disabled hands SIP to the session helper (seed, session helper example 2).
+constexpr voip_policy resolve_voip(bool has_profile, bool has_ips, bool proxy_based, bool profile_sip_enabled,
+                                   bool profile_rtp, std::int16_t profile) noexcept
+{
+    voip_policy v;
+    v.ips = has_ips;
+    const bool profile_in_force = has_profile || (!has_ips && proxy_based);
+    v.profile = profile_in_force ? profile : -1;
+    v.alg = has_ips || (profile_in_force && profile_sip_enabled);
+    v.rtp = profile_in_force ? profile_rtp : true;
+    return v;
+}
+
+struct sip_helper_port {
+    std::uint8_t proto = 0; // 6, 17, or 0: both (FortiOS: an entry without protocol)
+    std::uint16_t port = 0;
+};
+
+struct sip_listeners {
+    std::array<std::uint16_t, 2> udp{5060, 0}; // sip-udp-port (0: unused slot)
+    std::array<std::uint16_t, 2> tcp{5060, 0}; // sip-tcp-port
+    std::vector<sip_helper_port> helpers{{17, 5060}}; // session-helper entries named sip
+
+    bool alg_port(std::uint8_t proto, std::uint16_t port) const noexcept
+    {
+        const auto& ports = proto == ip_proto::udp ? udp : tcp;
+        return (proto == ip_proto::udp || proto == ip_proto::tcp) && port != 0 && (ports[0] == port || ports[1] == port);
+    }
+    bool helper_port(std::uint8_t proto, std::uint16_t port) const noexcept
+    {
+        if (proto != ip_proto::udp && proto != ip_proto::tcp) {
+            return false;
+        }
+        for (const auto& h : helpers) {
+            if (h.port == port && (h.proto == 0 || h.proto == proto)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    // The engine of a new flow to `dport`. The ALG takes its own ports when the policy selects it; any
+    // other SIP port of the helper table goes to the session helper (the kernel path, which the proxy
+    // does not redirect).
+    sip_engine choose(const voip_policy& v, std::uint8_t proto, std::uint16_t dport) const noexcept
+    {
+        if (v.alg && alg_port(proto, dport)) {
+            return sip_engine::alg;
+        }
+        if (helper_port(proto, dport)) {
+            return sip_engine::helper;
+        }
+        return sip_engine::none;
+    }
+};
+
+} // namespace sipalg::nat

@@ -1,0 +1,246 @@
+"""Which SIP engine takes a session, for each of the seed's configurations entered verbatim through the
+control socket (`cli`), against SIP flows replayed from memory: UDP to 5060, 5061 and 5065, TCP to 5064.
+The session list shows the seed's flags: `helper=sip` for the session helper, `redir local` for the SIP
+ALG, `ndr` for IPS SIP; with both engines off, SIP is plain UDP."""
+import os
+import time
+
+import pytest
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.utils import wrpcap
+
+from pcap_env import config, from_inside
+from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
+
+SEED_ALG_1 = '''    config system settings
+        set default-voip-alg-mode proxy-based
+    end
+    config voip profile
+        edit "sip-alg-profile"
+            set feature-set voipd
+            config sip
+                set status enable
+            end
+        next
+    end
+    config firewall policy
+        edit 0
+            set name "VoIP-Proxy"
+            set utm-status enable
+            set voip-profile "sip-alg-profile"
+        next
+    end
+'''
+SEED_ALG_2 = SEED_ALG_1.replace('set default-voip-alg-mode proxy-based', 'set default-voip-alg-mode kernel-helper-based')
+SEED_ALG_3 = '''    config system settings
+        set default-voip-alg-mode proxy-based
+    end
+    config firewall policy
+        edit 0
+            set name "VoIP-Proxy"
+            set utm-status enable
+            set voip-profile ""
+        next
+    end
+'''
+SEED_HELPER_1 = '''    config system settings
+        set default-voip-alg-mode kernel-helper-based
+    end
+    config firewall policy
+        edit 0
+            set name "VoIP-session-helper"
+            set utm-status enable
+            set voip-profile ""
+        next
+    end
+    config system session-helper
+        edit 13
+            set name sip
+            set protocol 17
+            set port 5060
+        next
+    end
+'''
+SEED_HELPER_2 = '''    config system settings
+        set default-voip-alg-mode {proxy-based | kernel-helper-based}
+    end 
+    config voip profile
+        edit "sip-disabled-profile"
+            set feature-set voipd
+            config sip
+                set status disable
+            end
+        next
+    end
+    config firewall policy
+        edit 0
+            set name "VoIP-session-helper"
+            set utm-status enable
+            set voip-profile "sip-disabled-profile"
+        next
+    end
+    config system session-helper
+        edit 13
+            set name sip
+            set protocol 17
+            set port 5060
+        next
+    end
+'''
+SEED_HELPER_3 = '''    # show system session-helper
+    config system session-helper
+        delete 13
+    end
+    config system settings
+        set default-voip-alg-mode kernel-helper-based
+    end
+    # show firewall policy 1
+    config firewall policy
+        edit 1
+            set name "voip to internet"
+            set srcintf "port1" 
+            set dstintf "wan1"
+            set action accept
+            set srcaddr "all"
+            set dstaddr "all"
+            set schedule "always"
+            set service "ALL"
+            set utm-status enable
+            set voip-profile "default"
+            set logtraffic all
+            set nat enable
+        next
+    end
+      config voip profile
+          edit default
+              config sip
+                  set status disable
+                  set rtp disable
+              end
+          next
+      end
+      config firewall policy
+          edit 1
+              unset voip-profile 
+          next
+      end
+    # diagnose sys session filter dport 5060
+    # diagnose sys session clear
+    # diagnose sys session filter sport 5060
+    # diagnose sys session clear
+'''
+SEED_PORTS_1 = '''config firewall policy
+    edit 0
+        set name "VoIP-Proxy"
+    next
+end
+config system settings
+    set sip-tcp-port 5064
+    set sip-udp-port 5065
+    set sip-ssl-port 5066
+end
+'''
+SEED_PORTS_2 = '''config firewall policy
+    edit 0
+        set name "VoIP-Proxy"
+    next
+end
+config system settings
+    set sip-tcp-port 5060 5064
+    set sip-udp-port 5061 5065
+end
+config system session-helper
+    edit 13
+        set name sip
+        set protocol 17
+        set port 5065
+    next
+end
+config system session-helper
+    edit 0
+        set name sip
+        set port 5064
+    next
+end
+'''
+KERNEL = 'config system settings\n    set default-voip-alg-mode kernel-helper-based\nend\n'
+
+# Flows: (protocol, destination port) -> (engine, ndr) per configuration. 'none': plain L4.
+CASES = {
+    'alg-1': (SEED_ALG_1, {('udp', 5060): 'alg', ('udp', 5065): 'none', ('tcp', 5064): 'none'}),
+    'alg-2': (SEED_ALG_2, {('udp', 5060): 'alg', ('udp', 5065): 'none'}),
+    'alg-3': (SEED_ALG_3, {('udp', 5060): 'alg'}),
+    'helper-1': (SEED_HELPER_1, {('udp', 5060): 'helper', ('tcp', 5064): 'none'}),
+    'helper-2': (SEED_HELPER_2, {('udp', 5060): 'helper'}),
+    'helper-2-kernel': (KERNEL + SEED_HELPER_2, {('udp', 5060): 'helper'}),
+    'helper-3-both-off': (SEED_HELPER_3, {('udp', 5060): 'none', ('udp', 5065): 'none'}),
+    'ports-1': (SEED_PORTS_1, {('udp', 5065): 'alg', ('tcp', 5064): 'alg', ('udp', 5060): 'helper'}),
+    'ports-2': (SEED_PORTS_2, {('udp', 5061): 'alg', ('udp', 5065): 'alg', ('tcp', 5064): 'alg', ('tcp', 5060): 'alg',
+                               ('udp', 5060): 'none'}),
+    'ports-2-kernel': (SEED_PORTS_2 + KERNEL, {('udp', 5065): 'helper', ('tcp', 5064): 'helper',
+                                              ('udp', 5064): 'helper', ('udp', 5061): 'none'}),
+    'ips': (SEED_ALG_3.replace('set voip-profile ""', 'set ips-voip-filter "default"'),
+            {('udp', 5060): 'alg+ndr'}),
+}
+
+BASE = config().replace('net_pcap1', 'net_null0').split('firewall:')[0]
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    flows = []
+    for sport, (proto, dport) in enumerate(sorted({k for _, flows_ in CASES.values() for k in flows_}), start=40000):
+        l4 = UDP(sport=sport, dport=dport) / b'OPTIONS sip:x SIP/2.0\r\n\r\n' if proto == 'udp' else \
+            TCP(sport=sport, dport=dport, flags='S', seq=1)
+        flows.append(from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / l4))
+    rx = tmp_path / 'loop.pcap'
+    wrpcap(str(rx), flows)
+    cfg = tmp_path / 'sipalg.yaml'
+    cfg.write_text(BASE)
+    sock = str(tmp_path / 'ctl.sock')
+    eal = eal_args(unique_prefix('sipeng'), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
+    d = Daemon(eal, ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock, '--idle-sleep-us', '100'],
+               log_path=tmp_path / 'sipalgd.log')
+    d.sock = sock
+    try:
+        d.wait_ready()
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        yield d
+    finally:
+        d.stop()
+
+
+def sessions(d, want):
+    """The listed sessions by (protocol, destination port), once every wanted flow has one."""
+    for _ in range(100):
+        r = control_request(d.sock, 'sessions\n')
+        assert r['ok'], r
+        got = {({17: 'udp', 6: 'tcp'}[s['proto']], int(s['dst'].rsplit(':', 1)[1])): s for s in r['sessions']}
+        if all(k in got for k in want):
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f'sessions never appeared: {sorted(want)} in {sorted(got)}')
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_seed_configuration_gives_the_engine_the_table_promises(daemon, case):
+    text, want = CASES[case]
+    r = control_request(daemon.sock, 'cli\n' + text)
+    assert r['ok'], r
+    got = sessions(daemon, want)
+    for flow, engine in want.items():
+        s = got[flow]
+        shown = s['engine'] + ('+ndr' if s['ndr'] else '')
+        assert shown == engine, (flow, s)
+    # The FortiOS shape of the same list: the flags the seed tells operators to look for.
+    # (The seed's own text leaves a session filter in force, as FortiOS keeps it between commands.)
+    listed = control_request(daemon.sock, 'cli\ndiagnose sys session filter clear\ndiagnose sys session list\n')['output']
+    for flow, engine in want.items():
+        block = next(b for b in listed.split('\n\n') if f'->198.51.100.2:{flow[1]} ' in b and
+                     f'proto={6 if flow[0] == "tcp" else 17} ' in b)
+        assert ('helper=sip' in block) == (engine == 'helper'), block
+        assert ('redir local' in block) == engine.startswith('alg'), block
+        assert (' ndr' in block) == engine.endswith('ndr'), block
