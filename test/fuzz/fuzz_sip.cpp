@@ -6,6 +6,7 @@
 #include "sip/fields.hpp"
 #include "sip/framer.hpp"
 #include "sip/message.hpp"
+#include "sip/nat.hpp"
 #include "sip/sdp.hpp"
 
 #include <cstdint>
@@ -62,6 +63,38 @@ void edit_and_recheck(const message& m)
     }
 }
 
+class any_ports final : public media_ports {
+public:
+    std::optional<std::uint16_t> open(endpoint, std::uint16_t, sipalg::ipv4_address) noexcept override
+    {
+        return static_cast<std::uint16_t>(next += 2);
+    }
+    std::uint16_t next = 40000;
+};
+
+// sip/nat both ways: whatever it records applies and the result is still consistent.
+void translate_both_ways(const message& m)
+{
+    const translation t{{0x0a000102, 5060}, {0xc6336401, 40000}};
+    any_ports ports;
+    for (const bool from_inside : {true, false}) {
+        edit_list e;
+        nat_summary s;
+        if (translate(m, t, from_inside, &ports, e, s) != edit_error::ok) {
+            continue;
+        }
+        std::vector<char> out(m.bytes().size() + edit_list::arena_size + 32);
+        const auto r = e.apply(m, out);
+        if (r.error != edit_error::ok) {
+            continue;
+        }
+        auto again = std::make_unique<message>();
+        if (!again->parse(std::string_view(out.data(), r.length)).ok()) {
+            std::abort(); // translating addresses must not break a message that parsed
+        }
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -73,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (m->parse(input).ok()) {
         (void)check_message(*m, check_options{});
         edit_and_recheck(*m);
+        translate_both_ways(*m);
     }
 
     // The same bytes as a stream, in two segments split by the first byte's value.

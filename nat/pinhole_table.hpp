@@ -1,0 +1,124 @@
+#pragma once
+// Pinholes a SIP engine opens (ARCHITECTURE.md "pinhole hit: child session"): an inside endpoint and the
+// public endpoint it is seen as, for media (an RTP or RTCP port the SDP announced) or a registration (the
+// Contact of a REGISTER, activated by its 2xx). A packet without a session that comes from the inside
+// endpoint, or goes to the public one from anywhere, creates its session from the pinhole instead of a
+// policy. Pinholes of one call are chained so a BYE, CANCEL or failure closes them all; each has an
+// expiry. One table per worker, fixed capacity, allocation-free after construction: two open-addressing
+// indexes (inside key, public key) with backward-shift deletion.
+#include "nat/flow.hpp"
+#include "nat/ipv4.hpp"
+#include "nat/voip.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace sipalg::nat {
+
+enum class pinhole_kind : std::uint8_t { media, registration };
+
+struct pinhole {
+    ipv4_address inside_address = 0; // host order
+    ipv4_address public_address = 0;
+    std::uint16_t inside_port = 0;
+    std::uint16_t public_port = 0;
+    std::uint8_t proto = 0;
+    pinhole_kind kind = pinhole_kind::media;
+    sip_engine engine = sip_engine::none; // for the sessions it creates (a registration's: the SIP engine)
+    std::uint8_t voip_flags = 0;
+    std::uint64_t call = 0;               // the call's key (sip::nat_summary::call_key), 0: none
+    std::uint32_t expires = 0;            // table time
+    std::uint32_t policy_id = 0;          // the SIP session's policy, shown on the child sessions
+    std::int16_t voip_profile = -1;
+    std::uint16_t generation = 0;         // changes whenever the slot is freed: child sessions check it
+    std::uint32_t next_in_call = 0xffffffffu;
+    bool in_use = false;
+};
+
+class pinhole_table {
+public:
+    static constexpr std::uint32_t none = 0xffffffffu;
+
+    explicit pinhole_table(std::uint32_t capacity);
+
+    // Adds a pinhole (chained to its call's others when p.call is set); none when the table is full or
+    // either endpoint is already a pinhole's.
+    std::uint32_t insert(const pinhole& p) noexcept;
+    void remove(std::uint32_t index) noexcept;
+    // Removes every pinhole of a call; returns how many.
+    unsigned remove_call(std::uint64_t call) noexcept;
+    // Moves the expiry of every pinhole of a call to at least `expires`.
+    void refresh_call(std::uint64_t call, std::uint32_t expires) noexcept;
+    // Removes what has expired at `now`, up to `budget` slots examined from where the last call stopped.
+    unsigned expire(std::uint32_t now, std::uint32_t budget) noexcept;
+
+    std::uint32_t find_inside(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
+    {
+        return find(inside_index_, proto, address, port, true);
+    }
+    std::uint32_t find_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
+    {
+        return find(public_index_, proto, address, port, false);
+    }
+    const pinhole& at(std::uint32_t index) const noexcept
+    {
+        return slots_[index];
+    }
+    pinhole& at(std::uint32_t index) noexcept
+    {
+        return slots_[index];
+    }
+    bool alive(std::uint32_t index, std::uint16_t generation) const noexcept
+    {
+        return index < slots_.size() && slots_[index].in_use && slots_[index].generation == generation;
+    }
+    std::uint32_t size() const noexcept
+    {
+        return used_;
+    }
+    std::uint32_t capacity() const noexcept
+    {
+        return static_cast<std::uint32_t>(slots_.size());
+    }
+    template <class F>
+    void for_each(F&& f) const
+    {
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            if (slots_[i].in_use) {
+                f(i, slots_[i]);
+            }
+        }
+    }
+
+private:
+    static std::uint64_t key_of(std::uint8_t proto, ipv4_address address, std::uint16_t port) noexcept
+    {
+        return (std::uint64_t{proto} << 48) | (std::uint64_t{address} << 16) | port;
+    }
+    static std::uint32_t hash(std::uint64_t key) noexcept
+    {
+        return static_cast<std::uint32_t>((key * 0x9e3779b97f4a7c15ull) >> 32);
+    }
+    std::uint64_t key_in(std::uint32_t index, bool inside) const noexcept
+    {
+        const pinhole& p = slots_[index];
+        return inside ? key_of(p.proto, p.inside_address, p.inside_port) : key_of(p.proto, p.public_address, p.public_port);
+    }
+    std::uint32_t find(const std::vector<std::uint32_t>& index, std::uint8_t proto, ipv4_address address,
+                       std::uint16_t port, bool inside) const noexcept;
+    void index_insert(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept;
+    void index_erase(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept;
+    std::uint32_t call_head(std::uint64_t call) const noexcept;
+
+    std::vector<pinhole> slots_;
+    std::vector<std::uint32_t> inside_index_; // slot numbers, none = empty; twice the capacity, a power of 2
+    std::vector<std::uint32_t> public_index_;
+    std::vector<std::uint32_t> call_index_; // the first pinhole of each call, by call key
+    std::vector<std::uint32_t> free_;
+    std::uint32_t mask_ = 0;
+    std::uint32_t used_ = 0;
+    std::uint32_t expire_cursor_ = 0;
+};
+
+} // namespace sipalg::nat

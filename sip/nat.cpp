@@ -1,0 +1,291 @@
+// See nat.hpp.
+#include "sip/nat.hpp"
+
+#include "sip/fields.hpp"
+#include "sip/sdp.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace sipalg::sip {
+
+namespace {
+
+// SIP's default port over UDP and TCP (RFC 3261 §19.1.2): a URI or Via without a port means it.
+constexpr std::uint16_t default_port = 5060;
+
+class writer {
+public:
+    writer(const message& m, edit_list& edits, nat_summary& s) noexcept : m_(m), edits_(edits), s_(s) {}
+
+    void replace(std::string_view original, std::string_view text) noexcept
+    {
+        if (error_ != edit_error::ok || original == text) {
+            return;
+        }
+        error_ = edits_.replace(m_, original, text);
+        if (error_ == edit_error::ok) {
+            ++s_.addresses;
+        }
+    }
+    edit_error error() const noexcept
+    {
+        return error_;
+    }
+
+private:
+    const message& m_;
+    edit_list& edits_;
+    nat_summary& s_;
+    edit_error error_ = edit_error::ok;
+};
+
+// "a.b.c.d[:port]" in a buffer of the caller's (no allocation).
+class text_buffer {
+public:
+    std::string_view set(ipv4_address a, std::optional<std::uint16_t> port) noexcept
+    {
+        n_ = 0;
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            number((a >> shift) & 255u);
+            if (shift != 0) {
+                b_[n_++] = '.';
+            }
+        }
+        if (port) {
+            b_[n_++] = ':';
+            number(*port);
+        }
+        return {b_.data(), n_};
+    }
+    std::string_view set_port(std::uint16_t port) noexcept
+    {
+        n_ = 0;
+        number(port);
+        return {b_.data(), n_};
+    }
+
+private:
+    void number(unsigned v) noexcept
+    {
+        n_ = static_cast<std::size_t>(std::to_chars(b_.data() + n_, b_.data() + b_.size(), v).ptr - b_.data());
+    }
+    std::array<char, 24> b_{};
+    std::size_t n_ = 0;
+};
+
+// A host[:port] naming `from` becomes `to`. The port follows when it is from's own (written, or the
+// default); another port of the same host keeps its number (a second listener of the same phone).
+void map_host_port(writer& w, const host_port& hp, endpoint from, endpoint to) noexcept
+{
+    if (hp.kind != host_kind::ipv4 || hp.v4 != from.address) {
+        return;
+    }
+    std::optional<std::uint16_t> port = hp.port;
+    if (hp.port.value_or(default_port) == from.port) {
+        port = hp.port || to.port != default_port ? std::optional<std::uint16_t>(to.port) : std::nullopt;
+    }
+    text_buffer t;
+    w.replace(hp.text, t.set(to.address, port));
+}
+
+void map_address_text(writer& w, std::string_view text, ipv4_address from, ipv4_address to) noexcept
+{
+    const auto a = parse_ipv4(text);
+    if (a && *a == from) {
+        text_buffer t;
+        w.replace(text, t.set(to, std::nullopt));
+    }
+}
+
+void map_uri(writer& w, const uri& u, endpoint from, endpoint to) noexcept
+{
+    if (u.scheme == uri_scheme::sip || u.scheme == uri_scheme::sips) {
+        map_host_port(w, u.host, from, to);
+        // maddr in a URI names where to send (RFC 3261 §19.1.1).
+        if (const auto maddr = u.params.find("maddr")) {
+            map_address_text(w, maddr->value, from.address, to.address);
+        }
+    }
+}
+
+// Every name-addr / addr-spec of the headers that carry the party's own address.
+void map_address_headers(writer& w, const message& m, endpoint from, endpoint to) noexcept
+{
+    for (const header& h : m.headers()) {
+        switch (h.type) {
+        case header_type::contact:
+        case header_type::from:
+        case header_type::to:
+        case header_type::route:
+        case header_type::record_route:
+        case header_type::p_asserted_identity:
+        case header_type::p_preferred_identity:
+            for_each_element(m.value(h), [&](std::string_view element) {
+                if (element == "*") {
+                    return; // Contact: * (RFC 3261 §10.2.2)
+                }
+                if (const auto a = parse_address(element)) {
+                    map_uri(w, a->target, from, to);
+                }
+            });
+            break;
+        case header_type::via:
+            for_each_element(m.value(h), [&](std::string_view element) {
+                const auto v = parse_via(element);
+                if (!v) {
+                    return;
+                }
+                map_host_port(w, v->sent_by, from, to);
+                // received and maddr carry the address, rport the port (RFC 3261 §18.2.1, RFC 3581 §4).
+                if (v->received.has_value) {
+                    map_address_text(w, v->received.value, from.address, to.address);
+                }
+                if (v->maddr.has_value) {
+                    map_address_text(w, v->maddr.value, from.address, to.address);
+                }
+                if (v->rport.has_value && v->rport.value == text_buffer{}.set_port(from.port)) {
+                    text_buffer t;
+                    w.replace(v->rport.value, t.set_port(to.port));
+                }
+            });
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+std::optional<ipv4_address> connection_address(const sdp& d, int line) noexcept
+{
+    if (line < 0) {
+        return std::nullopt;
+    }
+    const auto c = parse_connection(d.lines()[static_cast<std::size_t>(line)].value);
+    if (!c || c->addrtype != "IP4") {
+        return std::nullopt;
+    }
+    return parse_ipv4(c->address);
+}
+
+void map_connection(writer& w, const sdp& d, int line, ipv4_address from, ipv4_address to) noexcept
+{
+    if (line < 0) {
+        return;
+    }
+    const auto c = parse_connection(d.lines()[static_cast<std::size_t>(line)].value);
+    if (c && c->addrtype == "IP4") {
+        map_address_text(w, c->address, from, to);
+    }
+}
+
+// RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
+// party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
+void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
+             nat_summary& s) noexcept
+{
+    const auto body = find_sdp(m);
+    if (!body) {
+        return;
+    }
+    s.has_sdp = true;
+    sdp d;
+    d.parse(*body);
+    if (d.origin() >= 0) {
+        if (const auto o = parse_origin(d.lines()[static_cast<std::size_t>(d.origin())].value); o && o->addrtype == "IP4") {
+            map_address_text(w, o->address, from.address, to.address);
+        }
+    }
+    map_connection(w, d, d.session_connection(), from.address, to.address);
+    const auto session_address = connection_address(d, d.session_connection());
+    for (const sdp_media& md : d.media()) {
+        const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
+        map_connection(w, d, md.connection, from.address, to.address);
+        std::optional<sdp_rtcp> rtcp;
+        if (md.rtcp >= 0) {
+            const std::string_view v = d.lines()[static_cast<std::size_t>(md.rtcp)].value;
+            rtcp = parse_rtcp(v.substr(std::min<std::size_t>(v.size(), 5))); // after "rtcp:"
+        }
+        // Port 0 rejects a stream and 0.0.0.0 holds it (RFC 3264 §6, §8.4): nothing to open.
+        if (from_inside && media != nullptr && md.well_formed && md.port != 0 && address && *address == from.address) {
+            const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
+            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address)) {
+                ++s.media_opened;
+                text_buffer t;
+                w.replace(md.port_text, t.set_port(*port));
+                if (rtcp) {
+                    text_buffer r;
+                    w.replace(rtcp->port_text, r.set_port(static_cast<std::uint16_t>(*port + 1)));
+                }
+            } else {
+                ++s.media_refused;
+            }
+        }
+        if (rtcp && rtcp->address && rtcp->address->addrtype == "IP4") {
+            map_address_text(w, rtcp->address->address, from.address, to.address);
+        }
+    }
+}
+
+// FNV-1a over the Call-ID's parts; the host part either as text or, when it is the translated address
+// seen from outside, as the inside address it stands for.
+std::uint64_t hash(std::string_view local, std::string_view host, ipv4_address inside) noexcept
+{
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    const auto mix = [&h](std::string_view t) {
+        for (const char c : t) {
+            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        }
+    };
+    mix(local);
+    mix("@");
+    if (inside != 0) {
+        text_buffer t;
+        mix(t.set(inside, std::nullopt));
+    } else {
+        mix(host);
+    }
+    return h | 1; // never 0: 0 is "no dialog"
+}
+
+} // namespace
+
+edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
+                     edit_list& edits, nat_summary& s) noexcept
+{
+    s = {};
+    s.request = m.is_request();
+    s.status = m.status_code();
+    s.call_id = m.value_of(header_type::call_id);
+    if (s.request) {
+        s.method = m.method_type();
+    } else if (const auto c = parse_cseq(m.value_of(header_type::cseq))) {
+        s.method = lookup_method(c->method);
+    }
+    const endpoint from = from_inside ? t.inside : t.outside;
+    const endpoint to = from_inside ? t.outside : t.inside;
+    writer w(m, edits, s);
+    // Call-ID = word ["@" word]: many phones (and SIPp) put their address after the '@'. It is an
+    // identifier, but "no inside address anywhere" holds it too; both ways map it, so the dialog's
+    // Call-ID is the same on each side of the appliance as it was (RFC 3261 §20.8).
+    if (const auto at = s.call_id.rfind('@'); at != std::string_view::npos) {
+        const std::string_view host = s.call_id.substr(at + 1);
+        map_address_text(w, host, from.address, to.address);
+        const auto a = parse_ipv4(host);
+        const bool public_form = !from_inside && a && *a == from.address;
+        s.call_key = hash(s.call_id.substr(0, at), host, public_form ? to.address : 0);
+    } else {
+        s.call_key = hash(s.call_id, {}, 0);
+    }
+    if (s.request) {
+        if (const auto u = parse_uri(m.request_uri())) {
+            map_uri(w, *u, from, to);
+        }
+    }
+    map_address_headers(w, m, from, to);
+    map_sdp(w, m, from, to, from_inside, media, s);
+    return w.error();
+}
+
+} // namespace sipalg::sip

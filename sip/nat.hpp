@@ -1,0 +1,59 @@
+#pragma once
+// NAT of the addresses a SIP message carries (what both engines do, ARCHITECTURE.md "Both engines"): the
+// engine decides *what* to rewrite and which media ports to ask for; the data plane applies the edits
+// to the packet and owns the pinholes. A translation is one inside endpoint and what it is seen as
+// outside (SNAT: the inside phone and its public address and port; a VIP: the inside server and the
+// VIP). A message the inside party sends is rewritten inside -> public, one it receives public ->
+// inside. Only what carries the translated address changes: host names and other hosts' addresses stay.
+#include "nat/ipv4.hpp"
+#include "sip/edit.hpp"
+#include "sip/message.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace sipalg::sip {
+
+struct endpoint {
+    ipv4_address address = 0;
+    std::uint16_t port = 0;
+    friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+struct translation {
+    endpoint inside;  // as the inside host knows itself
+    endpoint outside; // as the other side sees it
+};
+
+// Media ports for what the inside party offers or answers: the data plane opens an RTP/RTCP pinhole
+// pair for `inside` (its RTP port; RTCP at `rtcp`) seen as `public_address`, and says which public RTP
+// port it got (RTCP is the next one); nothing when it has none to give.
+class media_ports {
+public:
+    virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept = 0;
+
+protected:
+    ~media_ports() = default;
+};
+
+// What the engine saw of the message, for dialogs and pinhole lifetimes.
+struct nat_summary {
+    bool request = false;
+    sip::method method = sip::method::unknown; // of the request, or of the CSeq of a response
+    unsigned status = 0;
+    std::string_view call_id;   // as the message carried it
+    std::uint64_t call_key = 0; // the Call-ID as the inside party knows it, hashed: one key per dialog both ways
+    bool has_sdp = false;
+    unsigned media_opened = 0;  // m= lines given a public port
+    unsigned media_refused = 0; // m= lines the data plane had no port for (left as they were)
+    unsigned addresses = 0;     // addresses and ports rewritten in headers and SDP
+};
+
+// The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
+// `media` may be null (rtp disable): no pinholes, m= ports stay. Returns edit_error::ok, or why the
+// edits could not be recorded (the message then goes unchanged, and the caller counts it).
+edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
+                     edit_list& edits, nat_summary& summary) noexcept;
+
+} // namespace sipalg::sip

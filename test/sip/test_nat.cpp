@@ -1,0 +1,272 @@
+// sip/nat: what a SIP message carries of the translated endpoint, rewritten both ways, and the media
+// ports asked for; what names other hosts, host names and held or rejected streams stay as they were.
+#include "sip/nat.hpp"
+#include "sip/fields.hpp"
+#include "sip/sdp.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <string>
+#include <vector>
+
+using namespace sipalg;
+using namespace sipalg::sip;
+
+namespace {
+
+constexpr ipv4_address ip(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+    return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+const translation phone{{ip(10, 0, 1, 2), 5060}, {ip(198, 51, 100, 1), 40000}};
+
+class fake_media final : public media_ports {
+public:
+    std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept override
+    {
+        asked.push_back({inside, rtcp, public_address});
+        if (refuse) {
+            return std::nullopt;
+        }
+        next += 2;
+        return static_cast<std::uint16_t>(next - 2);
+    }
+    struct request {
+        endpoint inside;
+        std::uint16_t rtcp;
+        ipv4_address public_address;
+    };
+    std::vector<request> asked;
+    std::uint16_t next = 30000;
+    bool refuse = false;
+};
+
+std::string crlf(std::string s)
+{
+    std::string out;
+    for (char c : s) {
+        if (c == '\n') {
+            out += "\r\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// A message with its body and a correct Content-Length.
+std::string sip_message(const std::string& head, const std::string& body = {})
+{
+    const std::string b = crlf(body);
+    std::string h = crlf(head);
+    h += "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n";
+    return h + b;
+}
+
+struct translated {
+    std::string text;
+    nat_summary summary;
+};
+
+translated run(const std::string& in, bool from_inside, media_ports* media)
+{
+    message m;
+    REQUIRE(m.parse(in).ok());
+    edit_list edits;
+    translated t;
+    REQUIRE(translate(m, phone, from_inside, media, edits, t.summary) == edit_error::ok);
+    std::array<char, 8192> out;
+    const auto applied = edits.apply(m, out);
+    REQUIRE(applied.error == edit_error::ok);
+    t.text.assign(out.data(), applied.length);
+    return t;
+}
+
+const std::string offer_sdp = R"(v=0
+o=alice 2890844526 2890844526 IN IP4 10.0.1.2
+s=-
+c=IN IP4 10.0.1.2
+t=0 0
+m=audio 4000 RTP/AVP 0 8
+a=rtpmap:0 PCMU/8000
+m=video 4002 RTP/AVP 31
+a=rtcp:4005 IN IP4 10.0.1.2
+m=image 4010 udptl t38
+c=IN IP4 10.0.1.99
+m=audio 0 RTP/AVP 0
+)";
+
+const std::string invite_head = R"(INVITE sip:bob@203.0.113.5 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhds;rport
+Max-Forwards: 70
+To: Bob <sip:bob@203.0.113.5>
+From: Alice <sip:alice@example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@10.0.1.2
+CSeq: 314159 INVITE
+Contact: <sip:alice@10.0.1.2:5060;transport=udp>
+Content-Type: application/sdp
+)";
+
+} // namespace
+
+TEST_CASE("an INVITE from the inside phone carries only its public address and ports")
+{
+    fake_media media;
+    const auto t = run(sip_message(invite_head, offer_sdp), true, &media);
+    INFO(t.text);
+    message m;
+    REQUIRE(m.parse(t.text).ok());
+    CHECK(t.text.find("10.0.1.2") == std::string::npos);
+    CHECK(m.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;rport");
+    CHECK(m.value_of(header_type::contact) == "<sip:alice@198.51.100.1:40000;transport=udp>");
+    CHECK(m.value_of(header_type::from) == "Alice <sip:alice@example.com>;tag=1928301774"); // a host name
+    CHECK(m.value_of(header_type::to) == "Bob <sip:bob@203.0.113.5>");                      // the peer
+    CHECK(m.request_uri() == "sip:bob@203.0.113.5");
+    CHECK(m.value_of(header_type::call_id) == "a84b4c76e66710@198.51.100.1"); // SIPp and many phones put it there
+    const std::string body(m.body());
+    CHECK(body.find("o=alice 2890844526 2890844526 IN IP4 198.51.100.1\r\n") != std::string::npos);
+    CHECK(body.find("c=IN IP4 198.51.100.1\r\n") != std::string::npos);
+    CHECK(body.find("m=audio 30000 RTP/AVP 0 8\r\n") != std::string::npos);
+    CHECK(body.find("m=video 30002 RTP/AVP 31\r\n") != std::string::npos);
+    CHECK(body.find("a=rtcp:30003 IN IP4 198.51.100.1\r\n") != std::string::npos);
+    CHECK(body.find("m=image 4010 udptl t38\r\nc=IN IP4 10.0.1.99\r\n") != std::string::npos); // another host
+    CHECK(body.find("m=audio 0 RTP/AVP 0\r\n") != std::string::npos);                          // rejected
+    CHECK(m.has_content_length());
+    CHECK(m.content_length() == m.body().size());
+    REQUIRE(media.asked.size() == 2);
+    CHECK(media.asked[0].inside == endpoint{ip(10, 0, 1, 2), 4000});
+    CHECK(media.asked[0].rtcp == 4001);
+    CHECK(media.asked[0].public_address == ip(198, 51, 100, 1));
+    CHECK(media.asked[1].inside == endpoint{ip(10, 0, 1, 2), 4002});
+    CHECK(media.asked[1].rtcp == 4005);
+    CHECK(t.summary.request);
+    CHECK(t.summary.method == method::invite);
+    CHECK(t.summary.has_sdp);
+    CHECK(t.summary.media_opened == 2);
+    CHECK(t.summary.call_id == "a84b4c76e66710@10.0.1.2");
+}
+
+TEST_CASE("a dialog has one key whichever way its messages travel")
+{
+    nat_summary out;
+    nat_summary in;
+    message m;
+    const std::string a = sip_message("OPTIONS sip:x SIP/2.0\nCall-ID: abc@10.0.1.2\nCSeq: 1 OPTIONS\n");
+    const std::string b = sip_message("SIP/2.0 200 OK\nCall-ID: abc@198.51.100.1\nCSeq: 1 OPTIONS\n");
+    edit_list edits;
+    REQUIRE(m.parse(a).ok());
+    REQUIRE(translate(m, phone, true, nullptr, edits, out) == edit_error::ok);
+    edits.clear();
+    REQUIRE(m.parse(b).ok());
+    REQUIRE(translate(m, phone, false, nullptr, edits, in) == edit_error::ok);
+    CHECK(out.call_key == in.call_key);
+    CHECK(out.call_key != 0);
+}
+
+TEST_CASE("a response coming back gets the phone's own Via, received and rport again")
+{
+    const std::string ok = sip_message(R"(SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;received=198.51.100.1;rport=40000
+To: Bob <sip:bob@203.0.113.5>;tag=a6c85cf
+From: Alice <sip:alice@example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@10.0.1.2
+CSeq: 314159 INVITE
+Contact: <sip:bob@203.0.113.5>
+Content-Type: application/sdp
+)", "v=0\no=bob 1 1 IN IP4 203.0.113.5\ns=-\nc=IN IP4 203.0.113.5\nt=0 0\nm=audio 5004 RTP/AVP 0\n");
+    fake_media media;
+    const auto t = run(ok, false, &media);
+    INFO(t.text);
+    message m;
+    REQUIRE(m.parse(t.text).ok());
+    CHECK(m.value_of(header_type::via) == "SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhds;received=10.0.1.2;rport=5060");
+    CHECK(m.value_of(header_type::contact) == "<sip:bob@203.0.113.5>");
+    CHECK(std::string(m.body()).find("m=audio 5004 RTP/AVP 0") != std::string::npos); // the peer's, as sent
+    CHECK(media.asked.empty());
+    CHECK_FALSE(t.summary.request);
+    CHECK(t.summary.status == 200);
+    CHECK(t.summary.method == method::invite);
+}
+
+TEST_CASE("a request from outside to the phone's public Contact reaches its inside Contact")
+{
+    const std::string bye = sip_message(R"(BYE sip:alice@198.51.100.1:40000;transport=udp SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKnashds8
+To: Alice <sip:alice@example.com>;tag=1928301774
+From: Bob <sip:bob@203.0.113.5>;tag=a6c85cf
+Call-ID: a84b4c76e66710@10.0.1.2
+CSeq: 231 BYE
+)");
+    const auto t = run(bye, false, nullptr);
+    message m;
+    REQUIRE(m.parse(t.text).ok());
+    CHECK(m.request_uri() == "sip:alice@10.0.1.2:5060;transport=udp");
+    CHECK(m.value_of(header_type::via) == "SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKnashds8");
+    CHECK(t.summary.method == method::bye);
+}
+
+TEST_CASE("ports: the default port stays implicit when it maps to the default, and appears when it does not")
+{
+    const translation same_port{{ip(10, 0, 1, 2), 5060}, {ip(198, 51, 100, 1), 5060}};
+    const std::string reg = sip_message(R"(REGISTER sip:example.com SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2;branch=z9hG4bKreg
+To: <sip:alice@example.com>
+From: <sip:alice@example.com>;tag=1
+Call-ID: r1
+CSeq: 1 REGISTER
+Contact: <sip:alice@10.0.1.2>;expires=3600, <sip:alice@10.0.1.2:5070>
+)");
+    message m;
+    REQUIRE(m.parse(reg).ok());
+    edit_list edits;
+    nat_summary s;
+    REQUIRE(translate(m, same_port, true, nullptr, edits, s) == edit_error::ok);
+    std::array<char, 4096> out;
+    auto a = edits.apply(m, out);
+    message r;
+    REQUIRE(r.parse({out.data(), a.length}).ok());
+    CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1;branch=z9hG4bKreg");
+    CHECK(r.value_of(header_type::contact) == "<sip:alice@198.51.100.1>;expires=3600, <sip:alice@198.51.100.1:5070>");
+    // Translated to another port: the implicit 5060 must now be written.
+    const auto t = run(reg, true, nullptr);
+    REQUIRE(r.parse(t.text).ok());
+    CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bKreg");
+    CHECK(r.value_of(header_type::contact) == "<sip:alice@198.51.100.1:40000>;expires=3600, <sip:alice@198.51.100.1:5070>");
+    CHECK(t.summary.method == method::register_);
+}
+
+TEST_CASE("hold, rtp disabled and no ports left: addresses follow, no media port is invented")
+{
+    const std::string hold = "v=0\no=alice 1 2 IN IP4 10.0.1.2\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 4000 RTP/AVP 0\na=sendonly\n";
+    fake_media media;
+    auto t = run(sip_message(invite_head, hold), true, &media);
+    CHECK(media.asked.empty());
+    CHECK(t.text.find("c=IN IP4 0.0.0.0\r\n") != std::string::npos);
+    CHECK(t.text.find("m=audio 4000 RTP/AVP 0\r\n") != std::string::npos);
+    // rtp disable: the addresses are translated, the ports stay (no pinholes behind them).
+    t = run(sip_message(invite_head, offer_sdp), true, nullptr);
+    CHECK(t.text.find("m=audio 4000 RTP/AVP 0 8\r\n") != std::string::npos);
+    CHECK(t.text.find("c=IN IP4 198.51.100.1\r\n") != std::string::npos);
+    // The data plane had no port pair: the stream is left as it was, and counted.
+    media.refuse = true;
+    t = run(sip_message(invite_head, offer_sdp), true, &media);
+    CHECK(t.summary.media_refused == 2);
+    CHECK(t.text.find("m=audio 4000 RTP/AVP 0 8\r\n") != std::string::npos);
+}
+
+TEST_CASE("a message too big for the edit list's arena is refused whole, not half-rewritten")
+{
+    std::string head = "OPTIONS sip:x@203.0.113.5 SIP/2.0\nVia: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bKa\n"
+                       "Call-ID: c\nCSeq: 1 OPTIONS\n";
+    for (int i = 0; i < 80; ++i) {
+        head += "Contact: <sip:a@10.0.1.2:5060>\n";
+    }
+    message m;
+    const std::string in = sip_message(head);
+    REQUIRE(m.parse(in).ok());
+    edit_list edits;
+    nat_summary s;
+    CHECK(translate(m, phone, true, nullptr, edits, s) == edit_error::too_many);
+}
