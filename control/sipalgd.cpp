@@ -93,6 +93,8 @@ po::options_description describe(daemon_options& o)
             "milliseconds before an incomplete datagram is dropped")
         ("sessions", po::value(&o.dp.sessions)->default_value(o.dp.sessions),
             "sessions per worker; a new session beyond it is refused and counted")
+        ("pinholes", po::value(&o.dp.pinholes)->default_value(o.dp.pinholes),
+            "SIP media and registration pinholes per worker; beyond it SDP ports stay as they were, counted")
         ("session-time-scale", po::value(&o.dp.session_time_scale)->default_value(o.dp.session_time_scale),
             "run the session clock this many times faster (tests of timeouts)")
         ("icmp-rate", po::value(&o.dp.icmp_rate)->default_value(o.dp.icmp_rate),

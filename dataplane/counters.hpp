@@ -37,7 +37,18 @@ namespace sipalg::dp {
     X(icmp_errors_translated, "ICMP errors about a session's packet translated back")              \
     X(sip_sessions_alg, "sessions the SIP ALG handles (FortiOS flags redir local)")               \
     X(sip_sessions_helper, "sessions the SIP session helper handles (helper=sip)")                \
-    X(sip_sessions_ips, "SIP ALG sessions IPS SIP inspects too (ndr)")
+    X(sip_sessions_ips, "SIP ALG sessions IPS SIP inspects too (ndr)")                            \
+    X(sip_messages, "SIP messages the engines looked at")                                         \
+    X(sip_rewritten, "SIP messages whose addresses or ports were translated")                     \
+    X(sip_unparsed, "SIP session payloads that are not a SIP message: passed unchanged")          \
+    X(sip_not_rewritten, "SIP messages that could not be translated (edit limits): passed unchanged") \
+    X(sip_tcp_passed, "SIP over TCP segments passed unchanged (TCP rewriting not yet done)")      \
+    X(sip_grown_to_chain, "translated SIP messages that no longer fitted their mbuf")             \
+    X(sip_calls_ended, "calls whose pinholes a BYE, CANCEL or failure response closed")           \
+    X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
+    X(pinholes_expired, "pinholes closed by their timeout")                                        \
+    X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \
+    X(media_ports_exhausted, "SDP streams left untranslated: no pinhole or port pair was free")
 
 #define SIPALG_DROP_COUNTERS(X)                                                                      \
     X(drop_l2_truncated, "frame shorter than an Ethernet header")                                   \
@@ -73,7 +84,8 @@ namespace sipalg::dp {
     X(drop_tcp_no_syn, "TCP segment without a session that is not an opening SYN")                \
     X(drop_session_table_full, "new flow refused because the worker's session table is full")      \
     X(drop_nat_ports_exhausted, "new flow refused because no NAT port was free for it")            \
-    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")
+    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")                 \
+    X(drop_pinhole_closed, "media packet of a session whose pinhole closed (the call ended)")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
 // them drop_<reason>, so that list is written once.

@@ -16,6 +16,7 @@ struct options {
     std::uint32_t frag_entries = 4096;     // datagrams in reassembly per worker
     std::uint32_t frag_timeout_ms = 5000;  // an incomplete datagram is dropped after this
     std::uint32_t sessions = 1u << 20;      // sessions per worker (memory is touched only as they are used)
+    std::uint32_t pinholes = 1u << 16;     // SIP media and registration pinholes per worker
     std::uint32_t session_time_scale = 1;  // session clock speed-up (tests: timeouts in a fraction of the time)
     std::uint32_t icmp_rate = 100;         // ICMP errors per second per worker (token bucket)
     std::uint32_t idle_sleep_us = 0;       // sleep when a worker found no work; 0 = pure polling

@@ -100,6 +100,10 @@ void worker::update_clock() noexcept
 // creates the session.
 void worker::session_miss(pending& p, forward_run& r) noexcept
 {
+    // A pinhole a SIP engine opened here lets the packet in (the probe of another worker finds it too).
+    if (!p.icmp_error && from_pinhole(p, r)) {
+        return;
+    }
     if (workers_ > 1) {
         if (p.kind == handoff_kind::ipv4 && owner_of(p.key, interface_index(p.m->port)).by_source) {
             const unsigned other = owner_of_address(p.key.dst);
@@ -224,6 +228,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         if ((s.voip_flags & nat::voip_flag::ips) != 0) {
             counters_.add(counter::sip_sessions_ips);
         }
+        sip_packet(p, s, 0);
     }
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();

@@ -2,6 +2,7 @@
 // forwarded frames in runs for the TX batches; everything else (ARP, local delivery, ICMP errors,
 // fragments, unresolved next hops) branches off it as an exception.
 #include "dataplane/worker.hpp"
+#include "dataplane/sip_state.hpp"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -126,6 +127,8 @@ worker_result worker::create(const worker_setup& setup)
         return r;
     }
     w->sessions_ = nat::session_table::create(setup.opts.sessions);
+    w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
+    w->sip_ = std::make_unique<sip_state>();
     if (w->sessions_ == nullptr) {
         r.error = "cannot map the session table; lower --sessions";
         return r;
@@ -312,6 +315,7 @@ void worker::tick() noexcept
     // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
     const unsigned expired = sessions_->expire(table_now_, 4096, [](std::uint32_t) {});
     counters_.add(counter::sessions_expired, expired);
+    counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 256));
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).
         next_schedule_check_ = now_ + tsc_hz_;
@@ -589,6 +593,19 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     s.bytes[ref.dir] += p.ip->total_length.to_host();
     // A session without NAT rewrites nothing: its packets skip the rewrite altogether.
     const bool nat = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0;
+    if ((s.engine != nat::sip_engine::none) | ((s.voip_flags & nat::voip_flag::child) != 0)) [[unlikely]] {
+        flush_run(r);
+        if ((s.voip_flags & nat::voip_flag::child) != 0 && !pinhole_open(s)) {
+            sessions_->remove(ref.index);
+            drop(p.m, counter::drop_pinhole_closed);
+            return;
+        }
+        if (s.engine != nat::sip_engine::none) {
+            sip_packet(p, s, ref.dir);
+        }
+        route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
+        return;
+    }
     route(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
 }
 

@@ -8,6 +8,7 @@
 #include "dataplane/neighbours.hpp"
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
+#include "nat/pinhole_table.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
 
@@ -76,6 +77,8 @@ struct session_query {
 };
 
 class worker;
+struct sip_state; // dataplane/sip.hpp: the SIP engines' buffers and parse state
+class media_opener;
 struct worker_result {
     std::unique_ptr<worker> w;
     std::string error;
@@ -168,6 +171,12 @@ private:
     std::uint16_t nat_port(const flow_key& translated) noexcept;
     void translate_icmp_error(pending& p, nat::session_ref ref, forward_run& r) noexcept;
     void serve_query() noexcept;
+    // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
+    // with the call; a packet without a session that a pinhole lets in.
+    void sip_packet(pending& p, nat::session& s, unsigned dir) noexcept;
+    bool from_pinhole(pending& p, forward_run& r) noexcept;
+    bool pinhole_open(const nat::session& s) noexcept;
+    friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
                std::uint16_t l4_len) noexcept;
@@ -249,6 +258,9 @@ private:
     rte_ip_frag_tbl* frag_ = nullptr;
     rte_ip_frag_death_row death_row_{};
     std::unique_ptr<nat::session_table> sessions_;
+    std::unique_ptr<nat::pinhole_table> pinholes_;
+    std::unique_ptr<sip_state> sip_;
+    std::uint16_t media_cursor_ = 0; // next even port to try for media in the slice
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state

@@ -120,6 +120,7 @@ inline constexpr std::uint8_t dnat = 0x10;
 namespace voip_flag {
 inline constexpr std::uint8_t ips = 0x01; // IPS SIP inspects it (FortiOS flag ndr)
 inline constexpr std::uint8_t rtp = 0x02; // its engine opens media pinholes (the profile's rtp)
+inline constexpr std::uint8_t child = 0x04; // made from a pinhole (media, or a call to a registered phone)
 } // namespace voip_flag
 
 // A session's TCP state and FIN bits after a segment with `tcp_flags` in direction `dir` (0: from the
@@ -179,7 +180,9 @@ struct alignas(64) session {
     sip_engine engine = sip_engine::none; // the SIP engine that handles it (nat/voip.hpp)
     std::uint8_t voip_flags = 0;          // voip_flag
     std::int16_t voip_profile = -1;       // the VoIP profile in force (index), -1 none
-    std::uint8_t reserved[12] = {};
+    std::uint32_t pinhole = no_index;     // a media session's pinhole: the session ends when it closes
+    std::uint16_t pinhole_generation = 0;
+    std::uint8_t reserved[6] = {};
 
     // The key of the responder's packets as they arrive (direction 1): the translated originator key,
     // reversed.

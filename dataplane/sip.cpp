@@ -1,0 +1,335 @@
+// The SIP engines in the worker (ARCHITECTURE.md "The packet path" step 4): a message of a session the
+// session helper or the ALG handles is parsed, translated by sip/nat into an edit list, and written back
+// into the packet with new lengths and checksums (before the session's own NAT rewrite, which then
+// updates them incrementally as for any packet). The media ports its SDP announces become pinholes,
+// closed with the call (BYE, CANCEL, a failure response) or by their timeout. A payload that is not a
+// SIP message, or one the edit list cannot hold, passes unchanged and is counted: a call is never broken
+// by what the engine does not understand.
+#include "dataplane/sip_state.hpp"
+#include "dataplane/worker.hpp"
+
+#include "nat/checksum.hpp"
+#include "nat/ipv4.hpp"
+#include "sip/message.hpp"
+#include "sip/nat.hpp"
+
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+
+#include <array>
+#include <cstring>
+
+namespace sipalg::dp {
+
+// sip::media_ports for the worker: a port pair from its own slice (so the media of a call comes back to
+// the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream.
+class media_opener final : public sip::media_ports {
+public:
+    media_opener(worker& w, const nat::session& s, const sip::nat_summary& summary) noexcept
+        : w_(w), s_(s), summary_(summary)
+    {
+    }
+
+    std::optional<std::uint16_t> open(sip::endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept override
+    {
+        nat::pinhole_table& t = *w_.pinholes_;
+        const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
+        // The same stream again (a re-INVITE or the answer's 200 retransmitted): the same public port.
+        if (const auto i = t.find_inside(ip_proto::udp, inside.address, inside.port); i != nat::pinhole_table::none) {
+            nat::pinhole& p = t.at(i);
+            if (p.public_address == public_address && p.call == summary_.call_key) {
+                p.expires = expires;
+                return p.public_port;
+            }
+            // The port moved to another call (or another public address): the old pinholes go.
+            t.remove_call(p.call);
+        }
+        nat::pinhole p;
+        p.proto = ip_proto::udp;
+        p.inside_address = inside.address;
+        p.public_address = public_address;
+        p.call = summary_.call_key;
+        p.expires = expires;
+        p.policy_id = s_.policy_id;
+        p.voip_profile = s_.voip_profile;
+        if (public_address == inside.address) {
+            // Routed without NAT: the pinhole only lets the media in, on its own ports.
+            return insert_pair(p, inside.port, rtcp, inside.port) ? std::optional<std::uint16_t>(inside.port) : std::nullopt;
+        }
+        const unsigned span = w_.port_span_ & ~1u;
+        const unsigned first = (worker::nat_port_first + w_.id_ * w_.port_span_ + 1u) & ~1u; // even
+        for (unsigned tries = 0; tries < std::min(span / 2, 4096u); ++tries) {
+            const unsigned offset = w_.media_cursor_;
+            w_.media_cursor_ = static_cast<std::uint16_t>(span < 4 ? 0 : (offset + 2) % (span - 2));
+            const auto port = static_cast<std::uint16_t>(first + offset);
+            if (port < worker::nat_port_first || w_.owner_of_port(port) != w_.id_ || w_.owner_of_port(static_cast<std::uint16_t>(port + 1)) != w_.id_) {
+                continue;
+            }
+            const nat::firewall& fw = w_.snap_->firewall;
+            if (!fw.vips.empty() && (fw.is_vip_external(public_address, ip_proto::udp, port) ||
+                                     fw.is_vip_external(public_address, ip_proto::udp, static_cast<std::uint16_t>(port + 1)))) {
+                continue;
+            }
+            if (insert_pair(p, inside.port, rtcp, port)) {
+                return port;
+            }
+        }
+        return std::nullopt;
+    }
+
+private:
+    // RTP at `public_rtp`, RTCP at the next port (RFC 3550 §11; the SDP says so with a=rtcp when the inside
+    // RTCP port is not RTP + 1).
+    bool insert_pair(nat::pinhole p, std::uint16_t rtp, std::uint16_t rtcp, std::uint16_t public_rtp) noexcept
+    {
+        nat::pinhole_table& t = *w_.pinholes_;
+        if (t.find_public(ip_proto::udp, p.public_address, public_rtp) != nat::pinhole_table::none ||
+            t.find_public(ip_proto::udp, p.public_address, static_cast<std::uint16_t>(public_rtp + 1)) != nat::pinhole_table::none) {
+            return false;
+        }
+        p.inside_port = rtp;
+        p.public_port = public_rtp;
+        const std::uint32_t a = t.insert(p);
+        if (a == nat::pinhole_table::none) {
+            return false;
+        }
+        p.inside_port = rtcp;
+        p.public_port = static_cast<std::uint16_t>(public_rtp + 1);
+        const std::uint32_t b = t.insert(p);
+        w_.counters_.add(counter::pinholes_opened, b == nat::pinhole_table::none ? 1 : 2);
+        return true;
+    }
+
+    worker& w_;
+    const nat::session& s_;
+    const sip::nat_summary& summary_;
+};
+
+namespace {
+
+// The translations a session's SIP carries: its SNAT (the originator inside) and its DNAT (a VIP: the
+// responder inside). Without NAT, the originator as itself, so that its media still gets pinholes.
+struct session_translations {
+    std::array<sip::translation, 2> t;
+    std::array<bool, 2> inside_is_originator;
+    unsigned n = 0;
+};
+
+session_translations translations_of(const nat::session& s) noexcept
+{
+    session_translations r;
+    const nat_rewrite& o = s.rewrite[0];
+    if ((s.flags & nat::session_flag::snat) != 0) {
+        r.t[r.n] = {{s.key.src.to_host(), s.key.sport.to_host()}, {o.src.to_host(), o.sport.to_host()}};
+        r.inside_is_originator[r.n++] = true;
+    }
+    if ((s.flags & nat::session_flag::dnat) != 0) {
+        r.t[r.n] = {{o.dst.to_host(), o.dport.to_host()}, {s.key.dst.to_host(), s.key.dport.to_host()}};
+        r.inside_is_originator[r.n++] = false;
+    }
+    if (r.n == 0) {
+        r.t[0] = {{s.key.src.to_host(), s.key.sport.to_host()}, {s.key.src.to_host(), s.key.sport.to_host()}};
+        r.inside_is_originator[r.n++] = true;
+    }
+    return r;
+}
+
+} // namespace
+
+void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
+{
+    if (p.key.proto != ip_proto::udp) {
+        counters_.add(counter::sip_tcp_passed);
+        return;
+    }
+    rte_mbuf* m = p.m;
+    auto* udp = reinterpret_cast<udp_header*>(p.l4);
+    const unsigned ihl = p.ip->header_length();
+    const unsigned udp_len = udp->length.to_host();
+    if (udp_len <= sizeof(udp_header) || udp_len > p.ip->total_length.to_host() - ihl) {
+        return; // empty (a keep-alive) or inconsistent: nothing to translate
+    }
+    const unsigned payload_len = udp_len - static_cast<unsigned>(sizeof(udp_header));
+    const auto l4_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(m, std::uint8_t*));
+    const auto* payload = static_cast<const char*>(rte_pktmbuf_read(m, l4_offset + sizeof(udp_header), payload_len, sip_->in.data()));
+    if (payload == nullptr) {
+        return;
+    }
+    counters_.add(counter::sip_messages);
+    sip::message& msg = sip_->message;
+    if (!msg.parse({payload, payload_len}).ok()) {
+        counters_.add(counter::sip_unparsed);
+        return;
+    }
+    sip::edit_list& edits = sip_->edits;
+    edits.clear();
+    const session_translations tr = translations_of(s);
+    sip::nat_summary summary;
+    media_opener media(*this, s, summary);
+    for (unsigned i = 0; i < tr.n; ++i) {
+        const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
+        sip::nat_summary one;
+        const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
+        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, i == 0 ? summary : one) !=
+            sip::edit_error::ok) {
+            counters_.add(counter::sip_not_rewritten);
+            return;
+        }
+        summary.media_opened += one.media_opened;
+        summary.media_refused += one.media_refused;
+    }
+    counters_.add(counter::media_ports_exhausted, summary.media_refused);
+    // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
+    // response to the INVITE (§13.2.2.3) closes them; any other message of the call refreshes them.
+    if (summary.call_key != 0) {
+        const bool ends = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) ||
+                          (!summary.request && summary.method == sip::method::invite && summary.status >= 300);
+        if (ends) {
+            if (pinholes_->remove_call(summary.call_key) != 0) {
+                counters_.add(counter::sip_calls_ended);
+            }
+        } else {
+            pinholes_->refresh_call(summary.call_key, table_now_ + timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)]);
+        }
+    }
+    if (edits.empty()) {
+        return;
+    }
+    const sip::edit_list::applied a = edits.apply(msg, sip_->out);
+    const unsigned headers = l4_offset + sizeof(udp_header);
+    if (a.error != sip::edit_error::ok || a.length + sizeof(udp_header) + ihl > 65535) {
+        counters_.add(counter::sip_not_rewritten);
+        return;
+    }
+    const auto new_len = static_cast<std::uint32_t>(a.length);
+    if (rte_pktmbuf_is_contiguous(m) && headers + new_len <= static_cast<unsigned>(m->buf_len - m->data_off)) {
+        std::memcpy(rte_pktmbuf_mtod_offset(m, char*, headers), sip_->out.data(), new_len);
+        m->data_len = static_cast<std::uint16_t>(headers + new_len);
+        m->pkt_len = headers + new_len;
+    } else {
+        // Grown past the first segment (or arrived as a chain, reassembled): a new chain, headers first.
+        rte_mbuf* head = rte_pktmbuf_alloc(pool_);
+        if (head == nullptr) {
+            counters_.add(counter::sip_not_rewritten);
+            return;
+        }
+        const unsigned room = rte_pktmbuf_tailroom(head);
+        std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(headers)), rte_pktmbuf_mtod(m, char*), headers);
+        unsigned done = std::min<unsigned>(new_len, room - headers);
+        std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(done)), sip_->out.data(), done);
+        while (done < new_len) {
+            rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
+            if (seg == nullptr || rte_pktmbuf_chain(head, seg) != 0) {
+                rte_pktmbuf_free(seg);
+                rte_pktmbuf_free(head);
+                counters_.add(counter::sip_not_rewritten);
+                return;
+            }
+            const unsigned n = std::min<unsigned>(new_len - done, rte_pktmbuf_tailroom(seg));
+            std::memcpy(rte_pktmbuf_mtod(seg, char*), sip_->out.data() + done, n);
+            seg->data_len = static_cast<std::uint16_t>(n);
+            head->pkt_len += n;
+            done += n;
+        }
+        head->port = m->port;
+        head->l2_len = m->l2_len;
+        head->l3_len = m->l3_len;
+        rte_pktmbuf_free(m);
+        m = head;
+        p.m = m;
+        p.ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l4_offset - ihl);
+        p.l4 = rte_pktmbuf_mtod_offset(m, std::uint8_t*, l4_offset);
+        udp = reinterpret_cast<udp_header*>(p.l4);
+        counters_.add(counter::sip_grown_to_chain);
+    }
+    // Lengths and checksums for the new payload (RFC 768; RFC 791 §3.1). The UDP checksum is summed
+    // over our copy of the payload; a datagram sent without one stays without one.
+    const auto l4_total = static_cast<std::uint16_t>(sizeof(udp_header) + new_len);
+    p.ip->total_length = be16::from_host(static_cast<std::uint16_t>(ihl + l4_total));
+    set_ipv4_checksum(*p.ip);
+    udp->length = be16::from_host(l4_total);
+    if (udp->checksum.raw != 0) {
+        udp->checksum = be16{0};
+        std::uint64_t sum = pseudo_header_sum(p.ip->src, p.ip->dst, ip_proto::udp, l4_total);
+        sum = csum_partial(udp, sizeof(udp_header), sum);
+        sum = csum_partial(sip_->out.data(), new_len, sum);
+        const auto c = static_cast<std::uint16_t>(~csum_fold(sum));
+        udp->checksum = be16{c == 0 ? std::uint16_t{0xffff} : c};
+    }
+    p.l4_len = static_cast<std::uint16_t>(std::min<unsigned>(l4_total, m->data_len - l4_offset));
+    counters_.add(counter::sip_rewritten);
+}
+
+// A packet without a session: a pinhole's public endpoint from anywhere (media, or a call to a
+// registered phone), or its inside endpoint going anywhere (the phone's own media, seen as the public
+// port its SDP announced). The session it makes needs no policy: the SIP session's policy opened it.
+bool worker::from_pinhole(pending& p, forward_run& r) noexcept
+{
+    if (pinholes_->size() == 0 || (p.key.proto != ip_proto::udp && p.key.proto != ip_proto::tcp)) {
+        return false;
+    }
+    bool inbound = true;
+    std::uint32_t i = pinholes_->find_public(p.key.proto, p.key.dst.to_host(), p.key.dport.to_host());
+    if (i == nat::pinhole_table::none) {
+        inbound = false;
+        i = pinholes_->find_inside(p.key.proto, p.key.src.to_host(), p.key.sport.to_host());
+        if (i == nat::pinhole_table::none) {
+            return false;
+        }
+    }
+    const nat::pinhole& ph = pinholes_->at(i);
+    if (p.key.proto == ip_proto::tcp && !nat::opens_tcp(p.l4[13])) {
+        return false; // the policy path counts it
+    }
+    flow_key translated = p.key;
+    std::uint8_t flags = 0;
+    if (inbound && (ph.inside_address != ph.public_address || ph.inside_port != ph.public_port)) {
+        translated.dst = be32::from_host(ph.inside_address);
+        translated.dport = be16::from_host(ph.inside_port);
+        flags |= nat::session_flag::dnat;
+    } else if (!inbound && (ph.inside_address != ph.public_address || ph.inside_port != ph.public_port)) {
+        translated.src = be32::from_host(ph.public_address);
+        translated.sport = be16::from_host(ph.public_port);
+        flags |= nat::session_flag::snat;
+    }
+    std::uint32_t index = 0;
+    if (rte_lpm_lookup(snap_->lpm, translated.dst.to_host(), &index) != 0 ||
+        snap_->nexthops[index].kind > nexthop_kind::gateway) {
+        return false;
+    }
+    const nat::session_state state = nat::initial_state(p.key.proto);
+    const auto ins = sessions_->insert(p.key, translated.reversed(), translated, state, table_now_,
+                                       timeout_ticks_[static_cast<unsigned>(state)]);
+    if (ins.error != nat::session_table::insert_error::none) {
+        return false;
+    }
+    nat::session& s = sessions_->at(ins.index);
+    const interface_rt* in = snap_->interface_on(p.m->port);
+    s.policy_id = ph.policy_id;
+    s.generation = generation_;
+    s.flags |= flags;
+    s.in_interface = in != nullptr ? in->index : 0;
+    s.out_interface = snap_->nexthops[index].interface;
+    s.engine = ph.engine;
+    s.voip_profile = ph.voip_profile;
+    s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | nat::voip_flag::child);
+    s.pinhole = i;
+    s.pinhole_generation = ph.generation;
+    s.packets[0] = 1;
+    s.bytes[0] = p.ip->total_length.to_host();
+    counters_.add(counter::sessions_created);
+    counters_.add(counter::pinhole_sessions);
+    if (s.engine != nat::sip_engine::none) {
+        sip_packet(p, s, 0);
+    }
+    route_slow(p.m, p.ip, p.plain, r, (flags != 0) ? &s.rewrite[0] : nullptr, p.l4, p.l4_len);
+    return true;
+}
+
+// A child session lives while its pinhole does: the call's end closes its media too.
+bool worker::pinhole_open(const nat::session& s) noexcept
+{
+    return pinholes_->alive(s.pinhole, s.pinhole_generation);
+}
+
+} // namespace sipalg::dp

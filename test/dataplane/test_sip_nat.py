@@ -1,0 +1,194 @@
+"""A SIP call over UDP through SNAT, over net_pcap, under the SIP ALG and under the session helper: the
+INVITE leaves with no inside address in SIP or SDP, its media port translated to a pinhole; the 200 OK
+comes back with the phone's own Via; RTP crosses the pinhole both ways; the BYE closes it; a message
+the engine cannot parse passes unchanged. Read field by field with tshark.
+
+Ordering (as in test_nat.py): a worker polls port 0 (inside) then port 1 (outside), up to 32 frames
+each; 31 or 32 frames for another MAC (dropped) push what follows into the next round."""
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
+from pcap_env import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, from_inside, from_outside
+from sipalg_tools import tshark
+from sipalg_tools.daemon import run_pcap
+
+BASE = f"""
+system:
+  interface:
+    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}"}}
+    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"}}
+  arp-table:
+    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
+    2: {{interface: port1, ip: 10.0.1.2, mac: "{INSIDE_MAC}"}}
+firewall:
+  policy:
+    1: {{name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
+        service: ALL, nat: enable}}
+"""
+KERNEL = 'system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n'
+# The first even port of the only worker's slice (1024-65535) is the first media pair handed out.
+PUBLIC_RTP = 1024
+
+CALL_ID = 'a84b4c76e66710@10.0.1.2'
+
+
+def sip(text, body=''):
+    head = text.strip('\n').replace('\n', '\r\n') + '\r\n'
+    b = body.strip('\n').replace('\n', '\r\n') + '\r\n' if body else ''
+    return (head + f'Content-Length: {len(b)}\r\n\r\n' + b).encode()
+
+
+INVITE = sip(f"""INVITE sip:bob@198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhds;rport
+Max-Forwards: 70
+To: Bob <sip:bob@198.51.100.2>
+From: Alice <sip:alice@10.0.1.2>;tag=1928301774
+Call-ID: {CALL_ID}
+CSeq: 314159 INVITE
+Contact: <sip:alice@10.0.1.2:5060>
+Content-Type: application/sdp""", """v=0
+o=alice 2890844526 2890844526 IN IP4 10.0.1.2
+s=-
+c=IN IP4 10.0.1.2
+t=0 0
+m=audio 4000 RTP/AVP 0
+a=rtpmap:0 PCMU/8000""")
+
+OK = sip("""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK776asdhds;received=198.51.100.1;rport=5060
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@198.51.100.1>;tag=1928301774
+Call-ID: a84b4c76e66710@198.51.100.1
+CSeq: 314159 INVITE
+Contact: <sip:bob@198.51.100.2>
+Content-Type: application/sdp""", """v=0
+o=bob 1 1 IN IP4 198.51.100.2
+s=-
+c=IN IP4 198.51.100.2
+t=0 0
+m=audio 6000 RTP/AVP 0""")
+
+ACK = sip(f"""ACK sip:bob@198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhdt;rport
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@10.0.1.2>;tag=1928301774
+Call-ID: {CALL_ID}
+CSeq: 314159 ACK""")
+
+BYE = sip(f"""BYE sip:bob@198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhdu;rport
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@10.0.1.2>;tag=1928301774
+Call-ID: {CALL_ID}
+CSeq: 314160 BYE""")
+
+
+def fillers(n, inside=True):
+    src = INSIDE_MAC if inside else OUTSIDE_MAC
+    dst = '02:00:00:00:00:99'
+    return [Ether(src=src, dst=dst) / IP(src='10.0.1.2', dst='198.51.100.2') / UDP() for _ in range(n)]
+
+
+def out_sip(payload):
+    return from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=5060, dport=5060) / Raw(payload))
+
+
+def rtp(i):
+    return b'\x80\x00' + i.to_bytes(2, 'big') + b'\x00' * 8 + b'\xff' * 160
+
+
+def payloads(pcap, flt='udp'):
+    rows = tshark.fields(pcap, ['ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'ip.checksum.status',
+                                'udp.checksum.status', 'udp.payload'], flt)
+    for r in rows:
+        r['text'] = bytes.fromhex(r['udp.payload']).decode(errors='replace')
+    return rows
+
+
+@pytest.fixture(params=['alg', 'helper'])
+def call(request):
+    inside = ([out_sip(INVITE)] + fillers(31) +
+              [out_sip(ACK)] +
+              [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000, dport=6000) / Raw(rtp(i)))
+               for i in range(2)] +
+              [out_sip(BYE)] +
+              [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000, dport=6000) / Raw(rtp(9)))] +
+              fillers(27))
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=PUBLIC_RTP) /
+                             Raw(rtp(i))) for i in range(2)] +
+               fillers(29 + 32, inside=False) +
+               # After the BYE: the pinhole is closed, media of the call is refused.
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=PUBLIC_RTP) /
+                             Raw(rtp(5)))])
+    config = BASE
+    if request.param == 'helper':
+        config = config.replace('system:\n', KERNEL, 1)
+    run = run_pcap(config, [inside, outside])
+    assert run.returncode == 0, run.stderr
+    run.engine = request.param
+    return run
+
+
+def test_the_invite_leaves_with_only_public_addresses_and_a_translated_media_port(call):
+    sent = [r for r in payloads(call.outputs[1], 'udp.port == 5060')]
+    invite = next(r for r in sent if r['text'].startswith('INVITE'))
+    text = invite['text']
+    assert '10.0.1.2' not in text, text
+    assert (invite['ip.src'], invite['udp.srcport']) == ('198.51.100.1', '5060')
+    assert (invite['ip.checksum.status'], invite['udp.checksum.status']) == ('1', '1')
+    assert 'Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK776asdhds;rport\r\n' in text
+    assert 'Contact: <sip:alice@198.51.100.1:5060>\r\n' in text
+    assert 'Call-ID: a84b4c76e66710@198.51.100.1\r\n' in text
+    assert 'c=IN IP4 198.51.100.1\r\n' in text and 'o=alice 2890844526 2890844526 IN IP4 198.51.100.1\r\n' in text
+    assert f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in text
+    body = text.split('\r\n\r\n', 1)[1]
+    assert f'Content-Length: {len(body)}\r\n' in text
+
+
+def test_the_answer_comes_back_with_the_phones_own_via_and_the_media_crosses_both_ways(call):
+    inside = payloads(call.outputs[0])
+    ok = next(r for r in inside if r['text'].startswith('SIP/2.0 200'))
+    assert (ok['ip.dst'], ok['udp.dstport'], ok['udp.checksum.status']) == ('10.0.1.2', '5060', '1')
+    assert 'Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK776asdhds;received=10.0.1.2;rport=5060\r\n' in ok['text']
+    assert 'Call-ID: a84b4c76e66710@10.0.1.2\r\n' in ok['text']
+    assert 'From: Alice <sip:alice@10.0.1.2>;tag=1928301774\r\n' in ok['text']
+    media_in = [r for r in inside if r['udp.srcport'] == '6000']
+    assert [(r['ip.dst'], r['udp.dstport'], r['udp.checksum.status']) for r in media_in] == [('10.0.1.2', '4000', '1')] * 2
+    media_out = [r for r in payloads(call.outputs[1], 'udp.dstport == 6000')]
+    assert [(r['ip.src'], r['udp.srcport'], r['udp.checksum.status']) for r in media_out] == \
+        [('198.51.100.1', str(PUBLIC_RTP), '1')] * 2
+    assert call.counter('pinholes_opened') == 2  # RTP and RTCP
+    assert call.counter('pinhole_sessions') == 1  # one session for the stream, both ways
+
+
+def test_the_bye_closes_the_pinholes_and_the_calls_media(call):
+    assert call.counter('sip_calls_ended') == 1
+    # The stream's session goes with its pinhole at its next packet; later media finds neither.
+    assert call.counter('drop_pinhole_closed') == 1
+    assert call.counter('drop_local_unhandled') == 1  # to our address and a port nothing holds now
+    assert not [r for r in payloads(call.outputs[0]) if r['udp.srcport'] == '6000' and r['text'].startswith('\x80\x00\x00\x05')]
+    bye = [r for r in payloads(call.outputs[1], 'udp.port == 5060') if r['text'].startswith('BYE')]
+    assert len(bye) == 1 and '10.0.1.2' not in bye[0]['text']
+    engine_counter = 'sip_sessions_alg' if call.engine == 'alg' else 'sip_sessions_helper'
+    assert call.counter(engine_counter) == 1
+
+
+def test_a_payload_that_is_not_sip_passes_unchanged_and_is_counted():
+    junk = b'\x00\x01 not a SIP message at all 10.0.1.2'
+    run = run_pcap(BASE, [[out_sip(junk)], None])
+    rows = payloads(run.outputs[1], 'udp')
+    assert len(rows) == 1 and bytes.fromhex(rows[0]['udp.payload']) == junk
+    assert rows[0]['udp.checksum.status'] == '1'
+    assert run.counter('sip_unparsed') == 1
+
+
+def test_rtp_disable_translates_signalling_but_opens_no_pinhole():
+    profile = BASE + 'voip:\n  profile:\n    default: {sip: {status: enable, rtp: disable}}\n'
+    run = run_pcap(profile, [[out_sip(INVITE)], None])
+    rows = [r for r in payloads(run.outputs[1], 'udp') if r['text'].startswith('INVITE')]
+    assert len(rows) == 1
+    assert 'm=audio 4000 RTP/AVP 0\r\n' in rows[0]['text'] and 'c=IN IP4 198.51.100.1\r\n' in rows[0]['text']
+    assert run.counter('pinholes_opened') == 0
