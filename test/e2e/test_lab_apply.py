@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lab_env import in_ns, lab
-from sipalg_tools.daemon import control_request
+from sipalg_tools.daemon import SOURCE_ROOT, control_request
 
 SOCKET = '/run/sipalg-lab/sipalgd.sock'
 
@@ -52,6 +52,7 @@ def request(text):
                          indirect=True)
 def test_applying_while_a_stream_flows_loses_nothing(lab_up):
     count = 1500
+    shipped = (SOURCE_ROOT / 'conf' / 'default.yaml').read_text()
     # Both neighbours resolved first: the stream's first datagrams would otherwise wait for ARP (and
     # those beyond its hold queue be dropped), which is not what this test is about.
     in_ns('in', 'ping', '-c', '1', '-W', '2', '198.51.100.2')
@@ -90,3 +91,5 @@ def test_applying_while_a_stream_flows_loses_nothing(lab_up):
     assert drops == {}
     # One session for the stream (and one for the ping before it): never re-created.
     assert stats['sessions_created'] == 2
+    # The lab's daemon saves what is applied to its own copy, never over the shipped configuration.
+    assert (SOURCE_ROOT / 'conf' / 'default.yaml').read_text() == shipped
