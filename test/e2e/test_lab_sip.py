@@ -1,0 +1,121 @@
+"""Real calls across the appliance: SIPp as the inside phone (UAC, playing RTP from a pcap) and as the
+outside party (UAS, echoing RTP), in the lab's namespaces, with SNAT and no route back to the inside.
+tshark on both legs reads what crossed: no inside address in the SIP or SDP that left, the media on
+the translated port, and every RTP packet through both ways. Under the SIP ALG (the default) and the
+session helper (kernel-helper-based)."""
+import json
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from lab_env import lab
+from sipalg_tools import tshark
+from sipalg_tools.daemon import SOURCE_ROOT
+
+SCENARIO = Path(__file__).resolve().parent / 'sipp' / 'uac_call.xml'
+SIPP_AUDIO = Path('/usr/share/sip-tester/g711a.pcap')
+RTP_PACKETS = 60  # 1.2 s of G.711 at 20 ms
+
+WORK = Path(tempfile.mkdtemp(prefix='sipalg-lab-sip-'))
+HELPER_CONFIG = WORK / 'helper.yaml'
+HELPER_CONFIG.write_text((SOURCE_ROOT / 'conf' / 'default.yaml').read_text().replace(
+    'system:\n', 'system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n', 1))
+
+
+def netns(name, *cmd):
+    return ['ip', 'netns', 'exec', name] + list(cmd)
+
+
+class capture:
+    """tshark on a lab interface for the length of a with-block."""
+
+    def __init__(self, ns, iface, path):
+        self.path = path
+        self.p = subprocess.Popen(netns(ns, 'tshark', '-n', '-q', '-i', iface, '-w', str(path), '-a', 'duration:60'),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def __enter__(self):
+        # tshark says "Capturing on" once packets are being taken.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            line = self.p.stderr.readline()
+            if 'Capturing on' in line or not line:
+                break
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.5)
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(20)
+
+
+def sip_payloads(pcap):
+    rows = tshark.fields(pcap, ['ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'udp.checksum.status',
+                                'udp.payload'], 'udp.port == 5060')
+    for r in rows:
+        r['text'] = bytes.fromhex(r['udp.payload']).decode(errors='replace')
+    return rows
+
+
+def rtp_rows(pcap):
+    return tshark.fields(pcap, ['ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'udp.checksum.status'],
+                         'udp and not udp.port == 5060 and not icmp')
+
+
+@pytest.mark.parametrize('lab_up,engine', [
+    pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
+    pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
+], indirect=['lab_up'])
+def test_outbound_call_with_rtp_both_ways(lab_up, engine, tmp_path):
+    if not SIPP_AUDIO.exists():
+        pytest.fail(f'{SIPP_AUDIO} is missing: scripts/setup installs sip-tester')
+    # The scenario plays audio.pcap from its working directory: SIPp's own G.711 recording, cut short.
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{RTP_PACKETS}'], check=True)
+    uas = subprocess.Popen(netns('sipalg-out', 'sipp', '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060',
+                                 '-mi', '198.51.100.2', '-mp', '6000', '-rtp_echo', '-m', '1', '-nostdin',
+                                 '-timeout', '40s'),
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
+    try:
+        with capture('sipalg-out', 'out0', outside), capture('sipalg-in', 'in0', inside):
+            time.sleep(0.5)
+            uac = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(SCENARIO),
+                                       '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2',
+                                       '-mp', '4000', '-m', '1', '-s', 'bob', '-nostdin', '-timeout', '30s'),
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            uas.wait(20)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    print({k: v for k, v in stats.items() if v})
+    assert uac.returncode == 0, uac.stdout[-2000:] + uac.stderr[-2000:]
+    assert uas.returncode == 0
+
+    # Outside: SIP and SDP carry only the public address; the answer's media port is where RTP goes.
+    sent = sip_payloads(outside)
+    assert sent and all('10.0.1.' not in r['text'] for r in sent), [r['text'] for r in sent if '10.0.1.' in r['text']]
+    assert all(r['udp.checksum.status'] in ('1', '2') for r in sent)
+    invite = next(r for r in sent if r['text'].startswith('INVITE'))
+    assert invite['ip.src'] == '198.51.100.1'
+    public_rtp = next(line.split()[1] for line in invite['text'].split('\r\n') if line.startswith('m=audio'))
+    rtp_out = [r for r in rtp_rows(outside) if r['ip.dst'] == '198.51.100.2' and r['udp.dstport'] == '6000']
+    rtp_back = [r for r in rtp_rows(outside) if r['ip.src'] == '198.51.100.2' and r['udp.srcport'] == '6000']
+    assert len(rtp_out) == RTP_PACKETS
+    assert {(r['ip.src'], r['udp.srcport']) for r in rtp_out} == {('198.51.100.1', public_rtp)}
+    assert len(rtp_back) == RTP_PACKETS and {r['udp.dstport'] for r in rtp_back} == {public_rtp}
+
+    # Inside: the echo arrives at the phone's own media port; SIP came back to its own address.
+    echoed = [r for r in rtp_rows(inside) if r['ip.src'] == '198.51.100.2' and r['udp.srcport'] == '6000']
+    assert len(echoed) == RTP_PACKETS
+    assert {(r['ip.dst'], r['udp.dstport']) for r in echoed} == {('10.0.1.2', '4000')}
+    answers = [r for r in sip_payloads(inside) if r['text'].startswith('SIP/2.0 200')]
+    assert answers and all('Via: SIP/2.0/UDP 10.0.1.2:5060' in r['text'] for r in answers)
+
+    assert stats['sip_sessions_alg' if engine == 'alg' else 'sip_sessions_helper'] == 1
+    assert stats['sip_calls_ended'] == 1
+    assert stats['sip_unparsed'] == 0 and stats['sip_not_rewritten'] == 0
