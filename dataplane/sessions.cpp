@@ -250,6 +250,10 @@ std::uint16_t worker::nat_port(const flow_key& translated) noexcept
         if (!snap_->firewall.vips.empty() && snap_->firewall.is_vip_external(nat_address, translated.proto, port)) {
             return false;
         }
+        // Nor a port a SIP pinhole holds (media, or a registered phone's).
+        if (pinholes_->size() != 0 && pinholes_->find_public(translated.proto, nat_address, port) != nat::pinhole_table::none) {
+            return false;
+        }
         flow_key k = translated;
         k.sport = be(port);
         if (k.proto == ip_proto::icmp) {

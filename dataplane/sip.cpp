@@ -25,8 +25,8 @@ namespace sipalg::dp {
 // the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream.
 class media_opener final : public sip::media_ports {
 public:
-    media_opener(worker& w, const nat::session& s, const sip::nat_summary& summary) noexcept
-        : w_(w), s_(s), summary_(summary)
+    media_opener(worker& w, const nat::session& s, const sip::nat_summary& summary, std::uint32_t stamp) noexcept
+        : w_(w), s_(s), summary_(summary), stamp_(stamp)
     {
     }
 
@@ -39,6 +39,11 @@ public:
             nat::pinhole& p = t.at(i);
             if (p.public_address == public_address && p.call == summary_.call_key) {
                 p.expires = expires;
+                p.stamp = stamp_;
+                if (const auto c = t.find_inside(ip_proto::udp, inside.address, rtcp); c != nat::pinhole_table::none) {
+                    t.at(c).stamp = stamp_;
+                    t.at(c).expires = expires;
+                }
                 return p.public_port;
             }
             // The port moved to another call (or another public address): the old pinholes go.
@@ -52,6 +57,7 @@ public:
         p.expires = expires;
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
+        p.stamp = stamp_;
         if (public_address == inside.address) {
             // Routed without NAT: the pinhole only lets the media in, on its own ports.
             return insert_pair(p, inside.port, rtcp, inside.port) ? std::optional<std::uint16_t>(inside.port) : std::nullopt;
@@ -103,6 +109,7 @@ private:
     worker& w_;
     const nat::session& s_;
     const sip::nat_summary& summary_;
+    std::uint32_t stamp_;
 };
 
 namespace {
@@ -165,20 +172,46 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
     edits.clear();
     const session_translations tr = translations_of(s);
     sip::nat_summary summary;
-    media_opener media(*this, s, summary);
+    const std::uint32_t stamp = ++sdp_stamp_;
+    media_opener media(*this, s, summary, stamp);
+    const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
+    ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
         sip::nat_summary one;
-        const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
-        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, i == 0 ? summary : one) !=
-            sip::edit_error::ok) {
+        sip::nat_summary& sum = i == 0 ? summary : one;
+        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, sum) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return;
         }
-        summary.media_opened += one.media_opened;
-        summary.media_refused += one.media_refused;
+        if (from_inside && sum.has_sdp) {
+            sdp_from_inside = tr.t[i].inside.address;
+        }
+        if (i != 0) {
+            summary.media_opened += one.media_opened;
+            summary.media_refused += one.media_refused;
+        }
+        if (tr.inside_is_originator[i]) {
+            registration(tr.t[i], from_inside, sum, s);
+        }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
+    // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
+    // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
+    // media sessions with them.
+    if (rtp && sdp_from_inside != 0 && summary.call_key != 0) {
+        std::array<std::uint32_t, 32> stale;
+        unsigned n = 0;
+        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t index, const nat::pinhole& ph) {
+            if (ph.kind == nat::pinhole_kind::media && ph.inside_address == sdp_from_inside && ph.stamp != stamp &&
+                n < stale.size()) {
+                stale[n++] = index;
+            }
+        });
+        for (unsigned k = 0; k < n; ++k) {
+            pinholes_->remove(stale[k]);
+        }
+    }
     // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
     // response to the INVITE (§13.2.2.3) closes them; any other message of the call refreshes them.
     if (summary.call_key != 0) {
@@ -260,6 +293,56 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
     counters_.add(counter::sip_rewritten);
 }
 
+// The registration pinhole (ARCHITECTURE.md; FortiOS open-register-pinhole): a 2xx to the inside phone's
+// REGISTER lets calls from anywhere reach its Contact, through the public address and port it
+// registered from, for as long as the registrar granted; a REGISTER with expires 0 or a failure
+// response removes it (RFC 3261 §10.2.2, §10.3).
+void worker::registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
+                          const nat::session& s) noexcept
+{
+    if (sum.method != sip::method::register_) {
+        return;
+    }
+    const std::uint8_t proto = s.key.proto;
+    const std::uint32_t existing = pinholes_->find_inside(proto, t.inside.address, t.inside.port);
+    const bool is_registration = existing != nat::pinhole_table::none &&
+                                 pinholes_->at(existing).kind == nat::pinhole_kind::registration;
+    const bool removal = (from_inside && sum.request && sum.expires == 0u) ||
+                         (!from_inside && !sum.request && (sum.status >= 300 || sum.expires == 0u));
+    if (removal) {
+        if (is_registration) {
+            pinholes_->remove(existing);
+        }
+        return;
+    }
+    if (from_inside || sum.request || sum.status < 200 || sum.status >= 300 || !sum.expires) {
+        return;
+    }
+    const std::uint32_t until = table_now_ + std::min<std::uint32_t>(*sum.expires, 1u << 20) * nat::ticks_per_second;
+    if (is_registration) {
+        pinholes_->at(existing).expires = until;
+        return;
+    }
+    if (existing != nat::pinhole_table::none) {
+        return; // the endpoint is a media pinhole's: leave it
+    }
+    nat::pinhole p;
+    p.proto = proto;
+    p.kind = nat::pinhole_kind::registration;
+    p.inside_address = t.inside.address;
+    p.inside_port = t.inside.port;
+    p.public_address = t.outside.address;
+    p.public_port = t.outside.port;
+    p.engine = s.engine;
+    p.voip_flags = static_cast<std::uint8_t>(s.voip_flags & (nat::voip_flag::ips | nat::voip_flag::rtp));
+    p.expires = until;
+    p.policy_id = s.policy_id;
+    p.voip_profile = s.voip_profile;
+    if (pinholes_->insert(p) != nat::pinhole_table::none) {
+        counters_.add(counter::registrations_opened);
+    }
+}
+
 // A packet without a session: a pinhole's public endpoint from anywhere (media, or a call to a
 // registered phone), or its inside endpoint going anywhere (the phone's own media, seen as the public
 // port its SDP announced). The session it makes needs no policy: the SIP session's policy opened it.
@@ -312,7 +395,8 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.out_interface = snap_->nexthops[index].interface;
     s.engine = ph.engine;
     s.voip_profile = ph.voip_profile;
-    s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | nat::voip_flag::child);
+    // Media lives and dies with its call's pinhole; a call to a registered phone outlives the binding.
+    s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | (ph.kind == nat::pinhole_kind::media ? nat::voip_flag::child : 0));
     s.pinhole = i;
     s.pinhole_generation = ph.generation;
     s.packets[0] = 1;

@@ -11,6 +11,7 @@
 #include "nat/pinhole_table.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
+#include "sip/nat.hpp"
 
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
@@ -176,6 +177,8 @@ private:
     void sip_packet(pending& p, nat::session& s, unsigned dir) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
+    void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
+                      const nat::session& s) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -261,6 +264,7 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // next even port to try for media in the slice
+    std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state

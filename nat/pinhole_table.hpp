@@ -33,6 +33,7 @@ struct pinhole {
     std::int16_t voip_profile = -1;
     std::uint16_t generation = 0;         // changes whenever the slot is freed: child sessions check it
     std::uint32_t next_in_call = 0xffffffffu;
+    std::uint32_t stamp = 0;              // the SDP that last asked for it (a re-INVITE drops the others)
     bool in_use = false;
 };
 
@@ -80,6 +81,14 @@ public:
     std::uint32_t capacity() const noexcept
     {
         return static_cast<std::uint32_t>(slots_.size());
+    }
+    // Calls f(index, pinhole) for every pinhole of a call (f must not remove).
+    template <class F>
+    void for_each_in_call(std::uint64_t call, F&& f)
+    {
+        for (std::uint32_t p = call == 0 ? none : call_head(call); p != none; p = slots_[p].next_in_call) {
+            f(p, slots_[p]);
+        }
     }
     template <class F>
     void for_each(F&& f) const

@@ -157,6 +157,19 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
     }
 }
 
+std::string_view first_element(std::string_view value) noexcept
+{
+    std::string_view first;
+    bool seen = false;
+    for_each_element(value, [&](std::string_view e) {
+        if (!seen) {
+            first = e;
+            seen = true;
+        }
+    });
+    return first;
+}
+
 std::optional<ipv4_address> connection_address(const sdp& d, int line) noexcept
 {
     if (line < 0) {
@@ -285,6 +298,18 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     }
     map_address_headers(w, m, from, to);
     map_sdp(w, m, from, to, from_inside, media, s);
+    if (s.method == method::register_) {
+        if (const auto a = parse_address(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {
+            if (const auto v = parse_number(a->expires.value, 10, 0xffffffffu)) {
+                s.expires = static_cast<std::uint32_t>(*v);
+            }
+        }
+        if (!s.expires) {
+            if (const auto v = parse_number(m.value_of(header_type::expires), 10, 0xffffffffu)) {
+                s.expires = static_cast<std::uint32_t>(*v);
+            }
+        }
+    }
     return w.error();
 }
 

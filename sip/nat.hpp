@@ -48,6 +48,9 @@ struct nat_summary {
     unsigned media_opened = 0;  // m= lines given a public port
     unsigned media_refused = 0; // m= lines the data plane had no port for (left as they were)
     unsigned addresses = 0;     // addresses and ports rewritten in headers and SDP
+    // REGISTER and its responses: the binding's lifetime in seconds, from the first Contact's expires
+    // parameter or else the Expires header (RFC 3261 §10.2.1, §10.3 step 7); nothing when neither says.
+    std::optional<std::uint32_t> expires;
 };
 
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.

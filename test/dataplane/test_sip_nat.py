@@ -192,3 +192,88 @@ def test_rtp_disable_translates_signalling_but_opens_no_pinhole():
     assert len(rows) == 1
     assert 'm=audio 4000 RTP/AVP 0\r\n' in rows[0]['text'] and 'c=IN IP4 198.51.100.1\r\n' in rows[0]['text']
     assert run.counter('pinholes_opened') == 0
+
+
+def reinvite(port):
+    return sip(f"""INVITE sip:bob@198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bKre{port};rport
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@10.0.1.2>;tag=1928301774
+Call-ID: {CALL_ID}
+CSeq: 314161 INVITE
+Contact: <sip:alice@10.0.1.2:5060>
+Content-Type: application/sdp""", f"""v=0
+o=alice 2890844526 2890844527 IN IP4 10.0.1.2
+s=-
+c=IN IP4 10.0.1.2
+t=0 0
+m=audio {port} RTP/AVP 0""")
+
+
+def test_a_reinvite_that_moves_the_media_closes_the_old_pinholes():
+    inside = [out_sip(INVITE)] + fillers(31) + [out_sip(reinvite(4002))] + fillers(31)
+    to_public = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
+                 for i, port in enumerate((PUBLIC_RTP, PUBLIC_RTP + 2))]
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               fillers(31 + 32, inside=False) + to_public)
+    run = run_pcap(BASE, [inside, outside])
+    sent = [r for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(sent) == 2
+    assert f'm=audio {PUBLIC_RTP} ' in sent[0]['text'] and f'm=audio {PUBLIC_RTP + 2} ' in sent[1]['text']
+    delivered = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    # Only the stream's new port is open; the old one went with the re-INVITE.
+    assert [(r['ip.dst'], r['udp.dstport']) for r in delivered] == [('10.0.1.2', '4002')]
+    assert run.counter('pinholes_opened') == 4
+    assert run.counter('drop_local_unhandled') == 1
+
+
+REGISTER = sip("""REGISTER sip:198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bKreg1;rport
+To: <sip:alice@198.51.100.2>
+From: <sip:alice@198.51.100.2>;tag=r1
+Call-ID: reg-1@10.0.1.2
+CSeq: 1 REGISTER
+Contact: <sip:alice@10.0.1.2:5060>;expires=3600""")
+
+REGISTERED = sip("""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKreg1;received=198.51.100.1;rport=5060
+To: <sip:alice@198.51.100.2>;tag=x9
+From: <sip:alice@198.51.100.2>;tag=r1
+Call-ID: reg-1@198.51.100.1
+CSeq: 1 REGISTER
+Contact: <sip:alice@198.51.100.1:5060>;expires=600""")
+
+INBOUND_INVITE = sip("""INVITE sip:alice@198.51.100.1:5060 SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.2:5070;branch=z9hG4bKin1
+To: <sip:alice@198.51.100.2>
+From: <sip:carol@198.51.100.2>;tag=c1
+Call-ID: in-1@198.51.100.2
+CSeq: 1 INVITE
+Contact: <sip:carol@198.51.100.2:5070>
+Content-Type: application/sdp""", """v=0
+o=carol 1 1 IN IP4 198.51.100.2
+s=-
+c=IN IP4 198.51.100.2
+t=0 0
+m=audio 7000 RTP/AVP 0""")
+
+
+def test_a_registered_phone_is_reached_by_an_inbound_call_through_its_registration_pinhole():
+    inside = [out_sip(REGISTER)] + fillers(31)
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(REGISTERED))] +
+               # From another port of the outside: no session, no policy inbound; only the registration lets it in.
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5070, dport=5060) / Raw(INBOUND_INVITE))])
+    run = run_pcap(BASE, [inside, outside])
+    assert run.counter('registrations_opened') == 1
+    got = [r for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(got) == 1
+    assert (got[0]['ip.dst'], got[0]['udp.dstport'], got[0]['udp.checksum.status']) == ('10.0.1.2', '5060', '1')
+    assert got[0]['text'].startswith('INVITE sip:alice@10.0.1.2:5060 SIP/2.0\r\n')
+    assert run.counter('pinhole_sessions') == 1
+
+
+def test_without_a_registration_the_inbound_call_is_refused():
+    outside = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5070, dport=5060) / Raw(INBOUND_INVITE))]
+    run = run_pcap(BASE, [None, outside])
+    assert tshark.count(run.outputs[0], 'udp') == 0
+    assert run.counter('pinhole_sessions') == 0
