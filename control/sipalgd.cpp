@@ -139,7 +139,8 @@ std::string stats_json(const dp::appliance& app)
     for (unsigned w = 0; w < app.workers(); ++w) {
         out << (w ? "," : "") << app.worker_at(w).session_bytes();
     }
-    out << "]},\"interfaces\":{";
+    out << "]},\"pinholes\":{\"bytes_per_pinhole\":" << (app.workers() != 0 ? app.worker_at(0).pinhole_bytes_per_entry() : 0.0)
+        << "},\"interfaces\":{";
     app.with_snapshot([&](const dp::snapshot& s) {
         for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
             const auto& itf = s.interfaces[i];

@@ -594,17 +594,19 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     // A session without NAT rewrites nothing: its packets skip the rewrite altogether.
     const bool nat = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0;
     if ((s.engine != nat::sip_engine::none) | ((s.voip_flags & nat::voip_flag::child) != 0)) [[unlikely]] {
-        flush_run(r);
+        // Media stays on the fast path while its call's pinhole is open; SIP goes through its engine.
         if ((s.voip_flags & nat::voip_flag::child) != 0 && !pinhole_open(s)) {
+            flush_run(r);
             sessions_->remove(ref.index);
             drop(p.m, counter::drop_pinhole_closed);
             return;
         }
         if (s.engine != nat::sip_engine::none) {
+            flush_run(r);
             sip_packet(p, s, ref.dir);
+            route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
+            return;
         }
-        route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
-        return;
     }
     route(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
 }

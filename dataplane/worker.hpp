@@ -113,6 +113,11 @@ public:
     {
         return sessions_->bytes_allocated();
     }
+    // Pinhole table memory per pinhole of capacity (read at exit by the stats file).
+    double pinhole_bytes_per_entry() const noexcept
+    {
+        return static_cast<double>(pinholes_->bytes_allocated()) / pinholes_->capacity();
+    }
     // Posts a query; false while another is pending. The caller polls q.done and keeps q alive until then.
     bool post(session_query& q) noexcept;
 

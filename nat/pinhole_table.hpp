@@ -82,6 +82,12 @@ public:
     {
         return static_cast<std::uint32_t>(slots_.size());
     }
+    // The table's memory: the slots and its three indexes.
+    std::size_t bytes_allocated() const noexcept
+    {
+        return slots_.size() * sizeof(pinhole) + free_.capacity() * sizeof(std::uint32_t) +
+               (inside_index_.size() + public_index_.size() + call_index_.size()) * sizeof(std::uint32_t);
+    }
     // Calls f(index, pinhole) for every pinhole of a call (f must not remove).
     template <class F>
     void for_each_in_call(std::uint64_t call, F&& f)
