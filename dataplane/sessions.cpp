@@ -228,7 +228,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         if ((s.voip_flags & nat::voip_flag::ips) != 0) {
             counters_.add(counter::sip_sessions_ips);
         }
-        sip_packet(p, s, 0);
+        sip_packet(p, s, ins.index, 0);
     }
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();

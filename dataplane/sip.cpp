@@ -25,8 +25,9 @@ namespace sipalg::dp {
 // the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream.
 class media_opener final : public sip::media_ports {
 public:
-    media_opener(worker& w, const nat::session& s, const sip::nat_summary& summary, std::uint32_t stamp) noexcept
-        : w_(w), s_(s), summary_(summary), stamp_(stamp)
+    media_opener(worker& w, const nat::session& s, std::uint32_t index, const sip::nat_summary& summary,
+                 std::uint32_t stamp) noexcept
+        : w_(w), s_(s), index_(index), summary_(summary), stamp_(stamp)
     {
     }
 
@@ -58,6 +59,8 @@ public:
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
         p.stamp = stamp_;
+        p.parent = index_;
+        p.parent_generation = s_.slot_generation;
         if (public_address == inside.address) {
             // Routed without NAT: the pinhole only lets the media in, on its own ports.
             return insert_pair(p, inside.port, rtcp, inside.port) ? std::optional<std::uint16_t>(inside.port) : std::nullopt;
@@ -108,6 +111,7 @@ private:
 
     worker& w_;
     const nat::session& s_;
+    std::uint32_t index_;
     const sip::nat_summary& summary_;
     std::uint32_t stamp_;
 };
@@ -143,7 +147,7 @@ session_translations translations_of(const nat::session& s) noexcept
 
 } // namespace
 
-void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
+void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
 {
     if (p.key.proto != ip_proto::udp) {
         counters_.add(counter::sip_tcp_passed);
@@ -173,7 +177,7 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
     const session_translations tr = translations_of(s);
     sip::nat_summary summary;
     const std::uint32_t stamp = ++sdp_stamp_;
-    media_opener media(*this, s, summary, stamp);
+    media_opener media(*this, s, index, summary, stamp);
     const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     for (unsigned i = 0; i < tr.n; ++i) {
@@ -192,7 +196,7 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
             summary.media_refused += one.media_refused;
         }
         if (tr.inside_is_originator[i]) {
-            registration(tr.t[i], from_inside, sum, s);
+            registration(tr.t[i], from_inside, sum, s, index);
         }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
@@ -202,10 +206,10 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
     if (rtp && sdp_from_inside != 0 && summary.call_key != 0) {
         std::array<std::uint32_t, 32> stale;
         unsigned n = 0;
-        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t index, const nat::pinhole& ph) {
+        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t slot, const nat::pinhole& ph) {
             if (ph.kind == nat::pinhole_kind::media && ph.inside_address == sdp_from_inside && ph.stamp != stamp &&
                 n < stale.size()) {
-                stale[n++] = index;
+                stale[n++] = slot;
             }
         });
         for (unsigned k = 0; k < n; ++k) {
@@ -298,7 +302,7 @@ void worker::sip_packet(pending& p, nat::session& s, unsigned dir) noexcept
 // registered from, for as long as the registrar granted; a REGISTER with expires 0 or a failure
 // response removes it (RFC 3261 §10.2.2, §10.3).
 void worker::registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                          const nat::session& s) noexcept
+                          const nat::session& s, std::uint32_t index) noexcept
 {
     if (sum.method != sip::method::register_) {
         return;
@@ -321,6 +325,8 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
     const std::uint32_t until = table_now_ + std::min<std::uint32_t>(*sum.expires, 1u << 20) * nat::ticks_per_second;
     if (is_registration) {
         pinholes_->at(existing).expires = until;
+        pinholes_->at(existing).parent = index; // the binding follows the session that refreshed it
+        pinholes_->at(existing).parent_generation = s.slot_generation;
         return;
     }
     if (existing != nat::pinhole_table::none) {
@@ -338,6 +344,8 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
     p.expires = until;
     p.policy_id = s.policy_id;
     p.voip_profile = s.voip_profile;
+    p.parent = index;
+    p.parent_generation = s.slot_generation;
     if (pinholes_->insert(p) != nat::pinhole_table::none) {
         counters_.add(counter::registrations_opened);
     }
@@ -361,6 +369,12 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
         }
     }
     const nat::pinhole& ph = pinholes_->at(i);
+    // Clearing or expiring the SIP session ends what it opened (seed: clearing SIP sessions ends calls).
+    if (!sessions_->alive(ph.parent, ph.parent_generation)) {
+        pinholes_->remove(i);
+        counters_.add(counter::pinholes_orphaned);
+        return false;
+    }
     if (p.key.proto == ip_proto::tcp && !nat::opens_tcp(p.l4[13])) {
         return false; // the policy path counts it
     }
@@ -404,16 +418,26 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     counters_.add(counter::sessions_created);
     counters_.add(counter::pinhole_sessions);
     if (s.engine != nat::sip_engine::none) {
-        sip_packet(p, s, 0);
+        sip_packet(p, s, ins.index, 0);
     }
     route_slow(p.m, p.ip, p.plain, r, (flags != 0) ? &s.rewrite[0] : nullptr, p.l4, p.l4_len);
     return true;
 }
 
-// A child session lives while its pinhole does: the call's end closes its media too.
+// A child session lives while its pinhole does, and the pinhole while the SIP session that opened it:
+// the call's end, or clearing its SIP session, closes its media too.
 bool worker::pinhole_open(const nat::session& s) noexcept
 {
-    return pinholes_->alive(s.pinhole, s.pinhole_generation);
+    if (!pinholes_->alive(s.pinhole, s.pinhole_generation)) {
+        return false;
+    }
+    const nat::pinhole& ph = pinholes_->at(s.pinhole);
+    if (!sessions_->alive(ph.parent, ph.parent_generation)) {
+        pinholes_->remove(s.pinhole);
+        counters_.add(counter::pinholes_orphaned);
+        return false;
+    }
+    return true;
 }
 
 } // namespace sipalg::dp

@@ -603,7 +603,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
         }
         if (s.engine != nat::sip_engine::none) {
             flush_run(r);
-            sip_packet(p, s, ref.dir);
+            sip_packet(p, s, ref.index, ref.dir);
             route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
             return;
         }

@@ -179,11 +179,11 @@ private:
     void serve_query() noexcept;
     // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
     // with the call; a packet without a session that a pinhole lets in.
-    void sip_packet(pending& p, nat::session& s, unsigned dir) noexcept;
+    void sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                      const nat::session& s) noexcept;
+                      const nat::session& s, std::uint32_t index) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,

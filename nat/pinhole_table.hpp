@@ -34,6 +34,8 @@ struct pinhole {
     std::uint16_t generation = 0;         // changes whenever the slot is freed: child sessions check it
     std::uint32_t next_in_call = 0xffffffffu;
     std::uint32_t stamp = 0;              // the SDP that last asked for it (a re-INVITE drops the others)
+    std::uint32_t parent = 0xffffffffu;   // the SIP session that opened it: it goes when that session goes
+    std::uint16_t parent_generation = 0;
     bool in_use = false;
 };
 

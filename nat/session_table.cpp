@@ -206,7 +206,9 @@ session_table::insert_result session_table::insert(const flow_key& original, con
         index = fresh_++;
     }
     session& s = sessions_[index];
+    const auto generation = static_cast<std::uint16_t>(s.slot_generation + 1);
     s = session();
+    s.slot_generation = generation;
     s.key = original;
     // Direction 0 turns the original key into the translated one; direction 1 turns the reply key
     // (the translated key reversed) back into the original reversed.
@@ -218,6 +220,7 @@ session_table::insert_result session_table::insert(const flow_key& original, con
     s.expires = now + timeout;
     if (!index_insert(h0, index << 1)) {
         s = session();
+        s.slot_generation = generation;
         s.next = free_;
         free_ = index;
         return {no_index, insert_error::index_full};

@@ -137,6 +137,11 @@ public:
     {
         return size_;
     }
+    // Whether the session in slot `index` is still the one that had `generation` there.
+    bool alive(std::uint32_t index, std::uint16_t generation) const noexcept
+    {
+        return index < capacity() && (at(index).flags & session_flag::in_use) != 0 && at(index).slot_generation == generation;
+    }
     std::uint32_t capacity() const noexcept
     {
         return capacity_;

@@ -14,7 +14,7 @@ import pytest
 
 from lab_env import lab
 from sipalg_tools import tshark
-from sipalg_tools.daemon import SOURCE_ROOT
+from sipalg_tools.daemon import SOURCE_ROOT, control_request
 
 SCENARIO = Path(__file__).resolve().parent / 'sipp' / 'uac_call.xml'
 SIPP_AUDIO = Path('/usr/share/sip-tester/g711a.pcap')
@@ -66,35 +66,47 @@ def rtp_rows(pcap):
                          'udp and not udp.port == 5060 and not icmp')
 
 
+def run_call(tmp_path, packets, during=None):
+    """One call: SIPp UAS outside (echoing RTP), SIPp UAC inside playing `packets` RTP packets; `during`
+    runs in the middle of the media. Returns (uac, uas returncode, outside pcap, inside pcap)."""
+    if not SIPP_AUDIO.exists():
+        pytest.fail(f'{SIPP_AUDIO} is missing: scripts/setup installs sip-tester')
+    # The scenario plays audio.pcap from its working directory: SIPp's own G.711 recording, cut short.
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{packets}'], check=True)
+    uas = subprocess.Popen(netns('sipalg-out', 'sipp', '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060',
+                                 '-mi', '198.51.100.2', '-mp', '6000', '-rtp_echo', '-m', '1', '-nostdin',
+                                 '-timeout', '40s'),
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
+    try:
+        with capture('sipalg-out', 'out0', outside), capture('sipalg-in', 'in0', inside):
+            time.sleep(0.5)
+            uac = subprocess.Popen(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(SCENARIO),
+                                         '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2',
+                                         '-mp', '4000', '-m', '1', '-s', 'bob', '-nostdin', '-timeout', '30s'),
+                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if during:
+                time.sleep(1.0)
+                during()
+            out, err = uac.communicate(timeout=60)
+            uas.wait(20)
+    finally:
+        for p in (uas,):
+            if p.poll() is None:
+                p.kill()
+    return uac.returncode, out + err, uas.returncode, outside, inside
+
+
 @pytest.mark.parametrize('lab_up,engine', [
     pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
     pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
 ], indirect=['lab_up'])
 def test_outbound_call_with_rtp_both_ways(lab_up, engine, tmp_path):
-    if not SIPP_AUDIO.exists():
-        pytest.fail(f'{SIPP_AUDIO} is missing: scripts/setup installs sip-tester')
-    # The scenario plays audio.pcap from its working directory: SIPp's own G.711 recording, cut short.
-    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{RTP_PACKETS}'], check=True)
-    uas = subprocess.Popen(netns('sipalg-out', 'sipp', '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060',
-                                 '-mi', '198.51.100.2', '-mp', '6000', '-rtp_echo', '-m', '1', '-nostdin',
-                                 '-timeout', '40s'),
-                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
-    try:
-        with capture('sipalg-out', 'out0', outside), capture('sipalg-in', 'in0', inside):
-            time.sleep(0.5)
-            uac = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(SCENARIO),
-                                       '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2',
-                                       '-mp', '4000', '-m', '1', '-s', 'bob', '-nostdin', '-timeout', '30s'),
-                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
-            uas.wait(20)
-    finally:
-        if uas.poll() is None:
-            uas.kill()
+    uac_rc, uac_out, uas_rc, outside, inside = run_call(tmp_path, RTP_PACKETS)
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     print({k: v for k, v in stats.items() if v})
-    assert uac.returncode == 0, uac.stdout[-2000:] + uac.stderr[-2000:]
-    assert uas.returncode == 0
+    assert uac_rc == 0, uac_out[-3000:]
+    assert uas_rc == 0
 
     # Outside: SIP and SDP carry only the public address; the answer's media port is where RTP goes.
     sent = sip_payloads(outside)
@@ -119,3 +131,29 @@ def test_outbound_call_with_rtp_both_ways(lab_up, engine, tmp_path):
     assert stats['sip_sessions_alg' if engine == 'alg' else 'sip_sessions_helper'] == 1
     assert stats['sip_calls_ended'] == 1
     assert stats['sip_unparsed'] == 0 and stats['sip_not_rewritten'] == 0
+
+
+@pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route']}], indirect=True)
+def test_clearing_the_sip_sessions_ends_the_call_in_progress(lab_up, tmp_path):
+    # The seed's own commands, through the control socket, while the media flows.
+    seed = ('cli\n    # diagnose sys session filter dport 5060\n    # diagnose sys session clear\n'
+            '    # diagnose sys session filter sport 5060\n    # diagnose sys session clear\n')
+    cleared = []
+
+    def clear():
+        cleared.append(control_request('/run/sipalg-lab/sipalgd.sock', seed))
+
+    packets = 150  # 3 s of audio; the clear comes after about 1 s
+    run_call(tmp_path, packets, during=clear)
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    print(cleared, {k: v for k, v in stats.items() if v})
+    assert cleared and cleared[0]['ok'] and 'cleared 1 session(s)' in cleared[0]['output']
+    # The call's media session and pinholes went with its SIP session. The phone keeps sending, and the
+    # policy lets that out as any new flow would, but no longer as the call's public media port.
+    invite = next(r for r in sip_payloads(tmp_path / 'outside.pcap') if r['text'].startswith('INVITE'))
+    public_rtp = next(line.split()[1] for line in invite['text'].split('\r\n') if line.startswith('m=audio'))
+    ports = [r['udp.srcport'] for r in rtp_rows(tmp_path / 'outside.pcap') if r['ip.dst'] == '198.51.100.2'
+             and r['udp.dstport'] == '6000']
+    assert ports and ports[0] == public_rtp and ports[-1] != public_rtp, ports
+    assert stats['pinholes_orphaned'] >= 1
+    assert stats['drop_pinhole_closed'] >= 1
