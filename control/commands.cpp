@@ -146,6 +146,37 @@ static std::string format_session(const nat::session_info& s)
                        format_ipv4(r.dst.to_host()), r.dport.to_host());
 }
 
+// The calls of one engine, in the spirit of FortiOS `diagnose sys sip-proxy calls list`.
+static std::string format_calls(const dp::session_list& list, nat::sip_engine engine)
+{
+    std::string out;
+    unsigned n = 0;
+    for (const auto& v : list.calls) {
+        if (v.call.engine != engine) {
+            continue;
+        }
+        ++n;
+        out += fmt::format("call: call-id={} state={} duration={} talking={} policy_id={} worker={}\n",
+                           v.call.call_id_text(), nat::call_state_name(v.call.state), v.age, v.talking,
+                           v.call.policy_id, v.worker);
+    }
+    return out + fmt::format("total calls {}\n", n);
+}
+
+// The pinholes, in the spirit of FortiOS `diagnose sys sip mapping list`.
+static std::string format_pinholes(const dp::session_list& list)
+{
+    std::string out;
+    for (const auto& v : list.pinholes) {
+        const auto& p = v.pinhole;
+        out += fmt::format("mapping: {} proto={} {}:{} <-> {}:{} expire={} policy_id={} worker={}\n",
+                           p.kind == nat::pinhole_kind::media ? "media" : "register", p.proto,
+                           format_ipv4(p.inside_address), p.inside_port, format_ipv4(p.public_address),
+                           p.public_port, v.expires_in, p.policy_id, v.worker);
+    }
+    return out + fmt::format("total mappings {}\n", list.pinholes.size());
+}
+
 std::string commands::apply(std::string_view yaml, bool commit)
 {
     const load_result update = load_yaml_sections(yaml);
@@ -221,6 +252,24 @@ std::string commands::cli(std::string_view text)
             if (!show_cli(running_, std::vector<std::string>(w.begin() + 1, w.end()), output)) {
                 return error_reply(fmt::format("line {}: show: no such path", c.line));
             }
+            continue;
+        }
+        // diagnose sys sip-proxy calls list (the ALG's calls), diagnose sys sip dialog list (the
+        // session helper's), diagnose sys sip mapping list (the pinholes of both).
+        const bool alg_calls = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip-proxy" &&
+                               w[3] == "calls" && w[4] == "list";
+        const bool helper_calls = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip" &&
+                                  w[3] == "dialog" && w[4] == "list";
+        const bool mappings = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip" &&
+                              w[3] == "mapping" && w[4] == "list";
+        if (alg_calls || helper_calls || mappings) {
+            nat::session_filter none;
+            none.proto = 0; // no session has protocol 0: the SIP tables only
+            const dp::session_list list = app_.query_sessions(none, false, 100000, 5000, true);
+            if (!list.complete) {
+                return error_reply("a worker did not answer in time");
+            }
+            output += mappings ? format_pinholes(list) : format_calls(list, alg_calls ? nat::sip_engine::alg : nat::sip_engine::helper);
             continue;
         }
         // diagnose sys session filter <field> <value> | filter clear | clear | list

@@ -242,7 +242,7 @@ std::uint64_t appliance::sessions_active() const
 }
 
 session_list appliance::query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
-                                       unsigned timeout_ms) const
+                                       unsigned timeout_ms, bool sip_tables) const
 {
     session_list result;
     if (!running_) {
@@ -253,6 +253,8 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
     struct asked {
         std::unique_ptr<session_query> q;
         std::unique_ptr<std::vector<nat::session_info>> out;
+        std::unique_ptr<std::vector<nat::call_entry>> calls;
+        std::unique_ptr<std::vector<nat::pinhole>> pinholes;
         bool posted = false;
     };
     std::vector<asked> queries(workers_.size());
@@ -263,6 +265,14 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         a.q->filter = f;
         a.q->clear = clear;
         a.q->out = a.out.get();
+        if (sip_tables) {
+            a.calls = std::make_unique<std::vector<nat::call_entry>>();
+            a.calls->reserve(max_listed);
+            a.pinholes = std::make_unique<std::vector<nat::pinhole>>();
+            a.pinholes->reserve(max_listed);
+            a.q->calls = a.calls.get();
+            a.q->pinholes = a.pinholes.get();
+        }
     }
     // Post to every worker (one query at a time each: another client's may be in progress), then wait.
     bool pending = true;
@@ -285,6 +295,8 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             // under its feet. Only a stalled worker gets here.
             a.q.release();
             a.out.release();
+            a.calls.release();
+            a.pinholes.release();
             result.complete = false;
             continue;
         }
@@ -297,6 +309,18 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         for (const auto& s : *a.out) {
             if (result.sessions.size() < max_listed) {
                 result.sessions.push_back(s);
+            }
+        }
+        const auto worker = static_cast<unsigned>(&a - queries.data());
+        const std::uint32_t now = a.q->table_now;
+        const auto seconds = [](std::uint32_t ticks) { return ticks / nat::ticks_per_second; };
+        if (a.calls) {
+            for (const auto& c : *a.calls) {
+                result.calls.push_back({c, seconds(now - c.created), c.answered != 0 ? seconds(now - c.answered) : 0, worker});
+            }
+            for (const auto& p : *a.pinholes) {
+                const auto left = static_cast<std::int32_t>(p.expires - now);
+                result.pinholes.push_back({p, left > 0 ? seconds(static_cast<std::uint32_t>(left)) : 0, worker});
             }
         }
     }

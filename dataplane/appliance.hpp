@@ -26,8 +26,23 @@ struct start_result {
 };
 
 // The answer of every worker to a session list or clear.
+// A call and a pinhole as the control core lists them (times in seconds, from the worker's clock).
+struct call_view {
+    nat::call_entry call;
+    std::uint32_t age = 0;      // since the INVITE
+    std::uint32_t talking = 0;  // since the answer (0 before)
+    unsigned worker = 0;
+};
+struct pinhole_view {
+    nat::pinhole pinhole;
+    std::uint32_t expires_in = 0;
+    unsigned worker = 0;
+};
+
 struct session_list {
     std::vector<nat::session_info> sessions; // at most the number asked for
+    std::vector<call_view> calls;            // when the SIP tables were asked for
+    std::vector<pinhole_view> pinholes;
     std::uint64_t matched = 0;
     std::uint64_t cleared = 0;
     bool complete = true; // false when a worker did not answer in time (or the workers are stopped)
@@ -70,7 +85,7 @@ public:
     // workers, served between their bursts: the control core never touches their tables). Copies at most
     // `max_listed` sessions. Not for the packet path: it waits for the workers.
     session_list query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
-                                unsigned timeout_ms = 5000) const;
+                                unsigned timeout_ms = 5000, bool sip_tables = false) const;
     // Runs f(const snapshot&) on the current configuration, safe against a concurrent publish.
     template <class F>
     auto with_snapshot(F&& f) const

@@ -45,6 +45,8 @@ namespace sipalg::dp {
     X(sip_tcp_passed, "SIP over TCP segments passed unchanged (TCP rewriting not yet done)")      \
     X(sip_grown_to_chain, "translated SIP messages that no longer fitted their mbuf")             \
     X(sip_calls_ended, "calls whose pinholes a BYE, CANCEL or failure response closed")           \
+    X(sip_calls, "calls started (an INVITE with a new Call-ID)")                                  \
+    X(sip_call_table_full, "calls not listed because the worker's call table was full")           \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \

@@ -351,6 +351,24 @@ void worker::serve_query() noexcept
     if (q == nullptr) {
         return;
     }
+    q->table_now = table_now_;
+    if (q->cursor == 0) {
+        // The SIP tables in one go (they are small next to the session table), within what was reserved.
+        if (q->calls != nullptr) {
+            calls_->for_each([&](const nat::call_entry& c) {
+                if (q->calls->size() < q->calls->capacity()) {
+                    q->calls->push_back(c);
+                }
+            });
+        }
+        if (q->pinholes != nullptr) {
+            pinholes_->for_each([&](std::uint32_t, const nat::pinhole& p) {
+                if (q->pinholes->size() < q->pinholes->capacity()) {
+                    q->pinholes->push_back(p);
+                }
+            });
+        }
+    }
     q->cursor = sessions_->for_each(q->cursor, 65536, [&](std::uint32_t index) {
         const nat::session& s = sessions_->at(index);
         if (!q->filter.matches(s)) {

@@ -200,6 +200,7 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
+    follow_call(summary, s);
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
     // media sessions with them.
@@ -295,6 +296,51 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
     }
     p.l4_len = static_cast<std::uint16_t>(std::min<unsigned>(l4_total, m->data_len - l4_offset));
     counters_.add(counter::sip_rewritten);
+}
+
+// The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL
+// or a failure ends it (RFC 3261 §13, §15).
+void worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
+{
+    if (sum.call_key == 0) {
+        return;
+    }
+    std::uint32_t slot = calls_->find(sum.call_key);
+    if (slot == nat::call_table::none) {
+        if (!(sum.request && sum.method == sip::method::invite)) {
+            return;
+        }
+        slot = calls_->upsert(sum.call_key, table_now_);
+        if (slot == nat::call_table::none) {
+            counters_.add(counter::sip_call_table_full);
+            return;
+        }
+        nat::call_entry& c = calls_->at(slot);
+        c.engine = s.engine;
+        c.policy_id = s.policy_id;
+        c.call_id_length = static_cast<std::uint8_t>(std::min(sum.call_id.size(), c.call_id.size()));
+        std::memcpy(c.call_id.data(), sum.call_id.data(), c.call_id_length);
+        counters_.add(counter::sip_calls);
+    }
+    nat::call_entry& c = calls_->at(slot);
+    c.updated = table_now_;
+    if (c.state == nat::call_state::ended) {
+        return;
+    }
+    if (sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) {
+        c.state = nat::call_state::ended;
+    } else if (!sum.request && sum.method == sip::method::invite) {
+        if (sum.status >= 300) {
+            c.state = c.state == nat::call_state::answered ? c.state : nat::call_state::ended; // a re-INVITE refused keeps the call
+        } else if (sum.status >= 200) {
+            if (c.state != nat::call_state::answered) {
+                c.answered = table_now_;
+            }
+            c.state = nat::call_state::answered;
+        } else if (sum.status > 100 && c.state == nat::call_state::calling) {
+            c.state = nat::call_state::ringing;
+        }
+    }
 }
 
 // The registration pinhole (ARCHITECTURE.md; FortiOS open-register-pinhole): a 2xx to the inside phone's

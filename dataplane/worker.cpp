@@ -128,6 +128,7 @@ worker_result worker::create(const worker_setup& setup)
     }
     w->sessions_ = nat::session_table::create(setup.opts.sessions);
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
+    w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8));
     w->sip_ = std::make_unique<sip_state>();
     if (w->sessions_ == nullptr) {
         r.error = "cannot map the session table; lower --sessions";
@@ -316,6 +317,8 @@ void worker::tick() noexcept
     const unsigned expired = sessions_->expire(table_now_, 4096, [](std::uint32_t) {});
     counters_.add(counter::sessions_expired, expired);
     counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 256));
+    // Ended calls stay listed for 32 s; a call nothing was heard of for the session TTL goes.
+    calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 256);
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).
         next_schedule_check_ = now_ + tsc_hz_;

@@ -8,6 +8,7 @@
 #include "dataplane/neighbours.hpp"
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
+#include "nat/call_table.hpp"
 #include "nat/pinhole_table.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
@@ -71,6 +72,10 @@ struct session_query {
     nat::session_filter filter;
     bool clear = false;
     std::vector<nat::session_info>* out = nullptr; // null: count (and clear) only
+    // The SIP tables too, when given (reserved by the caller, filled at the first slice).
+    std::vector<nat::call_entry>* calls = nullptr;
+    std::vector<nat::pinhole>* pinholes = nullptr;
+    std::uint32_t table_now = 0; // the worker's session clock when it answered
     std::uint32_t matched = 0;
     std::uint32_t cleared = 0;
     std::uint32_t cursor = 0; // the worker's progress
@@ -184,6 +189,7 @@ private:
     bool pinhole_open(const nat::session& s) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
                       const nat::session& s, std::uint32_t index) noexcept;
+    void follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -267,6 +273,7 @@ private:
     rte_ip_frag_death_row death_row_{};
     std::unique_ptr<nat::session_table> sessions_;
     std::unique_ptr<nat::pinhole_table> pinholes_;
+    std::unique_ptr<nat::call_table> calls_;
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // next even port to try for media in the slice
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old

@@ -1,90 +1,14 @@
 // See pinhole_table.hpp.
 #include "nat/pinhole_table.hpp"
 
-#include <bit>
-
 namespace sipalg::nat {
 
-namespace {
-
-std::uint32_t call_hash(std::uint64_t call) noexcept
-{
-    return static_cast<std::uint32_t>((call * 0x9e3779b97f4a7c15ull) >> 32);
-}
-
-} // namespace
-
 pinhole_table::pinhole_table(std::uint32_t capacity)
-    : slots_(capacity), inside_index_(std::bit_ceil(std::max<std::uint32_t>(capacity, 8) * 2u), none),
-      public_index_(inside_index_.size(), none), call_index_(inside_index_.size(), none)
+    : slots_(capacity), inside_index_(capacity), public_index_(capacity), call_index_(capacity)
 {
-    mask_ = static_cast<std::uint32_t>(inside_index_.size() - 1);
     free_.reserve(capacity);
     for (std::uint32_t i = capacity; i > 0; --i) {
         free_.push_back(i - 1);
-    }
-}
-
-std::uint32_t pinhole_table::find(const std::vector<std::uint32_t>& index, std::uint8_t proto, ipv4_address address,
-                                  std::uint16_t port, bool inside) const noexcept
-{
-    const std::uint64_t key = key_of(proto, address, port);
-    for (std::uint32_t i = hash(key) & mask_;; i = (i + 1) & mask_) {
-        const std::uint32_t slot = index[i];
-        if (slot == none) {
-            return none;
-        }
-        if (key_in(slot, inside) == key) {
-            return slot;
-        }
-    }
-}
-
-void pinhole_table::index_insert(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept
-{
-    std::uint32_t i = hash(key_in(slot, inside)) & mask_;
-    while (index[i] != none) {
-        i = (i + 1) & mask_;
-    }
-    index[i] = slot;
-}
-
-// Backward-shift deletion (Knuth 6.4 algorithm R): the probe sequences of the entries after the hole
-// stay unbroken without tombstones.
-template <class Home>
-void erase_at(std::vector<std::uint32_t>& index, std::uint32_t mask, std::uint32_t hole, Home home) noexcept
-{
-    for (std::uint32_t j = (hole + 1) & mask;; j = (j + 1) & mask) {
-        const std::uint32_t slot = index[j];
-        if (slot == pinhole_table::none) {
-            break;
-        }
-        const std::uint32_t h = home(slot) & mask;
-        // Move the entry at j into the hole when its home is not cyclically in (hole, j].
-        if (((j - h) & mask) >= ((j - hole) & mask)) {
-            index[hole] = slot;
-            hole = j;
-        }
-    }
-    index[hole] = pinhole_table::none;
-}
-
-void pinhole_table::index_erase(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept
-{
-    std::uint32_t i = hash(key_in(slot, inside)) & mask_;
-    while (index[i] != slot) {
-        i = (i + 1) & mask_;
-    }
-    erase_at(index, mask_, i, [this, inside](std::uint32_t s) { return hash(key_in(s, inside)); });
-}
-
-std::uint32_t pinhole_table::call_head(std::uint64_t call) const noexcept
-{
-    for (std::uint32_t i = call_hash(call) & mask_;; i = (i + 1) & mask_) {
-        const std::uint32_t slot = call_index_[i];
-        if (slot == none || slots_[slot].call == call) {
-            return slot;
-        }
     }
 }
 
@@ -102,16 +26,13 @@ std::uint32_t pinhole_table::insert(const pinhole& p) noexcept
     s.generation = generation;
     s.in_use = true;
     s.next_in_call = none;
-    index_insert(inside_index_, slot, true);
-    index_insert(public_index_, slot, false);
+    inside_index_.insert(hash(key_in(slot, true)), slot);
+    public_index_.insert(hash(key_in(slot, false)), slot);
     if (p.call != 0) {
+        // The first pinhole of a call heads its chain in the call index; the others follow it.
         const std::uint32_t head = call_head(p.call);
         if (head == none) {
-            std::uint32_t i = call_hash(p.call) & mask_;
-            while (call_index_[i] != none) {
-                i = (i + 1) & mask_;
-            }
-            call_index_[i] = slot;
+            call_index_.insert(call_hash(p.call), slot);
         } else {
             s.next_in_call = slots_[head].next_in_call;
             slots_[head].next_in_call = slot;
@@ -129,17 +50,10 @@ void pinhole_table::remove(std::uint32_t slot) noexcept
     }
     if (s.call != 0) {
         const std::uint32_t head = call_head(s.call);
-        if (head == slot) {
-            // The next of the call becomes its head (in the same index position).
-            std::uint32_t i = call_hash(s.call) & mask_;
-            while (call_index_[i] != slot) {
-                i = (i + 1) & mask_;
-            }
-            if (s.next_in_call != none) {
-                call_index_[i] = s.next_in_call;
-            } else {
-                erase_at(call_index_, mask_, i, [this](std::uint32_t x) { return call_hash(slots_[x].call); });
-            }
+        if (head == slot && s.next_in_call != none) {
+            call_index_.replace(call_hash(s.call), slot, s.next_in_call);
+        } else if (head == slot) {
+            call_index_.erase(call_hash(s.call), slot, [this](std::uint32_t x) { return call_hash(slots_[x].call); });
         } else {
             for (std::uint32_t p = head; p != none; p = slots_[p].next_in_call) {
                 if (slots_[p].next_in_call == slot) {
@@ -149,8 +63,8 @@ void pinhole_table::remove(std::uint32_t slot) noexcept
             }
         }
     }
-    index_erase(inside_index_, slot, true);
-    index_erase(public_index_, slot, false);
+    inside_index_.erase(hash(key_in(slot, true)), slot, [this](std::uint32_t x) { return hash(key_in(x, true)); });
+    public_index_.erase(hash(key_in(slot, false)), slot, [this](std::uint32_t x) { return hash(key_in(x, false)); });
     s.in_use = false;
     s.generation = static_cast<std::uint16_t>(s.generation + 1);
     free_.push_back(slot);

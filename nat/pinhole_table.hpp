@@ -4,10 +4,11 @@
 // Contact of a REGISTER, activated by its 2xx). A packet without a session that comes from the inside
 // endpoint, or goes to the public one from anywhere, creates its session from the pinhole instead of a
 // policy. Pinholes of one call are chained so a BYE, CANCEL or failure closes them all; each has an
-// expiry. One table per worker, fixed capacity, allocation-free after construction: two open-addressing
-// indexes (inside key, public key) with backward-shift deletion.
+// expiry. One table per worker, fixed capacity, allocation-free after construction: open-addressing
+// indexes (nat/open_index.hpp) by inside endpoint, public endpoint and call.
 #include "nat/flow.hpp"
 #include "nat/ipv4.hpp"
+#include "nat/open_index.hpp"
 #include "nat/voip.hpp"
 
 #include <algorithm>
@@ -58,11 +59,13 @@ public:
 
     std::uint32_t find_inside(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
     {
-        return find(inside_index_, proto, address, port, true);
+        const std::uint64_t key = key_of(proto, address, port);
+        return inside_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, true) == key; });
     }
     std::uint32_t find_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
     {
-        return find(public_index_, proto, address, port, false);
+        const std::uint64_t key = key_of(proto, address, port);
+        return public_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, false) == key; });
     }
     const pinhole& at(std::uint32_t index) const noexcept
     {
@@ -87,8 +90,8 @@ public:
     // The table's memory: the slots and its three indexes.
     std::size_t bytes_allocated() const noexcept
     {
-        return slots_.size() * sizeof(pinhole) + free_.capacity() * sizeof(std::uint32_t) +
-               (inside_index_.size() + public_index_.size() + call_index_.size()) * sizeof(std::uint32_t);
+        return slots_.size() * sizeof(pinhole) + free_.capacity() * sizeof(std::uint32_t) + inside_index_.bytes() +
+               public_index_.bytes() + call_index_.bytes();
     }
     // Calls f(index, pinhole) for every pinhole of a call (f must not remove).
     template <class F>
@@ -115,25 +118,27 @@ private:
     }
     static std::uint32_t hash(std::uint64_t key) noexcept
     {
-        return static_cast<std::uint32_t>((key * 0x9e3779b97f4a7c15ull) >> 32);
+        return index_hash(key);
     }
     std::uint64_t key_in(std::uint32_t index, bool inside) const noexcept
     {
         const pinhole& p = slots_[index];
         return inside ? key_of(p.proto, p.inside_address, p.inside_port) : key_of(p.proto, p.public_address, p.public_port);
     }
-    std::uint32_t find(const std::vector<std::uint32_t>& index, std::uint8_t proto, ipv4_address address,
-                       std::uint16_t port, bool inside) const noexcept;
-    void index_insert(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept;
-    void index_erase(std::vector<std::uint32_t>& index, std::uint32_t slot, bool inside) noexcept;
-    std::uint32_t call_head(std::uint64_t call) const noexcept;
+    static std::uint32_t call_hash(std::uint64_t call) noexcept
+    {
+        return hash(call);
+    }
+    std::uint32_t call_head(std::uint64_t call) const noexcept
+    {
+        return call_index_.find(call_hash(call), [&](std::uint32_t s) { return slots_[s].call == call; });
+    }
 
     std::vector<pinhole> slots_;
-    std::vector<std::uint32_t> inside_index_; // slot numbers, none = empty; twice the capacity, a power of 2
-    std::vector<std::uint32_t> public_index_;
-    std::vector<std::uint32_t> call_index_; // the first pinhole of each call, by call key
+    open_index inside_index_;
+    open_index public_index_;
+    open_index call_index_; // the first pinhole of each call, by call key
     std::vector<std::uint32_t> free_;
-    std::uint32_t mask_ = 0;
     std::uint32_t used_ = 0;
     std::uint32_t expire_cursor_ = 0;
 };

@@ -18,7 +18,8 @@ from sipalg_tools.daemon import SOURCE_ROOT, control_request
 
 SCENARIO = Path(__file__).resolve().parent / 'sipp' / 'uac_call.xml'
 SIPP_AUDIO = Path('/usr/share/sip-tester/g711a.pcap')
-RTP_PACKETS = 60  # 1.2 s of G.711 at 20 ms
+RTP_PACKETS = 100  # 2 s of G.711 at 20 ms (the lists are read 1 s in)
+SOCKET = '/run/sipalg-lab/sipalgd.sock'
 
 WORK = Path(tempfile.mkdtemp(prefix='sipalg-lab-sip-'))
 HELPER_CONFIG = WORK / 'helper.yaml'
@@ -102,7 +103,15 @@ def run_call(tmp_path, packets, during=None):
     pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
 ], indirect=['lab_up'])
 def test_outbound_call_with_rtp_both_ways(lab_up, engine, tmp_path):
-    uac_rc, uac_out, uas_rc, outside, inside = run_call(tmp_path, RTP_PACKETS)
+    listing = 'diagnose sys sip-proxy calls list' if engine == 'alg' else 'diagnose sys sip dialog list'
+    seen = {}
+
+    def look():
+        seen['calls'] = control_request(SOCKET, f'cli\n{listing}\n')['output']
+        seen['mappings'] = control_request(SOCKET, 'cli\ndiagnose sys sip mapping list\n')['output']
+        seen['other'] = control_request(SOCKET, 'cli\ndiagnose sys sip-proxy calls list\ndiagnose sys sip dialog list\n')['output']
+
+    uac_rc, uac_out, uas_rc, outside, inside = run_call(tmp_path, RTP_PACKETS, during=look)
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     print({k: v for k, v in stats.items() if v})
     assert uac_rc == 0, uac_out[-3000:]
@@ -130,6 +139,16 @@ def test_outbound_call_with_rtp_both_ways(lab_up, engine, tmp_path):
 
     assert stats['sip_sessions_alg' if engine == 'alg' else 'sip_sessions_helper'] == 1
     assert stats['sip_calls_ended'] == 1
+
+    # During the call: the engine's call list has it answered; the mappings are its RTP and RTCP pinholes.
+    print(seen)
+    assert 'state=answered' in seen['calls'] and 'total calls 1' in seen['calls']
+    assert seen['other'].count('total calls 1') == 1  # the other engine's list is empty
+    assert f'mapping: media proto=17 10.0.1.2:4000 <-> 198.51.100.1:{public_rtp}' in seen['mappings']
+    assert 'total mappings 2' in seen['mappings']
+    # After the BYE: the call is listed as ended for a while, its pinholes are gone.
+    after = control_request(SOCKET, f'cli\n{listing}\ndiagnose sys sip mapping list\n')['output']
+    assert 'state=ended' in after and 'total mappings 0' in after
     assert stats['sip_unparsed'] == 0 and stats['sip_not_rewritten'] == 0
 
 
@@ -141,7 +160,7 @@ def test_clearing_the_sip_sessions_ends_the_call_in_progress(lab_up, tmp_path):
     cleared = []
 
     def clear():
-        cleared.append(control_request('/run/sipalg-lab/sipalgd.sock', seed))
+        cleared.append(control_request(SOCKET, seed))
 
     packets = 150  # 3 s of audio; the clear comes after about 1 s
     run_call(tmp_path, packets, during=clear)

@@ -1,0 +1,155 @@
+#pragma once
+// The calls a worker's SIP engines follow (ARCHITECTURE.md "dialog table"): one entry per Call-ID (as the
+// inside party knows it), from the INVITE to its end, with the state the messages so far put it in, for
+// the show commands (FortiOS `diagnose sys sip-proxy calls list`, `diagnose sys sip dialog list`). An
+// ended call stays listed briefly, then goes; so does one nothing was heard of for its timeout. Fixed
+// capacity, allocation-free after construction.
+#include "nat/open_index.hpp"
+#include "nat/voip.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace sipalg::nat {
+
+enum class call_state : std::uint8_t {
+    calling,  // INVITE sent, no answer yet (RFC 3261 §17.1.1 "Calling"/"Proceeding")
+    ringing,  // a provisional response beyond 100 (early dialog, §12.1)
+    answered, // 2xx to the INVITE: the dialog is confirmed
+    ended,    // BYE, CANCEL or a failure response
+};
+
+constexpr const char* call_state_name(call_state s) noexcept
+{
+    switch (s) {
+    case call_state::calling:
+        return "calling";
+    case call_state::ringing:
+        return "ringing";
+    case call_state::answered:
+        return "answered";
+    case call_state::ended:
+        return "ended";
+    }
+    return "?";
+}
+
+struct call_entry {
+    std::uint64_t key = 0;       // sip::nat_summary::call_key
+    std::uint32_t created = 0;   // table time
+    std::uint32_t answered = 0;  // table time of the 2xx, 0 before
+    std::uint32_t updated = 0;   // the last message
+    std::uint32_t policy_id = 0;
+    call_state state = call_state::calling;
+    sip_engine engine = sip_engine::none;
+    std::uint8_t call_id_length = 0;
+    bool in_use = false;
+    std::array<char, 64> call_id{}; // the Call-ID as carried by the INVITE (cut at 64 bytes)
+
+    std::string_view call_id_text() const noexcept
+    {
+        return {call_id.data(), call_id_length};
+    }
+};
+
+class call_table {
+public:
+    static constexpr std::uint32_t none = open_index::none;
+
+    explicit call_table(std::uint32_t capacity) : slots_(capacity), index_(capacity)
+    {
+        free_.reserve(capacity);
+        for (std::uint32_t i = capacity; i > 0; --i) {
+            free_.push_back(i - 1);
+        }
+    }
+
+    std::uint32_t find(std::uint64_t key) const noexcept
+    {
+        return index_.find(hash(key), [&](std::uint32_t s) { return slots_[s].key == key; });
+    }
+    // The entry of `key`, made when absent (none when the table is full).
+    std::uint32_t upsert(std::uint64_t key, std::uint32_t now) noexcept
+    {
+        if (const std::uint32_t found = find(key); found != none) {
+            return found;
+        }
+        if (free_.empty()) {
+            return none;
+        }
+        const std::uint32_t slot = free_.back();
+        free_.pop_back();
+        slots_[slot] = call_entry{};
+        slots_[slot].key = key;
+        slots_[slot].created = now;
+        slots_[slot].updated = now;
+        slots_[slot].in_use = true;
+        index_.insert(hash(key), slot);
+        ++used_;
+        return slot;
+    }
+    void remove(std::uint32_t slot) noexcept
+    {
+        if (!slots_[slot].in_use) {
+            return;
+        }
+        index_.erase(hash(slots_[slot].key), slot, [this](std::uint32_t x) { return hash(slots_[x].key); });
+        slots_[slot].in_use = false;
+        free_.push_back(slot);
+        --used_;
+    }
+    // Removes, within `budget` slots from where the last call stopped, calls ended more than `linger`
+    // ago and calls silent for `idle`.
+    unsigned expire(std::uint32_t now, std::uint32_t linger, std::uint32_t idle, std::uint32_t budget) noexcept
+    {
+        unsigned n = 0;
+        const auto size = static_cast<std::uint32_t>(slots_.size());
+        for (std::uint32_t k = 0; k < budget && k < size; ++k) {
+            const std::uint32_t i = cursor_;
+            cursor_ = cursor_ + 1 == size ? 0 : cursor_ + 1;
+            const call_entry& c = slots_[i];
+            if (c.in_use && (now - c.updated) >= (c.state == call_state::ended ? linger : idle)) {
+                remove(i);
+                ++n;
+            }
+        }
+        return n;
+    }
+    call_entry& at(std::uint32_t slot) noexcept
+    {
+        return slots_[slot];
+    }
+    std::uint32_t size() const noexcept
+    {
+        return used_;
+    }
+    std::size_t bytes_allocated() const noexcept
+    {
+        return slots_.size() * sizeof(call_entry) + free_.capacity() * sizeof(std::uint32_t) + index_.bytes();
+    }
+    template <class F>
+    void for_each(F&& f) const
+    {
+        for (const auto& c : slots_) {
+            if (c.in_use) {
+                f(c);
+            }
+        }
+    }
+
+private:
+    static std::uint32_t hash(std::uint64_t key) noexcept
+    {
+        return index_hash(key);
+    }
+
+    std::vector<call_entry> slots_;
+    open_index index_;
+    std::vector<std::uint32_t> free_;
+    std::uint32_t used_ = 0;
+    std::uint32_t cursor_ = 0;
+};
+
+} // namespace sipalg::nat
