@@ -316,7 +316,8 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         const auto seconds = [](std::uint32_t ticks) { return ticks / nat::ticks_per_second; };
         if (a.calls) {
             for (const auto& c : *a.calls) {
-                result.calls.push_back({c, seconds(now - c.created), c.answered != 0 ? seconds(now - c.answered) : 0, worker});
+                const std::uint32_t until = c.ended != 0 ? c.ended : now; // an ended call's times stop
+                result.calls.push_back({c, seconds(until - c.created), c.answered != 0 ? seconds(until - c.answered) : 0, worker});
             }
             for (const auto& p : *a.pinholes) {
                 const auto left = static_cast<std::int32_t>(p.expires - now);

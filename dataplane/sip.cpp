@@ -327,12 +327,13 @@ void worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noe
     if (c.state == nat::call_state::ended) {
         return;
     }
-    if (sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) {
+    if ((sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) ||
+        (!sum.request && sum.method == sip::method::invite && sum.status >= 300 && c.state != nat::call_state::answered)) {
+        // (A refused re-INVITE leaves an answered call as it was, RFC 3261 §14.1.)
         c.state = nat::call_state::ended;
-    } else if (!sum.request && sum.method == sip::method::invite) {
-        if (sum.status >= 300) {
-            c.state = c.state == nat::call_state::answered ? c.state : nat::call_state::ended; // a re-INVITE refused keeps the call
-        } else if (sum.status >= 200) {
+        c.ended = table_now_;
+    } else if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
+        if (sum.status >= 200) {
             if (c.state != nat::call_state::answered) {
                 c.answered = table_now_;
             }

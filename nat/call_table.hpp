@@ -41,6 +41,7 @@ struct call_entry {
     std::uint32_t created = 0;   // table time
     std::uint32_t answered = 0;  // table time of the 2xx, 0 before
     std::uint32_t updated = 0;   // the last message
+    std::uint32_t ended = 0;     // table time of the end, 0 while the call lasts
     std::uint32_t policy_id = 0;
     call_state state = call_state::calling;
     sip_engine engine = sip_engine::none;

@@ -1,0 +1,31 @@
+// The call table: one entry per call key, found again, removed, and expired by its rules (an ended call
+// lingers, a silent one goes after its idle time); a full table refuses.
+#include "nat/call_table.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace sipalg::nat;
+
+TEST_CASE("calls are found by key, refused when the table is full, and expire by their rules")
+{
+    call_table t(4);
+    const auto a = t.upsert(11, 100);
+    REQUIRE(a != call_table::none);
+    CHECK(t.upsert(11, 200) == a); // the same call
+    CHECK(t.at(a).created == 100);
+    for (std::uint64_t k = 12; k < 15; ++k) {
+        REQUIRE(t.upsert(k, 100) != call_table::none);
+    }
+    CHECK(t.upsert(99, 100) == call_table::none);
+    CHECK(t.size() == 4);
+    t.at(t.find(12)).state = call_state::ended;
+    t.at(t.find(12)).updated = 150;
+    t.at(t.find(13)).updated = 150;
+    // At 170: call 12 ended 20 ago (linger 16: gone); 11, 14 silent 70 (idle 60: gone); 13 silent 20 stays.
+    CHECK(t.expire(170, 16, 60, 4) == 3);
+    CHECK(t.find(13) != call_table::none);
+    CHECK(t.find(11) == call_table::none);
+    t.remove(t.find(13));
+    CHECK(t.size() == 0);
+    CHECK(t.upsert(99, 100) != call_table::none);
+}
