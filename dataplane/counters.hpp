@@ -42,7 +42,7 @@ namespace sipalg::dp {
     X(sip_rewritten, "SIP messages whose addresses or ports were translated")                     \
     X(sip_unparsed, "SIP session payloads that are not a SIP message: passed unchanged")          \
     X(sip_not_rewritten, "SIP messages that could not be translated (edit limits): passed unchanged") \
-    X(sip_tcp_passed, "SIP over TCP segments passed unchanged (TCP rewriting not yet done)")      \
+    X(sip_tcp_partial, "SIP over TCP segments that are not exactly one whole message: passed unchanged") \
     X(sip_grown_to_chain, "translated SIP messages that no longer fitted their mbuf")             \
     X(sip_calls_ended, "calls whose pinholes a BYE, CANCEL or failure response closed")           \
     X(sip_calls, "calls started (an INVITE with a new Call-ID)")                                  \

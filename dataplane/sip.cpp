@@ -18,6 +18,8 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace sipalg::dp {
 
@@ -126,6 +128,13 @@ struct session_translations {
     unsigned n = 0;
 };
 
+// How much of the L4 bytes the first segment holds (what the route stage's rewrite may touch).
+std::uint16_t l4_in_first_segment(const rte_mbuf* m, const std::uint8_t* l4, unsigned l4_total) noexcept
+{
+    const auto before = static_cast<unsigned>(l4 - rte_pktmbuf_mtod(m, const std::uint8_t*));
+    return static_cast<std::uint16_t>(std::min<unsigned>(l4_total, m->data_len - before));
+}
+
 session_translations translations_of(const nat::session& s) noexcept
 {
     session_translations r;
@@ -147,30 +156,23 @@ session_translations translations_of(const nat::session& s) noexcept
 
 } // namespace
 
-void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
+// The message in `payload` translated (the engine's part, for either transport): on success the new
+// message is in sip_->out and its length is returned; nothing when nothing changes, or when it cannot be
+// translated (counted). Over TCP (`stream`) only a segment that holds exactly one whole message is
+// translated: a message split over segments is left for the transport work and passes unchanged.
+std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
+                                                   unsigned dir, bool stream) noexcept
 {
-    if (p.key.proto != ip_proto::udp) {
-        counters_.add(counter::sip_tcp_passed);
-        return;
-    }
-    rte_mbuf* m = p.m;
-    auto* udp = reinterpret_cast<udp_header*>(p.l4);
-    const unsigned ihl = p.ip->header_length();
-    const unsigned udp_len = udp->length.to_host();
-    if (udp_len <= sizeof(udp_header) || udp_len > p.ip->total_length.to_host() - ihl) {
-        return; // empty (a keep-alive) or inconsistent: nothing to translate
-    }
-    const unsigned payload_len = udp_len - static_cast<unsigned>(sizeof(udp_header));
-    const auto l4_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(m, std::uint8_t*));
-    const auto* payload = static_cast<const char*>(rte_pktmbuf_read(m, l4_offset + sizeof(udp_header), payload_len, sip_->in.data()));
-    if (payload == nullptr) {
-        return;
-    }
     counters_.add(counter::sip_messages);
     sip::message& msg = sip_->message;
-    if (!msg.parse({payload, payload_len}).ok()) {
+    if (!msg.parse(payload).ok()) {
         counters_.add(counter::sip_unparsed);
-        return;
+        return std::nullopt;
+    }
+    if (stream && !(msg.headers_terminated() && msg.has_content_length() && !msg.body_truncated() &&
+                    msg.body_offset() + msg.content_length() == payload.size())) {
+        counters_.add(counter::sip_tcp_partial);
+        return std::nullopt;
     }
     sip::edit_list& edits = sip_->edits;
     edits.clear();
@@ -186,7 +188,7 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         sip::nat_summary& sum = i == 0 ? summary : one;
         if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, sum) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
-            return;
+            return std::nullopt;
         }
         if (from_inside && sum.has_sdp) {
             sdp_from_inside = tr.t[i].inside.address;
@@ -231,58 +233,88 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         }
     }
     if (edits.empty()) {
-        return;
+        return std::nullopt;
     }
     const sip::edit_list::applied a = edits.apply(msg, sip_->out);
-    const unsigned headers = l4_offset + sizeof(udp_header);
-    if (a.error != sip::edit_error::ok || a.length + sizeof(udp_header) + ihl > 65535) {
+    if (a.error != sip::edit_error::ok || a.length > 65000) {
         counters_.add(counter::sip_not_rewritten);
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(a.length);
+}
+
+// `length` bytes of sip_->out become the packet's payload from `offset` on: in place when they fit the
+// first segment, else in a new chain (headers first); p's pointers follow.
+bool worker::replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept
+{
+    rte_mbuf* m = p.m;
+    const auto l4_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(m, std::uint8_t*));
+    const auto l3_offset = static_cast<std::uint32_t>(reinterpret_cast<std::uint8_t*>(p.ip) - rte_pktmbuf_mtod(m, std::uint8_t*));
+    if (rte_pktmbuf_is_contiguous(m) && offset + length <= static_cast<unsigned>(m->buf_len - m->data_off)) {
+        std::memcpy(rte_pktmbuf_mtod_offset(m, char*, offset), sip_->out.data(), length);
+        m->data_len = static_cast<std::uint16_t>(offset + length);
+        m->pkt_len = offset + length;
+        return true;
+    }
+    rte_mbuf* head = rte_pktmbuf_alloc(pool_);
+    if (head == nullptr) {
+        counters_.add(counter::sip_not_rewritten);
+        return false;
+    }
+    std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(offset)), rte_pktmbuf_mtod(m, char*), offset);
+    std::uint32_t done = std::min<std::uint32_t>(length, rte_pktmbuf_tailroom(head));
+    std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(done)), sip_->out.data(), done);
+    while (done < length) {
+        rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
+        if (seg == nullptr || rte_pktmbuf_chain(head, seg) != 0) {
+            rte_pktmbuf_free(seg);
+            rte_pktmbuf_free(head);
+            counters_.add(counter::sip_not_rewritten);
+            return false;
+        }
+        const std::uint32_t n = std::min<std::uint32_t>(length - done, rte_pktmbuf_tailroom(seg));
+        std::memcpy(rte_pktmbuf_mtod(seg, char*), sip_->out.data() + done, n);
+        seg->data_len = static_cast<std::uint16_t>(n);
+        head->pkt_len += n;
+        done += n;
+    }
+    head->port = m->port;
+    head->l2_len = m->l2_len;
+    head->l3_len = m->l3_len;
+    rte_pktmbuf_free(m);
+    p.m = head;
+    p.ip = rte_pktmbuf_mtod_offset(head, ipv4_header*, l3_offset);
+    p.l4 = rte_pktmbuf_mtod_offset(head, std::uint8_t*, l4_offset);
+    counters_.add(counter::sip_grown_to_chain);
+    return true;
+}
+
+void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
+{
+    if (p.key.proto == ip_proto::tcp) {
+        sip_tcp(p, s, index, dir);
         return;
     }
-    const auto new_len = static_cast<std::uint32_t>(a.length);
-    if (rte_pktmbuf_is_contiguous(m) && headers + new_len <= static_cast<unsigned>(m->buf_len - m->data_off)) {
-        std::memcpy(rte_pktmbuf_mtod_offset(m, char*, headers), sip_->out.data(), new_len);
-        m->data_len = static_cast<std::uint16_t>(headers + new_len);
-        m->pkt_len = headers + new_len;
-    } else {
-        // Grown past the first segment (or arrived as a chain, reassembled): a new chain, headers first.
-        rte_mbuf* head = rte_pktmbuf_alloc(pool_);
-        if (head == nullptr) {
-            counters_.add(counter::sip_not_rewritten);
-            return;
-        }
-        const unsigned room = rte_pktmbuf_tailroom(head);
-        std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(headers)), rte_pktmbuf_mtod(m, char*), headers);
-        unsigned done = std::min<unsigned>(new_len, room - headers);
-        std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(done)), sip_->out.data(), done);
-        while (done < new_len) {
-            rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
-            if (seg == nullptr || rte_pktmbuf_chain(head, seg) != 0) {
-                rte_pktmbuf_free(seg);
-                rte_pktmbuf_free(head);
-                counters_.add(counter::sip_not_rewritten);
-                return;
-            }
-            const unsigned n = std::min<unsigned>(new_len - done, rte_pktmbuf_tailroom(seg));
-            std::memcpy(rte_pktmbuf_mtod(seg, char*), sip_->out.data() + done, n);
-            seg->data_len = static_cast<std::uint16_t>(n);
-            head->pkt_len += n;
-            done += n;
-        }
-        head->port = m->port;
-        head->l2_len = m->l2_len;
-        head->l3_len = m->l3_len;
-        rte_pktmbuf_free(m);
-        m = head;
-        p.m = m;
-        p.ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l4_offset - ihl);
-        p.l4 = rte_pktmbuf_mtod_offset(m, std::uint8_t*, l4_offset);
-        udp = reinterpret_cast<udp_header*>(p.l4);
-        counters_.add(counter::sip_grown_to_chain);
+    auto* udp = reinterpret_cast<udp_header*>(p.l4);
+    const unsigned ihl = p.ip->header_length();
+    const unsigned udp_len = udp->length.to_host();
+    if (udp_len <= sizeof(udp_header) || udp_len > p.ip->total_length.to_host() - ihl) {
+        return; // empty (a keep-alive) or inconsistent: nothing to translate
+    }
+    const unsigned payload_len = udp_len - static_cast<unsigned>(sizeof(udp_header));
+    const auto payload_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(p.m, std::uint8_t*) + sizeof(udp_header));
+    const auto* payload = static_cast<const char*>(rte_pktmbuf_read(p.m, payload_offset, payload_len, sip_->in.data()));
+    if (payload == nullptr) {
+        return;
+    }
+    const auto length = sip_translate({payload, payload_len}, s, index, dir, false);
+    if (!length || !replace_payload(p, payload_offset, *length)) {
+        return;
     }
     // Lengths and checksums for the new payload (RFC 768; RFC 791 §3.1). The UDP checksum is summed
     // over our copy of the payload; a datagram sent without one stays without one.
-    const auto l4_total = static_cast<std::uint16_t>(sizeof(udp_header) + new_len);
+    udp = reinterpret_cast<udp_header*>(p.l4);
+    const auto l4_total = static_cast<std::uint16_t>(sizeof(udp_header) + *length);
     p.ip->total_length = be16::from_host(static_cast<std::uint16_t>(ihl + l4_total));
     set_ipv4_checksum(*p.ip);
     udp->length = be16::from_host(l4_total);
@@ -290,12 +322,74 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         udp->checksum = be16{0};
         std::uint64_t sum = pseudo_header_sum(p.ip->src, p.ip->dst, ip_proto::udp, l4_total);
         sum = csum_partial(udp, sizeof(udp_header), sum);
-        sum = csum_partial(sip_->out.data(), new_len, sum);
+        sum = csum_partial(sip_->out.data(), *length, sum);
         const auto c = static_cast<std::uint16_t>(~csum_fold(sum));
         udp->checksum = be16{c == 0 ? std::uint16_t{0xffff} : c};
     }
-    p.l4_len = static_cast<std::uint16_t>(std::min<unsigned>(l4_total, m->data_len - l4_offset));
+    p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
     counters_.add(counter::sip_rewritten);
+}
+
+// SIP over TCP: every segment of the connection moves by the changes made so far in its direction, and
+// its acknowledgement by those of the other (nat/tcp_delta.hpp); a segment holding one whole message is
+// translated and may change length.
+void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
+{
+    auto* tcp = reinterpret_cast<tcp_header*>(p.l4);
+    const unsigned ihl = p.ip->header_length();
+    const unsigned thl = (tcp->data_offset >> 4) * 4u;
+    const unsigned total = p.ip->total_length.to_host();
+    if (thl < sizeof(tcp_header) || ihl + thl > total) {
+        return;
+    }
+    const unsigned payload_len = total - ihl - thl;
+    const auto payload_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(p.m, std::uint8_t*) + thl);
+    tcp_sip_entry* e = sip_->tcp.find(index, s.slot_generation);
+    const std::uint32_t seq = tcp->seq.to_host();
+    const std::uint32_t ack = tcp->ack.to_host();
+    const std::int32_t offset = e != nullptr ? e->dir[dir].offset_for(seq) : 0;
+    const std::uint32_t new_ack = e != nullptr && (tcp->flags & nat::tcp_flag::ack) != 0 ? e->dir[dir ^ 1u].original_ack(ack) : ack;
+    const char* payload = nullptr;
+    std::optional<std::uint32_t> length;
+    if (payload_len != 0) {
+        payload = static_cast<const char*>(rte_pktmbuf_read(p.m, payload_offset, payload_len, sip_->in.data()));
+        if (payload != nullptr) {
+            length = sip_translate({payload, payload_len}, s, index, dir, true);
+        }
+    }
+    if (length && *length != payload_len && (e = sip_->tcp.make(index, s.slot_generation)) == nullptr) {
+        counters_.add(counter::sip_not_rewritten); // no room to follow the connection: leave it as it is
+        length.reset();
+    }
+    if (!length && offset == 0 && new_ack == ack) {
+        return;
+    }
+    if (length && !replace_payload(p, payload_offset, *length)) {
+        length.reset();
+        if (offset == 0 && new_ack == ack) {
+            return;
+        }
+    }
+    tcp = reinterpret_cast<tcp_header*>(p.l4);
+    tcp->seq = be32::from_host(seq + static_cast<std::uint32_t>(offset));
+    tcp->ack = be32::from_host(new_ack);
+    const std::uint32_t new_payload = length ? *length : payload_len;
+    if (length) {
+        e->dir[dir].record(seq, static_cast<std::int32_t>(*length) - static_cast<std::int32_t>(payload_len));
+        p.ip->total_length = be16::from_host(static_cast<std::uint16_t>(ihl + thl + *length));
+        set_ipv4_checksum(*p.ip);
+        counters_.add(counter::sip_rewritten);
+    }
+    // The checksum summed anew over the header and the payload as it now is (ours, or the packet's).
+    const auto l4_total = static_cast<std::uint16_t>(thl + new_payload);
+    tcp->checksum = be16{0};
+    std::uint64_t sum = pseudo_header_sum(p.ip->src, p.ip->dst, ip_proto::tcp, l4_total);
+    sum = csum_partial(tcp, thl, sum);
+    if (new_payload != 0) {
+        sum = csum_partial(length ? sip_->out.data() : payload, new_payload, sum);
+    }
+    tcp->checksum = be16{static_cast<std::uint16_t>(~csum_fold(sum))};
+    p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
 }
 
 // The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL

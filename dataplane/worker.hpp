@@ -185,6 +185,10 @@ private:
     // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
     // with the call; a packet without a session that a pinhole lets in.
     void sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept;
+    void sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept;
+    std::optional<std::uint32_t> sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
+                                               unsigned dir, bool stream) noexcept;
+    bool replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,

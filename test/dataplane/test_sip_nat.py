@@ -277,3 +277,67 @@ def test_without_a_registration_the_inbound_call_is_refused():
     run = run_pcap(BASE, [None, outside])
     assert tshark.count(run.outputs[0], 'udp') == 0
     assert run.counter('pinhole_sessions') == 0
+
+
+def test_sip_over_tcp_is_translated_and_sequence_numbers_follow_the_length_changes():
+    from scapy.layers.inet import TCP
+    c_isn, s_isn, sport = 1000, 5000, 40000
+
+    def c2s(flags, seq, ack, payload=b''):
+        return from_inside(IP(src='10.0.1.2', dst='198.51.100.2') /
+                           TCP(sport=sport, dport=5060, flags=flags, seq=seq, ack=ack) / Raw(payload))
+
+    def s2c(flags, seq, ack, payload=b''):
+        return from_outside(IP(src='198.51.100.2', dst='198.51.100.1') /
+                            TCP(sport=5060, dport=sport, flags=flags, seq=seq, ack=ack) / Raw(payload))
+
+    invite = INVITE.replace(b'SIP/2.0/UDP', b'SIP/2.0/TCP')
+    # Outbound, each of Via, From, Contact, Call-ID, o= and c= gains 4 bytes (10.0.1.2 -> 198.51.100.1).
+    grow = 6 * 4
+    ok = OK.replace(b'SIP/2.0/UDP', b'SIP/2.0/TCP')
+    # Inbound, Via sent-by and received, From and Call-ID lose 4 bytes each (198.51.100.1 -> 10.0.1.2).
+    shrink = 4 * 4
+    L, M = len(invite), len(ok)
+    inside = ([c2s('S', c_isn, 0)] + fillers(31) +
+              [c2s('A', c_isn + 1, s_isn + 1), c2s('PA', c_isn + 1, s_isn + 1, invite)] + fillers(30) +
+              [c2s('A', c_isn + 1 + L, s_isn + 1 + M - shrink)])
+    outside = ([s2c('SA', s_isn, c_isn + 1)] + fillers(31, inside=False) +
+               [s2c('A', s_isn + 1, c_isn + 1 + L + grow), s2c('PA', s_isn + 1, c_isn + 1 + L + grow, ok)])
+    run = run_pcap(BASE, [inside, outside])
+    fields = ['tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'tcp.checksum.status', 'tcp.flags.syn', 'tcp.payload']
+    out = tshark.fields(run.outputs[1], fields, 'tcp')
+    into = tshark.fields(run.outputs[0], fields, 'tcp')
+    sent_invite = next(r for r in out if r['tcp.len'] not in ('', '0'))
+    text = bytes.fromhex(sent_invite['tcp.payload']).decode()
+    assert text.startswith('INVITE') and '10.0.1.2' not in text and f'm=audio {PUBLIC_RTP} ' in text
+    assert (sent_invite['tcp.seq_raw'], int(sent_invite['tcp.len']), sent_invite['tcp.checksum.status']) == \
+        (str(c_isn + 1), L + grow, '1')
+    # The server's acknowledgement of the grown INVITE reaches the phone in the phone's own numbering.
+    acks = [r for r in into if r['tcp.flags.syn'] == '0']
+    assert [r['tcp.ack_raw'] for r in acks] == [str(c_isn + 1 + L)] * 2
+    answer = next(r for r in acks if r['tcp.len'] not in ('', '0'))
+    got = bytes.fromhex(answer['tcp.payload']).decode()
+    assert 'Via: SIP/2.0/TCP 10.0.1.2:5060;branch=z9hG4bK776asdhds;received=10.0.1.2;rport=5060' in got
+    assert (int(answer['tcp.len']), answer['tcp.checksum.status'], answer['tcp.seq_raw']) == (M - shrink, '1', str(s_isn + 1))
+    # The phone's last ACK leaves in the server's numbering both ways.
+    last = [r for r in out if r['tcp.flags.syn'] == '0'][-1]
+    assert (last['tcp.seq_raw'], last['tcp.ack_raw'], last['tcp.checksum.status']) == \
+        (str(c_isn + 1 + L + grow), str(s_isn + 1 + M), '1')
+    assert run.counter('sip_rewritten') == 2 and run.counter('sip_tcp_partial') == 0
+
+
+def test_a_sip_message_split_over_tcp_segments_passes_unchanged():
+    from scapy.layers.inet import TCP
+    invite = INVITE.replace(b'SIP/2.0/UDP', b'SIP/2.0/TCP')
+    half = len(invite) // 2
+
+    def c2s(flags, seq, payload=b''):
+        return from_inside(IP(src='10.0.1.2', dst='198.51.100.2') /
+                           TCP(sport=40001, dport=5060, flags=flags, seq=seq, ack=1) / Raw(payload))
+
+    inside = [c2s('S', 100), c2s('PA', 101, invite[:half]), c2s('PA', 101 + half, invite[half:])]
+    run = run_pcap(BASE, [inside, None])
+    out = tshark.fields(run.outputs[1], ['tcp.payload', 'tcp.checksum.status'], 'tcp.len > 0')
+    assert b''.join(bytes.fromhex(r['tcp.payload']) for r in out) == invite  # never half-rewritten
+    assert run.counter('sip_rewritten') == 0
+    assert run.counter('sip_tcp_partial') + run.counter('sip_unparsed') == 2  # the head, and the rest
