@@ -207,6 +207,11 @@ struct voip_profile_config {
     std::string comment;
     bool sip_status = true; // config sip / set status
     bool sip_rtp = true;    // config sip / set rtp
+    // config sip: the SIP ALG's options, FortiOS defaults (research §1.3).
+    bool open_register_pinhole = true; // a 2xx to a REGISTER opens the Contact to inbound requests
+    bool strict_register = true;       // ... from the registrar only
+    bool contact_fixup = true;         // Contact translated when its host is the party's even on another port
+    bool no_sdp_fixup = false;         // enable: SDP left as written (the PBX already writes its public address)
     source_position where;
 };
 

@@ -1090,6 +1090,10 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                    {
                                        {"status", flag_into(r, p.sip_status, what, "sip status")},
                                        {"rtp", flag_into(r, p.sip_rtp, what, "sip rtp")},
+                                       {"open-register-pinhole", flag_into(r, p.open_register_pinhole, what, "sip open-register-pinhole")},
+                                       {"strict-register", flag_into(r, p.strict_register, what, "sip strict-register")},
+                                       {"contact-fixup", flag_into(r, p.contact_fixup, what, "sip contact-fixup")},
+                                       {"no-sdp-fixup", flag_into(r, p.no_sdp_fixup, what, "sip no-sdp-fixup")},
                                    });
                       }},
                  });
@@ -1382,9 +1386,12 @@ const std::vector<session_helper_config>& default_session_helpers()
 
 const std::vector<voip_profile_config>& default_voip_profiles()
 {
-    static const std::vector<voip_profile_config> profiles{
-        {"default", "voipd", "Default VoIP profile.", true, true, {}},
-    };
+    static const std::vector<voip_profile_config> profiles = [] {
+        voip_profile_config v;
+        v.name = "default";
+        v.comment = "Default VoIP profile.";
+        return std::vector<voip_profile_config>{v};
+    }();
     return profiles;
 }
 

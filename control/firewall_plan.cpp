@@ -213,6 +213,13 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         r.voip = nat::resolve_voip(!p.voip_profile.empty(), !p.ips_voip_filter.empty(), cfg.settings.proxy_based,
                                    found ? profile->sip_status : true, found ? profile->sip_rtp : true,
                                    found ? static_cast<std::int16_t>(profile - cfg.voip_profiles.begin()) : -1);
+        if (found) {
+            r.voip.options = static_cast<std::uint8_t>(
+                (profile->open_register_pinhole ? nat::sip_option::open_register : 0) |
+                (profile->strict_register ? nat::sip_option::strict_register : 0) |
+                (profile->contact_fixup ? nat::sip_option::contact_fixup : 0) |
+                (profile->no_sdp_fixup ? 0 : nat::sip_option::sdp_fixup));
+        }
         fw.policies.push_back(std::move(r));
     }
     fw.sip.udp = {cfg.settings.sip_udp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_udp_port[0],

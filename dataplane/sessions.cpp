@@ -222,6 +222,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.engine = fw.sip.choose(policy.voip, p.key.proto, translated.dport.to_host());
     if (s.engine != nat::sip_engine::none) [[unlikely]] {
         s.voip_profile = policy.voip.profile;
+        s.sip_options = s.engine == nat::sip_engine::alg ? policy.voip.options : nat::sip_option::defaults;
         s.voip_flags = static_cast<std::uint8_t>((policy.voip.ips && s.engine == nat::sip_engine::alg ? nat::voip_flag::ips : 0) |
                                                  (s.engine == nat::sip_engine::helper || policy.voip.rtp ? nat::voip_flag::rtp : 0));
         counters_.add(s.engine == nat::sip_engine::alg ? counter::sip_sessions_alg : counter::sip_sessions_helper);

@@ -33,7 +33,8 @@ public:
     {
     }
 
-    std::optional<std::uint16_t> open(sip::endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept override
+    std::optional<std::uint16_t> open(sip::endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
+                                      std::uint16_t preferred) noexcept override
     {
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
@@ -63,9 +64,12 @@ public:
         p.stamp = stamp_;
         p.parent = index_;
         p.parent_generation = s_.slot_generation;
-        if (public_address == inside.address) {
-            // Routed without NAT: the pinhole only lets the media in, on its own ports.
-            return insert_pair(p, inside.port, rtcp, inside.port) ? std::optional<std::uint16_t>(inside.port) : std::nullopt;
+        if (public_address == inside.address || preferred != 0) {
+            // Routed without NAT, or an SDP left as written (no-sdp-fixup): the pinhole is on the ports
+            // the SDP names. (Such a port may lie in another worker's slice: with several workers its
+            // media is then handed over.)
+            const std::uint16_t port = preferred != 0 ? preferred : inside.port;
+            return insert_pair(p, inside.port, rtcp, port) ? std::optional<std::uint16_t>(port) : std::nullopt;
         }
         const unsigned span = w_.port_span_ & ~1u;
         const unsigned first = (worker::nat_port_first + w_.id_ * w_.port_span_ + 1u) & ~1u; // even
@@ -181,12 +185,14 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     const std::uint32_t stamp = ++sdp_stamp_;
     media_opener media(*this, s, index, summary, stamp);
     const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
+    const sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
+                                   (s.sip_options & nat::sip_option::sdp_fixup) != 0};
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
         sip::nat_summary one;
         sip::nat_summary& sum = i == 0 ? summary : one;
-        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, sum) != sip::edit_error::ok) {
+        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, sum, options) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return std::nullopt;
         }
@@ -460,7 +466,8 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
         }
         return;
     }
-    if (from_inside || sum.request || sum.status < 200 || sum.status >= 300 || !sum.expires) {
+    if (from_inside || sum.request || sum.status < 200 || sum.status >= 300 || !sum.expires ||
+        (s.sip_options & nat::sip_option::open_register) == 0) {
         return;
     }
     const std::uint32_t until = table_now_ + std::min<std::uint32_t>(*sum.expires, 1u << 20) * nat::ticks_per_second;
@@ -487,6 +494,10 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
     p.voip_profile = s.voip_profile;
     p.parent = index;
     p.parent_generation = s.slot_generation;
+    // strict-register: only the registrar (the REGISTER's peer, after any VIP) may use the binding.
+    if ((s.sip_options & nat::sip_option::strict_register) != 0) {
+        p.peer = s.rewrite[0].dst.to_host();
+    }
     if (pinholes_->insert(p) != nat::pinhole_table::none) {
         counters_.add(counter::registrations_opened);
     }
@@ -510,6 +521,10 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
         }
     }
     const nat::pinhole& ph = pinholes_->at(i);
+    if (inbound && ph.peer != 0 && p.key.src.to_host() != ph.peer) {
+        counters_.add(counter::pinhole_peer_refused);
+        return false; // strict-register: not the registrar
+    }
     // Clearing or expiring the SIP session ends what it opened (seed: clearing SIP sessions ends calls).
     if (!sessions_->alive(ph.parent, ph.parent_generation)) {
         pinholes_->remove(i);

@@ -36,6 +36,7 @@ struct pinhole {
     std::uint32_t next_in_call = 0xffffffffu;
     std::uint32_t stamp = 0;              // the SDP that last asked for it (a re-INVITE drops the others)
     std::uint32_t parent = 0xffffffffu;   // the SIP session that opened it: it goes when that session goes
+    ipv4_address peer = 0;                // the only source it admits inbound (strict-register), 0: any
     std::uint16_t parent_generation = 0;
     bool in_use = false;
 };

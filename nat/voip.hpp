@@ -27,12 +27,23 @@ constexpr const char* sip_engine_name(sip_engine e) noexcept
     return "?";
 }
 
+// The SIP ALG profile options the engines act on (config voip profile / config sip), as bits; the
+// session helper, which has no profile, works with the FortiOS defaults.
+namespace sip_option {
+inline constexpr std::uint8_t open_register = 0x01;   // open-register-pinhole
+inline constexpr std::uint8_t strict_register = 0x02; // strict-register
+inline constexpr std::uint8_t contact_fixup = 0x04;   // contact-fixup
+inline constexpr std::uint8_t sdp_fixup = 0x08;       // no-sdp-fixup disable
+inline constexpr std::uint8_t defaults = open_register | strict_register | contact_fixup | sdp_fixup;
+} // namespace sip_option
+
 // What a policy asks of SIP, resolved at compile time.
 struct voip_policy {
     bool alg = false; // the SIP ALG takes SIP on its ports (a profile with sip enabled, explicit or default)
     bool ips = false; // IPS SIP (ips-voip-filter) inspects it: sessions marked ndr
     bool rtp = true;  // the profile opens media pinholes (config sip / set rtp)
     std::int16_t profile = -1; // index of the VoIP profile in force, -1 none
+    std::uint8_t options = sip_option::defaults; // the profile's, for the ALG
 };
 
 // The seed's table. `has_profile`: the policy names a voip-profile; `has_ips`: an ips-voip-filter;

@@ -77,9 +77,9 @@ private:
 
 // A host[:port] naming `from` becomes `to`. The port follows when it is from's own (written, or the
 // default); another port of the same host keeps its number (a second listener of the same phone).
-void map_host_port(writer& w, const host_port& hp, endpoint from, endpoint to) noexcept
+void map_host_port(writer& w, const host_port& hp, endpoint from, endpoint to, bool exact = false) noexcept
 {
-    if (hp.kind != host_kind::ipv4 || hp.v4 != from.address) {
+    if (hp.kind != host_kind::ipv4 || hp.v4 != from.address || (exact && hp.port.value_or(default_port) != from.port)) {
         return;
     }
     std::optional<std::uint16_t> port = hp.port;
@@ -99,10 +99,10 @@ void map_address_text(writer& w, std::string_view text, ipv4_address from, ipv4_
     }
 }
 
-void map_uri(writer& w, const uri& u, endpoint from, endpoint to) noexcept
+void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = false) noexcept
 {
     if (u.scheme == uri_scheme::sip || u.scheme == uri_scheme::sips) {
-        map_host_port(w, u.host, from, to);
+        map_host_port(w, u.host, from, to, exact);
         // maddr in a URI names where to send (RFC 3261 §19.1.1).
         if (const auto maddr = u.params.find("maddr")) {
             map_address_text(w, maddr->value, from.address, to.address);
@@ -111,7 +111,7 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to) noexcept
 }
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
-void map_address_headers(writer& w, const message& m, endpoint from, endpoint to) noexcept
+void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, const nat_options& o) noexcept
 {
     for (const header& h : m.headers()) {
         switch (h.type) {
@@ -127,7 +127,7 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                     return; // Contact: * (RFC 3261 §10.2.2)
                 }
                 if (const auto a = parse_address(element)) {
-                    map_uri(w, a->target, from, to);
+                    map_uri(w, a->target, from, to, h.type == header_type::contact && !o.contact_fixup);
                 }
             });
             break;
@@ -196,7 +196,7 @@ void map_connection(writer& w, const sdp& d, int line, ipv4_address from, ipv4_a
 // RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
 // party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
 void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
-             nat_summary& s) noexcept
+             nat_summary& s, const nat_options& o) noexcept
 {
     const auto body = find_sdp(m);
     if (!body) {
@@ -205,9 +205,28 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
     s.has_sdp = true;
     sdp d;
     d.parse(*body);
+    if (!o.sdp_fixup) {
+        // no-sdp-fixup: nothing written; the streams the party announces at its own or its public address
+        // get pinholes on the ports as written.
+        const auto session_address = connection_address(d, d.session_connection());
+        for (const sdp_media& md : d.media()) {
+            const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
+            if (!from_inside || media == nullptr || !md.well_formed || md.port == 0 || !address ||
+                (*address != from.address && *address != to.address)) {
+                continue;
+            }
+            if (media->open({from.address, md.port}, static_cast<std::uint16_t>(md.port + 1), to.address, md.port)) {
+                ++s.media_opened;
+            } else {
+                ++s.media_refused;
+            }
+        }
+        return;
+    }
     if (d.origin() >= 0) {
-        if (const auto o = parse_origin(d.lines()[static_cast<std::size_t>(d.origin())].value); o && o->addrtype == "IP4") {
-            map_address_text(w, o->address, from.address, to.address);
+        if (const auto origin = parse_origin(d.lines()[static_cast<std::size_t>(d.origin())].value);
+            origin && origin->addrtype == "IP4") {
+            map_address_text(w, origin->address, from.address, to.address);
         }
     }
     map_connection(w, d, d.session_connection(), from.address, to.address);
@@ -223,7 +242,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         // Port 0 rejects a stream and 0.0.0.0 holds it (RFC 3264 §6, §8.4): nothing to open.
         if (from_inside && media != nullptr && md.well_formed && md.port != 0 && address && *address == from.address) {
             const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
-            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address)) {
+            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address, 0)) {
                 ++s.media_opened;
                 text_buffer t;
                 w.replace(md.port_text, t.set_port(*port));
@@ -265,7 +284,7 @@ std::uint64_t hash(std::string_view local, std::string_view host, ipv4_address i
 } // namespace
 
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& s) noexcept
+                     edit_list& edits, nat_summary& s, const nat_options& o) noexcept
 {
     s = {};
     s.request = m.is_request();
@@ -296,8 +315,8 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
             map_uri(w, *u, from, to);
         }
     }
-    map_address_headers(w, m, from, to);
-    map_sdp(w, m, from, to, from_inside, media, s);
+    map_address_headers(w, m, from, to, o);
+    map_sdp(w, m, from, to, from_inside, media, s, o);
     if (s.method == method::register_) {
         if (const auto a = parse_address(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {
             if (const auto v = parse_number(a->expires.value, 10, 0xffffffffu)) {

@@ -28,10 +28,12 @@ struct translation {
 
 // Media ports for what the inside party offers or answers: the data plane opens an RTP/RTCP pinhole
 // pair for `inside` (its RTP port; RTCP at `rtcp`) seen as `public_address`, and says which public RTP
-// port it got (RTCP is the next one); nothing when it has none to give.
+// port it got (RTCP is the next one); nothing when it has none to give. `preferred` (0: any) asks for
+// that public port: the SDP is left as written and must stay true.
 class media_ports {
 public:
-    virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept = 0;
+    virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
+                                              std::uint16_t preferred) noexcept = 0;
 
 protected:
     ~media_ports() = default;
@@ -53,10 +55,20 @@ struct nat_summary {
     std::optional<std::uint32_t> expires;
 };
 
+// The SIP ALG profile's rewrite options (FortiOS config voip profile / config sip).
+struct nat_options {
+    // contact-fixup: a Contact whose host is the party's is translated even when its port is not the
+    // session's; disabled, only a Contact of exactly the session's address and port is.
+    bool contact_fixup = true;
+    // no-sdp-fixup disable: SDP addresses and ports are translated; enabled, the SDP stays as written
+    // (the party already writes its public address) and its media ports are opened as they are.
+    bool sdp_fixup = true;
+};
+
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
 // `media` may be null (rtp disable): no pinholes, m= ports stay. Returns edit_error::ok, or why the
 // edits could not be recorded (the message then goes unchanged, and the caller counts it).
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& summary) noexcept;
+                     edit_list& edits, nat_summary& summary, const nat_options& options = {}) noexcept;
 
 } // namespace sipalg::sip

@@ -341,3 +341,41 @@ def test_a_sip_message_split_over_tcp_segments_passes_unchanged():
     assert b''.join(bytes.fromhex(r['tcp.payload']) for r in out) == invite  # never half-rewritten
     assert run.counter('sip_rewritten') == 0
     assert run.counter('sip_tcp_partial') + run.counter('sip_unparsed') == 2  # the head, and the rest
+
+
+def registration_run(profile_sip, inbound_from):
+    config = BASE + f'voip:\n  profile:\n    default: {{sip: {{{profile_sip}}}}}\n'
+    inside = [out_sip(REGISTER)] + fillers(31)
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(REGISTERED))] +
+               [from_outside(IP(src=inbound_from, dst='198.51.100.1') / UDP(sport=5070, dport=5060) / Raw(INBOUND_INVITE))])
+    run = run_pcap(config, [inside, outside])
+    delivered = [r for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    return run, delivered
+
+
+def test_strict_register_lets_only_the_registrar_through_the_registration_pinhole():
+    run, delivered = registration_run('status: enable', '198.51.100.3')
+    assert delivered == [] and run.counter('pinhole_peer_refused') == 1
+    run, delivered = registration_run('status: enable, strict-register: disable', '198.51.100.3')
+    assert len(delivered) == 1 and delivered[0]['ip.src'] == '198.51.100.3'
+
+
+def test_open_register_pinhole_disabled_opens_none():
+    run, delivered = registration_run('status: enable, open-register-pinhole: disable', '198.51.100.2')
+    assert delivered == [] and run.counter('registrations_opened') == 0
+
+
+def test_no_sdp_fixup_leaves_the_sdp_as_written_and_opens_its_ports():
+    # The phone (a PBX) already writes the public address; the SDP must not be translated again.
+    invite = INVITE.replace(b'c=IN IP4 10.0.1.2', b'c=IN IP4 198.51.100.1')
+    config = BASE + 'voip:\n  profile:\n    default: {sip: {status: enable, no-sdp-fixup: enable}}\n'
+    inside = [out_sip(invite)] + fillers(31)
+    outside = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=4000) / Raw(rtp(1)))]
+    run = run_pcap(config, [inside, outside])
+    sent = [r for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(sent) == 1
+    body = sent[0]['text'].split('\r\n\r\n', 1)[1]
+    assert body == invite.decode().split('\r\n\r\n', 1)[1]  # as written
+    assert 'Via: SIP/2.0/UDP 198.51.100.1:5060' in sent[0]['text']  # headers still translated
+    media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]

@@ -24,11 +24,15 @@ const translation phone{{ip(10, 0, 1, 2), 5060}, {ip(198, 51, 100, 1), 40000}};
 
 class fake_media final : public media_ports {
 public:
-    std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address) noexcept override
+    std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
+                                      std::uint16_t preferred) noexcept override
     {
         asked.push_back({inside, rtcp, public_address});
         if (refuse) {
             return std::nullopt;
+        }
+        if (preferred != 0) {
+            return preferred;
         }
         next += 2;
         return static_cast<std::uint16_t>(next - 2);
@@ -269,4 +273,48 @@ TEST_CASE("a message too big for the edit list's arena is refused whole, not hal
     edit_list edits;
     nat_summary s;
     CHECK(translate(m, phone, true, nullptr, edits, s) == edit_error::too_many);
+}
+
+TEST_CASE("contact-fixup disabled: only a Contact of exactly the session's address and port is translated")
+{
+    const std::string reg = sip_message(R"(OPTIONS sip:bob@203.0.113.5 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bKo
+Call-ID: o1
+CSeq: 1 OPTIONS
+Contact: <sip:alice@10.0.1.2:5060>, <sip:alice@10.0.1.2:5070>
+)");
+    message m;
+    REQUIRE(m.parse(reg).ok());
+    edit_list edits;
+    nat_summary s;
+    REQUIRE(translate(m, phone, true, nullptr, edits, s, nat_options{false, true}) == edit_error::ok);
+    std::array<char, 4096> out;
+    const auto a = edits.apply(m, out);
+    message r;
+    REQUIRE(r.parse({out.data(), a.length}).ok());
+    CHECK(r.value_of(header_type::contact) == "<sip:alice@198.51.100.1:40000>, <sip:alice@10.0.1.2:5070>");
+}
+
+TEST_CASE("no-sdp-fixup: the SDP stays as written and its streams are opened on the ports it names")
+{
+    // A PBX that already writes its public address in c= (the case Fortinet's option is for).
+    const std::string body = "v=0\no=pbx 1 1 IN IP4 198.51.100.1\ns=-\nc=IN IP4 198.51.100.1\nt=0 0\n"
+                             "m=audio 4000 RTP/AVP 0\nm=video 4002 RTP/AVP 31\nc=IN IP4 192.0.2.7\n";
+    fake_media media;
+    message m;
+    const std::string in = sip_message(invite_head, body);
+    REQUIRE(m.parse(in).ok());
+    edit_list edits;
+    nat_summary s;
+    REQUIRE(translate(m, phone, true, &media, edits, s, nat_options{true, false}) == edit_error::ok);
+    std::array<char, 8192> out;
+    const auto a = edits.apply(m, out);
+    message r;
+    REQUIRE(r.parse({out.data(), a.length}).ok());
+    CHECK(r.body() == m.body()); // untouched
+    REQUIRE(media.asked.size() == 1); // the video stream is another host's
+    CHECK(media.asked[0].inside == endpoint{ip(10, 0, 1, 2), 4000});
+    CHECK(s.media_opened == 1);
+    // The headers are still translated.
+    CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;rport");
 }
