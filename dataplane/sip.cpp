@@ -81,8 +81,8 @@ public:
                 continue;
             }
             const nat::firewall& fw = w_.snap_->firewall;
-            if (!fw.vips.empty() && (fw.is_vip_external(public_address, ip_proto::udp, port) ||
-                                     fw.is_vip_external(public_address, ip_proto::udp, static_cast<std::uint16_t>(port + 1)))) {
+            if (!fw.vips.empty() && (fw.forwards_port(public_address, ip_proto::udp, port) ||
+                                     fw.forwards_port(public_address, ip_proto::udp, static_cast<std::uint16_t>(port + 1)))) {
                 continue;
             }
             if (insert_pair(p, inside.port, rtcp, port)) {

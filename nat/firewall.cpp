@@ -139,6 +139,14 @@ bool firewall::vip_answers_arp(ipv4_address address, std::uint16_t itf) const no
     });
 }
 
+bool firewall::forwards_port(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
+{
+    return std::any_of(vips.begin(), vips.end(), [&](const vip_rule& v) {
+        return v.portforward && v.proto == proto && address >= v.extip.first && address <= v.extip.last &&
+               port >= v.extport_first && port <= v.extport_last;
+    });
+}
+
 bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
 {
     for (const auto& v : vips) {

@@ -134,6 +134,9 @@ struct firewall {
     bool vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept;
     // Whether `address`:`port` is a VIP's external side (no port: any VIP on the address).
     bool is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
+    // Whether a port-forwarding VIP forwards `address`:`port` (a whole-address VIP forwards every port to
+    // its one server, so a media port of that server on it collides with nothing).
+    bool forwards_port(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
 };
 
 } // namespace sipalg::nat

@@ -379,3 +379,48 @@ def test_no_sdp_fixup_leaves_the_sdp_as_written_and_opens_its_ports():
     assert 'Via: SIP/2.0/UDP 198.51.100.1:5060' in sent[0]['text']  # headers still translated
     media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
     assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]
+
+
+PBX = BASE.split('firewall:')[0] + """firewall:
+  vip:
+    pbx: {extintf: wan1, extip: 198.51.100.10, mappedip: 10.0.1.2}
+  policy:
+    2: {name: to-pbx, srcintf: wan1, dstintf: port1, srcaddr: all, dstaddr: pbx, action: accept, service: ALL}
+"""
+
+
+def test_an_inbound_call_through_a_vip_reaches_the_inside_pbx_and_its_answer_leaves_as_the_vip():
+    invite = sip("""INVITE sip:pbx@198.51.100.10 SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKv1
+To: <sip:pbx@198.51.100.10>
+From: <sip:carol@198.51.100.2>;tag=c9
+Call-ID: vip-1@198.51.100.2
+CSeq: 1 INVITE
+Contact: <sip:carol@198.51.100.2:5060>
+Content-Type: application/sdp""", "v=0\no=carol 1 1 IN IP4 198.51.100.2\ns=-\nc=IN IP4 198.51.100.2\nt=0 0\nm=audio 7000 RTP/AVP 0")
+    answer = sip("""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKv1
+To: <sip:pbx@10.0.1.2>;tag=p1
+From: <sip:carol@198.51.100.2>;tag=c9
+Call-ID: vip-1@198.51.100.2
+CSeq: 1 INVITE
+Contact: <sip:pbx@10.0.1.2:5060>
+Content-Type: application/sdp""", "v=0\no=pbx 1 1 IN IP4 10.0.1.2\ns=-\nc=IN IP4 10.0.1.2\nt=0 0\nm=audio 4000 RTP/AVP 0")
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.10') / UDP(sport=5060, dport=5060) / Raw(invite))] +
+               fillers(31 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.10') / UDP(sport=7000, dport=PUBLIC_RTP) / Raw(rtp(1)))])
+    inside = fillers(32) + [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=5060, dport=5060) / Raw(answer))]
+    run = run_pcap(PBX, [inside, outside])
+    got = [r for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(got) == 1 and got[0]['ip.dst'] == '10.0.1.2'
+    assert got[0]['text'].startswith('INVITE sip:pbx@10.0.1.2 SIP/2.0\r\n')
+    assert 'To: <sip:pbx@10.0.1.2>\r\n' in got[0]['text']
+    sent = [r for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('SIP/2.0 200')]
+    assert len(sent) == 1 and sent[0]['ip.src'] == '198.51.100.10' and sent[0]['udp.checksum.status'] == '1'
+    text = sent[0]['text']
+    assert '10.0.1.2' not in text
+    assert 'Contact: <sip:pbx@198.51.100.10:5060>\r\n' in text and 'c=IN IP4 198.51.100.10\r\n' in text
+    assert f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in text
+    media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '7000']
+    assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]
+    assert run.counter('sip_sessions_alg') == 1
