@@ -424,3 +424,49 @@ Content-Type: application/sdp""", "v=0\no=pbx 1 1 IN IP4 10.0.1.2\ns=-\nc=IN IP4
     media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '7000']
     assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]
     assert run.counter('sip_sessions_alg') == 1
+
+
+def in_dialog(method, cseq, body=None, port=None):
+    sdp = None
+    if body == 'hold':
+        sdp = 'v=0\no=alice 2890844526 2890844528 IN IP4 10.0.1.2\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 4000 RTP/AVP 0\na=sendonly'
+    elif body == 'media':
+        sdp = f'v=0\no=alice 2890844526 2890844529 IN IP4 10.0.1.2\ns=-\nc=IN IP4 10.0.1.2\nt=0 0\nm=audio {port} RTP/AVP 0'
+    head = f"""{method} sip:bob@198.51.100.2 SIP/2.0
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK{method}{cseq};rport
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@10.0.1.2>;tag=1928301774
+Call-ID: {CALL_ID}
+CSeq: {cseq} {method}
+Contact: <sip:alice@10.0.1.2:5060>""" + ('\nContent-Type: application/sdp' if sdp else '')
+    return sip(head, sdp or '')
+
+
+def test_hold_closes_the_media_pinholes_and_resume_opens_new_ones():
+    inside = ([out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 2, 'hold'))] + fillers(31) +
+              [out_sip(in_dialog('INVITE', 3, 'media', 4000))] + fillers(31))
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               fillers(31 + 32 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
+                for i, port in enumerate((PUBLIC_RTP, PUBLIC_RTP + 2))])
+    run = run_pcap(BASE, [inside, outside])
+    sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(sent) == 3
+    assert 'c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n' in sent[1]  # held: nothing to open
+    assert f'm=audio {PUBLIC_RTP + 2} RTP/AVP 0\r\n' in sent[2]               # resumed on a new pair
+    delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert delivered == [('10.0.1.2', '4000')]  # only through the resumed pinhole
+    assert run.counter('pinholes_opened') == 4
+
+
+def test_a_late_offer_in_the_ack_opens_the_media():
+    invite = INVITE.split(b'Content-Type')[0] + b'Content-Length: 0\r\n\r\n'
+    inside = [out_sip(invite)] + fillers(31) + [out_sip(in_dialog('ACK', 314159, 'media', 4000))] + fillers(31)
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               fillers(31 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=PUBLIC_RTP) / Raw(rtp(1)))])
+    run = run_pcap(BASE, [inside, outside])
+    ack = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('ACK')]
+    assert len(ack) == 1 and f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in ack[0] and '10.0.1.2' not in ack[0]
+    delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert delivered == [('10.0.1.2', '4000')]
