@@ -107,6 +107,8 @@ def run_call(tmp_path, packets, during=None, transport='udp'):
 @pytest.mark.parametrize('lab_up,engine', [
     pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
     pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
+    # Two workers: the call's SIP, its media ports and both directions of RTP meet on one core.
+    pytest.param({'workers': 2, 'args': ['--no-return-route']}, 'alg', id='alg-2-workers'),
 ], indirect=['lab_up'])
 def test_outbound_call_with_rtp_both_ways(lab_up, engine, transport, tmp_path):
     listing = 'diagnose sys sip-proxy calls list' if engine == 'alg' else 'diagnose sys sip dialog list'
