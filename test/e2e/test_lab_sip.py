@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab_env import lab
-from sipalg_tools import tshark
+from sipalg_tools import seed, tshark
 from sipalg_tools.daemon import SOURCE_ROOT, control_request
 
 SCENARIO = Path(__file__).resolve().parent / 'sipp' / 'uac_call.xml'
@@ -186,3 +186,60 @@ def test_clearing_the_sip_sessions_ends_the_call_in_progress(lab_up, tmp_path):
     assert ports and ports[0] == public_rtp and ports[-1] != public_rtp, ports
     assert stats['pinholes_orphaned'] >= 1
     assert stats['drop_pinhole_closed'] >= 1
+
+
+# Each of the seed's configurations, applied verbatim over a reset, then a call to the SIP port it is
+# about; the SIP session shows the handler the seed's table promises, and the call works. The seed's
+# policies do not NAT (edit 0 with defaults), so the lab runs with its route back.
+RESET = '''apply
+system:
+  settings: {default-voip-alg-mode: proxy-based, sip-tcp-port: "5060", sip-udp-port: "5060", sip-ssl-port: 5061}
+  session-helper: {13: {name: sip, protocol: 17, port: 5060}}
+voip:
+  profile: {default: {sip: {status: enable, rtp: enable}}}
+firewall:
+  policy: {}
+'''
+SEED_CALLS = [
+    ('alg-1', seed.SEED_ALG_1, 5060, 'alg'),
+    ('alg-2', seed.SEED_ALG_2, 5060, 'alg'),
+    ('alg-3', seed.SEED_ALG_3, 5060, 'alg'),
+    ('helper-1', seed.SEED_HELPER_1, 5060, 'helper'),
+    ('helper-2', seed.SEED_HELPER_2, 5060, 'helper'),
+    ('helper-3-both-off', seed.SEED_HELPER_3, 5060, 'none'),
+    ('ports-1', seed.SEED_PORTS_1, 5065, 'alg'),
+    ('ports-2', seed.SEED_PORTS_2, 5065, 'alg'),
+    ('ports-2-kernel', seed.SEED_PORTS_2 + seed.KERNEL, 5065, 'helper'),
+]
+
+
+@pytest.mark.parametrize('lab_up', [{}], indirect=True)
+def test_each_seed_configuration_then_a_call(lab_up, tmp_path):
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), '1-2'], check=True)
+    quick = tmp_path / 'quick.xml'
+    quick.write_text(SCENARIO.read_text().replace('<pause milliseconds="3500"/>', '<pause milliseconds="200"/>'))
+    servers = [subprocess.Popen(netns('sipalg-out', 'sipp', '-sn', 'uas', '-i', '198.51.100.2', '-p', str(port),
+                                      '-mi', '198.51.100.2', '-mp', str(port + 1000), '-nostdin'),
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for port in (5060, 5065)]
+    failures = []
+    try:
+        time.sleep(0.5)
+        for name, text, port, engine in SEED_CALLS:
+            assert control_request(SOCKET, RESET)['ok']
+            r = control_request(SOCKET, 'cli\n' + text)
+            assert r['ok'], (name, r)
+            # Sessions made under the previous configuration keep their handler: start clean.
+            control_request(SOCKET, 'cli\ndiagnose sys session filter clear\ndiagnose sys session clear\n')
+            uac = subprocess.run(netns('sipalg-in', 'sipp', f'198.51.100.2:{port}', '-sf', str(quick), '-i', '10.0.1.2',
+                                       '-p', '5062', '-mi', '10.0.1.2', '-mp', '4000', '-m', '1', '-s', 'bob',
+                                       '-nostdin', '-timeout', '15s'),
+                                 cwd=tmp_path, capture_output=True, text=True, timeout=30)
+            listed = control_request(SOCKET, f'sessions dport={port} proto=17\n')
+            engines = {s['engine'] for s in listed['sessions']}
+            if uac.returncode != 0 or engines != {engine}:
+                failures.append((name, uac.returncode, engines, engine))
+    finally:
+        for p in servers:
+            p.kill()
+    assert failures == []
