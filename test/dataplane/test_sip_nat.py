@@ -470,3 +470,12 @@ def test_a_late_offer_in_the_ack_opens_the_media():
     assert len(ack) == 1 and f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in ack[0] and '10.0.1.2' not in ack[0]
     delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
     assert delivered == [('10.0.1.2', '4000')]
+
+
+def test_media_from_another_address_than_the_signalling_peer_reaches_the_phone():
+    # A media server (198.51.100.3) sends the far side's RTP; the pinhole takes media from anywhere.
+    inside = [out_sip(INVITE)] + fillers(31)
+    outside = [from_outside(IP(src='198.51.100.3', dst='198.51.100.1') / UDP(sport=16000, dport=PUBLIC_RTP) / Raw(rtp(1)))]
+    run = run_pcap(BASE, [inside, outside])
+    delivered = [(r['ip.src'], r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '16000']
+    assert delivered == [('198.51.100.3', '10.0.1.2', '4000')]
