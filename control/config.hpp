@@ -212,6 +212,11 @@ struct voip_profile_config {
     bool strict_register = true;       // ... from the registrar only
     bool contact_fixup = true;         // Contact translated when its host is the party's even on another port
     bool no_sdp_fixup = false;         // enable: SDP left as written (the PBX already writes its public address)
+    // nat-trace: the original address in the SDP i= line. FortiOS enables it by default; here it is off
+    // by default, deliberately: it writes the inside address into what leaves, which the product
+    // promises not to do unless asked (README, "SIP through the appliance").
+    bool nat_trace = false;
+    bool preserve_override = false; // with nat-trace: replace an existing i= line instead of appending
     source_position where;
 };
 

@@ -1094,6 +1094,8 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                        {"strict-register", flag_into(r, p.strict_register, what, "sip strict-register")},
                                        {"contact-fixup", flag_into(r, p.contact_fixup, what, "sip contact-fixup")},
                                        {"no-sdp-fixup", flag_into(r, p.no_sdp_fixup, what, "sip no-sdp-fixup")},
+                                       {"nat-trace", flag_into(r, p.nat_trace, what, "sip nat-trace")},
+                                       {"preserve-override", flag_into(r, p.preserve_override, what, "sip preserve-override")},
                                    });
                       }},
                  });

@@ -218,7 +218,9 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                 (profile->open_register_pinhole ? nat::sip_option::open_register : 0) |
                 (profile->strict_register ? nat::sip_option::strict_register : 0) |
                 (profile->contact_fixup ? nat::sip_option::contact_fixup : 0) |
-                (profile->no_sdp_fixup ? 0 : nat::sip_option::sdp_fixup));
+                (profile->no_sdp_fixup ? 0 : nat::sip_option::sdp_fixup) |
+                (profile->nat_trace ? nat::sip_option::nat_trace : 0) |
+                (profile->preserve_override ? nat::sip_option::preserve_override : 0));
         }
         fw.policies.push_back(std::move(r));
     }

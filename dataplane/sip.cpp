@@ -186,7 +186,9 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     media_opener media(*this, s, index, summary, stamp);
     const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
     const sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
-                                   (s.sip_options & nat::sip_option::sdp_fixup) != 0};
+                                   (s.sip_options & nat::sip_option::sdp_fixup) != 0,
+                                   (s.sip_options & nat::sip_option::nat_trace) != 0,
+                                   (s.sip_options & nat::sip_option::preserve_override) != 0};
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);

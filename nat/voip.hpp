@@ -34,6 +34,8 @@ inline constexpr std::uint8_t open_register = 0x01;   // open-register-pinhole
 inline constexpr std::uint8_t strict_register = 0x02; // strict-register
 inline constexpr std::uint8_t contact_fixup = 0x04;   // contact-fixup
 inline constexpr std::uint8_t sdp_fixup = 0x08;       // no-sdp-fixup disable
+inline constexpr std::uint8_t nat_trace = 0x10;       // nat-trace
+inline constexpr std::uint8_t preserve_override = 0x20; // preserve-override
 inline constexpr std::uint8_t defaults = open_register | strict_register | contact_fixup | sdp_fixup;
 } // namespace sip_option
 

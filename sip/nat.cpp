@@ -17,7 +17,22 @@ constexpr std::uint16_t default_port = 5060;
 
 class writer {
 public:
-    writer(const message& m, edit_list& edits, nat_summary& s) noexcept : m_(m), edits_(edits), s_(s) {}
+    writer(const message& m, edit_list& edits, nat_summary& s, const nat_options& o) noexcept
+        : m_(m), edits_(edits), s_(s), o_(o)
+    {
+    }
+    const nat_options& options() const noexcept
+    {
+        return o_;
+    }
+    // Inserts `text` before the byte at `at` (a pointer into the message).
+    void insert_at(const char* at, std::string_view text) noexcept
+    {
+        if (error_ != edit_error::ok) {
+            return;
+        }
+        error_ = edits_.insert(m_, static_cast<std::uint32_t>(at - m_.bytes().data()), text);
+    }
 
     void replace(std::string_view original, std::string_view text) noexcept
     {
@@ -38,6 +53,7 @@ private:
     const message& m_;
     edit_list& edits_;
     nat_summary& s_;
+    const nat_options& o_;
     edit_error error_ = edit_error::ok;
 };
 
@@ -111,7 +127,8 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
 }
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
-void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, const nat_options& o) noexcept
+void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, bool from_inside,
+                         const nat_options& o) noexcept
 {
     for (const header& h : m.headers()) {
         switch (h.type) {
@@ -127,6 +144,10 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                     return; // Contact: * (RFC 3261 §10.2.2)
                 }
                 if (const auto a = parse_address(element)) {
+                    if (h.type == header_type::contact && !o.contact_fixup && !from_inside &&
+                        m.find(header_type::record_route) != nullptr) {
+                        return;
+                    }
                     map_uri(w, a->target, from, to, h.type == header_type::contact && !o.contact_fixup);
                 }
             });
@@ -193,6 +214,64 @@ void map_connection(writer& w, const sdp& d, int line, ipv4_address from, ipv4_a
     }
 }
 
+// nat-trace (FortiOS "NAT with IP address conservation"): "(o=IN IP4 <inside address>)" at the end of
+// the session-level i= line, or as a new i= line after s= (RFC 4566 §5: i= follows s=). The writer's
+// edits reach the message through the edit list; an insertion is an edit of length 0.
+void trace_origin(writer& w, const message& m, const sdp& d, ipv4_address inside) noexcept
+{
+    std::array<char, 40> buf{};
+    text_buffer t;
+    const std::string_view a = t.set(inside, std::nullopt);
+    std::size_t n = 0;
+    for (const char c : std::string_view("(o=IN IP4 ")) {
+        buf[n++] = c;
+    }
+    for (const char c : a) {
+        buf[n++] = c;
+    }
+    buf[n++] = ')';
+    const std::string_view trace(buf.data(), n);
+    int s_line = -1;
+    for (std::uint16_t i = 0; i < d.session_end(); ++i) {
+        const sdp_line& l = d.lines()[i];
+        if (l.type == 'i') {
+            if (w.options().preserve_override) {
+                w.replace(l.value, trace);
+            } else {
+                w.insert_at(l.value.data() + l.value.size(), trace);
+            }
+            return;
+        }
+        if (l.type == 's') {
+            s_line = i;
+        }
+    }
+    if (s_line < 0) {
+        return;
+    }
+    // After the s= line and its terminator, in the same line ending.
+    const sdp_line& s = d.lines()[static_cast<std::size_t>(s_line)];
+    const char* end = s.text.data() + s.text.size();
+    const char* body_end = m.bytes().data() + m.bytes().size();
+    const bool crlf = end < body_end && *end == '\r';
+    const char* after = end + (crlf ? 2 : 1);
+    if (after > body_end) {
+        return;
+    }
+    std::array<char, 48> line{};
+    std::size_t k = 0;
+    line[k++] = 'i';
+    line[k++] = '=';
+    for (const char c : trace) {
+        line[k++] = c;
+    }
+    if (crlf) {
+        line[k++] = '\r';
+    }
+    line[k++] = '\n';
+    w.insert_at(after, {line.data(), k});
+}
+
 // RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
 // party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
 void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
@@ -230,6 +309,9 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         }
     }
     map_connection(w, d, d.session_connection(), from.address, to.address);
+    if (from_inside && o.nat_trace && from.address != to.address) {
+        trace_origin(w, m, d, from.address);
+    }
     const auto session_address = connection_address(d, d.session_connection());
     for (const sdp_media& md : d.media()) {
         const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
@@ -297,7 +379,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     }
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;
-    writer w(m, edits, s);
+    writer w(m, edits, s, o);
     // Call-ID = word ["@" word]: many phones (and SIPp) put their address after the '@'. It is an
     // identifier, but "no inside address anywhere" holds it too; both ways map it, so the dialog's
     // Call-ID is the same on each side of the appliance as it was (RFC 3261 §20.8).
@@ -315,7 +397,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
             map_uri(w, *u, from, to);
         }
     }
-    map_address_headers(w, m, from, to, o);
+    map_address_headers(w, m, from, to, from_inside, o);
     map_sdp(w, m, from, to, from_inside, media, s, o);
     if (s.method == method::register_) {
         if (const auto a = parse_address(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {

@@ -58,11 +58,17 @@ struct nat_summary {
 // The SIP ALG profile's rewrite options (FortiOS config voip profile / config sip).
 struct nat_options {
     // contact-fixup: a Contact whose host is the party's is translated even when its port is not the
-    // session's; disabled, only a Contact of exactly the session's address and port is.
+    // session's; disabled, only a Contact of exactly the session's address and port is, and none in a
+    // message from the outside that carries a Record-Route (FortiOS's two descriptions of the option).
     bool contact_fixup = true;
     // no-sdp-fixup disable: SDP addresses and ports are translated; enabled, the SDP stays as written
     // (the party already writes its public address) and its media ports are opened as they are.
     bool sdp_fixup = true;
+    // nat-trace: the inside party's own address is kept in the session-level i= line of the SDP it
+    // sends, as "(o=IN IP4 a.b.c.d)": a new i= line, or appended to the existing one (replacing it with
+    // preserve-override).
+    bool nat_trace = false;
+    bool preserve_override = false;
 };
 
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.

@@ -318,3 +318,63 @@ TEST_CASE("no-sdp-fixup: the SDP stays as written and its streams are opened on 
     // The headers are still translated.
     CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;rport");
 }
+
+TEST_CASE("nat-trace keeps the inside address in the SDP i= line: added after s=, appended, or replaced")
+{
+    const auto run_with = [](const std::string& body, bool preserve_override) {
+        message m;
+        const std::string in = sip_message(invite_head, body);
+        REQUIRE(m.parse(in).ok());
+        edit_list edits;
+        nat_summary s;
+        nat_options o;
+        o.nat_trace = true;
+        o.preserve_override = preserve_override;
+        REQUIRE(translate(m, phone, true, nullptr, edits, s, o) == edit_error::ok);
+        std::array<char, 8192> out;
+        const auto a = edits.apply(m, out);
+        message r;
+        REQUIRE(r.parse({out.data(), a.length}).ok());
+        CHECK(r.content_length() == r.body().size());
+        return std::string(r.body());
+    };
+    const std::string plain = "v=0\no=a 1 1 IN IP4 10.0.1.2\ns=-\nc=IN IP4 10.0.1.2\nt=0 0\nm=audio 4000 RTP/AVP 0\n";
+    CHECK(run_with(plain, false).find("s=-\r\ni=(o=IN IP4 10.0.1.2)\r\nc=IN IP4 198.51.100.1\r\n") != std::string::npos);
+    const std::string with_i = "v=0\no=a 1 1 IN IP4 10.0.1.2\ns=-\ni=desk phone\nc=IN IP4 10.0.1.2\nt=0 0\n";
+    CHECK(run_with(with_i, false).find("i=desk phone(o=IN IP4 10.0.1.2)\r\n") != std::string::npos);
+    CHECK(run_with(with_i, true).find("i=(o=IN IP4 10.0.1.2)\r\n") != std::string::npos);
+    // Off (this product's default): nothing of the inside address is left.
+    message m;
+    const std::string in = sip_message(invite_head, plain);
+    REQUIRE(m.parse(in).ok());
+    edit_list edits;
+    nat_summary s;
+    REQUIRE(translate(m, phone, true, nullptr, edits, s) == edit_error::ok);
+    std::array<char, 8192> out;
+    const auto a = edits.apply(m, out);
+    CHECK(std::string_view(out.data(), a.length).find("10.0.1.2") == std::string_view::npos);
+}
+
+TEST_CASE("contact-fixup disabled: a message from outside with a Record-Route keeps its Contact")
+{
+    const std::string from_outside = sip_message(R"(INVITE sip:alice@198.51.100.1:40000 SIP/2.0
+Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKr
+Record-Route: <sip:proxy.example.com;lr>
+Call-ID: r9
+CSeq: 1 INVITE
+Contact: <sip:alice@198.51.100.1:40000>
+)");
+    for (const bool fixup : {true, false}) {
+        message m;
+        REQUIRE(m.parse(from_outside).ok());
+        edit_list edits;
+        nat_summary s;
+        REQUIRE(translate(m, phone, false, nullptr, edits, s, nat_options{fixup, true}) == edit_error::ok);
+        std::array<char, 4096> out;
+        const auto a = edits.apply(m, out);
+        message r;
+        REQUIRE(r.parse({out.data(), a.length}).ok());
+        CHECK(r.value_of(header_type::contact) == (fixup ? "<sip:alice@10.0.1.2:5060>" : "<sip:alice@198.51.100.1:40000>"));
+        CHECK(r.request_uri() == "sip:alice@10.0.1.2:5060"); // the Request-URI is translated either way
+    }
+}
