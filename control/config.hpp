@@ -209,6 +209,7 @@ struct voip_profile_config {
     bool sip_rtp = true;    // config sip / set rtp
     // config sip: the SIP ALG's options, FortiOS defaults (research §1.3).
     bool open_register_pinhole = true; // a 2xx to a REGISTER opens the Contact to inbound requests
+    bool open_contact_pinhole = true;  // a Contact port other than the session's, in other messages, too
     bool strict_register = true;       // ... from the registrar only
     bool contact_fixup = true;         // Contact translated when its host is the party's even on another port
     bool no_sdp_fixup = false;         // enable: SDP left as written (the PBX already writes its public address)

@@ -181,9 +181,10 @@ std::string to_yaml(const config& cfg)
         if (!v.comment.empty()) {
             line(6, "comment: " + q(v.comment));
         }
-        line(6, fmt::format("sip: {{status: {}, rtp: {}, open-register-pinhole: {}, strict-register: {}, "
-                            "contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}}}",
-                            flag(v.sip_status), flag(v.sip_rtp), flag(v.open_register_pinhole), flag(v.strict_register),
+        line(6, fmt::format("sip: {{status: {}, rtp: {}, open-register-pinhole: {}, open-contact-pinhole: {}, "
+                            "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}}}",
+                            flag(v.sip_status), flag(v.sip_rtp), flag(v.open_register_pinhole),
+                            flag(v.open_contact_pinhole), flag(v.strict_register),
                             flag(v.contact_fixup), flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override)));
     }
     line(0, "firewall:");

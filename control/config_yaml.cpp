@@ -1091,6 +1091,7 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                        {"status", flag_into(r, p.sip_status, what, "sip status")},
                                        {"rtp", flag_into(r, p.sip_rtp, what, "sip rtp")},
                                        {"open-register-pinhole", flag_into(r, p.open_register_pinhole, what, "sip open-register-pinhole")},
+                                       {"open-contact-pinhole", flag_into(r, p.open_contact_pinhole, what, "sip open-contact-pinhole")},
                                        {"strict-register", flag_into(r, p.strict_register, what, "sip strict-register")},
                                        {"contact-fixup", flag_into(r, p.contact_fixup, what, "sip contact-fixup")},
                                        {"no-sdp-fixup", flag_into(r, p.no_sdp_fixup, what, "sip no-sdp-fixup")},

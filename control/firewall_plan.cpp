@@ -216,6 +216,7 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         if (found) {
             r.voip.options = static_cast<std::uint8_t>(
                 (profile->open_register_pinhole ? nat::sip_option::open_register : 0) |
+                (profile->open_contact_pinhole ? nat::sip_option::open_contact : 0) |
                 (profile->strict_register ? nat::sip_option::strict_register : 0) |
                 (profile->contact_fixup ? nat::sip_option::contact_fixup : 0) |
                 (profile->no_sdp_fixup ? 0 : nat::sip_option::sdp_fixup) |

@@ -52,6 +52,7 @@ namespace sipalg::dp {
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \
     X(pinhole_peer_refused, "inbound packets a registration pinhole refused (strict-register: not the registrar)") \
     X(registrations_opened, "registration pinholes opened by a 2xx to an inside phone's REGISTER")    \
+    X(contact_pinholes_opened, "pinholes opened for a Contact port other than the session's (open-contact-pinhole)") \
     X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \
     X(media_ports_exhausted, "SDP streams left untranslated: no pinhole or port pair was free")
 

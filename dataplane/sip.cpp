@@ -71,21 +71,83 @@ public:
             const std::uint16_t port = preferred != 0 ? preferred : inside.port;
             return insert_pair(p, inside.port, rtcp, port) ? std::optional<std::uint16_t>(port) : std::nullopt;
         }
+        return search([&](std::uint16_t port) { return insert_pair(p, inside.port, rtcp, port); }, public_address,
+                      ip_proto::udp, true);
+    }
+
+    // open-contact-pinhole: the Contact of a non-REGISTER message names a port of the party other than
+    // the session's; requests from anywhere to its public side reach it (FortiOS research §1.3).
+    std::optional<std::uint16_t> open_contact(sip::endpoint inside, ipv4_address public_address) noexcept override
+    {
+        if ((s_.sip_options & nat::sip_option::open_contact) == 0) {
+            return std::nullopt;
+        }
+        nat::pinhole_table& t = *w_.pinholes_;
+        const std::uint8_t proto = s_.key.proto;
+        const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
+        if (const auto i = t.find_inside(proto, inside.address, inside.port); i != nat::pinhole_table::none) {
+            nat::pinhole& p = t.at(i);
+            if (p.kind != nat::pinhole_kind::contact || p.public_address != public_address) {
+                return std::nullopt; // the endpoint is another pinhole's (media, or a registration)
+            }
+            p.expires = expires;
+            return p.public_port;
+        }
+        nat::pinhole p;
+        p.proto = proto;
+        p.kind = nat::pinhole_kind::contact;
+        p.inside_address = inside.address;
+        p.inside_port = inside.port;
+        p.public_address = public_address;
+        p.engine = s_.engine;
+        p.voip_flags = static_cast<std::uint8_t>(s_.voip_flags & (nat::voip_flag::ips | nat::voip_flag::rtp));
+        p.call = summary_.call_key;
+        p.expires = expires;
+        p.policy_id = s_.policy_id;
+        p.voip_profile = s_.voip_profile;
+        p.parent = index_;
+        p.parent_generation = s_.slot_generation;
+        const auto insert = [&](std::uint16_t port) {
+            p.public_port = port;
+            if (t.insert(p) == nat::pinhole_table::none) {
+                return false;
+            }
+            w_.counters_.add(counter::contact_pinholes_opened);
+            return true;
+        };
+        // The Contact's own port when it is free on the public address, else one of the slice.
+        if (w_.owner_of_port(inside.port) == w_.id_ && inside.port >= worker::nat_port_first && usable(public_address, proto, inside.port) &&
+            insert(inside.port)) {
+            return inside.port;
+        }
+        return search(insert, public_address, proto, false);
+    }
+
+private:
+    bool usable(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
+    {
+        const nat::firewall& fw = w_.snap_->firewall;
+        return w_.pinholes_->find_public(proto, address, port) == nat::pinhole_table::none &&
+               (fw.vips.empty() || !fw.forwards_port(address, proto, port));
+    }
+
+    // Tries `take(port)` on the ports of this worker's slice from the media cursor on (even ports, and
+    // their odd neighbour too when `pair`), until one is taken.
+    template <class Take>
+    std::optional<std::uint16_t> search(Take&& take, ipv4_address address, std::uint8_t proto, bool pair) noexcept
+    {
         const unsigned span = w_.port_span_ & ~1u;
         const unsigned first = (worker::nat_port_first + w_.id_ * w_.port_span_ + 1u) & ~1u; // even
         for (unsigned tries = 0; tries < std::min(span / 2, 4096u); ++tries) {
             const unsigned offset = w_.media_cursor_;
             w_.media_cursor_ = static_cast<std::uint16_t>(span < 4 ? 0 : (offset + 2) % (span - 2));
             const auto port = static_cast<std::uint16_t>(first + offset);
-            if (port < worker::nat_port_first || w_.owner_of_port(port) != w_.id_ || w_.owner_of_port(static_cast<std::uint16_t>(port + 1)) != w_.id_) {
+            const auto next = static_cast<std::uint16_t>(port + 1);
+            if (port < worker::nat_port_first || w_.owner_of_port(port) != w_.id_ || w_.owner_of_port(next) != w_.id_ ||
+                !usable(address, proto, port) || (pair && !usable(address, proto, next))) {
                 continue;
             }
-            const nat::firewall& fw = w_.snap_->firewall;
-            if (!fw.vips.empty() && (fw.forwards_port(public_address, ip_proto::udp, port) ||
-                                     fw.forwards_port(public_address, ip_proto::udp, static_cast<std::uint16_t>(port + 1)))) {
-                continue;
-            }
-            if (insert_pair(p, inside.port, rtcp, port)) {
+            if (take(port)) {
                 return port;
             }
         }
@@ -188,13 +250,13 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     const sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
                                    (s.sip_options & nat::sip_option::sdp_fixup) != 0,
                                    (s.sip_options & nat::sip_option::nat_trace) != 0,
-                                   (s.sip_options & nat::sip_option::preserve_override) != 0};
+                                   (s.sip_options & nat::sip_option::preserve_override) != 0, rtp};
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
         sip::nat_summary one;
         sip::nat_summary& sum = i == 0 ? summary : one;
-        if (sip::translate(msg, tr.t[i], from_inside, rtp ? &media : nullptr, edits, sum, options) != sip::edit_error::ok) {
+        if (sip::translate(msg, tr.t[i], from_inside, &media, edits, sum, options) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return std::nullopt;
         }

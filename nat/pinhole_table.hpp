@@ -17,7 +17,7 @@
 
 namespace sipalg::nat {
 
-enum class pinhole_kind : std::uint8_t { media, registration };
+enum class pinhole_kind : std::uint8_t { media, registration, contact };
 
 struct pinhole {
     ipv4_address inside_address = 0; // host order

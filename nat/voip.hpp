@@ -36,7 +36,8 @@ inline constexpr std::uint8_t contact_fixup = 0x04;   // contact-fixup
 inline constexpr std::uint8_t sdp_fixup = 0x08;       // no-sdp-fixup disable
 inline constexpr std::uint8_t nat_trace = 0x10;       // nat-trace
 inline constexpr std::uint8_t preserve_override = 0x20; // preserve-override
-inline constexpr std::uint8_t defaults = open_register | strict_register | contact_fixup | sdp_fixup;
+inline constexpr std::uint8_t open_contact = 0x40;    // open-contact-pinhole
+inline constexpr std::uint8_t defaults = open_register | strict_register | contact_fixup | sdp_fixup | open_contact;
 } // namespace sip_option
 
 // What a policy asks of SIP, resolved at compile time.

@@ -128,7 +128,7 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
 void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, bool from_inside,
-                         const nat_options& o) noexcept
+                         media_ports* pinholes, const nat_options& o) noexcept
 {
     for (const header& h : m.headers()) {
         switch (h.type) {
@@ -147,6 +147,17 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                     if (h.type == header_type::contact && !o.contact_fixup && !from_inside &&
                         m.find(header_type::record_route) != nullptr) {
                         return;
+                    }
+                    const host_port& hp = a->target.host;
+                    if (h.type == header_type::contact && from_inside && pinholes != nullptr &&
+                        m.method_type() != method::register_ && hp.kind == host_kind::ipv4 && hp.v4 == from.address &&
+                        hp.port.value_or(default_port) != from.port && from.address != to.address &&
+                        (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
+                        if (const auto port = pinholes->open_contact({from.address, hp.port.value_or(default_port)}, to.address)) {
+                            text_buffer t;
+                            w.replace(hp.text, t.set(to.address, *port));
+                            return;
+                        }
                     }
                     map_uri(w, a->target, from, to, h.type == header_type::contact && !o.contact_fixup);
                 }
@@ -290,7 +301,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         const auto session_address = connection_address(d, d.session_connection());
         for (const sdp_media& md : d.media()) {
             const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
-            if (!from_inside || media == nullptr || !md.well_formed || md.port == 0 || !address ||
+            if (!from_inside || media == nullptr || !o.rtp || !md.well_formed || md.port == 0 || !address ||
                 (*address != from.address && *address != to.address)) {
                 continue;
             }
@@ -322,7 +333,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
             rtcp = parse_rtcp(v.substr(std::min<std::size_t>(v.size(), 5))); // after "rtcp:"
         }
         // Port 0 rejects a stream and 0.0.0.0 holds it (RFC 3264 §6, §8.4): nothing to open.
-        if (from_inside && media != nullptr && md.well_formed && md.port != 0 && address && *address == from.address) {
+        if (from_inside && media != nullptr && o.rtp && md.well_formed && md.port != 0 && address && *address == from.address) {
             const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
             if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address, 0)) {
                 ++s.media_opened;
@@ -397,7 +408,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
             map_uri(w, *u, from, to);
         }
     }
-    map_address_headers(w, m, from, to, from_inside, o);
+    map_address_headers(w, m, from, to, from_inside, media, o);
     map_sdp(w, m, from, to, from_inside, media, s, o);
     if (s.method == method::register_) {
         if (const auto a = parse_address(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {

@@ -34,6 +34,13 @@ class media_ports {
 public:
     virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
                                               std::uint16_t preferred) noexcept = 0;
+    // A Contact of the inside party on a port other than the session's, in a message other than
+    // REGISTER: a pinhole for requests to it, on the public port returned; nothing: none (the Contact is
+    // then translated as any other).
+    virtual std::optional<std::uint16_t> open_contact(endpoint, ipv4_address) noexcept
+    {
+        return std::nullopt;
+    }
 
 protected:
     ~media_ports() = default;
@@ -69,10 +76,12 @@ struct nat_options {
     // preserve-override).
     bool nat_trace = false;
     bool preserve_override = false;
+    // rtp disable: no media pinholes (m= ports stay); other pinholes (a Contact's) are still asked for.
+    bool rtp = true;
 };
 
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
-// `media` may be null (rtp disable): no pinholes, m= ports stay. Returns edit_error::ok, or why the
+// `media` may be null: no pinholes at all. Returns edit_error::ok, or why the
 // edits could not be recorded (the message then goes unchanged, and the caller counts it).
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
                      edit_list& edits, nat_summary& summary, const nat_options& options = {}) noexcept;

@@ -479,3 +479,34 @@ def test_media_from_another_address_than_the_signalling_peer_reaches_the_phone()
     run = run_pcap(BASE, [inside, outside])
     delivered = [(r['ip.src'], r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '16000']
     assert delivered == [('198.51.100.3', '10.0.1.2', '4000')]
+
+
+def contact_run(profile_sip):
+    # The phone sends from port 5062 but names 5060 in its Contact (a second socket, as many phones do).
+    invite = INVITE.replace(b'Via: SIP/2.0/UDP 10.0.1.2:5060', b'Via: SIP/2.0/UDP 10.0.1.2:5062')
+    bye = sip("""BYE sip:alice@198.51.100.1:5060 SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKb1
+To: Alice <sip:alice@198.51.100.1>;tag=1928301774
+From: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+Call-ID: a84b4c76e66710@198.51.100.1
+CSeq: 7 BYE""")
+    config = BASE + (f'voip:\n  profile:\n    default: {{sip: {{{profile_sip}}}}}\n' if profile_sip else '')
+    inside = [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=5062, dport=5060) / Raw(invite))] + fillers(31)
+    outside = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(bye))]
+    run = run_pcap(config, [inside, outside])
+    sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    got = [r for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('BYE')]
+    return run, sent, got
+
+
+def test_open_contact_pinhole_lets_requests_reach_a_contact_on_another_port():
+    run, sent, got = contact_run('')
+    assert 'Contact: <sip:alice@198.51.100.1:5060>\r\n' in sent[0]
+    assert 'Via: SIP/2.0/UDP 198.51.100.1:5062;' in sent[0]
+    assert len(got) == 1 and (got[0]['ip.dst'], got[0]['udp.dstport']) == ('10.0.1.2', '5060')
+    assert got[0]['text'].startswith('BYE sip:alice@10.0.1.2:5060 SIP/2.0\r\n')
+    assert run.counter('contact_pinholes_opened') == 1
+    # The call ended with the BYE: its contact pinhole went with it.
+    assert run.counter('sip_calls_ended') == 1
+    run, sent, got = contact_run('status: enable, open-contact-pinhole: disable')
+    assert got == [] and run.counter('contact_pinholes_opened') == 0
