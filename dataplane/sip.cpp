@@ -272,7 +272,8 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
-    follow_call(summary, s);
+    const bool tracked = summary.call_key != 0 && calls_->find(summary.call_key) != nat::call_table::none;
+    const bool call_ended = follow_call(summary, s);
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
     // media sessions with them.
@@ -290,10 +291,12 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     }
     // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
-    // response to the INVITE (§13.2.2.3) closes them; any other message of the call refreshes them.
+    // response to the INVITE (§13.2.2.3; not to a re-INVITE of an answered call, §14.1) closes them; any
+    // other message of the call refreshes them.
     if (summary.call_key != 0) {
+        const bool failure = !summary.request && summary.method == sip::method::invite && summary.status >= 300;
         const bool ends = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) ||
-                          (!summary.request && summary.method == sip::method::invite && summary.status >= 300);
+                          call_ended || (failure && !tracked);
         if (ends) {
             if (pinholes_->remove_call(summary.call_key) != 0) {
                 counters_.add(counter::sip_calls_ended);
@@ -464,20 +467,20 @@ void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
 
 // The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL
 // or a failure ends it (RFC 3261 §13, §15).
-void worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
+bool worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
 {
     if (sum.call_key == 0) {
-        return;
+        return false;
     }
     std::uint32_t slot = calls_->find(sum.call_key);
     if (slot == nat::call_table::none) {
         if (!(sum.request && sum.method == sip::method::invite)) {
-            return;
+            return false;
         }
         slot = calls_->upsert(sum.call_key, table_now_);
         if (slot == nat::call_table::none) {
             counters_.add(counter::sip_call_table_full);
-            return;
+            return false;
         }
         nat::call_entry& c = calls_->at(slot);
         c.engine = s.engine;
@@ -489,14 +492,16 @@ void worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noe
     nat::call_entry& c = calls_->at(slot);
     c.updated = table_now_;
     if (c.state == nat::call_state::ended) {
-        return;
+        return false;
     }
     if ((sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) ||
         (!sum.request && sum.method == sip::method::invite && sum.status >= 300 && c.state != nat::call_state::answered)) {
         // (A refused re-INVITE leaves an answered call as it was, RFC 3261 §14.1.)
         c.state = nat::call_state::ended;
         c.ended = table_now_;
-    } else if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
+        return true;
+    }
+    if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
         if (sum.status >= 200) {
             if (c.state != nat::call_state::answered) {
                 c.answered = table_now_;
@@ -506,6 +511,7 @@ void worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noe
             c.state = nat::call_state::ringing;
         }
     }
+    return false;
 }
 
 // The registration pinhole (ARCHITECTURE.md; FortiOS open-register-pinhole): a 2xx to the inside phone's

@@ -193,7 +193,8 @@ private:
     bool pinhole_open(const nat::session& s) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
                       const nat::session& s, std::uint32_t index) noexcept;
-    void follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
+    // Moves the call of `sum` on; true when this message ended it.
+    bool follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,

@@ -510,3 +510,21 @@ def test_open_contact_pinhole_lets_requests_reach_a_contact_on_another_port():
     assert run.counter('sip_calls_ended') == 1
     run, sent, got = contact_run('status: enable, open-contact-pinhole: disable')
     assert got == [] and run.counter('contact_pinholes_opened') == 0
+
+
+def test_a_refused_reinvite_keeps_the_answered_calls_media():
+    refused = sip(f"""SIP/2.0 491 Request Pending
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKINVITE2;rport=5060;received=198.51.100.1
+To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
+From: Alice <sip:alice@198.51.100.1>;tag=1928301774
+Call-ID: a84b4c76e66710@198.51.100.1
+CSeq: 2 INVITE""")
+    inside = [out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 2, 'media', 4000))] + fillers(31)
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               fillers(31 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(refused)),
+                from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=PUBLIC_RTP) / Raw(rtp(3)))])
+    run = run_pcap(BASE, [inside, outside])
+    delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert delivered == [('10.0.1.2', '4000')]
+    assert run.counter('sip_calls_ended') == 0
