@@ -218,6 +218,8 @@ struct voip_profile_config {
     // promises not to do unless asked (README, "SIP through the appliance").
     bool nat_trace = false;
     bool preserve_override = false; // with nat-trace: replace an existing i= line instead of appending
+    // nat-port-range "low-high": where the ALG takes translated media ports from (unset: anywhere).
+    std::optional<std::pair<std::uint16_t, std::uint16_t>> nat_port_range;
     source_position where;
 };
 

@@ -181,11 +181,15 @@ std::string to_yaml(const config& cfg)
         if (!v.comment.empty()) {
             line(6, "comment: " + q(v.comment));
         }
+        std::string range;
+        if (v.nat_port_range) {
+            range = fmt::format(", nat-port-range: \"{}-{}\"", v.nat_port_range->first, v.nat_port_range->second);
+        }
         line(6, fmt::format("sip: {{status: {}, rtp: {}, open-register-pinhole: {}, open-contact-pinhole: {}, "
-                            "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}}}",
+                            "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}{}}}",
                             flag(v.sip_status), flag(v.sip_rtp), flag(v.open_register_pinhole),
-                            flag(v.open_contact_pinhole), flag(v.strict_register),
-                            flag(v.contact_fixup), flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override)));
+                            flag(v.open_contact_pinhole), flag(v.strict_register), flag(v.contact_fixup),
+                            flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override), range));
     }
     line(0, "firewall:");
     line(2, "address:");

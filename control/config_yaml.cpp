@@ -1097,6 +1097,12 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                        {"no-sdp-fixup", flag_into(r, p.no_sdp_fixup, what, "sip no-sdp-fixup")},
                                        {"nat-trace", flag_into(r, p.nat_trace, what, "sip nat-trace")},
                                        {"preserve-override", flag_into(r, p.preserve_override, what, "sip preserve-override")},
+                                       {"nat-port-range",
+                                        [&](const yaml::node& range) {
+                                            p.nat_port_range = r.parsed(range, label(what, "sip nat-port-range"),
+                                                                        [](std::string_view text) { return parse_port_range(text, 1024); },
+                                                                        "a port range low-high within 1024-65535");
+                                        }},
                                    });
                       }},
                  });

@@ -229,6 +229,9 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                   cfg.settings.sip_udp_port.size() > 1 ? cfg.settings.sip_udp_port[1] : std::uint16_t{0}};
     fw.sip.tcp = {cfg.settings.sip_tcp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_tcp_port[0],
                   cfg.settings.sip_tcp_port.size() > 1 ? cfg.settings.sip_tcp_port[1] : std::uint16_t{0}};
+    for (const auto& v : cfg.voip_profiles) {
+        fw.media_port_ranges.push_back(v.nat_port_range.value_or(std::pair<std::uint16_t, std::uint16_t>{0, 0}));
+    }
     fw.sip.helpers.clear();
     for (const auto& h : cfg.session_helpers) {
         if (h.name == "sip") {

@@ -131,20 +131,31 @@ private:
                (fw.vips.empty() || !fw.forwards_port(address, proto, port));
     }
 
-    // Tries `take(port)` on the ports of this worker's slice from the media cursor on (even ports, and
-    // their odd neighbour too when `pair`), until one is taken.
+    // Tries `take(port)` on the even ports of this worker's slice (within the ALG profile's nat-port-range
+    // when it has one) from the media cursor on, their odd neighbour free too when `pair`, until one is
+    // taken.
     template <class Take>
     std::optional<std::uint16_t> search(Take&& take, ipv4_address address, std::uint8_t proto, bool pair) noexcept
     {
-        const unsigned span = w_.port_span_ & ~1u;
-        const unsigned first = (worker::nat_port_first + w_.id_ * w_.port_span_ + 1u) & ~1u; // even
-        for (unsigned tries = 0; tries < std::min(span / 2, 4096u); ++tries) {
-            const unsigned offset = w_.media_cursor_;
-            w_.media_cursor_ = static_cast<std::uint16_t>(span < 4 ? 0 : (offset + 2) % (span - 2));
-            const auto port = static_cast<std::uint16_t>(first + offset);
+        unsigned lo = worker::nat_port_first + w_.id_ * w_.port_span_;
+        unsigned hi = std::min<unsigned>(65535, lo + w_.port_span_ - 1);
+        const auto& ranges = w_.snap_->firewall.media_port_ranges;
+        if (s_.engine == nat::sip_engine::alg && s_.voip_profile >= 0 &&
+            static_cast<std::size_t>(s_.voip_profile) < ranges.size() && ranges[static_cast<std::size_t>(s_.voip_profile)].first != 0) {
+            lo = std::max<unsigned>(lo, ranges[static_cast<std::size_t>(s_.voip_profile)].first);
+            hi = std::min<unsigned>(hi, ranges[static_cast<std::size_t>(s_.voip_profile)].second);
+        }
+        lo = (lo + 1) & ~1u; // even (RFC 3550 §11: RTP even, RTCP the next odd port)
+        if (hi < lo + 1) {
+            return std::nullopt;
+        }
+        const unsigned count = (hi - lo + 1) / 2;
+        for (unsigned tries = 0; tries < std::min(count, 4096u); ++tries) {
+            const unsigned k = w_.media_cursor_ % count;
+            w_.media_cursor_ = static_cast<std::uint16_t>((k + 1) % count);
+            const auto port = static_cast<std::uint16_t>(lo + 2 * k);
             const auto next = static_cast<std::uint16_t>(port + 1);
-            if (port < worker::nat_port_first || w_.owner_of_port(port) != w_.id_ || w_.owner_of_port(next) != w_.id_ ||
-                !usable(address, proto, port) || (pair && !usable(address, proto, next))) {
+            if (!usable(address, proto, port) || (pair && !usable(address, proto, next))) {
                 continue;
             }
             if (take(port)) {
@@ -154,7 +165,6 @@ private:
         return std::nullopt;
     }
 
-private:
     // RTP at `public_rtp`, RTCP at the next port (RFC 3550 §11; the SDP says so with a=rtcp when the inside
     // RTCP port is not RTP + 1).
     bool insert_pair(nat::pinhole p, std::uint16_t rtp, std::uint16_t rtcp, std::uint16_t public_rtp) noexcept

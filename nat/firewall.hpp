@@ -119,6 +119,8 @@ struct firewall {
     std::vector<vip_rule> vips;
     std::vector<schedule_rule> schedules;
     sip_listeners sip; // the ALG's ports and the session helper's entries
+    // Per VoIP profile (by index): the nat-port-range media ports come from, {0, 0} when unset.
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> media_port_ranges;
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,
     // protocol and port fit. Uses in_interface, dst, proto and dport of f.

@@ -340,3 +340,26 @@ TEST_CASE("a policy naming a VoIP profile that does not exist is an error at the
     CHECK(std::any_of(r.errors.begin(), r.errors.end(),
                       [](const config_error& e) { return e.message.find("one or two ports") != std::string::npos; }));
 }
+
+TEST_CASE("the SIP ALG options of a VoIP profile read, show and read back; a bad nat-port-range is an error")
+{
+    const auto r = load_yaml(R"(voip:
+  profile:
+    office:
+      sip: {status: enable, strict-register: disable, open-contact-pinhole: disable, no-sdp-fixup: enable,
+            nat-trace: enable, preserve-override: enable, contact-fixup: disable, open-register-pinhole: disable,
+            nat-port-range: "5117-65533"}
+)");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    const auto& p = r.cfg.voip_profiles.back();
+    CHECK((!p.strict_register && !p.open_contact_pinhole && p.no_sdp_fixup && p.nat_trace && p.preserve_override &&
+           !p.contact_fixup && !p.open_register_pinhole));
+    REQUIRE(p.nat_port_range);
+    CHECK(*p.nat_port_range == std::pair<std::uint16_t, std::uint16_t>{5117, 65533});
+    const auto again = load_yaml(to_yaml(r.cfg));
+    REQUIRE(again.ok());
+    CHECK(to_yaml(again.cfg) == to_yaml(r.cfg));
+    const auto bad = load_yaml("voip:\n  profile:\n    x: {sip: {nat-port-range: \"10-20\"}}\n");
+    CHECK(has_error(bad, 3, 31, "nat-port-range must be a port range"));
+}

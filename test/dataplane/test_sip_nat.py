@@ -528,3 +528,10 @@ CSeq: 2 INVITE""")
     delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
     assert delivered == [('10.0.1.2', '4000')]
     assert run.counter('sip_calls_ended') == 0
+
+
+def test_the_profiles_nat_port_range_is_where_media_ports_come_from():
+    config = BASE + 'voip:\n  profile:\n    default: {sip: {status: enable, nat-port-range: "20001-20100"}}\n'
+    run = run_pcap(config, [[out_sip(INVITE)], None])
+    sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(sent) == 1 and 'm=audio 20002 RTP/AVP 0\r\n' in sent[0]  # the first even port of the range
