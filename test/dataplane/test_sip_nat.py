@@ -535,3 +535,24 @@ def test_the_profiles_nat_port_range_is_where_media_ports_come_from():
     run = run_pcap(config, [[out_sip(INVITE)], None])
     sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
     assert len(sent) == 1 and 'm=audio 20002 RTP/AVP 0\r\n' in sent[0]  # the first even port of the range
+
+
+def test_a_fragmented_invite_is_reassembled_translated_and_refragmented():
+    from scapy.layers.inet import fragment
+    # A 3000-byte INVITE (long SDP, as with many codecs and ICE candidates) arrives in fragments.
+    padding = ''.join(f'a=x-pad{i}:' + 'p' * 60 + '\n' for i in range(40))
+    big = INVITE.replace(b'a=rtpmap:0 PCMU/8000\r\n', (('a=rtpmap:0 PCMU/8000\n' + padding).replace('\n', '\r\n')).encode())
+    big = big.replace(b'Content-Length: ' + str(len(INVITE.split(b'\r\n\r\n', 1)[1])).encode(),
+                      b'Content-Length: ' + str(len(big.split(b'\r\n\r\n', 1)[1])).encode())
+    assert len(big) > 2800
+    packet = IP(src='10.0.1.2', dst='198.51.100.2', id=77) / UDP(sport=5060, dport=5060) / Raw(big)
+    frags = [from_inside(f) for f in fragment(packet, fragsize=1400)]
+    run = run_pcap(BASE, [frags, None])
+    assert run.counter('reassembled') == 1 and run.counter('sip_rewritten') == 1
+    sent = payloads(run.outputs[1], 'udp.port == 5060')  # tshark reassembles what left
+    assert len(sent) == 1 and sent[0]['udp.checksum.status'] == '1'
+    text = sent[0]['text']
+    assert '10.0.1.2' not in text and f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in text
+    body = text.split('\r\n\r\n', 1)[1]
+    assert f'Content-Length: {len(body)}\r\n' in text
+    assert tshark.count(run.outputs[1], 'ip.flags.mf == 1') >= 1  # it left in fragments again
