@@ -218,6 +218,11 @@ struct voip_profile_config {
     // promises not to do unless asked (README, "SIP through the appliance").
     bool nat_trace = false;
     bool preserve_override = false; // with nat-trace: replace an existing i= line instead of appending
+    // hosted-nat-traversal: a remote phone behind a NAT of its own (calling in through a VIP) writes its
+    // private address; the ALG writes the address and port it is seen from instead. With
+    // hnt-restrict-source-ip, its call's media is taken from that address only.
+    bool hosted_nat_traversal = false;
+    bool hnt_restrict_source_ip = false;
     // nat-port-range "low-high": where the ALG takes translated media ports from (unset: anywhere).
     std::optional<std::pair<std::uint16_t, std::uint16_t>> nat_port_range;
     source_position where;

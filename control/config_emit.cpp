@@ -186,10 +186,12 @@ std::string to_yaml(const config& cfg)
             range = fmt::format(", nat-port-range: \"{}-{}\"", v.nat_port_range->first, v.nat_port_range->second);
         }
         line(6, fmt::format("sip: {{status: {}, rtp: {}, open-register-pinhole: {}, open-contact-pinhole: {}, "
-                            "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}{}}}",
+                            "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}, "
+                            "hosted-nat-traversal: {}, hnt-restrict-source-ip: {}{}}}",
                             flag(v.sip_status), flag(v.sip_rtp), flag(v.open_register_pinhole),
                             flag(v.open_contact_pinhole), flag(v.strict_register), flag(v.contact_fixup),
-                            flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override), range));
+                            flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override),
+                            flag(v.hosted_nat_traversal), flag(v.hnt_restrict_source_ip), range));
     }
     line(0, "firewall:");
     line(2, "address:");

@@ -1097,6 +1097,8 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                        {"no-sdp-fixup", flag_into(r, p.no_sdp_fixup, what, "sip no-sdp-fixup")},
                                        {"nat-trace", flag_into(r, p.nat_trace, what, "sip nat-trace")},
                                        {"preserve-override", flag_into(r, p.preserve_override, what, "sip preserve-override")},
+                                       {"hosted-nat-traversal", flag_into(r, p.hosted_nat_traversal, what, "sip hosted-nat-traversal")},
+                                       {"hnt-restrict-source-ip", flag_into(r, p.hnt_restrict_source_ip, what, "sip hnt-restrict-source-ip")},
                                        {"nat-port-range",
                                         [&](const yaml::node& range) {
                                             p.nat_port_range = r.parsed(range, label(what, "sip nat-port-range"),

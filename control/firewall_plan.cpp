@@ -214,14 +214,16 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                                    found ? profile->sip_status : true, found ? profile->sip_rtp : true,
                                    found ? static_cast<std::int16_t>(profile - cfg.voip_profiles.begin()) : -1);
         if (found) {
-            r.voip.options = static_cast<std::uint8_t>(
+            r.voip.options = static_cast<std::uint16_t>(
                 (profile->open_register_pinhole ? nat::sip_option::open_register : 0) |
                 (profile->open_contact_pinhole ? nat::sip_option::open_contact : 0) |
                 (profile->strict_register ? nat::sip_option::strict_register : 0) |
                 (profile->contact_fixup ? nat::sip_option::contact_fixup : 0) |
                 (profile->no_sdp_fixup ? 0 : nat::sip_option::sdp_fixup) |
                 (profile->nat_trace ? nat::sip_option::nat_trace : 0) |
-                (profile->preserve_override ? nat::sip_option::preserve_override : 0));
+                (profile->preserve_override ? nat::sip_option::preserve_override : 0) |
+                (profile->hosted_nat_traversal ? nat::sip_option::hosted_nat_traversal : 0) |
+                (profile->hnt_restrict_source_ip ? nat::sip_option::hnt_restrict_source_ip : 0));
         }
         fw.policies.push_back(std::move(r));
     }

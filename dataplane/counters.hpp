@@ -46,11 +46,12 @@ namespace sipalg::dp {
     X(sip_grown_to_chain, "translated SIP messages that no longer fitted their mbuf")             \
     X(sip_calls_ended, "calls whose pinholes a BYE, CANCEL or failure response closed")           \
     X(sip_calls, "calls started (an INVITE with a new Call-ID)")                                  \
+    X(sip_hnt_rewritten, "messages of a remote phone behind its own NAT rewritten to where it is seen (hosted-nat-traversal)") \
     X(sip_call_table_full, "calls not listed because the worker's call table was full")           \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \
-    X(pinhole_peer_refused, "inbound packets a registration pinhole refused (strict-register: not the registrar)") \
+    X(pinhole_peer_refused, "inbound packets a pinhole refused from another source than it admits (strict-register, hnt-restrict-source-ip)") \
     X(registrations_opened, "registration pinholes opened by a 2xx to an inside phone's REGISTER")    \
     X(contact_pinholes_opened, "pinholes opened for a Contact port other than the session's (open-contact-pinhole)") \
     X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \

@@ -64,6 +64,11 @@ public:
         p.stamp = stamp_;
         p.parent = index_;
         p.parent_generation = s_.slot_generation;
+        // hnt-restrict-source-ip: the media of a remote (hosted-NAT) caller only from where its SIP came.
+        if ((s_.sip_options & nat::sip_option::hnt_restrict_source_ip) != 0 &&
+            (s_.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s_.flags & nat::session_flag::snat) == 0) {
+            p.peer = s_.key.src.to_host();
+        }
         if (public_address == inside.address || preferred != 0) {
             // Routed without NAT, or an SDP left as written (no-sdp-fixup): the pinhole is on the ports
             // the SDP names. (Such a port may lie in another worker's slice: with several workers its
@@ -279,6 +284,23 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
         if (tr.inside_is_originator[i]) {
             registration(tr.t[i], from_inside, sum, s, index);
+        }
+    }
+    // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
+    // SNAT: it came in, through a VIP); what it writes of itself becomes where it is seen from. Its
+    // media ports are left as written (its NAT is expected to keep them, or to be symmetric).
+    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && dir == 0 &&
+        (s.flags & nat::session_flag::snat) == 0) {
+        const sip::endpoint seen{s.key.src.to_host(), s.key.sport.to_host()};
+        if (const auto written = sip::written_endpoint(msg); written && written->address != seen.address) {
+            sip::nat_summary hnt;
+            sip::nat_options o = options;
+            o.nat_trace = false;
+            if (sip::translate(msg, {*written, seen}, true, nullptr, edits, hnt, o) != sip::edit_error::ok) {
+                counters_.add(counter::sip_not_rewritten);
+                return std::nullopt;
+            }
+            counters_.add(counter::sip_hnt_rewritten);
         }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);

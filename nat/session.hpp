@@ -183,8 +183,8 @@ struct alignas(64) session {
     std::uint32_t pinhole = no_index;     // a media session's pinhole: the session ends when it closes
     std::uint16_t pinhole_generation = 0;
     std::uint16_t slot_generation = 0;    // changes each time the slot is reused (pinholes name their SIP session by it)
-    std::uint8_t sip_options = sip_option::defaults; // the ALG profile's options (nat/voip.hpp)
-    std::uint8_t reserved[3] = {};
+    std::uint16_t sip_options = sip_option::defaults; // the ALG profile's options (nat/voip.hpp)
+    std::uint8_t reserved[2] = {};
 
     // The key of the responder's packets as they arrive (direction 1): the translated originator key,
     // reversed.

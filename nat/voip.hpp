@@ -30,14 +30,16 @@ constexpr const char* sip_engine_name(sip_engine e) noexcept
 // The SIP ALG profile options the engines act on (config voip profile / config sip), as bits; the
 // session helper, which has no profile, works with the FortiOS defaults.
 namespace sip_option {
-inline constexpr std::uint8_t open_register = 0x01;   // open-register-pinhole
-inline constexpr std::uint8_t strict_register = 0x02; // strict-register
-inline constexpr std::uint8_t contact_fixup = 0x04;   // contact-fixup
-inline constexpr std::uint8_t sdp_fixup = 0x08;       // no-sdp-fixup disable
-inline constexpr std::uint8_t nat_trace = 0x10;       // nat-trace
-inline constexpr std::uint8_t preserve_override = 0x20; // preserve-override
-inline constexpr std::uint8_t open_contact = 0x40;    // open-contact-pinhole
-inline constexpr std::uint8_t defaults = open_register | strict_register | contact_fixup | sdp_fixup | open_contact;
+inline constexpr std::uint16_t open_register = 0x01;     // open-register-pinhole
+inline constexpr std::uint16_t strict_register = 0x02;   // strict-register
+inline constexpr std::uint16_t contact_fixup = 0x04;     // contact-fixup
+inline constexpr std::uint16_t sdp_fixup = 0x08;         // no-sdp-fixup disable
+inline constexpr std::uint16_t nat_trace = 0x10;         // nat-trace
+inline constexpr std::uint16_t preserve_override = 0x20; // preserve-override
+inline constexpr std::uint16_t open_contact = 0x40;      // open-contact-pinhole
+inline constexpr std::uint16_t hosted_nat_traversal = 0x80; // hosted-nat-traversal
+inline constexpr std::uint16_t hnt_restrict_source_ip = 0x100; // hnt-restrict-source-ip
+inline constexpr std::uint16_t defaults = open_register | strict_register | contact_fixup | sdp_fixup | open_contact;
 } // namespace sip_option
 
 // What a policy asks of SIP, resolved at compile time.
@@ -46,7 +48,7 @@ struct voip_policy {
     bool ips = false; // IPS SIP (ips-voip-filter) inspects it: sessions marked ndr
     bool rtp = true;  // the profile opens media pinholes (config sip / set rtp)
     std::int16_t profile = -1; // index of the VoIP profile in force, -1 none
-    std::uint8_t options = sip_option::defaults; // the profile's, for the ALG
+    std::uint16_t options = sip_option::defaults; // the profile's, for the ALG
 };
 
 // The seed's table. `has_profile`: the policy names a voip-profile; `has_ips`: an ips-voip-filter;

@@ -376,6 +376,23 @@ std::uint64_t hash(std::string_view local, std::string_view host, ipv4_address i
 
 } // namespace
 
+std::optional<endpoint> written_endpoint(const message& m) noexcept
+{
+    const std::string_view first = first_element(m.value_of(m.is_request() ? header_type::via : header_type::contact));
+    std::optional<host_port> hp;
+    if (m.is_request()) {
+        if (const auto v = parse_via(first)) {
+            hp = v->sent_by;
+        }
+    } else if (const auto a = parse_address(first); a && (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
+        hp = a->target.host;
+    }
+    if (!hp || hp->kind != host_kind::ipv4) {
+        return std::nullopt;
+    }
+    return endpoint{hp->v4, hp->port.value_or(default_port)};
+}
+
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
                      edit_list& edits, nat_summary& s, const nat_options& o) noexcept
 {

@@ -62,6 +62,11 @@ struct nat_summary {
     std::optional<std::uint32_t> expires;
 };
 
+// Where the sender of `m` says it is: the sent-by of the top Via of a request, the first Contact of a
+// response (RFC 3261 §18.2.1, §20.10); nothing when that is not an IPv4 address. Hosted NAT traversal
+// compares it with where the message came from.
+std::optional<endpoint> written_endpoint(const message& m) noexcept;
+
 // The SIP ALG profile's rewrite options (FortiOS config voip profile / config sip).
 struct nat_options {
     // contact-fixup: a Contact whose host is the party's is translated even when its port is not the

@@ -347,6 +347,7 @@ TEST_CASE("the SIP ALG options of a VoIP profile read, show and read back; a bad
   profile:
     office:
       sip: {status: enable, strict-register: disable, open-contact-pinhole: disable, no-sdp-fixup: enable,
+            hosted-nat-traversal: enable, hnt-restrict-source-ip: enable,
             nat-trace: enable, preserve-override: enable, contact-fixup: disable, open-register-pinhole: disable,
             nat-port-range: "5117-65533"}
 )");
@@ -354,7 +355,7 @@ TEST_CASE("the SIP ALG options of a VoIP profile read, show and read back; a bad
     REQUIRE(r.ok());
     const auto& p = r.cfg.voip_profiles.back();
     CHECK((!p.strict_register && !p.open_contact_pinhole && p.no_sdp_fixup && p.nat_trace && p.preserve_override &&
-           !p.contact_fixup && !p.open_register_pinhole));
+           !p.contact_fixup && !p.open_register_pinhole && p.hosted_nat_traversal && p.hnt_restrict_source_ip));
     REQUIRE(p.nat_port_range);
     CHECK(*p.nat_port_range == std::pair<std::uint16_t, std::uint16_t>{5117, 65533});
     const auto again = load_yaml(to_yaml(r.cfg));

@@ -556,3 +556,53 @@ def test_a_fragmented_invite_is_reassembled_translated_and_refragmented():
     body = text.split('\r\n\r\n', 1)[1]
     assert f'Content-Length: {len(body)}\r\n' in text
     assert tshark.count(run.outputs[1], 'ip.flags.mf == 1') >= 1  # it left in fragments again
+
+
+REMOTE_INVITE = sip("""INVITE sip:pbx@198.51.100.10 SIP/2.0
+Via: SIP/2.0/UDP 192.168.1.11:5060;branch=z9hG4bKh1;rport
+To: <sip:pbx@198.51.100.10>
+From: <sip:remote@192.168.1.11>;tag=h9
+Call-ID: hnt-1@192.168.1.11
+CSeq: 1 INVITE
+Contact: <sip:remote@192.168.1.11:5060>
+Content-Type: application/sdp""", "v=0\no=remote 1 1 IN IP4 192.168.1.11\ns=-\nc=IN IP4 192.168.1.11\nt=0 0\nm=audio 7000 RTP/AVP 0")
+PBX_ANSWER = sip("""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.2:40000;branch=z9hG4bKh1;rport
+To: <sip:pbx@10.0.1.2>;tag=p1
+From: <sip:remote@198.51.100.2>;tag=h9
+Call-ID: hnt-1@198.51.100.2
+CSeq: 1 INVITE
+Contact: <sip:pbx@10.0.1.2:5060>
+Content-Type: application/sdp""", "v=0\no=pbx 1 1 IN IP4 10.0.1.2\ns=-\nc=IN IP4 10.0.1.2\nt=0 0\nm=audio 4000 RTP/AVP 0")
+
+
+def hnt_run(profile_sip, media_from):
+    # A remote phone (192.168.1.11) behind its own NAT (seen as 198.51.100.2:40000) calls the inside PBX.
+    config = PBX + f'voip:\n  profile:\n    default: {{sip: {{{profile_sip}}}}}\n'
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.10') / UDP(sport=40000, dport=5060) / Raw(REMOTE_INVITE))] +
+               fillers(31 + 32, inside=False) +
+               [from_outside(IP(src=media_from, dst='198.51.100.10') / UDP(sport=7000, dport=PUBLIC_RTP) / Raw(rtp(1)))])
+    inside = fillers(32) + [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=5060, dport=40000) / Raw(PBX_ANSWER))]
+    run = run_pcap(config, [inside, outside])
+    got = [r['text'] for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '7000']
+    return run, got, media
+
+
+def test_hosted_nat_traversal_writes_where_a_remote_phone_is_seen_and_can_restrict_its_media():
+    run, got, media = hnt_run('status: enable', '198.51.100.2')
+    assert len(got) == 1 and '192.168.1.11' in got[0]  # off by default: as written
+    run, got, media = hnt_run('status: enable, hosted-nat-traversal: enable', '198.51.100.3')
+    text = got[0]
+    assert '192.168.1.11' not in text
+    assert 'Via: SIP/2.0/UDP 198.51.100.2:40000;branch=z9hG4bKh1;rport\r\n' in text
+    assert 'Contact: <sip:remote@198.51.100.2:40000>\r\n' in text and 'c=IN IP4 198.51.100.2\r\n' in text
+    assert 'm=audio 7000 RTP/AVP 0\r\n' in text  # its media port as written
+    assert run.counter('sip_hnt_rewritten') == 1
+    assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]  # from anywhere, unrestricted
+    run, got, media = hnt_run('status: enable, hosted-nat-traversal: enable, hnt-restrict-source-ip: enable', '198.51.100.3')
+    # Not through the call's pinhole (the whole-address VIP's policy still forwards it, port unchanged).
+    assert [r['udp.dstport'] for r in media if r['udp.dstport'] == '4000'] == []
+    assert run.counter('pinhole_peer_refused') == 1
+    run, got, media = hnt_run('status: enable, hosted-nat-traversal: enable, hnt-restrict-source-ip: enable', '198.51.100.2')
+    assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]

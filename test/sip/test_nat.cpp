@@ -378,3 +378,17 @@ Contact: <sip:alice@198.51.100.1:40000>
         CHECK(r.request_uri() == "sip:alice@10.0.1.2:5060"); // the Request-URI is translated either way
     }
 }
+
+TEST_CASE("where a sender says it is: the top Via of a request, the first Contact of a response")
+{
+    message m;
+    const std::string req = sip_message("OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP 192.168.1.11:5062;branch=z9hG4bKa, SIP/2.0/UDP 10.9.9.9\nCall-ID: w\nCSeq: 1 OPTIONS\n");
+    REQUIRE(m.parse(req).ok());
+    CHECK(written_endpoint(m) == endpoint{ip(192, 168, 1, 11), 5062});
+    const std::string resp = sip_message("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.9.9.9\nContact: <sip:a@192.168.1.11>\nCall-ID: w\nCSeq: 1 OPTIONS\n");
+    REQUIRE(m.parse(resp).ok());
+    CHECK(written_endpoint(m) == endpoint{ip(192, 168, 1, 11), 5060});
+    const std::string named = sip_message("OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP phone.example.com\nCall-ID: w\nCSeq: 1 OPTIONS\n");
+    REQUIRE(m.parse(named).ok());
+    CHECK_FALSE(written_endpoint(m).has_value());
+}
