@@ -69,11 +69,13 @@ std::unique_ptr<control_server> control_server::create(const std::string& path, 
     }
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-    // Created with 0660 from the start (no window with wider permissions), then listened on.
+    // Created with 0660 from the start (no window with wider permissions), then listened on. The backlog
+    // is the system's largest: a burst of clients waits in it rather than being turned away at connect
+    // (the server itself caps how many it serves at once, with a clear refusal).
     const mode_t old = umask(0117);
     const int rc = bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     umask(old);
-    if (rc != 0 || chmod(path.c_str(), 0660) != 0 || listen(fd, 64) != 0) {
+    if (rc != 0 || chmod(path.c_str(), 0660) != 0 || listen(fd, SOMAXCONN) != 0) {
         error = fmt::format("cannot listen on control socket {}: {}", path, std::strerror(errno));
         close(fd);
         return nullptr;

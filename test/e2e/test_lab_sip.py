@@ -243,3 +243,88 @@ def test_each_seed_configuration_then_a_call(lab_up, tmp_path):
         for p in servers:
             p.kill()
     assert failures == []
+
+
+VIP_CONFIG = WORK / 'vip.yaml'
+VIP_CONFIG.write_text((SOURCE_ROOT / 'conf' / 'default.yaml').read_text().replace('firewall:\n', '''firewall:
+  vip:
+    pbx: {extintf: wan1, extip: 198.51.100.10, mappedip: 10.0.1.2}
+''', 1) + '''    2:
+      name: to-pbx
+      srcintf: wan1
+      dstintf: port1
+      srcaddr: all
+      dstaddr: pbx
+      action: accept
+      schedule: always
+      service: ALL
+''')
+
+
+@pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route', '--config', str(VIP_CONFIG)]}], indirect=True)
+def test_inbound_call_through_a_vip_to_the_inside_pbx(lab_up, tmp_path):
+    # SIPp as the PBX inside (10.0.1.2, echoing RTP), SIPp as a caller outside dialling the VIP.
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{RTP_PACKETS}'], check=True)
+    pbx = subprocess.Popen(netns('sipalg-in', 'sipp', '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2',
+                                 '-mp', '4000', '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '40s'),
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    outside = tmp_path / 'outside.pcap'
+    try:
+        with capture('sipalg-out', 'out0', outside):
+            time.sleep(0.5)
+            caller = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.10:5060', '-sf', str(SCENARIO), '-i',
+                                          '198.51.100.2', '-p', '5060', '-mi', '198.51.100.2', '-mp', '6000', '-m', '1',
+                                          '-s', 'pbx', '-nostdin', '-timeout', '30s'),
+                                    cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            pbx.wait(20)
+    finally:
+        if pbx.poll() is None:
+            pbx.kill()
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    assert caller.returncode == 0, caller.stdout[-3000:]
+    sip_out = sip_payloads(outside)
+    answer = next(r for r in sip_out if r['text'].startswith('SIP/2.0 200') and 'INVITE' in r['text'])
+    assert answer['ip.src'] == '198.51.100.10' and '10.0.1.' not in answer['text']
+    public_rtp = next(line.split()[1] for line in answer['text'].split('\r\n') if line.startswith('m=audio'))
+    echoed = [r for r in rtp_rows(outside) if r['ip.src'] == '198.51.100.10' and r['ip.dst'] == '198.51.100.2']
+    assert len(echoed) == RTP_PACKETS and {r['udp.srcport'] for r in echoed} == {public_rtp}
+    assert stats['sip_sessions_alg'] == 1 and stats['sip_unparsed'] == 0
+
+
+@pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route']}], indirect=True)
+def test_register_then_an_inbound_call_reaches_the_registered_phone(lab_up, tmp_path):
+    sipp_dir = SCENARIO.parent
+    registrar = subprocess.Popen(netns('sipalg-out', 'sipp', '-sf', str(sipp_dir / 'register_uas.xml'), '-i',
+                                       '198.51.100.2', '-p', '5060', '-m', '1', '-nostdin', '-timeout', '20s'),
+                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        reg = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(sipp_dir / 'register_uac.xml'),
+                                   '-i', '10.0.1.2', '-p', '5060', '-m', '1', '-nostdin', '-timeout', '15s'),
+                             cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        registrar.wait(20)
+    finally:
+        if registrar.poll() is None:
+            registrar.kill()
+    assert reg.returncode == 0, reg.stdout[-2000:]
+    registered = control_request(SOCKET, 'cli\ndiagnose sys sip mapping list\n')['output']
+    assert 'mapping: register proto=17 10.0.1.2:5060 <-> 198.51.100.1:5060' in registered, registered
+    # The phone now answers calls on the port it registered from; a call comes in from the registrar's
+    # address (strict-register) on another port, with no policy inbound: only the registration lets it in.
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), '1-20'], check=True)
+    phone = subprocess.Popen(netns('sipalg-in', 'sipp', '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-m', '1',
+                                   '-nostdin', '-timeout', '30s'),
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        call = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.1:5060', '-sf', str(SCENARIO), '-i',
+                                    '198.51.100.2', '-p', '5070', '-mi', '198.51.100.2', '-mp', '6000', '-m', '1',
+                                    '-s', 'alice', '-nostdin', '-timeout', '30s'),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        phone.wait(20)
+    finally:
+        if phone.poll() is None:
+            phone.kill()
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    assert call.returncode == 0, call.stdout[-3000:]
+    assert stats['registrations_opened'] == 1 and stats['pinhole_sessions'] >= 1
