@@ -105,9 +105,14 @@ constexpr nat_rewrite make_rewrite(const flow_key& from, const flow_key& to) noe
 }
 
 // HC' = ~(~HC + delta) (RFC 1624 eqn. 3, the delta summed in advance).
+// A result of 0x0000 is sent as 0xffff: the two are the same one's complement zero, but only 0xffff is
+// right for data that sums to zero (an all-zero ICMP echo, say: a delta of -0 would otherwise turn
+// its correct 0xffff into 0x0000, which receivers reject; found by fuzz_nat), and 0xffff is right
+// whenever 0x0000 is.
 constexpr be16 csum_apply(be16 check, std::uint16_t delta) noexcept
 {
-    return be16{static_cast<std::uint16_t>(~csum_fold(std::uint64_t{static_cast<std::uint16_t>(~check.raw)} + delta))};
+    const auto c = static_cast<std::uint16_t>(~csum_fold(std::uint64_t{static_cast<std::uint16_t>(~check.raw)} + delta));
+    return be16{c == 0 ? std::uint16_t{0xffff} : c};
 }
 
 // The key of a packet whose IPv4 header is complete and whose L4 header (`l4`, `l4_len` bytes) follows
@@ -216,8 +221,7 @@ inline void apply_rewrite(ipv4_header& ip, std::uint8_t* l4, std::size_t l4_len,
         if (ip.protocol == ip_proto::udp && l4_len >= sizeof(udp_header)) {
             auto* u = reinterpret_cast<udp_header*>(l4);
             if (u->checksum.raw != 0) {
-                const be16 c = csum_apply(u->checksum, r.l4_delta);
-                u->checksum = c.raw == 0 ? be16{0xffff} : c;
+                u->checksum = csum_apply(u->checksum, r.l4_delta); // never 0, which would mean "none"
             }
         } else if (ip.protocol == ip_proto::tcp && l4_len >= 18) {
             auto* t = reinterpret_cast<tcp_header*>(l4);

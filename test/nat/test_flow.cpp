@@ -164,6 +164,28 @@ TEST_CASE("a UDP datagram without a checksum keeps none; one whose checksum comp
     require_checksums_valid(q);
 }
 
+TEST_CASE("an all-zero ICMP echo keeps its checksum 0xffff when only the addresses change (found by fuzz_nat)")
+{
+    // Type 0, code 0, identifier 0, sequence 0, no data: the only valid checksum is 0xffff. The
+    // identifier's delta is -0, which must not turn it into 0x0000.
+    std::vector<std::uint8_t> b(28, 0);
+    auto& ip = *reinterpret_cast<ipv4_header*>(b.data());
+    ip.version_ihl = 0x45;
+    ip.total_length = be16::from_host(28);
+    ip.ttl = 64;
+    ip.protocol = ip_proto::icmp;
+    ip.src = be32::from_host(make_ipv4(10, 0, 1, 2));
+    ip.dst = be32::from_host(make_ipv4(198, 51, 100, 2));
+    set_ipv4_checksum(ip);
+    reinterpret_cast<icmp_header*>(b.data() + 20)->checksum = be16{0xffff};
+    const auto key = *key_of(ip, b.data() + 20, 8);
+    flow_key to = key;
+    to.src = be32::from_host(make_ipv4(198, 51, 100, 1));
+    apply_rewrite(ip, b.data() + 20, 8, make_rewrite(key, to));
+    CHECK(reinterpret_cast<icmp_header*>(b.data() + 20)->checksum.raw == 0xffff);
+    CHECK(internet_checksum(std::as_bytes(std::span(b.data() + 20, 8))).raw == 0);
+}
+
 TEST_CASE("keys: ICMP echo uses its identifier both ways; errors and short headers have no key")
 {
     std::mt19937 rng(1);
