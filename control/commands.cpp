@@ -170,7 +170,10 @@ static std::string format_pinholes(const dp::session_list& list)
     for (const auto& v : list.pinholes) {
         const auto& p = v.pinhole;
         out += fmt::format("mapping: {} proto={} {}:{} <-> {}:{} expire={} policy_id={} worker={}\n",
-                           p.kind == nat::pinhole_kind::media ? "media" : "register", p.proto,
+                           p.kind == nat::pinhole_kind::media ? "media"
+                           : p.kind == nat::pinhole_kind::registration ? "register"
+                                                                        : "contact",
+                           p.proto,
                            format_ipv4(p.inside_address), p.inside_port, format_ipv4(p.public_address),
                            p.public_port, v.expires_in, p.policy_id, v.worker);
     }
