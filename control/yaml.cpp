@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <tuple>
 
 namespace sipalg::control::yaml {
 
@@ -76,6 +75,20 @@ private:
     int column() const { return static_cast<int>(p_ - line_start_); }
     source_position here() const { return {line_, column() + 1}; }
     bool comment_starts() const { return at() == '#' && (p_ == line_start_ || s_[p_ - 1] == ' '); }
+
+    // Where the reader is, to look ahead and come back.
+    struct cursor {
+        std::size_t p;
+        int line;
+        std::size_t line_start;
+    };
+    cursor mark() const { return {p_, line_, line_start_}; }
+    void rewind(const cursor& c)
+    {
+        p_ = c.p;
+        line_ = c.line;
+        line_start_ = c.line_start;
+    }
 
     void skip_spaces()
     {
@@ -154,11 +167,13 @@ private:
     // Whether an implicit key ("key:" followed by a space or the end of the line) starts here.
     bool is_key()
     {
-        const auto saved = std::make_tuple(p_, line_, line_start_, ok_);
+        const cursor saved = mark();
+        const bool was_ok = ok_;
         node key;
         scalar(key, false);
         const bool is = ok_ && at() == ':' && blank(at(1));
-        std::tie(p_, line_, line_start_, ok_) = saved;
+        rewind(saved);
+        ok_ = was_ok;
         return is;
     }
 
@@ -175,11 +190,11 @@ private:
             return;
         }
         end_of_line();
-        const auto saved = std::make_tuple(p_, line_, line_start_);
+        const cursor saved = mark();
         if (ok_ && next_content() > indent) {
             ok_ = false;
         }
-        std::tie(p_, line_, line_start_) = saved;
+        rewind(saved);
     }
 
     void mapping(node& out, int indent, int depth)
@@ -201,14 +216,14 @@ private:
             skip_spaces();
             value.where = here();
             if (end() || at() == '\n' || comment_starts()) {
-                const auto saved = std::make_tuple(p_, line_, line_start_);
+                const cursor saved = mark();
                 const int next = next_content();
                 if (next > indent) {
                     block(value, next, depth + 1);
                 } else if (next == indent && at() == '-' && blank(at(1))) {
                     sequence(value, indent, depth + 1); // "key:" then "- item" at the key's column (spec 8.2.1)
                 } else {
-                    std::tie(p_, line_, line_start_) = saved; // an empty value: null
+                    rewind(saved); // an empty value: null
                 }
             } else {
                 inline_value(value, indent, depth + 1);
@@ -240,12 +255,12 @@ private:
             skip_spaces();
             item.where = here();
             if (end() || at() == '\n' || comment_starts()) {
-                const auto saved = std::make_tuple(p_, line_, line_start_);
+                const cursor saved = mark();
                 const int next = next_content();
                 if (next > indent) {
                     block(item, next, depth + 1);
                 } else {
-                    std::tie(p_, line_, line_start_) = saved;
+                    rewind(saved);
                 }
             } else {
                 block(item, column(), depth + 1); // a compact mapping or sequence, or a value
@@ -357,7 +372,7 @@ private:
             return;
         }
         // A plain scalar folded over lines ("{a: b\n c}") is yaml-cpp's.
-        const auto saved = std::make_tuple(p_, line_, line_start_);
+        const cursor saved = mark();
         skip_spaces();
         if (at() == '\n' || comment_starts()) {
             flow_space(indent);
@@ -365,7 +380,7 @@ private:
                 ok_ = false;
             }
         }
-        std::tie(p_, line_, line_start_) = saved;
+        rewind(saved);
     }
 
     // A quoted or plain scalar on one line. Plain "~", "null", "Null", "NULL" are null (spec 10.3.2).

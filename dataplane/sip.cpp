@@ -304,8 +304,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
-    const bool tracked = summary.call_key != 0 && calls_->find(summary.call_key) != nat::call_table::none;
-    const bool call_ended = follow_call(summary, s);
+    const call_step call = follow_call(summary, s);
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
     // media sessions with them.
@@ -328,7 +327,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     if (summary.call_key != 0) {
         const bool failure = !summary.request && summary.method == sip::method::invite && summary.status >= 300;
         const bool ends = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) ||
-                          call_ended || (failure && !tracked);
+                          call.ended || (failure && !call.tracked);
         if (ends) {
             if (pinholes_->remove_call(summary.call_key) != 0) {
                 counters_.add(counter::sip_calls_ended);
@@ -499,20 +498,20 @@ void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
 
 // The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL
 // or a failure ends it (RFC 3261 §13, §15).
-bool worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
+worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
 {
     if (sum.call_key == 0) {
-        return false;
+        return {};
     }
     std::uint32_t slot = calls_->find(sum.call_key);
     if (slot == nat::call_table::none) {
         if (!(sum.request && sum.method == sip::method::invite)) {
-            return false;
+            return {};
         }
         slot = calls_->upsert(sum.call_key, table_now_);
         if (slot == nat::call_table::none) {
             counters_.add(counter::sip_call_table_full);
-            return false;
+            return {};
         }
         nat::call_entry& c = calls_->at(slot);
         c.engine = s.engine;
@@ -524,14 +523,14 @@ bool worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noe
     nat::call_entry& c = calls_->at(slot);
     c.updated = table_now_;
     if (c.state == nat::call_state::ended) {
-        return false;
+        return {true, false};
     }
     if ((sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) ||
         (!sum.request && sum.method == sip::method::invite && sum.status >= 300 && c.state != nat::call_state::answered)) {
         // (A refused re-INVITE leaves an answered call as it was, RFC 3261 §14.1.)
         c.state = nat::call_state::ended;
         c.ended = table_now_;
-        return true;
+        return {true, true};
     }
     if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
         if (sum.status >= 200) {
@@ -543,7 +542,7 @@ bool worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noe
             c.state = nat::call_state::ringing;
         }
     }
-    return false;
+    return {true, false};
 }
 
 // The registration pinhole (ARCHITECTURE.md; FortiOS open-register-pinhole): a 2xx to the inside phone's

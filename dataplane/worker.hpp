@@ -193,8 +193,12 @@ private:
     bool pinhole_open(const nat::session& s) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
                       const nat::session& s, std::uint32_t index) noexcept;
-    // Moves the call of `sum` on; true when this message ended it.
-    bool follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
+    // Moves the call of `sum` on: whether the call table follows it, and whether this message ended it.
+    struct call_step {
+        bool tracked = false;
+        bool ended = false;
+    };
+    call_step follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -280,7 +284,7 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
     std::unique_ptr<sip_state> sip_;
-    std::uint16_t media_cursor_ = 0; // next even port to try for media in the slice
+    std::uint16_t media_cursor_ = 0; // the next media port pair to try, counted in pairs from the window's start
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation

@@ -214,15 +214,16 @@ std::optional<ipv4_address> connection_address(const sdp& d, int line) noexcept
     return parse_ipv4(c->address);
 }
 
-void map_connection(writer& w, const sdp& d, int line, ipv4_address from, ipv4_address to) noexcept
+// Translates a c= line's address; returns it as it was written (what the stream is about).
+std::optional<ipv4_address> map_connection(writer& w, const sdp& d, int line, ipv4_address from, ipv4_address to) noexcept
 {
-    if (line < 0) {
-        return;
+    const auto address = connection_address(d, line);
+    if (address && *address == from) {
+        const auto c = parse_connection(d.lines()[static_cast<std::size_t>(line)].value);
+        text_buffer t;
+        w.replace(c->address, t.set(to, std::nullopt));
     }
-    const auto c = parse_connection(d.lines()[static_cast<std::size_t>(line)].value);
-    if (c && c->addrtype == "IP4") {
-        map_address_text(w, c->address, from, to);
-    }
+    return address;
 }
 
 // nat-trace (FortiOS "NAT with IP address conservation"): "(o=IN IP4 <inside address>)" at the end of
@@ -319,14 +320,13 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
             map_address_text(w, origin->address, from.address, to.address);
         }
     }
-    map_connection(w, d, d.session_connection(), from.address, to.address);
+    const auto session_address = map_connection(w, d, d.session_connection(), from.address, to.address);
     if (from_inside && o.nat_trace && from.address != to.address) {
         trace_origin(w, m, d, from.address);
     }
-    const auto session_address = connection_address(d, d.session_connection());
     for (const sdp_media& md : d.media()) {
-        const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
-        map_connection(w, d, md.connection, from.address, to.address);
+        const auto address = md.connection >= 0 ? map_connection(w, d, md.connection, from.address, to.address)
+                                                : session_address;
         std::optional<sdp_rtcp> rtcp;
         if (md.rtcp >= 0) {
             const std::string_view v = d.lines()[static_cast<std::size_t>(md.rtcp)].value;

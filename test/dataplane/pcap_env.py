@@ -1,5 +1,9 @@
 """Fixtures of the pcap tests: sipalgd runs over net_pcap ports fed from captures made here with scapy
 and exits once they are drained; tshark reads what it sent."""
+import contextlib
+import os
+import time
+
 import pytest
 
 from sipalg_tools import tshark
@@ -54,3 +58,30 @@ def from_inside(l3, dst_mac=PORT1_MAC):
 def from_outside(l3, src_mac=OUTSIDE_MAC):
     from scapy.layers.l2 import Ether
     return Ether(src=src_mac, dst=WAN1_MAC) / l3
+
+
+@contextlib.contextmanager
+def replaying_daemon(tmp_path, packets, config_text, tag, extra=()):
+    """sipalgd replaying `packets` from memory (net_pcap0, infinite_rx) into net_null0, so it forwards
+    all along, with a control socket of its own; stopped on leaving. The daemon carries `sock`, `cfg`,
+    `eal`, `opts` and `tmp` for tests that talk to it or start it again."""
+    from scapy.utils import wrpcap
+    from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
+    rx = tmp_path / 'loop.pcap'
+    wrpcap(str(rx), packets)
+    cfg = tmp_path / 'sipalg.yaml'
+    cfg.write_text(config_text)
+    sock = str(tmp_path / 'ctl.sock')
+    eal = eal_args(unique_prefix(tag), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
+    opts = ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock] + list(extra)
+    d = Daemon(eal, opts, log_path=tmp_path / 'sipalgd.log')
+    d.cfg, d.sock, d.eal, d.opts, d.tmp = cfg, sock, eal, opts, tmp_path
+    try:
+        d.wait_ready()
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        yield d
+    finally:
+        d.stop()

@@ -11,41 +11,22 @@ import time
 
 import pytest
 from scapy.layers.inet import IP, UDP
-from scapy.utils import wrpcap
 
-from pcap_env import config, from_inside
-from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
-
-
-def request(path, text, timeout=20):
-    return control_request(path, text, timeout)
+from pcap_env import config, from_inside, replaying_daemon
+from sipalg_tools.daemon import Daemon, control_request
+from sipalg_tools.seed import SEED_ALG_2
 
 
 @pytest.fixture
 def daemon(tmp_path):
-    rx = tmp_path / 'loop.pcap'
-    wrpcap(str(rx), [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000 + i, dport=53))
-                     for i in range(8)])
-    cfg = tmp_path / 'sipalg.yaml'
-    cfg.write_text(config().replace('net_pcap1', 'net_null0'))
-    sock = str(tmp_path / 'ctl.sock')
-    eal = eal_args(unique_prefix('ctl'), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
-    opts = ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock, '--control-timeout-ms', '1500']
-    d = Daemon(eal, opts, log_path=tmp_path / 'sipalgd.log')
-    d.cfg, d.sock, d.eal, d.opts, d.tmp = cfg, sock, eal, opts, tmp_path
-    try:
-        d.wait_ready()
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
+    flows = [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000 + i, dport=53)) for i in range(8)]
+    with replaying_daemon(tmp_path, flows, config().replace('net_pcap1', 'net_null0'), 'ctl',
+                          ['--control-timeout-ms', '1500']) as d:
         yield d
-    finally:
-        d.stop()
 
 
 def forwarded(d):
-    return request(d.sock, 'stats\n')['counters']['forwarded']
+    return control_request(d.sock, 'stats\n')['counters']['forwarded']
 
 
 def test_socket_is_created_with_mode_0660(daemon):
@@ -53,10 +34,10 @@ def test_socket_is_created_with_mode_0660(daemon):
 
 
 def test_apply_replaces_the_sections_it_holds_and_is_saved(daemon):
-    r = request(daemon.sock, 'apply\nfirewall:\n  address:\n    dns: {subnet: 198.51.100.2/32}\n'
+    r = control_request(daemon.sock, 'apply\nfirewall:\n  address:\n    dns: {subnet: 198.51.100.2/32}\n'
                              '  policy:\n    9: {name: dns-only, dstaddr: dns, service: DNS, action: accept}\n')
     assert r == {'ok': True, 'applied': True, 'saved': str(daemon.cfg)}
-    shown = request(daemon.sock, 'show config\n')['yaml']
+    shown = control_request(daemon.sock, 'show config\n')['yaml']
     assert '"dns-only"' in shown and '198.51.100.2/32' in shown
     assert 'routed' not in shown  # the policy section was replaced
     assert 'net_null0' in shown  # the interfaces (absent from the request) stayed
@@ -64,29 +45,29 @@ def test_apply_replaces_the_sections_it_holds_and_is_saved(daemon):
 
 
 def test_errors_name_line_and_column_and_change_nothing(daemon):
-    before = request(daemon.sock, 'show config\n')['yaml']
-    r = request(daemon.sock, 'apply\nfirewall:\n  policy:\n    3: {srcaddr: nowhere, action: maybe}\n')
+    before = control_request(daemon.sock, 'show config\n')['yaml']
+    r = control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    3: {srcaddr: nowhere, action: maybe}\n')
     assert r['ok'] is False
     where = {(e['line'], e['column']) for e in r['errors']}
     assert len(r['errors']) == 2 and all(line == 3 for line, _ in where)
     assert any('nowhere' in e['message'] for e in r['errors'])
-    assert request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: nowhere}\n')['ok'] is False
-    assert request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: all}\n') == {'ok': True,
+    assert control_request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: nowhere}\n')['ok'] is False
+    assert control_request(daemon.sock, 'validate\nfirewall:\n  policy:\n    3: {srcaddr: all}\n') == {'ok': True,
                                                                                          'applied': False}
-    assert request(daemon.sock, 'show config\n')['yaml'] == before
-    bad = request(daemon.sock, 'apply\nfirewall: [unclosed\n')
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
+    bad = control_request(daemon.sock, 'apply\nfirewall: [unclosed\n')
     assert bad['ok'] is False and bad['errors'][0]['line'] >= 1
-    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
 
 
 def test_show_and_apply_back_changes_nothing(daemon):
-    shown = request(daemon.sock, 'show config\n')['yaml']
-    assert request(daemon.sock, 'apply\n' + shown)['ok'] is True
-    assert request(daemon.sock, 'show config\n')['yaml'] == shown
+    shown = control_request(daemon.sock, 'show config\n')['yaml']
+    assert control_request(daemon.sock, 'apply\n' + shown)['ok'] is True
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == shown
 
 
 def test_a_restart_comes_back_with_the_applied_configuration(daemon):
-    assert request(daemon.sock, 'apply\nfirewall:\n  policy:\n    42: {name: kept, action: accept}\n')['ok']
+    assert control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    42: {name: kept, action: accept}\n')['ok']
     daemon.stop()
     again = Daemon(daemon.eal, daemon.opts, log_path=daemon.tmp / 'again.log')
     try:
@@ -95,35 +76,35 @@ def test_a_restart_comes_back_with_the_applied_configuration(daemon):
             if os.path.exists(daemon.sock):
                 break
             time.sleep(0.05)
-        assert '"kept"' in request(daemon.sock, 'show config\n')['yaml']
+        assert '"kept"' in control_request(daemon.sock, 'show config\n')['yaml']
     finally:
         again.stop()
 
 
 def test_interfaces_cannot_change_while_running(daemon):
-    r = request(daemon.sock, 'apply\nsystem:\n  interface:\n    port1: {dpdk-port: net_pcap7, ip: 10.0.1.1/24}\n')
+    r = control_request(daemon.sock, 'apply\nsystem:\n  interface:\n    port1: {dpdk-port: net_pcap7, ip: 10.0.1.1/24}\n')
     assert r['ok'] is False and 'interface' in r['error']
 
 
 def test_sessions_and_clear(daemon):
     for _ in range(100):
-        listed = request(daemon.sock, 'sessions\n')
+        listed = control_request(daemon.sock, 'sessions\n')
         if listed['matched'] == 8:
             break
         time.sleep(0.05)
     assert listed['matched'] == 8
     assert {s['dst'] for s in listed['sessions']} == {'198.51.100.2:53'}
-    assert request(daemon.sock, 'sessions sport=4003\n')['matched'] == 1
-    assert request(daemon.sock, 'clear sport=4003\n') == {'ok': True, 'cleared': 1}
-    assert request(daemon.sock, 'sessions bogus=1\n')['ok'] is False
+    assert control_request(daemon.sock, 'sessions sport=4003\n')['matched'] == 1
+    assert control_request(daemon.sock, 'clear sport=4003\n') == {'ok': True, 'cleared': 1}
+    assert control_request(daemon.sock, 'sessions bogus=1\n')['ok'] is False
 
 
 def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding(daemon):
     start = forwarded(daemon)
     # Unknown command, binary garbage, a truncated YAML document.
-    assert request(daemon.sock, 'reboot\n')['ok'] is False
-    assert request(daemon.sock, b'\x00\xff\xfe binary\x00\n')['ok'] is False
-    assert request(daemon.sock, 'apply\nfirewall:\n  policy:\n    1: {name: "unterminated')['ok'] is False
+    assert control_request(daemon.sock, 'reboot\n')['ok'] is False
+    assert control_request(daemon.sock, b'\x00\xff\xfe binary\x00\n')['ok'] is False
+    assert control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    1: {name: "unterminated')['ok'] is False
     # Oversized: refused before it is all read.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(20)
@@ -152,7 +133,7 @@ def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding
     gone.sendall(b'apply\nfirewall:\n')
     gone.close()
     # Meanwhile others are served at once.
-    assert request(daemon.sock, 'ping\n', timeout=2) == {'ok': True}
+    assert control_request(daemon.sock, 'ping\n', timeout=2) == {'ok': True}
     silent.settimeout(5)
     reply = silent.recv(65536)
     assert json.loads(reply)['ok'] is False  # timed out, said so, closed
@@ -162,7 +143,7 @@ def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding
 
     def one():
         try:
-            results.append(request(daemon.sock, 'stats\n')['ok'])
+            results.append(control_request(daemon.sock, 'stats\n')['ok'])
         except OSError as e:
             results.append(repr(e))
 
@@ -229,55 +210,37 @@ end
 
 def test_fortios_cli_through_the_socket(daemon):
     # Blocks of the seed document, as an operator pastes them (prompts included).
-    r = request(daemon.sock, 'cli\n' + '''    config system settings
-        set default-voip-alg-mode kernel-helper-based
-    end
-    config voip profile
-        edit "sip-alg-profile"
-            set feature-set voipd
-            config sip
-                set status enable
-            end
-        next
-    end
-    config firewall policy
-        edit 0
-            set name "VoIP-Proxy"
-            set utm-status enable
-            set voip-profile "sip-alg-profile"
-        next
-    end
-    config system session-helper
+    r = control_request(daemon.sock, 'cli\n' + SEED_ALG_2 + '''    config system session-helper
         delete 13
     end
     # show system session-helper
 ''')
     assert r['ok'] is True and r['applied'] is True, r
     assert 'edit 13' not in r['output'] and 'edit 12' in r['output']
-    shown = request(daemon.sock, 'cli\nshow firewall policy\n')
+    shown = control_request(daemon.sock, 'cli\nshow firewall policy\n')
     assert shown['applied'] is False
     assert 'set name VoIP-Proxy' in shown['output'] and 'set voip-profile sip-alg-profile' in shown['output']
     # The whole configuration as CLI, applied back: nothing changes.
-    full = request(daemon.sock, 'cli\nshow full-configuration\n')['output']
-    before = request(daemon.sock, 'show config\n')['yaml']
-    assert request(daemon.sock, 'cli\n' + full)['ok'] is True
-    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    full = control_request(daemon.sock, 'cli\nshow full-configuration\n')['output']
+    before = control_request(daemon.sock, 'show config\n')['yaml']
+    assert control_request(daemon.sock, 'cli\n' + full)['ok'] is True
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
     # Sessions the FortiOS way; the filter stays between requests until cleared.
     for _ in range(100):
-        listed = request(daemon.sock, 'cli\ndiagnose sys session list\n')
+        listed = control_request(daemon.sock, 'cli\ndiagnose sys session list\n')
         if 'total session 8' in listed['output']:
             break
         time.sleep(0.05)
     assert 'total session 8' in listed['output'] and 'session info: proto=17' in listed['output']
-    r = request(daemon.sock, 'cli\n# diagnose sys session filter sport 4002\n# diagnose sys session clear\n')
+    r = control_request(daemon.sock, 'cli\n# diagnose sys session filter sport 4002\n# diagnose sys session clear\n')
     assert r['output'] == 'cleared 1 session(s)\n'
     # (the replayed capture opens that session again at once, so the filtered list is not checked)
-    request(daemon.sock, 'cli\ndiagnose sys session filter clear\n')
+    control_request(daemon.sock, 'cli\ndiagnose sys session filter clear\n')
     # A refused block names its CLI line and changes nothing.
-    bad = request(daemon.sock, 'cli\nconfig firewall policy\n    edit 1\n        set srcaddr nope\n    next\nend\n')
+    bad = control_request(daemon.sock, 'cli\nconfig firewall policy\n    edit 1\n        set srcaddr nope\n    next\nend\n')
     assert bad['ok'] is False and bad['errors'][0]['line'] == 3
-    assert request(daemon.sock, 'show config\n')['yaml'] == before
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
     # The seed's "either" form (session helper example 2) is taken as written: the mode in force stays.
-    r = request(daemon.sock, 'cli\n' + SEED_CLI)
+    r = control_request(daemon.sock, 'cli\n' + SEED_CLI)
     assert r['ok'] is True, r
-    assert 'default-voip-alg-mode: kernel-helper-based' in request(daemon.sock, 'show config\n')['yaml']
+    assert 'default-voip-alg-mode: kernel-helper-based' in control_request(daemon.sock, 'show config\n')['yaml']

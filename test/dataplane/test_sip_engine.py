@@ -2,15 +2,13 @@
 control socket (`cli`), against SIP flows replayed from memory: UDP to 5060, 5061 and 5065, TCP to 5064.
 The session list shows the seed's flags: `helper=sip` for the session helper, `redir local` for the SIP
 ALG, `ndr` for IPS SIP; with both engines off, SIP is plain UDP."""
-import os
 import time
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
-from scapy.utils import wrpcap
 
-from pcap_env import config, from_inside
-from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
+from pcap_env import config, from_inside, replaying_daemon
+from sipalg_tools.daemon import control_request
 from sipalg_tools.seed import (KERNEL, SEED_ALG_1, SEED_ALG_2, SEED_ALG_3, SEED_HELPER_1, SEED_HELPER_2,
                                SEED_HELPER_3, SEED_PORTS_1, SEED_PORTS_2)
 
@@ -42,24 +40,8 @@ def daemon(tmp_path):
         l4 = UDP(sport=sport, dport=dport) / b'OPTIONS sip:x SIP/2.0\r\n\r\n' if proto == 'udp' else \
             TCP(sport=sport, dport=dport, flags='S', seq=1)
         flows.append(from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / l4))
-    rx = tmp_path / 'loop.pcap'
-    wrpcap(str(rx), flows)
-    cfg = tmp_path / 'sipalg.yaml'
-    cfg.write_text(BASE)
-    sock = str(tmp_path / 'ctl.sock')
-    eal = eal_args(unique_prefix('sipeng'), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
-    d = Daemon(eal, ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock, '--idle-sleep-us', '100'],
-               log_path=tmp_path / 'sipalgd.log')
-    d.sock = sock
-    try:
-        d.wait_ready()
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
+    with replaying_daemon(tmp_path, flows, BASE, 'sipeng', ['--idle-sleep-us', '100']) as d:
         yield d
-    finally:
-        d.stop()
 
 
 def sessions(d, want):

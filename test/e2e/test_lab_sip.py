@@ -3,6 +3,7 @@ outside party (UAS, echoing RTP), in the lab's namespaces, with SNAT and no rout
 tshark on both legs reads what crossed: no inside address in the SIP or SDP that left, the media on
 the translated port, and every RTP packet through both ways. Under the SIP ALG (the default) and the
 session helper (kernel-helper-based)."""
+import contextlib
 import json
 import signal
 import subprocess
@@ -56,6 +57,28 @@ class capture:
         self.p.wait(20)
 
 
+def audio(tmp_path, packets):
+    """audio.pcap in the working directory, which the scenarios play: SIPp's own G.711 recording, cut
+    to `packets` packets."""
+    if not SIPP_AUDIO.exists():
+        pytest.fail(f'{SIPP_AUDIO} is missing: scripts/setup installs sip-tester')
+    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{packets}'], check=True)
+
+
+@contextlib.contextmanager
+def sipp_server(ns, cwd, *args):
+    """A SIPp waiting for requests in namespace `ns` (listening once the block starts); killed on leaving
+    when it has not ended by itself."""
+    p = subprocess.Popen(netns(ns, 'sipp', *args, '-nostdin'), cwd=cwd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def sip_payloads(pcap, transport='udp'):
     t = transport
     rows = tshark.fields(pcap, ['ip.src', 'ip.dst', f'{t}.srcport', f'{t}.dstport', f'{t}.checksum.status',
@@ -74,17 +97,11 @@ def rtp_rows(pcap):
 def run_call(tmp_path, packets, during=None, transport='udp'):
     """One call: SIPp UAS outside (echoing RTP), SIPp UAC inside playing `packets` RTP packets; `during`
     runs in the middle of the media. Returns (uac, uas returncode, outside pcap, inside pcap)."""
-    if not SIPP_AUDIO.exists():
-        pytest.fail(f'{SIPP_AUDIO} is missing: scripts/setup installs sip-tester')
-    # The scenario plays audio.pcap from its working directory: SIPp's own G.711 recording, cut short.
-    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{packets}'], check=True)
+    audio(tmp_path, packets)
     t = ['-t', 't1'] if transport == 'tcp' else []
-    uas = subprocess.Popen(netns('sipalg-out', 'sipp', *t, '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060',
-                                 '-mi', '198.51.100.2', '-mp', '6000', '-rtp_echo', '-m', '1', '-nostdin',
-                                 '-timeout', '40s'),
-                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
-    try:
+    with sipp_server('sipalg-out', tmp_path, *t, '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060', '-mi',
+                     '198.51.100.2', '-mp', '6000', '-rtp_echo', '-m', '1', '-timeout', '40s') as uas:
         with capture('sipalg-out', 'out0', outside), capture('sipalg-in', 'in0', inside):
             time.sleep(0.5)
             uac = subprocess.Popen(netns('sipalg-in', 'sipp', *t, '198.51.100.2:5060', '-sf', str(SCENARIO),
@@ -96,10 +113,6 @@ def run_call(tmp_path, packets, during=None, transport='udp'):
                 during()
             out, err = uac.communicate(timeout=60)
             uas.wait(20)
-    finally:
-        for p in (uas,):
-            if p.poll() is None:
-                p.kill()
     return uac.returncode, out + err, uas.returncode, outside, inside
 
 
@@ -215,16 +228,14 @@ SEED_CALLS = [
 
 @pytest.mark.parametrize('lab_up', [{}], indirect=True)
 def test_each_seed_configuration_then_a_call(lab_up, tmp_path):
-    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), '1-2'], check=True)
+    audio(tmp_path, 2)
     quick = tmp_path / 'quick.xml'
     quick.write_text(SCENARIO.read_text().replace('<pause milliseconds="3500"/>', '<pause milliseconds="200"/>'))
-    servers = [subprocess.Popen(netns('sipalg-out', 'sipp', '-sn', 'uas', '-i', '198.51.100.2', '-p', str(port),
-                                      '-mi', '198.51.100.2', '-mp', str(port + 1000), '-nostdin'),
-                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for port in (5060, 5065)]
     failures = []
-    try:
-        time.sleep(0.5)
+    with contextlib.ExitStack() as servers:
+        for port in (5060, 5065):
+            servers.enter_context(sipp_server('sipalg-out', tmp_path, '-sn', 'uas', '-i', '198.51.100.2', '-p',
+                                              str(port), '-mi', '198.51.100.2', '-mp', str(port + 1000)))
         for name, text, port, engine in SEED_CALLS:
             assert control_request(SOCKET, RESET)['ok']
             r = control_request(SOCKET, 'cli\n' + text)
@@ -239,9 +250,6 @@ def test_each_seed_configuration_then_a_call(lab_up, tmp_path):
             engines = {s['engine'] for s in listed['sessions']}
             if uac.returncode != 0 or engines != {engine}:
                 failures.append((name, uac.returncode, engines, engine))
-    finally:
-        for p in servers:
-            p.kill()
     assert failures == []
 
 
@@ -264,12 +272,10 @@ VIP_CONFIG.write_text((SOURCE_ROOT / 'conf' / 'default.yaml').read_text().replac
 @pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route', '--config', str(VIP_CONFIG)]}], indirect=True)
 def test_inbound_call_through_a_vip_to_the_inside_pbx(lab_up, tmp_path):
     # SIPp as the PBX inside (10.0.1.2, echoing RTP), SIPp as a caller outside dialling the VIP.
-    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), f'1-{RTP_PACKETS}'], check=True)
-    pbx = subprocess.Popen(netns('sipalg-in', 'sipp', '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2',
-                                 '-mp', '4000', '-rtp_echo', '-m', '1', '-nostdin', '-timeout', '40s'),
-                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    audio(tmp_path, RTP_PACKETS)
     outside = tmp_path / 'outside.pcap'
-    try:
+    with sipp_server('sipalg-in', tmp_path, '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2', '-mp',
+                     '4000', '-rtp_echo', '-m', '1', '-timeout', '40s') as pbx:
         with capture('sipalg-out', 'out0', outside):
             time.sleep(0.5)
             caller = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.10:5060', '-sf', str(SCENARIO), '-i',
@@ -277,9 +283,6 @@ def test_inbound_call_through_a_vip_to_the_inside_pbx(lab_up, tmp_path):
                                           '-s', 'pbx', '-nostdin', '-timeout', '30s'),
                                     cwd=tmp_path, capture_output=True, text=True, timeout=60)
             pbx.wait(20)
-    finally:
-        if pbx.poll() is None:
-            pbx.kill()
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     assert caller.returncode == 0, caller.stdout[-3000:]
     sip_out = sip_payloads(outside)
@@ -294,37 +297,25 @@ def test_inbound_call_through_a_vip_to_the_inside_pbx(lab_up, tmp_path):
 @pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route']}], indirect=True)
 def test_register_then_an_inbound_call_reaches_the_registered_phone(lab_up, tmp_path):
     sipp_dir = SCENARIO.parent
-    registrar = subprocess.Popen(netns('sipalg-out', 'sipp', '-sf', str(sipp_dir / 'register_uas.xml'), '-i',
-                                       '198.51.100.2', '-p', '5060', '-m', '1', '-nostdin', '-timeout', '20s'),
-                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)
+    with sipp_server('sipalg-out', tmp_path, '-sf', str(sipp_dir / 'register_uas.xml'), '-i', '198.51.100.2', '-p',
+                     '5060', '-m', '1', '-timeout', '20s') as registrar:
         reg = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(sipp_dir / 'register_uac.xml'),
                                    '-i', '10.0.1.2', '-p', '5060', '-m', '1', '-nostdin', '-timeout', '15s'),
                              cwd=tmp_path, capture_output=True, text=True, timeout=30)
         registrar.wait(20)
-    finally:
-        if registrar.poll() is None:
-            registrar.kill()
     assert reg.returncode == 0, reg.stdout[-2000:]
     registered = control_request(SOCKET, 'cli\ndiagnose sys sip mapping list\n')['output']
     assert 'mapping: register proto=17 10.0.1.2:5060 <-> 198.51.100.1:5060' in registered, registered
     # The phone now answers calls on the port it registered from; a call comes in from the registrar's
     # address (strict-register) on another port, with no policy inbound: only the registration lets it in.
-    subprocess.run(['editcap', '-r', str(SIPP_AUDIO), str(tmp_path / 'audio.pcap'), '1-20'], check=True)
-    phone = subprocess.Popen(netns('sipalg-in', 'sipp', '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-m', '1',
-                                   '-nostdin', '-timeout', '30s'),
-                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)
+    audio(tmp_path, 20)
+    with sipp_server('sipalg-in', tmp_path, '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-m', '1', '-timeout',
+                     '30s') as phone:
         call = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.1:5060', '-sf', str(SCENARIO), '-i',
                                     '198.51.100.2', '-p', '5070', '-mi', '198.51.100.2', '-mp', '6000', '-m', '1',
                                     '-s', 'alice', '-nostdin', '-timeout', '30s'),
                               cwd=tmp_path, capture_output=True, text=True, timeout=60)
         phone.wait(20)
-    finally:
-        if phone.poll() is None:
-            phone.kill()
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     assert call.returncode == 0, call.stdout[-3000:]
     assert stats['registrations_opened'] == 1 and stats['pinhole_sessions'] >= 1

@@ -74,13 +74,15 @@ struct translated {
     nat_summary summary;
 };
 
-translated run(const std::string& in, bool from_inside, media_ports* media)
+// The message translated (the phone's translation unless told otherwise), as text.
+translated run(const std::string& in, bool from_inside, media_ports* media, const nat_options& options = {},
+               const translation& with = phone)
 {
     message m;
     REQUIRE(m.parse(in).ok());
     edit_list edits;
     translated t;
-    REQUIRE(translate(m, phone, from_inside, media, edits, t.summary) == edit_error::ok);
+    REQUIRE(translate(m, with, from_inside, media, edits, t.summary, options) == edit_error::ok);
     std::array<char, 8192> out;
     const auto applied = edits.apply(m, out);
     REQUIRE(applied.error == edit_error::ok);
@@ -222,15 +224,9 @@ Call-ID: r1
 CSeq: 1 REGISTER
 Contact: <sip:alice@10.0.1.2>;expires=3600, <sip:alice@10.0.1.2:5070>
 )");
-    message m;
-    REQUIRE(m.parse(reg).ok());
-    edit_list edits;
-    nat_summary s;
-    REQUIRE(translate(m, same_port, true, nullptr, edits, s) == edit_error::ok);
-    std::array<char, 4096> out;
-    auto a = edits.apply(m, out);
     message r;
-    REQUIRE(r.parse({out.data(), a.length}).ok());
+    const auto kept = run(reg, true, nullptr, {}, same_port);
+    REQUIRE(r.parse(kept.text).ok());
     CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1;branch=z9hG4bKreg");
     CHECK(r.value_of(header_type::contact) == "<sip:alice@198.51.100.1>;expires=3600, <sip:alice@198.51.100.1:5070>");
     // Translated to another port: the implicit 5060 must now be written.
@@ -283,15 +279,9 @@ Call-ID: o1
 CSeq: 1 OPTIONS
 Contact: <sip:alice@10.0.1.2:5060>, <sip:alice@10.0.1.2:5070>
 )");
-    message m;
-    REQUIRE(m.parse(reg).ok());
-    edit_list edits;
-    nat_summary s;
-    REQUIRE(translate(m, phone, true, nullptr, edits, s, nat_options{false, true}) == edit_error::ok);
-    std::array<char, 4096> out;
-    const auto a = edits.apply(m, out);
+    const auto t = run(reg, true, nullptr, nat_options{false, true});
     message r;
-    REQUIRE(r.parse({out.data(), a.length}).ok());
+    REQUIRE(r.parse(t.text).ok());
     CHECK(r.value_of(header_type::contact) == "<sip:alice@198.51.100.1:40000>, <sip:alice@10.0.1.2:5070>");
 }
 
@@ -304,17 +294,13 @@ TEST_CASE("no-sdp-fixup: the SDP stays as written and its streams are opened on 
     message m;
     const std::string in = sip_message(invite_head, body);
     REQUIRE(m.parse(in).ok());
-    edit_list edits;
-    nat_summary s;
-    REQUIRE(translate(m, phone, true, &media, edits, s, nat_options{true, false}) == edit_error::ok);
-    std::array<char, 8192> out;
-    const auto a = edits.apply(m, out);
+    const auto t = run(in, true, &media, nat_options{true, false});
     message r;
-    REQUIRE(r.parse({out.data(), a.length}).ok());
+    REQUIRE(r.parse(t.text).ok());
     CHECK(r.body() == m.body()); // untouched
     REQUIRE(media.asked.size() == 1); // the video stream is another host's
     CHECK(media.asked[0].inside == endpoint{ip(10, 0, 1, 2), 4000});
-    CHECK(s.media_opened == 1);
+    CHECK(t.summary.media_opened == 1);
     // The headers are still translated.
     CHECK(r.value_of(header_type::via) == "SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;rport");
 }
@@ -322,19 +308,12 @@ TEST_CASE("no-sdp-fixup: the SDP stays as written and its streams are opened on 
 TEST_CASE("nat-trace keeps the inside address in the SDP i= line: added after s=, appended, or replaced")
 {
     const auto run_with = [](const std::string& body, bool preserve_override) {
-        message m;
-        const std::string in = sip_message(invite_head, body);
-        REQUIRE(m.parse(in).ok());
-        edit_list edits;
-        nat_summary s;
         nat_options o;
         o.nat_trace = true;
         o.preserve_override = preserve_override;
-        REQUIRE(translate(m, phone, true, nullptr, edits, s, o) == edit_error::ok);
-        std::array<char, 8192> out;
-        const auto a = edits.apply(m, out);
+        const auto t = run(sip_message(invite_head, body), true, nullptr, o);
         message r;
-        REQUIRE(r.parse({out.data(), a.length}).ok());
+        REQUIRE(r.parse(t.text).ok());
         CHECK(r.content_length() == r.body().size());
         return std::string(r.body());
     };
@@ -344,15 +323,7 @@ TEST_CASE("nat-trace keeps the inside address in the SDP i= line: added after s=
     CHECK(run_with(with_i, false).find("i=desk phone(o=IN IP4 10.0.1.2)\r\n") != std::string::npos);
     CHECK(run_with(with_i, true).find("i=(o=IN IP4 10.0.1.2)\r\n") != std::string::npos);
     // Off (this product's default): nothing of the inside address is left.
-    message m;
-    const std::string in = sip_message(invite_head, plain);
-    REQUIRE(m.parse(in).ok());
-    edit_list edits;
-    nat_summary s;
-    REQUIRE(translate(m, phone, true, nullptr, edits, s) == edit_error::ok);
-    std::array<char, 8192> out;
-    const auto a = edits.apply(m, out);
-    CHECK(std::string_view(out.data(), a.length).find("10.0.1.2") == std::string_view::npos);
+    CHECK(run(sip_message(invite_head, plain), true, nullptr).text.find("10.0.1.2") == std::string::npos);
 }
 
 TEST_CASE("contact-fixup disabled: a message from outside with a Record-Route keeps its Contact")
@@ -365,15 +336,9 @@ CSeq: 1 INVITE
 Contact: <sip:alice@198.51.100.1:40000>
 )");
     for (const bool fixup : {true, false}) {
-        message m;
-        REQUIRE(m.parse(from_outside).ok());
-        edit_list edits;
-        nat_summary s;
-        REQUIRE(translate(m, phone, false, nullptr, edits, s, nat_options{fixup, true}) == edit_error::ok);
-        std::array<char, 4096> out;
-        const auto a = edits.apply(m, out);
+        const auto t = run(from_outside, false, nullptr, nat_options{fixup, true});
         message r;
-        REQUIRE(r.parse({out.data(), a.length}).ok());
+        REQUIRE(r.parse(t.text).ok());
         CHECK(r.value_of(header_type::contact) == (fixup ? "<sip:alice@10.0.1.2:5060>" : "<sip:alice@198.51.100.1:40000>"));
         CHECK(r.request_uri() == "sip:alice@10.0.1.2:5060"); // the Request-URI is translated either way
     }

@@ -36,22 +36,27 @@ def packets_in(pcap):
     return size
 
 
-def _measure(prefix, proc, warmup, seconds, log):
+def connect(prefix, proc, log, ready_query):
+    """A telemetry connection to the benchmark process once `ready_query` answers; the process's log
+    in the error when it exits or does not come up within 30 s."""
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f'benchmark process exited with {proc.returncode}: {Path(log).read_text()[-2000:]}')
         try:
             t = Telemetry(prefix, timeout=0.5)
-            if t.query(f'/ethdev/stats,{NULL_PORT}'):
-                break
+            if t.query(ready_query):
+                return t
             t.close()
         except OSError:
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(Path(log).read_text()[-2000:])
         time.sleep(0.1)
-    with t:
+
+
+def _measure(prefix, proc, warmup, seconds, log):
+    with connect(prefix, proc, log, f'/ethdev/stats,{NULL_PORT}') as t:
         time.sleep(warmup)
         a = t.query(f'/ethdev/stats,{NULL_PORT}')['opackets']
         t0 = time.monotonic()
@@ -61,7 +66,7 @@ def _measure(prefix, proc, warmup, seconds, log):
     return (b - a) / (t1 - t0)
 
 
-def _stop(proc, prefix):
+def stop(proc, prefix):
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -103,7 +108,7 @@ def run_testpmd(mode, pcap, warmup=1.0, seconds=3.0, hugepages=False, memory_mb=
         try:
             return _measure(prefix, proc, warmup, seconds, log)
         finally:
-            _stop(proc, prefix)
+            stop(proc, prefix)
 
 
 def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=False, memory_mb=1024,
@@ -130,7 +135,7 @@ def run_sipalgd(config_text, pcap, warmup=1.0, seconds=3.0, extra=(), hugepages=
                 counters['sessions_active'] = sessions['active'] if sessions else 0
             return pps, tsc_hz, counters
         finally:
-            _stop(proc, prefix)
+            stop(proc, prefix)
 
 
 def result(name, value, unit):
