@@ -34,7 +34,7 @@ public:
     }
 
     std::optional<std::uint16_t> open(sip::endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
-                                      std::uint16_t preferred) noexcept override
+                                      std::uint16_t preferred, unsigned stream) noexcept override
     {
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
@@ -44,9 +44,11 @@ public:
             if (p.public_address == public_address && p.call == summary_.call_key) {
                 p.expires = expires;
                 p.stamp = stamp_;
+                p.stream = stream_of(stream);
                 if (const auto c = t.find_inside(ip_proto::udp, inside.address, rtcp); c != nat::pinhole_table::none) {
                     t.at(c).stamp = stamp_;
                     t.at(c).expires = expires;
+                    t.at(c).stream = stream_of(stream);
                 }
                 return p.public_port;
             }
@@ -62,6 +64,7 @@ public:
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
         p.stamp = stamp_;
+        p.stream = stream_of(stream);
         p.parent = index_;
         p.parent_generation = s_.slot_generation;
         // hnt-restrict-source-ip: the media of a remote (hosted-NAT) caller only from where its SIP came.
@@ -129,6 +132,11 @@ public:
     }
 
 private:
+    static std::uint8_t stream_of(unsigned stream) noexcept
+    {
+        return static_cast<std::uint8_t>(std::min(stream, 0xffu));
+    }
+
     bool usable(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
     {
         const nat::firewall& fw = w_.snap_->firewall;
@@ -267,6 +275,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
                                    (s.sip_options & nat::sip_option::nat_trace) != 0,
                                    (s.sip_options & nat::sip_option::preserve_override) != 0, rtp};
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
+    std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
         sip::nat_summary one;
@@ -278,6 +287,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         if (from_inside && sum.has_sdp) {
             sdp_from_inside = tr.t[i].inside.address;
         }
+        rejected[i] = sum.rejected_streams;
         if (i != 0) {
             summary.media_opened += one.media_opened;
             summary.media_refused += one.media_refused;
@@ -308,12 +318,21 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
     // media sessions with them.
-    if (rtp && sdp_from_inside != 0 && summary.call_key != 0) {
+    // The other party's SDP rejecting or disabling a stream (port 0 in its m= line at the same place,
+    // RFC 3264 §6, §8.2) closes the inside party's pinholes of that stream: no media is to flow there.
+    if (rtp && (sdp_from_inside != 0 || (rejected[0] | rejected[1]) != 0) && summary.call_key != 0) {
         std::array<std::uint32_t, 32> stale;
         unsigned n = 0;
         pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t slot, const nat::pinhole& ph) {
-            if (ph.kind == nat::pinhole_kind::media && ph.inside_address == sdp_from_inside && ph.stamp != stamp &&
-                n < stale.size()) {
+            if (ph.kind != nat::pinhole_kind::media || n == stale.size()) {
+                return;
+            }
+            bool rejected_here = false;
+            for (unsigned i = 0; i < tr.n; ++i) {
+                rejected_here |= ph.inside_address == tr.t[i].inside.address && ph.stream < 32 &&
+                                 (rejected[i] >> ph.stream & 1u) != 0;
+            }
+            if ((ph.inside_address == sdp_from_inside && ph.stamp != stamp) || rejected_here) {
                 stale[n++] = slot;
             }
         });

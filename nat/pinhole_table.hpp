@@ -39,6 +39,7 @@ struct pinhole {
     ipv4_address peer = 0;                // the only source it admits inbound (strict-register), 0: any
     std::uint16_t parent_generation = 0;
     bool in_use = false;
+    std::uint8_t stream = 0xff;           // a media pinhole's m= line in its SDP (0xff: later than the 255th)
 };
 
 class pinhole_table {

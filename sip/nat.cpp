@@ -284,6 +284,15 @@ void trace_origin(writer& w, const message& m, const sdp& d, ipv4_address inside
     w.insert_at(after, {line.data(), k});
 }
 
+// An m= line at port 0 in what the inside party receives: that stream of its own is rejected (in an
+// answer) or disabled (in a new offer), RFC 3264 §6, §8.2.
+void note_rejected(nat_summary& s, const sdp_media& md, unsigned stream, bool from_inside) noexcept
+{
+    if (!from_inside && md.well_formed && md.port == 0 && stream < 32) {
+        s.rejected_streams |= 1u << stream;
+    }
+}
+
 // RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
 // party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
 void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
@@ -300,13 +309,16 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         // no-sdp-fixup: nothing written; the streams the party announces at its own or its public address
         // get pinholes on the ports as written.
         const auto session_address = connection_address(d, d.session_connection());
+        unsigned stream = 0;
         for (const sdp_media& md : d.media()) {
+            note_rejected(s, md, stream++, from_inside);
             const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
             if (!from_inside || media == nullptr || !o.rtp || !md.well_formed || md.port == 0 || !address ||
                 (*address != from.address && *address != to.address)) {
                 continue;
             }
-            if (media->open({from.address, md.port}, static_cast<std::uint16_t>(md.port + 1), to.address, md.port)) {
+            if (media->open({from.address, md.port}, static_cast<std::uint16_t>(md.port + 1), to.address, md.port,
+                            stream - 1)) {
                 ++s.media_opened;
             } else {
                 ++s.media_refused;
@@ -324,7 +336,9 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
     if (from_inside && o.nat_trace && from.address != to.address) {
         trace_origin(w, m, d, from.address);
     }
+    unsigned stream = 0;
     for (const sdp_media& md : d.media()) {
+        note_rejected(s, md, stream++, from_inside);
         const auto address = md.connection >= 0 ? map_connection(w, d, md.connection, from.address, to.address)
                                                 : session_address;
         std::optional<sdp_rtcp> rtcp;
@@ -335,7 +349,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         // Port 0 rejects a stream and 0.0.0.0 holds it (RFC 3264 §6, §8.4): nothing to open.
         if (from_inside && media != nullptr && o.rtp && md.well_formed && md.port != 0 && address && *address == from.address) {
             const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
-            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address, 0)) {
+            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address, 0, stream - 1)) {
                 ++s.media_opened;
                 text_buffer t;
                 w.replace(md.port_text, t.set_port(*port));

@@ -29,11 +29,12 @@ struct translation {
 // Media ports for what the inside party offers or answers: the data plane opens an RTP/RTCP pinhole
 // pair for `inside` (its RTP port; RTCP at `rtcp`) seen as `public_address`, and says which public RTP
 // port it got (RTCP is the next one); nothing when it has none to give. `preferred` (0: any) asks for
-// that public port: the SDP is left as written and must stay true.
+// that public port: the SDP is left as written and must stay true. `stream` is the m= line's place in
+// the SDP, which offer and answer share (RFC 3264 §6): the answer rejects a stream by its place.
 class media_ports {
 public:
     virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
-                                              std::uint16_t preferred) noexcept = 0;
+                                              std::uint16_t preferred, unsigned stream) noexcept = 0;
     // A Contact of the inside party on a port other than the session's, in a message other than
     // REGISTER: a pinhole for requests to it, on the public port returned; nothing: none (the Contact is
     // then translated as any other).
@@ -57,6 +58,9 @@ struct nat_summary {
     unsigned media_opened = 0;  // m= lines given a public port
     unsigned media_refused = 0; // m= lines the data plane had no port for (left as they were)
     unsigned addresses = 0;     // addresses and ports rewritten in headers and SDP
+    // An SDP the translation's inside party receives: its m= lines at port 0 (bit i: the i-th, i < 32),
+    // which reject or disable that stream of the inside party's (RFC 3264 §6, §8.2).
+    std::uint32_t rejected_streams = 0;
     // REGISTER and its responses: the binding's lifetime in seconds, from the first Contact's expires
     // parameter or else the Expires header (RFC 3261 §10.2.1, §10.3 step 7); nothing when neither says.
     std::optional<std::uint32_t> expires;

@@ -85,6 +85,13 @@ Call-ID: {CALL_ID}
 CSeq: 314160 BYE""")
 
 
+def with_sdp(message, change):
+    """`message` with its SDP body changed by `change` (text with \\n line ends), lengths redone."""
+    head, body = message.decode().split('\r\n\r\n', 1)
+    head = '\n'.join(line for line in head.split('\r\n') if not line.startswith('Content-Length'))
+    return sip(head, change(body.strip('\r\n').replace('\r\n', '\n')))
+
+
 def fillers(n, inside=True):
     src = INSIDE_MAC if inside else OUTSIDE_MAC
     dst = '02:00:00:00:00:99'
@@ -470,6 +477,25 @@ def test_a_late_offer_in_the_ack_opens_the_media():
     assert len(ack) == 1 and f'm=audio {PUBLIC_RTP} RTP/AVP 0\r\n' in ack[0] and '10.0.1.2' not in ack[0]
     delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
     assert delivered == [('10.0.1.2', '4000')]
+
+
+def test_a_stream_the_answer_rejects_has_its_pinholes_closed():
+    # RFC 3264 §6: the phone offers audio and video; the answer takes the audio and rejects the video
+    # with port 0 at the video's place. The video's pinholes, opened for the offer, close.
+    invite = with_sdp(INVITE, lambda b: b + '\nm=video 4002 RTP/AVP 31')
+    answer = with_sdp(OK, lambda b: b + '\nm=video 0 RTP/AVP 31')
+    inside = [out_sip(invite)] + fillers(31)
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(answer))] +
+               fillers(31 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=port, dport=public) / Raw(rtp(i)))
+                for i, (port, public) in enumerate(((6000, PUBLIC_RTP), (6002, PUBLIC_RTP + 2)))])
+    run = run_pcap(BASE, [inside, outside])
+    sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
+    assert len(sent) == 1 and f'm=video {PUBLIC_RTP + 2} RTP/AVP 31' in sent[0]  # offered: both opened
+    delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] in ('6000', '6002')]
+    assert delivered == [('10.0.1.2', '4000')]  # the video's pinhole went with the answer
+    assert run.counter('pinholes_opened') == 4
+    assert run.counter('drop_local_unhandled') == 1
 
 
 def test_media_from_another_address_than_the_signalling_peer_reaches_the_phone():

@@ -65,7 +65,7 @@ void edit_and_recheck(const message& m)
 
 class any_ports final : public media_ports {
 public:
-    std::optional<std::uint16_t> open(endpoint, std::uint16_t, sipalg::ipv4_address, std::uint16_t) noexcept override
+    std::optional<std::uint16_t> open(endpoint, std::uint16_t, sipalg::ipv4_address, std::uint16_t, unsigned) noexcept override
     {
         return static_cast<std::uint16_t>(next += 2);
     }

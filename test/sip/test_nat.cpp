@@ -25,9 +25,9 @@ const translation phone{{ip(10, 0, 1, 2), 5060}, {ip(198, 51, 100, 1), 40000}};
 class fake_media final : public media_ports {
 public:
     std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
-                                      std::uint16_t preferred) noexcept override
+                                      std::uint16_t preferred, unsigned stream) noexcept override
     {
-        asked.push_back({inside, rtcp, public_address});
+        asked.push_back({inside, rtcp, public_address, stream});
         if (refuse) {
             return std::nullopt;
         }
@@ -41,6 +41,7 @@ public:
         endpoint inside;
         std::uint16_t rtcp;
         ipv4_address public_address;
+        unsigned stream;
     };
     std::vector<request> asked;
     std::uint16_t next = 30000;
@@ -147,11 +148,34 @@ TEST_CASE("an INVITE from the inside phone carries only its public address and p
     CHECK(media.asked[0].public_address == ip(198, 51, 100, 1));
     CHECK(media.asked[1].inside == endpoint{ip(10, 0, 1, 2), 4002});
     CHECK(media.asked[1].rtcp == 4005);
+    CHECK(media.asked[0].stream == 0);
+    CHECK(media.asked[1].stream == 1);
+    CHECK(t.summary.rejected_streams == 0); // the inside party's own port 0 is its own pinholes' business
     CHECK(t.summary.request);
     CHECK(t.summary.method == method::invite);
     CHECK(t.summary.has_sdp);
     CHECK(t.summary.media_opened == 2);
     CHECK(t.summary.call_id == "a84b4c76e66710@10.0.1.2");
+}
+
+TEST_CASE("an answer the inside party receives names the streams it rejects by their place")
+{
+    // RFC 3264 §6: the answer has the offer's m= lines in order; port 0 rejects that stream.
+    const std::string answer = R"(SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:40000;branch=z9hG4bK776asdhds;rport
+To: Bob <sip:bob@203.0.113.5>;tag=a6c85cf
+From: Alice <sip:alice@example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@198.51.100.1
+CSeq: 314159 INVITE
+Content-Type: application/sdp
+)";
+    const std::string body = "v=0\no=bob 1 1 IN IP4 203.0.113.5\ns=-\nc=IN IP4 203.0.113.5\nt=0 0\n"
+                             "m=audio 6000 RTP/AVP 0\nm=video 0 RTP/AVP 31\nm=image 0 udptl t38\nm=audio 6004 RTP/AVP 0\n";
+    fake_media media;
+    const auto t = run(sip_message(answer, body), false, &media);
+    CHECK(t.summary.has_sdp);
+    CHECK(t.summary.rejected_streams == 0b0110);
+    CHECK(media.asked.empty()); // the outside party's ports are not translated
 }
 
 TEST_CASE("a dialog has one key whichever way its messages travel")
