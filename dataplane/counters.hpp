@@ -55,6 +55,7 @@ namespace sipalg::dp {
     X(registrations_opened, "registration pinholes opened by a 2xx to an inside phone's REGISTER")    \
     X(contact_pinholes_opened, "pinholes opened for a Contact port other than the session's (open-contact-pinhole)") \
     X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \
+    X(media_sessions_closed, "media sessions ended because their pinhole had closed (the call ended or its stream moved)") \
     X(media_ports_exhausted, "SDP streams left untranslated: no pinhole or port pair was free")
 
 #define SIPALG_DROP_COUNTERS(X)                                                                      \
@@ -91,8 +92,7 @@ namespace sipalg::dp {
     X(drop_tcp_no_syn, "TCP segment without a session that is not an opening SYN")                \
     X(drop_session_table_full, "new flow refused because the worker's session table is full")      \
     X(drop_nat_ports_exhausted, "new flow refused because no NAT port was free for it")            \
-    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")                 \
-    X(drop_pinhole_closed, "media packet of a session whose pinhole closed (the call ended)")
+    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
 // them drop_<reason>, so that list is written once.

@@ -671,8 +671,16 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
         return false;
     }
     const nat::session_state state = nat::initial_state(p.key.proto);
-    const auto ins = sessions_->insert(p.key, translated.reversed(), translated, state, table_now_,
-                                       timeout_ticks_[static_cast<unsigned>(state)]);
+    const auto insert = [&] {
+        return sessions_->insert(p.key, translated.reversed(), translated, state, table_now_,
+                                 timeout_ticks_[static_cast<unsigned>(state)]);
+    };
+    auto ins = insert();
+    // The other direction may still hold the session of a stream whose pinhole closed since (a stream
+    // resumed or moved back to the same port): it ends now, as at its own next packet.
+    if (ins.error == nat::session_table::insert_error::exists && end_closed_media(translated.reversed())) {
+        ins = insert();
+    }
     if (ins.error != nat::session_table::insert_error::none) {
         return false;
     }
@@ -697,6 +705,19 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
         sip_packet(p, s, ins.index, 0);
     }
     route_slow(p.m, p.ip, p.plain, r, (flags != 0) ? &s.rewrite[0] : nullptr, p.l4, p.l4_len);
+    return true;
+}
+
+// Ends the session `k` names when it is media whose pinhole has closed; whether it did.
+bool worker::end_closed_media(const flow_key& k) noexcept
+{
+    const nat::session_ref ref = sessions_->find(k);
+    if (!ref.found() || (sessions_->at(ref.index).voip_flags & nat::voip_flag::child) == 0 ||
+        pinhole_open(sessions_->at(ref.index))) {
+        return false;
+    }
+    sessions_->remove(ref.index);
+    counters_.add(counter::media_sessions_closed);
     return true;
 }
 

@@ -599,10 +599,13 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     const bool nat = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0;
     if ((s.engine != nat::sip_engine::none) | ((s.voip_flags & nat::voip_flag::child) != 0)) [[unlikely]] {
         // Media stays on the fast path while its call's pinhole is open; SIP goes through its engine.
+        // A closed pinhole ends the session, and the packet goes on as one without a session would: a
+        // pinhole opened since for the same endpoint (a resumed or moved stream) or a policy takes it.
         if ((s.voip_flags & nat::voip_flag::child) != 0 && !pinhole_open(s)) {
             flush_run(r);
             sessions_->remove(ref.index);
-            drop(p.m, counter::drop_pinhole_closed);
+            counters_.add(counter::media_sessions_closed);
+            session_miss(p, r);
             return;
         }
         if (s.engine != nat::sip_engine::none) {

@@ -164,7 +164,7 @@ def test_the_answer_comes_back_with_the_phones_own_via_and_the_media_crosses_bot
     assert 'From: Alice <sip:alice@10.0.1.2>;tag=1928301774\r\n' in ok['text']
     media_in = [r for r in inside if r['udp.srcport'] == '6000']
     assert [(r['ip.dst'], r['udp.dstport'], r['udp.checksum.status']) for r in media_in] == [('10.0.1.2', '4000', '1')] * 2
-    media_out = [r for r in payloads(call.outputs[1], 'udp.dstport == 6000')]
+    media_out = [r for r in payloads(call.outputs[1], 'udp.dstport == 6000') if not r['udp.payload'].startswith('80000009')]
     assert [(r['ip.src'], r['udp.srcport'], r['udp.checksum.status']) for r in media_out] == \
         [('198.51.100.1', str(PUBLIC_RTP), '1')] * 2
     assert call.counter('pinholes_opened') == 2  # RTP and RTCP
@@ -173,10 +173,13 @@ def test_the_answer_comes_back_with_the_phones_own_via_and_the_media_crosses_bot
 
 def test_the_bye_closes_the_pinholes_and_the_calls_media(call):
     assert call.counter('sip_calls_ended') == 1
-    # The stream's session goes with its pinhole at its next packet; later media finds neither.
-    assert call.counter('drop_pinhole_closed') == 1
+    # The stream's session goes with its pinhole at its next packet, which the policy then takes as any
+    # new flow (another public port); media to the call's public port finds nothing.
+    assert call.counter('media_sessions_closed') == 1
+    after = [r for r in payloads(call.outputs[1]) if r['udp.payload'].startswith('80000009')]
+    assert len(after) == 1 and after[0]['udp.srcport'] != str(PUBLIC_RTP)
     assert call.counter('drop_local_unhandled') == 1  # to our address and a port nothing holds now
-    assert not [r for r in payloads(call.outputs[0]) if r['udp.srcport'] == '6000' and r['text'].startswith('\x80\x00\x00\x05')]
+    assert not [r for r in payloads(call.outputs[0]) if r['udp.srcport'] == '6000' and r['udp.payload'].startswith('80000005')]
     bye = [r for r in payloads(call.outputs[1], 'udp.port == 5060') if r['text'].startswith('BYE')]
     assert len(bye) == 1 and '10.0.1.2' not in bye[0]['text']
     engine_counter = 'sip_sessions_alg' if call.engine == 'alg' else 'sip_sessions_helper'
@@ -450,20 +453,29 @@ Contact: <sip:alice@10.0.1.2:5060>""" + ('\nContent-Type: application/sdp' if sd
 
 
 def test_hold_closes_the_media_pinholes_and_resume_opens_new_ones():
+    # Media flows before the hold (a session of the stream exists); the resume is on the same inside
+    # port: its first packet in finds the old stream's session in the way, which ends, and the phone's
+    # next packet leaves from the resumed stream's public port.
+    def to_phone(i, port):
+        return from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
+
     inside = ([out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 2, 'hold'))] + fillers(31) +
-              [out_sip(in_dialog('INVITE', 3, 'media', 4000))] + fillers(31))
-    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
-               fillers(31 + 32 + 32, inside=False) +
-               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
-                for i, port in enumerate((PUBLIC_RTP, PUBLIC_RTP + 2))])
+              [out_sip(in_dialog('INVITE', 3, 'media', 4000))] + fillers(31) + fillers(32) +
+              [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000, dport=6000) / Raw(rtp(7)))])
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK)),
+                to_phone(1, PUBLIC_RTP)] + fillers(30 + 32 + 32, inside=False) +
+               [to_phone(2, PUBLIC_RTP + 2), to_phone(3, PUBLIC_RTP)])
     run = run_pcap(BASE, [inside, outside])
     sent = [r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('INVITE')]
     assert len(sent) == 3
     assert 'c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n' in sent[1]  # held: nothing to open
     assert f'm=audio {PUBLIC_RTP + 2} RTP/AVP 0\r\n' in sent[2]               # resumed on a new pair
-    delivered = [(r['ip.dst'], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
-    assert delivered == [('10.0.1.2', '4000')]  # only through the resumed pinhole
+    delivered = [(r['udp.payload'][:8], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert delivered == [('80000001', '4000'), ('80000002', '4000')]  # not the one to the held port
+    out = [r['udp.srcport'] for r in payloads(run.outputs[1], 'udp.dstport == 6000')]
+    assert out == [str(PUBLIC_RTP + 2)]
     assert run.counter('pinholes_opened') == 4
+    assert run.counter('media_sessions_closed') == 1 and run.counter('pinhole_sessions') == 2
 
 
 def test_a_late_offer_in_the_ack_opens_the_media():
