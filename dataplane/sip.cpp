@@ -297,21 +297,14 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     }
     // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
-    // SNAT: it came in, through a VIP); what it writes of itself becomes where it is seen from. Its
-    // media ports are left as written (its NAT is expected to keep them, or to be symmetric).
-    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && dir == 0 &&
-        (s.flags & nat::session_flag::snat) == 0) {
-        const sip::endpoint seen{s.key.src.to_host(), s.key.sport.to_host()};
-        if (const auto written = sip::written_endpoint(msg); written && written->address != seen.address) {
-            sip::nat_summary hnt;
-            sip::nat_options o = options;
-            o.nat_trace = false;
-            if (sip::translate(msg, {*written, seen}, true, nullptr, edits, hnt, o) != sip::edit_error::ok) {
-                counters_.add(counter::sip_not_rewritten);
-                return std::nullopt;
-            }
-            counters_.add(counter::sip_hnt_rewritten);
-        }
+    // SNAT: it came in, through a VIP); what it writes of itself becomes where it is seen from, and what
+    // is sent to it goes back to what it wrote: it must find its own Via sent-by (RFC 3261 §18.1.2) and
+    // Call-ID (§12.2.2) in what it receives. Its media ports are left as written (its NAT is expected
+    // to keep them, or to be symmetric).
+    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0 &&
+        !hosted_nat(msg, s, index, dir, options)) {
+        counters_.add(counter::sip_not_rewritten);
+        return std::nullopt;
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
     const call_step call = follow_call(summary, s);
@@ -467,7 +460,7 @@ void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     }
     const unsigned payload_len = total - ihl - thl;
     const auto payload_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(p.m, std::uint8_t*) + thl);
-    tcp_sip_entry* e = sip_->tcp.find(index, s.slot_generation);
+    sip_session_entry* e = sip_->sessions.find(index, s.slot_generation);
     const std::uint32_t seq = tcp->seq.to_host();
     const std::uint32_t ack = tcp->ack.to_host();
     const std::int32_t offset = e != nullptr ? e->dir[dir].offset_for(seq) : 0;
@@ -480,7 +473,7 @@ void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
             length = sip_translate({payload, payload_len}, s, index, dir, true);
         }
     }
-    if (length && *length != payload_len && (e = sip_->tcp.make(index, s.slot_generation)) == nullptr) {
+    if (length && *length != payload_len && (e = sip_->sessions.make(index, s.slot_generation)) == nullptr) {
         counters_.add(counter::sip_not_rewritten); // no room to follow the connection: leave it as it is
         length.reset();
     }
@@ -513,6 +506,36 @@ void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     }
     tcp->checksum = be16{static_cast<std::uint16_t>(~csum_fold(sum))};
     p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
+}
+
+// The remote phone's part of hosted NAT traversal (above): its messages (direction 0) say where it is
+// seen from instead of what it wrote, which is kept for the session; those to it (direction 1) say
+// what it wrote again. False when the edits could not be recorded.
+bool worker::hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
+                        sip::nat_options options) noexcept
+{
+    const sip::endpoint seen{s.key.src.to_host(), s.key.sport.to_host()};
+    std::optional<sip::endpoint> written;
+    if (dir == 0) {
+        written = sip::written_endpoint(msg);
+        if (written && written->address != seen.address) {
+            if (sip_session_entry* e = sip_->sessions.make(index, s.slot_generation)) {
+                e->hnt_written = *written;
+            }
+        }
+    } else if (const sip_session_entry* e = sip_->sessions.find(index, s.slot_generation); e != nullptr && e->hnt_written.address != 0) {
+        written = e->hnt_written;
+    }
+    if (!written || written->address == seen.address) {
+        return true;
+    }
+    sip::nat_summary hnt;
+    options.nat_trace = false;
+    if (sip::translate(msg, {*written, seen}, dir == 0, nullptr, sip_->edits, hnt, options) != sip::edit_error::ok) {
+        return false;
+    }
+    counters_.add(counter::sip_hnt_rewritten);
+    return true;
 }
 
 // The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL

@@ -318,7 +318,7 @@ void worker::tick() noexcept
     counters_.add(counter::sessions_expired, expired);
     counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 256));
     // Ended calls stay listed for 32 s; a call nothing was heard of for the session TTL goes.
-    sip_->tcp.sweep(64, [this](std::uint32_t session, std::uint16_t generation) { return sessions_->alive(session, generation); });
+    sip_->sessions.sweep(64, [this](std::uint32_t session, std::uint16_t generation) { return sessions_->alive(session, generation); });
     calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 256);
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).

@@ -83,7 +83,7 @@ struct session_query {
 };
 
 class worker;
-struct sip_state; // dataplane/sip.hpp: the SIP engines' buffers and parse state
+struct sip_state; // dataplane/sip_state.hpp: the SIP engines' buffers and parse state
 class media_opener;
 struct worker_result {
     std::unique_ptr<worker> w;
@@ -192,6 +192,8 @@ private:
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     bool end_closed_media(const flow_key& k) noexcept;
+    bool hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
+                    sip::nat_options options) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
                       const nat::session& s, std::uint32_t index) noexcept;
     // Moves the call of `sum` on: whether the call table follows it, and whether this message ended it.

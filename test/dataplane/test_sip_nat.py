@@ -624,19 +624,26 @@ def hnt_run(profile_sip, media_from):
     run = run_pcap(config, [inside, outside])
     got = [r['text'] for r in payloads(run.outputs[0], 'udp.port == 5060') if r['text'].startswith('INVITE')]
     media = [r for r in payloads(run.outputs[0]) if r['udp.srcport'] == '7000']
+    run.answer = next(r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060') if r['text'].startswith('SIP/2.0 200'))
     return run, got, media
 
 
 def test_hosted_nat_traversal_writes_where_a_remote_phone_is_seen_and_can_restrict_its_media():
     run, got, media = hnt_run('status: enable', '198.51.100.2')
     assert len(got) == 1 and '192.168.1.11' in got[0]  # off by default: as written
+    assert 'Via: SIP/2.0/UDP 198.51.100.2:40000;branch=z9hG4bKh1;rport\r\n' in run.answer  # both ways
     run, got, media = hnt_run('status: enable, hosted-nat-traversal: enable', '198.51.100.3')
     text = got[0]
     assert '192.168.1.11' not in text
     assert 'Via: SIP/2.0/UDP 198.51.100.2:40000;branch=z9hG4bKh1;rport\r\n' in text
     assert 'Contact: <sip:remote@198.51.100.2:40000>\r\n' in text and 'c=IN IP4 198.51.100.2\r\n' in text
     assert 'm=audio 7000 RTP/AVP 0\r\n' in text  # its media port as written
-    assert run.counter('sip_hnt_rewritten') == 1
+    # The answer goes back to what the phone wrote: its own Via and Call-ID (RFC 3261 §18.1.2, §12.2.2);
+    # the PBX's side leaves as the VIP.
+    assert 'Via: SIP/2.0/UDP 192.168.1.11:5060;branch=z9hG4bKh1;rport\r\n' in run.answer
+    assert 'Call-ID: hnt-1@192.168.1.11\r\n' in run.answer and 'From: <sip:remote@192.168.1.11>;tag=h9' in run.answer
+    assert '10.0.1.2' not in run.answer and 'Contact: <sip:pbx@198.51.100.10:5060>' in run.answer
+    assert run.counter('sip_hnt_rewritten') == 2
     assert [(r['ip.dst'], r['udp.dstport']) for r in media] == [('10.0.1.2', '4000')]  # from anywhere, unrestricted
     run, got, media = hnt_run('status: enable, hosted-nat-traversal: enable, hnt-restrict-source-ip: enable', '198.51.100.3')
     # Not through the call's pinhole (the whole-address VIP's policy still forwards it, port unchanged).
