@@ -13,6 +13,7 @@ namespace sipalg::dp {
 
 #define SIPALG_EVENT_COUNTERS(X)                                                                     \
     X(rx_packets, "packets received from the ports")                                               \
+    X(busy_cycles, "TSC cycles of polls that found packets (the worker's load: over the TSC rate, the busy share)") \
     X(tx_packets, "packets handed to the ports")                                                   \
     X(forwarded, "IPv4 packets routed to a next hop")                                              \
     X(handoff_out, "packets handed to another worker")                                             \

@@ -234,6 +234,7 @@ int worker::run() noexcept
                 idle_loops_.store(0, std::memory_order_relaxed);
             }
             last_active_.store(now_, std::memory_order_relaxed);
+            counters_.add(counter::busy_cycles, rte_rdtsc() - now_);
         } else {
             idle_loops_.store(++idle, std::memory_order_relaxed);
             if (opts_.idle_sleep_us != 0 && idle > 64) {
@@ -489,6 +490,9 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
         if (i + prefetch_ahead < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
         }
+        // Later stages (and other workers, after a handoff) read the arrival port from the mbuf; not
+        // every PMD stamps it (net_ring does not), and this is the port just polled.
+        pkts[i]->port = port;
         classify<Steer>(pkts[i], *itf, ours, b, r);
     }
     session_stage(b, r);

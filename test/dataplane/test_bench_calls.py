@@ -1,0 +1,33 @@
+"""The in-process calls benchmark (test/bench/bench_calls.cpp) as a closed-loop test of both engines:
+phones and a far side that answers what it actually receives, through a real worker on ring-backed
+ports. A short run must complete calls in order with every SIP message translated, none leaving with
+the phone's address, no drop and nothing the generator could not place. Its speed is not asserted."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from sipalg_tools.daemon import eal_args, remove_runtime_dir, unique_prefix
+
+
+@pytest.mark.parametrize('engine', ['helper', 'alg'])
+def test_calls_complete_in_a_closed_loop(engine):
+    binary = os.environ.get('SIPALG_BENCH_CALLS')
+    if not binary:
+        pytest.fail('SIPALG_BENCH_CALLS is not set: run through meson test')
+    prefix = unique_prefix('bench-calls-test')
+    try:
+        p = subprocess.run([binary] + eal_args(prefix, [], memory_mb=1024) + ['--', engine, '0.5', '16'],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        remove_runtime_dir(prefix)
+    assert p.returncode == 0, p.stdout + p.stderr
+    summary = next(line for line in p.stdout.splitlines() if line.startswith('#'))
+    counts = {name: int(n) for n, name in re.findall(r'(\d+) (calls in|SIP messages|unparsed|calls ended|drops|leaks|'
+                                                     r'unexpected)', summary)}
+    assert counts['calls in'] > 100, summary
+    assert counts['unparsed'] == 0 and counts['drops'] == 0 and counts['leaks'] == 0 and counts['unexpected'] == 0
+    # Seven SIP messages a call; the calls in flight at either end of the window (16 phones) blur it.
+    assert abs(counts['SIP messages'] - 7 * counts['calls in']) <= 2 * 7 * 16, summary
+    assert f'result calls_per_s_{engine} ' in p.stdout
