@@ -57,6 +57,7 @@ namespace sipalg::dp {
     X(contact_pinholes_opened, "pinholes opened for a Contact port other than the session's (open-contact-pinhole)") \
     X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \
     X(media_sessions_closed, "media sessions ended because their pinhole had closed (the call ended or its stream moved)") \
+    X(sessions_taken_by_pinhole, "policy sessions of an inside endpoint ended for a pinhole opened since (media sent while held, then resumed)") \
     X(media_ports_exhausted, "SDP streams left untranslated: no pinhole or port pair was free")
 
 #define SIPALG_DROP_COUNTERS(X)                                                                      \

@@ -699,9 +699,9 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
                                  timeout_ticks_[static_cast<unsigned>(state)]);
     };
     auto ins = insert();
-    // The other direction may still hold the session of a stream whose pinhole closed since (a stream
-    // resumed or moved back to the same port): it ends now, as at its own next packet.
-    if (ins.error == nat::session_table::insert_error::exists && end_closed_media(translated.reversed())) {
+    // The other direction may still hold an older session of the endpoint (a stream resumed or moved
+    // back to the same port): see clear_way_for_pinhole.
+    if (ins.error == nat::session_table::insert_error::exists && clear_way_for_pinhole(translated.reversed())) {
         ins = insert();
     }
     if (ins.error != nat::session_table::insert_error::none) {
@@ -731,16 +731,23 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     return true;
 }
 
-// Ends the session `k` names when it is media whose pinhole has closed; whether it did.
-bool worker::end_closed_media(const flow_key& k) noexcept
+// The session `k` names stands where a pinhole's new session goes. It ends when it is media whose
+// pinhole has closed, or a policy's UDP session that the inside endpoint started itself: the phone
+// went on sending while its stream was held, and that endpoint is the call's media again. Whether it
+// ended.
+bool worker::clear_way_for_pinhole(const flow_key& k) noexcept
 {
     const nat::session_ref ref = sessions_->find(k);
-    if (!ref.found() || (sessions_->at(ref.index).voip_flags & nat::voip_flag::child) == 0 ||
-        pinhole_open(sessions_->at(ref.index))) {
+    if (!ref.found()) {
+        return false;
+    }
+    const nat::session& s = sessions_->at(ref.index);
+    const bool child = (s.voip_flags & nat::voip_flag::child) != 0;
+    if (child ? pinhole_open(s) : (s.engine != nat::sip_engine::none || s.key.proto != ip_proto::udp || ref.dir != 0)) {
         return false;
     }
     sessions_->remove(ref.index);
-    counters_.add(counter::media_sessions_closed);
+    counters_.add(child ? counter::media_sessions_closed : counter::sessions_taken_by_pinhole);
     return true;
 }
 

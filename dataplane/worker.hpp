@@ -191,7 +191,7 @@ private:
     bool replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
-    bool end_closed_media(const flow_key& k) noexcept;
+    bool clear_way_for_pinhole(const flow_key& k) noexcept;
     bool hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
                     sip::nat_options options) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,

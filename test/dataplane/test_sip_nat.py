@@ -453,15 +453,18 @@ Contact: <sip:alice@10.0.1.2:5060>""" + ('\nContent-Type: application/sdp' if sd
 
 
 def test_hold_closes_the_media_pinholes_and_resume_opens_new_ones():
-    # Media flows before the hold (a session of the stream exists); the resume is on the same inside
-    # port: its first packet in finds the old stream's session in the way, which ends, and the phone's
-    # next packet leaves from the resumed stream's public port.
+    # Media flows before the hold (a session of the stream exists); the phone sends once more while
+    # held, which the policy takes as any new flow; the resume is on the same inside port: its first
+    # packet in finds that flow's session in the way, which ends, and the phone's next packet leaves
+    # from the resumed stream's public port.
     def to_phone(i, port):
         return from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
 
-    inside = ([out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 2, 'hold'))] + fillers(31) +
-              [out_sip(in_dialog('INVITE', 3, 'media', 4000))] + fillers(31) + fillers(32) +
-              [from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000, dport=6000) / Raw(rtp(7)))])
+    def from_phone(i):
+        return from_inside(IP(src='10.0.1.2', dst='198.51.100.2') / UDP(sport=4000, dport=6000) / Raw(rtp(i)))
+
+    inside = ([out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 2, 'hold')), from_phone(6)] + fillers(30) +
+              [out_sip(in_dialog('INVITE', 3, 'media', 4000))] + fillers(31) + fillers(32) + [from_phone(7)])
     outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK)),
                 to_phone(1, PUBLIC_RTP)] + fillers(30 + 32 + 32, inside=False) +
                [to_phone(2, PUBLIC_RTP + 2), to_phone(3, PUBLIC_RTP)])
@@ -472,10 +475,12 @@ def test_hold_closes_the_media_pinholes_and_resume_opens_new_ones():
     assert f'm=audio {PUBLIC_RTP + 2} RTP/AVP 0\r\n' in sent[2]               # resumed on a new pair
     delivered = [(r['udp.payload'][:8], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
     assert delivered == [('80000001', '4000'), ('80000002', '4000')]  # not the one to the held port
-    out = [r['udp.srcport'] for r in payloads(run.outputs[1], 'udp.dstport == 6000')]
-    assert out == [str(PUBLIC_RTP + 2)]
+    out = [(r['udp.payload'][:8], r['udp.srcport']) for r in payloads(run.outputs[1], 'udp.dstport == 6000')]
+    assert out[1] == ('80000007', str(PUBLIC_RTP + 2))
+    assert out[0][0] == '80000006' and out[0][1] not in (str(PUBLIC_RTP), str(PUBLIC_RTP + 2))  # by the policy
     assert run.counter('pinholes_opened') == 4
-    assert run.counter('media_sessions_closed') == 1 and run.counter('pinhole_sessions') == 2
+    assert run.counter('media_sessions_closed') == 1 and run.counter('sessions_taken_by_pinhole') == 1
+    assert run.counter('pinhole_sessions') == 2
 
 
 def test_a_late_offer_in_the_ack_opens_the_media():
