@@ -452,6 +452,24 @@ Contact: <sip:alice@10.0.1.2:5060>""" + ('\nContent-Type: application/sdp' if sd
     return sip(head, sdp or '')
 
 
+def test_sdp_in_a_prack_or_an_update_moves_the_media_as_a_reinvite_does():
+    # RFC 3262 §5 (an offer in a PRACK) and RFC 3311 (UPDATE): each new SDP of the phone describes all
+    # its media; the stream's last port is the only one open.
+    inside = ([out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('PRACK', 2, 'media', 4002))] + fillers(31) +
+              [out_sip(in_dialog('UPDATE', 3, 'media', 4004))] + fillers(31))
+    outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +
+               fillers(31 + 32 + 32, inside=False) +
+               [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=PUBLIC_RTP + k) / Raw(rtp(k)))
+                for k in (0, 2, 4)])
+    run = run_pcap(BASE, [inside, outside])
+    sent = {r['text'].split(' ', 1)[0]: r['text'] for r in payloads(run.outputs[1], 'udp.port == 5060')}
+    assert f'm=audio {PUBLIC_RTP + 2} RTP/AVP 0\r\n' in sent['PRACK'] and '10.0.1.2' not in sent['PRACK']
+    assert f'm=audio {PUBLIC_RTP + 4} RTP/AVP 0\r\n' in sent['UPDATE'] and '10.0.1.2' not in sent['UPDATE']
+    delivered = [(r['udp.payload'][:8], r['udp.dstport']) for r in payloads(run.outputs[0]) if r['udp.srcport'] == '6000']
+    assert delivered == [('80000004', '4004')]
+    assert run.counter('pinholes_opened') == 6
+
+
 def test_hold_closes_the_media_pinholes_and_resume_opens_new_ones():
     # Media flows before the hold (a session of the stream exists); the phone sends once more while
     # held, which the policy takes as any new flow; the resume is on the same inside port: its first
