@@ -574,7 +574,7 @@ def test_open_contact_pinhole_lets_requests_reach_a_contact_on_another_port():
 
 
 def test_a_refused_reinvite_keeps_the_answered_calls_media():
-    refused = sip(f"""SIP/2.0 491 Request Pending
+    refused = sip("""SIP/2.0 491 Request Pending
 Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKINVITE2;rport=5060;received=198.51.100.1
 To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
 From: Alice <sip:alice@198.51.100.1>;tag=1928301774

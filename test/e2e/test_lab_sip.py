@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -331,7 +332,6 @@ def far_and_phone(tmp_path, name, during=None):
     """The far end (test/e2e/sipp/<name>_far.xml) outside and the phone (<name>_phone.xml) inside, both
     legs captured; `during(stop)` runs in a thread for the length of the call (stop: a threading.Event
     set when it ends). Returns (phone, far returncode, outside pcap, inside pcap)."""
-    import threading
     audio(tmp_path, PHASE_PACKETS)
     sipp_dir = SCENARIO.parent
     outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
