@@ -267,18 +267,19 @@ struct generator {
         }
         const std::uint32_t to_ip = rte_be_to_cpu_32(ip->src_addr);
         const std::uint16_t to_port = rte_be_to_cpu_16(udp->src_port);
-        const std::uint64_t k = call_number(header(msg, "\r\nCall-ID: "));
+        // The request's own headers, which every answer copies.
+        const std::string_view via = header(msg, "\r\nVia: ");
+        const std::string_view from = header(msg, "\r\nFrom: ");
+        const std::string_view to = header(msg, "\r\nTo: ");
+        const std::string_view call_id = header(msg, "\r\nCall-ID: ");
+        const std::string_view cseq = header(msg, "\r\nCSeq: ");
+        const std::uint64_t k = call_number(call_id);
         const auto answer = [&](std::string_view status, bool tag, bool sdp) {
-            const std::string_view to = header(msg, "\r\nTo: ");
             // The far side's tag "t<k + 1>" where the To has none yet ("%.0llu" prints nothing for 0).
             const bool add_tag = tag && to.find(";tag=") == std::string_view::npos;
             const char* body = sdp ? "v=0\r\no=bob 1 1 IN IP4 198.51.100.2\r\ns=-\r\nc=IN IP4 198.51.100.2\r\nt=0 0\r\n"
                                      "m=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
                                    : "";
-            const std::string_view via = header(msg, "\r\nVia: ");
-            const std::string_view from = header(msg, "\r\nFrom: ");
-            const std::string_view call_id = header(msg, "\r\nCall-ID: ");
-            const std::string_view cseq = header(msg, "\r\nCSeq: ");
             const int len = std::snprintf(
                 text, sizeof text,
                 "SIP/2.0 %.*s\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s%s%.0llu\r\nCall-ID: %.*s\r\nCSeq: %.*s\r\n"

@@ -204,24 +204,8 @@ def test_rtp_disable_translates_signalling_but_opens_no_pinhole():
     assert run.counter('pinholes_opened') == 0
 
 
-def reinvite(port):
-    return sip(f"""INVITE sip:bob@198.51.100.2 SIP/2.0
-Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bKre{port};rport
-To: Bob <sip:bob@198.51.100.2>;tag=a6c85cf
-From: Alice <sip:alice@10.0.1.2>;tag=1928301774
-Call-ID: {CALL_ID}
-CSeq: 314161 INVITE
-Contact: <sip:alice@10.0.1.2:5060>
-Content-Type: application/sdp""", f"""v=0
-o=alice 2890844526 2890844527 IN IP4 10.0.1.2
-s=-
-c=IN IP4 10.0.1.2
-t=0 0
-m=audio {port} RTP/AVP 0""")
-
-
 def test_a_reinvite_that_moves_the_media_closes_the_old_pinholes():
-    inside = [out_sip(INVITE)] + fillers(31) + [out_sip(reinvite(4002))] + fillers(31)
+    inside = [out_sip(INVITE)] + fillers(31) + [out_sip(in_dialog('INVITE', 314161, 'media', 4002))] + fillers(31)
     to_public = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=6000, dport=port) / Raw(rtp(i)))
                  for i, port in enumerate((PUBLIC_RTP, PUBLIC_RTP + 2))]
     outside = ([from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / Raw(OK))] +

@@ -80,6 +80,13 @@ def sipp_server(ns, cwd, *args):
             p.kill()
 
 
+def sipp_call(ns, cwd, target, scenario, *args, timeout=60):
+    """A SIPp in namespace `ns` running `scenario` once against `target` (its own options in `args`);
+    the finished process, its output captured."""
+    return subprocess.run(netns(ns, 'sipp', target, '-sf', str(scenario), *args, '-m', '1', '-nostdin'), cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def sip_payloads(pcap, transport='udp'):
     t = transport
     rows = tshark.fields(pcap, ['ip.src', 'ip.dst', f'{t}.srcport', f'{t}.dstport', f'{t}.checksum.status',
@@ -243,10 +250,8 @@ def test_each_seed_configuration_then_a_call(lab_up, tmp_path):
             assert r['ok'], (name, r)
             # Sessions made under the previous configuration keep their handler: start clean.
             control_request(SOCKET, 'cli\ndiagnose sys session filter clear\ndiagnose sys session clear\n')
-            uac = subprocess.run(netns('sipalg-in', 'sipp', f'198.51.100.2:{port}', '-sf', str(quick), '-i', '10.0.1.2',
-                                       '-p', '5062', '-mi', '10.0.1.2', '-mp', '4000', '-m', '1', '-s', 'bob',
-                                       '-nostdin', '-timeout', '15s'),
-                                 cwd=tmp_path, capture_output=True, text=True, timeout=30)
+            uac = sipp_call('sipalg-in', tmp_path, f'198.51.100.2:{port}', quick, '-i', '10.0.1.2', '-p', '5062',
+                            '-mi', '10.0.1.2', '-mp', '4000', '-s', 'bob', '-timeout', '15s', timeout=30)
             listed = control_request(SOCKET, f'sessions dport={port} proto=17\n')
             engines = {s['engine'] for s in listed['sessions']}
             if uac.returncode != 0 or engines != {engine}:
@@ -279,10 +284,8 @@ def test_inbound_call_through_a_vip_to_the_inside_pbx(lab_up, tmp_path):
                      '4000', '-rtp_echo', '-m', '1', '-timeout', '40s') as pbx:
         with capture('sipalg-out', 'out0', outside):
             time.sleep(0.5)
-            caller = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.10:5060', '-sf', str(SCENARIO), '-i',
-                                          '198.51.100.2', '-p', '5060', '-mi', '198.51.100.2', '-mp', '6000', '-m', '1',
-                                          '-s', 'pbx', '-nostdin', '-timeout', '30s'),
-                                    cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            caller = sipp_call('sipalg-out', tmp_path, '198.51.100.10:5060', SCENARIO, '-i', '198.51.100.2', '-p', '5060',
+                               '-mi', '198.51.100.2', '-mp', '6000', '-s', 'pbx', '-timeout', '30s')
             pbx.wait(20)
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     assert caller.returncode == 0, caller.stdout[-3000:]
@@ -300,9 +303,8 @@ def test_register_then_an_inbound_call_reaches_the_registered_phone(lab_up, tmp_
     sipp_dir = SCENARIO.parent
     with sipp_server('sipalg-out', tmp_path, '-sf', str(sipp_dir / 'register_uas.xml'), '-i', '198.51.100.2', '-p',
                      '5060', '-m', '1', '-timeout', '20s') as registrar:
-        reg = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(sipp_dir / 'register_uac.xml'),
-                                   '-i', '10.0.1.2', '-p', '5060', '-m', '1', '-nostdin', '-timeout', '15s'),
-                             cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        reg = sipp_call('sipalg-in', tmp_path, '198.51.100.2:5060', sipp_dir / 'register_uac.xml', '-i', '10.0.1.2',
+                        '-p', '5060', '-timeout', '15s', timeout=30)
         registrar.wait(20)
     assert reg.returncode == 0, reg.stdout[-2000:]
     registered = control_request(SOCKET, 'cli\ndiagnose sys sip mapping list\n')['output']
@@ -312,10 +314,8 @@ def test_register_then_an_inbound_call_reaches_the_registered_phone(lab_up, tmp_
     audio(tmp_path, 20)
     with sipp_server('sipalg-in', tmp_path, '-sn', 'uas', '-i', '10.0.1.2', '-p', '5060', '-m', '1', '-timeout',
                      '30s') as phone:
-        call = subprocess.run(netns('sipalg-out', 'sipp', '198.51.100.1:5060', '-sf', str(SCENARIO), '-i',
-                                    '198.51.100.2', '-p', '5070', '-mi', '198.51.100.2', '-mp', '6000', '-m', '1',
-                                    '-s', 'alice', '-nostdin', '-timeout', '30s'),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        call = sipp_call('sipalg-out', tmp_path, '198.51.100.1:5060', SCENARIO, '-i', '198.51.100.2', '-p', '5070',
+                         '-mi', '198.51.100.2', '-mp', '6000', '-s', 'alice', '-timeout', '30s')
         phone.wait(20)
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     assert call.returncode == 0, call.stdout[-3000:]
@@ -343,10 +343,8 @@ def far_and_phone(tmp_path, name, during=None):
             time.sleep(0.5)
             if watcher:
                 watcher.start()
-            phone = subprocess.run(netns('sipalg-in', 'sipp', '198.51.100.2:5060', '-sf', str(sipp_dir / f'{name}_phone.xml'),
-                                         '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2', '-mp', '4000', '-rtp_echo',
-                                         '-m', '1', '-s', 'far', '-nostdin', '-timeout', '40s'),
-                                   cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            phone = sipp_call('sipalg-in', tmp_path, '198.51.100.2:5060', sipp_dir / f'{name}_phone.xml', '-i', '10.0.1.2',
+                              '-p', '5060', '-mi', '10.0.1.2', '-mp', '4000', '-rtp_echo', '-s', 'far', '-timeout', '40s')
             far.wait(20)
             stop.set()
             if watcher:
@@ -412,7 +410,7 @@ def test_media_moves_holds_and_resumes_and_a_rejected_stream_closes(lab_up, tmp_
     # The pinholes over time (each state held for two reads at least, passing moments left out): the
     # audio alone once the answer rejected the video, the moved port alone, none on hold, the first
     # port again on resume; none after the BYE.
-    steady = [s for i, s in enumerate(states) if 0 < i < len(states) and states[i - 1] == s]
+    steady = [s for i, s in enumerate(states) if i > 0 and states[i - 1] == s]
     collapsed = [s for i, s in enumerate(steady) if i == 0 or steady[i - 1] != s]
     print([sorted(s) for s in collapsed])
     expected = [{'4000', '4001'}, {'4002', '4003'}, set(), {'4000', '4001'}]
