@@ -3,7 +3,7 @@
 
 #include "sip/text.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 namespace sipalg::sip {
 
@@ -23,153 +23,247 @@ std::string_view frame_error_name(frame_error e) noexcept
 
 namespace {
 
-// What the bytes at a message boundary say so far about a start line: a response begins with "SIP/",
-// a request with a method token and a space and, once its line is complete, ends with " SIP/x.y".
-// Returns false as soon as they cannot be either (an HTTP request, binary data).
-bool may_start_message(std::string_view s, bool line_complete) noexcept
-{
-    const std::string_view sip = "SIP/";
-    if (s.size() <= sip.size() ? istarts_with(sip, s) : istarts_with(s, sip)) {
-        return true;
-    }
-    std::size_t i = 0;
-    while (i < s.size() && is_token_char(s[i])) {
-        ++i;
-    }
-    if (i == s.size()) {
-        return !line_complete;
-    }
-    if (i == 0 || s[i] != ' ') {
-        return false;
-    }
-    if (!line_complete) {
-        return true;
-    }
-    if (!s.empty() && s.back() == '\r') {
-        s.remove_suffix(1);
-    }
-    const std::size_t sp = s.rfind(' ');
-    return sp > i && istarts_with(s.substr(sp + 1), sip);
-}
-
-// The end of the header section (offset after the empty line) in `s`, or npos.
-std::size_t header_end(std::string_view s) noexcept
-{
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const void* nl = std::memchr(s.data() + i, '\n', s.size() - i);
-        if (nl == nullptr) {
-            return std::string_view::npos;
-        }
-        i = static_cast<std::size_t>(static_cast<const char*>(nl) - s.data());
-        // An empty line follows this LF: "\n\n" or "\n\r\n".
-        if (i + 1 < s.size() && s[i + 1] == '\n') {
-            return i + 2;
-        }
-        if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') {
-            return i + 3;
-        }
-    }
-    return std::string_view::npos;
-}
-
-// Content-Length (or "l") of a header section: nothing found is 0; a value that is not a number, or
-// two different values, make the framing ambiguous.
-struct length_result {
-    bool ok;
-    std::uint64_t value;
-};
-
-length_result content_length(std::string_view headers) noexcept
-{
-    bool found = false;
-    std::uint64_t value = 0;
-    std::size_t pos = 0;
-    while (pos < headers.size()) {
-        std::size_t nl = headers.find('\n', pos);
-        if (nl == std::string_view::npos) {
-            nl = headers.size();
-        }
-        const std::string_view line = headers.substr(pos, nl - pos);
-        pos = nl + 1;
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos || line.empty() || line[0] == ' ' || line[0] == '\t') {
-            continue;
-        }
-        const std::string_view name = trim_lws_back(line.substr(0, colon));
-        if (!iequals(name, "Content-Length") && !iequals(name, "l")) {
-            continue;
-        }
-        const auto n = parse_number(trim_lws(line.substr(colon + 1)), 10, 0xffffffffu);
-        if (!n || (found && *n != value)) {
-            return {false, 0};
-        }
-        found = true;
-        value = *n;
-    }
-    return {true, value};
-}
+constexpr std::string_view sip_slash = "sip/";
+constexpr std::string_view content_length = "content-length";
 
 } // namespace
 
-stream_framer::next stream_framer::cut() noexcept
+frame_scanner::result frame_scanner::fail(frame_error e, std::size_t used) noexcept
 {
-    const std::string_view s(buffer_.data() + start_, buffer_.size() - start_);
-    if (s.empty()) {
-        return {};
-    }
-    if (total_ != 0) {
-        return s.size() < total_ ? next{} : next{frame_error::none, frame_kind::message, total_};
-    }
-    // Keep-alives between messages (RFC 5626 §3.5.1): CRLFCRLF is a ping, a lone CRLF a pong. A CRLF
-    // that might still grow into a ping waits for the next byte.
-    if (!start_line_checked_ && (s[0] == '\r' || s[0] == '\n')) {
-        if (s.size() >= 4 && s.substr(0, 4) == "\r\n\r\n") {
-            return {frame_error::none, frame_kind::ping, 4};
+    error_ = e;
+    result r;
+    r.used = used;
+    r.error = e;
+    return r;
+}
+
+frame_scanner::result frame_scanner::done(frame_kind k, std::size_t used) noexcept
+{
+    result r;
+    r.used = used;
+    r.complete = true;
+    r.kind = k;
+    r.length = size_;
+    const std::uint32_t max = max_message_;
+    *this = frame_scanner(max);
+    return r;
+}
+
+// A start line, byte by byte: a response begins with "SIP/"; a request is a method token, a space,
+// and, once the line is complete, ends with " SIP/x.y" after a later space (RFC 3261 §7.1, §7.2).
+// False as soon as the bytes cannot be either (an HTTP request, binary data).
+bool frame_scanner::start_line_byte(char c) noexcept
+{
+    const std::uint32_t pos = size_ - 1;
+    if (c == '\n') {
+        if (response_match_ == sip_slash.size()) {
+            return true;
         }
-        if (s[0] == '\n') {
-            return {frame_error::none, frame_kind::pong, 1};
-        }
-        if (s.size() < 2) {
-            return {};
-        }
-        if (s[1] != '\n') {
-            return {frame_error::not_sip};
-        }
-        if (s.size() == 2 || (s[2] == '\r' && s.size() == 3)) {
-            return {};
-        }
-        return {frame_error::none, frame_kind::pong, 2};
+        return token_ == 1 && version_match_ == sip_slash.size();
     }
-    if (!start_line_checked_) {
-        const std::size_t first_line = s.find('\n');
-        const bool complete = first_line != std::string_view::npos;
-        if (!may_start_message(s.substr(0, complete ? first_line : s.size()), complete)) {
-            return {frame_error::not_sip};
+    if (response_match_ == pos && pos < sip_slash.size() && to_lower(c) == sip_slash[pos]) {
+        ++response_match_;
+    }
+    if (response_match_ == sip_slash.size()) {
+        return true;
+    }
+    if (token_ == 0) {
+        if (is_token_char(c)) {
+            return true;
         }
-        if (!complete) {
-            return s.size() > max_start_line ? next{frame_error::too_large} : next{};
+        if (c == ' ' && pos > 0) {
+            token_ = 1;
+            version_match_ = 0xff; // the version follows a later space
+            return true;
         }
-        start_line_checked_ = true;
-        header_scan_ = first_line;
+        return false;
     }
-    // Resume a little before where the last search stopped: a terminator may straddle the boundary.
-    const std::size_t from = header_scan_ >= 2 ? header_scan_ - 2 : 0;
-    const std::size_t found = header_end(s.substr(from));
-    if (found == std::string_view::npos) {
-        header_scan_ = s.size();
-        return s.size() > max_message_ ? next{frame_error::too_large} : next{};
+    if (c == ' ') {
+        version_match_ = 0;
+    } else if (version_match_ < sip_slash.size()) {
+        version_match_ = to_lower(c) == sip_slash[version_match_] ? static_cast<std::uint8_t>(version_match_ + 1) : 0xff;
     }
-    const std::size_t end = from + found;
-    const length_result cl = content_length(s.substr(0, end));
-    if (!cl.ok) {
-        return {frame_error::bad_content_length};
+    return true;
+}
+
+// Header lines, byte by byte: the empty line ends them ("\n\n" or "\n\r\n"); a Content-Length (or "l")
+// line's value must be one number, the same in every such line (RFC 3261 §18.3, §20.14). A folded
+// continuation line is no header of its own.
+frame_scanner::header_step frame_scanner::header_byte(char c) noexcept
+{
+    switch (line_) {
+    case line::start:
+        if (c == '\n') {
+            return header_step::end;
+        }
+        if (c == '\r') {
+            line_ = line::start_cr;
+        } else if (c == ' ' || c == '\t') {
+            line_ = line::skip;
+        } else {
+            line_ = line::name;
+            name_match_ = to_lower(c) == content_length[0] ? 1 : 0xff;
+            name_is_l_ = to_lower(c) == 'l';
+            name_ws_ = false;
+            if (c == ':') {
+                line_ = line::skip;
+            }
+        }
+        return header_step::more;
+    case line::start_cr:
+        if (c == '\n') {
+            return header_step::end;
+        }
+        line_ = line::skip;
+        return header_step::more;
+    case line::name:
+        if (c == '\n') {
+            line_ = line::start;
+        } else if (c == ':') {
+            if (name_match_ == content_length.size() || name_is_l_) {
+                line_ = line::value;
+                digits_ = 0;
+                value_ = 0;
+                value_bad_ = false;
+                value_trailing_ = false;
+            } else {
+                line_ = line::skip;
+            }
+        } else if (is_lws(c)) {
+            name_ws_ = true;
+        } else {
+            name_is_l_ = false;
+            if (name_ws_ || name_match_ >= content_length.size() || to_lower(c) != content_length[name_match_]) {
+                name_match_ = 0xff;
+            } else {
+                ++name_match_;
+            }
+        }
+        return header_step::more;
+    case line::value:
+        if (c == '\n') {
+            line_ = line::start;
+            if (value_bad_ || digits_ == 0 || (length_found_ && value_ != length_)) {
+                return header_step::bad;
+            }
+            length_found_ = true;
+            length_ = static_cast<std::uint32_t>(value_);
+        } else if (is_lws(c)) {
+            value_trailing_ = digits_ > 0;
+        } else if (is_digit(c) && !value_trailing_ && digits_ < 10) {
+            ++digits_;
+            value_ = value_ * 10 + static_cast<unsigned>(c - '0');
+            value_bad_ |= value_ > 0xffffffffu;
+        } else {
+            value_bad_ = true;
+        }
+        return header_step::more;
+    case line::skip:
+        if (c == '\n') {
+            line_ = line::start;
+        }
+        return header_step::more;
     }
-    const std::uint64_t total = end + cl.value;
-    if (total > max_message_) {
-        return {frame_error::too_large};
+    return header_step::more;
+}
+
+frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
+{
+    if (error_ != frame_error::none) {
+        return fail(error_, 0);
     }
-    total_ = static_cast<std::size_t>(total);
-    return s.size() < total_ ? next{} : next{frame_error::none, frame_kind::message, total_};
+    std::size_t i = 0;
+    while (i < piece.size()) {
+        const char c = piece[i];
+        switch (phase_) {
+        case phase::boundary:
+            // Keep-alives between messages (RFC 5626 §3.5.1): CRLFCRLF is a ping, a lone CRLF (or LF) a
+            // pong; a CR must be followed by LF.
+            if (c == '\n') {
+                size_ = 1;
+                return done(frame_kind::pong, i + 1);
+            }
+            if (c == '\r') {
+                phase_ = phase::cr;
+                size_ = 1;
+                ++i;
+                continue;
+            }
+            phase_ = phase::start_line;
+            continue; // the same byte starts the start line
+        case phase::cr:
+            if (c != '\n') {
+                return fail(frame_error::not_sip, i);
+            }
+            phase_ = phase::crlf;
+            size_ = 2;
+            ++i;
+            continue;
+        case phase::crlf:
+            if (c != '\r') {
+                return done(frame_kind::pong, i); // this byte starts the next frame
+            }
+            phase_ = phase::crlfcr;
+            size_ = 3;
+            ++i;
+            continue;
+        case phase::crlfcr:
+            if (c != '\n') {
+                return fail(frame_error::not_sip, i);
+            }
+            size_ = 4;
+            return done(frame_kind::ping, i + 1);
+        case phase::start_line:
+            ++size_;
+            if (!start_line_byte(c)) {
+                return fail(frame_error::not_sip, i);
+            }
+            if (c == '\n') {
+                phase_ = phase::headers;
+                line_ = line::start;
+            } else if (size_ > max_start_line) {
+                return fail(frame_error::too_large, i);
+            }
+            ++i;
+            continue;
+        case phase::headers: {
+            ++size_;
+            const header_step step = header_byte(c);
+            if (step == header_step::bad) {
+                return fail(frame_error::bad_content_length, i);
+            }
+            ++i;
+            if (step == header_step::more) {
+                if (size_ > max_message_) {
+                    return fail(frame_error::too_large, i);
+                }
+                continue;
+            }
+            const std::uint64_t total = std::uint64_t{size_} + (length_found_ ? length_ : 0u);
+            if (total > max_message_) {
+                return fail(frame_error::too_large, i);
+            }
+            total_ = static_cast<std::uint32_t>(total);
+            if (total_ == size_) {
+                return done(frame_kind::message, i);
+            }
+            phase_ = phase::body;
+            continue;
+        }
+        case phase::body: {
+            const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(total_ - size_, piece.size() - i));
+            size_ += n;
+            i += n;
+            if (size_ == total_) {
+                return done(frame_kind::message, i);
+            }
+            continue;
+        }
+        }
+    }
+    result r;
+    r.used = i;
+    return r;
 }
 
 } // namespace sipalg::sip
