@@ -95,6 +95,12 @@ po::options_description describe(daemon_options& o)
             "sessions per worker; a new session beyond it is refused and counted")
         ("pinholes", po::value(&o.dp.pinholes)->default_value(o.dp.pinholes),
             "SIP media and registration pinholes per worker; beyond it SDP ports stay as they were, counted")
+        ("sip-connections", po::value(&o.dp.sip_connections)->default_value(o.dp.sip_connections),
+            "SIP/TCP connections followed per worker; beyond it a connection passes unparsed, counted")
+        ("sip-tcp-buffers", po::value(&o.dp.sip_tcp_buffers)->default_value(o.dp.sip_tcp_buffers),
+            "SIP/TCP directions that may hold bytes at once, per worker (one is free again once its bytes are acknowledged)")
+        ("sip-tcp-pages", po::value(&o.dp.sip_tcp_pages)->default_value(o.dp.sip_tcp_pages),
+            "2 KiB pages for the bytes SIP/TCP directions hold, per worker (at most 65535)")
         ("session-time-scale", po::value(&o.dp.session_time_scale)->default_value(o.dp.session_time_scale),
             "run the session clock this many times faster (tests of timeouts)")
         ("icmp-rate", po::value(&o.dp.icmp_rate)->default_value(o.dp.icmp_rate),

@@ -3,6 +3,7 @@
 // telemetry and the exit report print, and the help text. Drop reasons start with "drop_", so a sum over
 // them is the number of packets the appliance refused, and each refusal has a name.
 #include "nat/ipv4.hpp"
+#include "sip/tcp_stream.hpp"
 
 #include <array>
 #include <atomic>
@@ -43,7 +44,16 @@ namespace sipalg::dp {
     X(sip_rewritten, "SIP messages whose addresses or ports were translated")                     \
     X(sip_unparsed, "SIP session payloads that are not a SIP message: passed unchanged")          \
     X(sip_not_rewritten, "SIP messages that could not be translated (edit limits): passed unchanged") \
-    X(sip_tcp_partial, "SIP over TCP segments that are not exactly one whole message: passed unchanged") \
+    X(sip_tcp_connections, "SIP/TCP connections followed from their SYN as byte streams")          \
+    X(sip_tcp_table_full, "SIP/TCP connections not followed (no room): passed unparsed")            \
+    X(sip_tcp_untracked, "segments of SIP/TCP connections not followed from their SYN: passed unparsed") \
+    X(sip_tcp_segments, "segments of followed SIP/TCP connections")                                 \
+    X(sip_tcp_segments_held, "SIP/TCP segments whose bytes were held (a message not yet complete, or early)") \
+    X(sip_tcp_segments_made, "SIP/TCP segments the appliance made: output split to the MSS, acknowledgements") \
+    X(sip_tcp_segments_refused, "SIP/TCP segments whose new bytes were refused: more than a stream holds (sent again later)") \
+    X(sip_tcp_taken_over, "SIP/TCP bytes of an incomplete message acknowledged by the appliance to a sender that waited") \
+    X(sip_tcp_retransmitted, "SIP/TCP segments that sent translated output again for a retransmission") \
+    SIPALG_STREAM_ENDS(X##_TCP_END)                                                                \
     X(sip_grown_to_chain, "translated SIP messages that no longer fitted their mbuf")             \
     X(sip_calls_ended, "calls whose pinholes a BYE, CANCEL or failure response closed")           \
     X(sip_calls, "calls started (an INVITE with a new Call-ID)")                                  \
@@ -97,15 +107,18 @@ namespace sipalg::dp {
     X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
-// them drop_<reason>, so that list is written once.
+// them drop_<reason>, and X_TCP_END, which receives the reasons a SIP/TCP stream stops being parsed
+// (sip/tcp_stream.hpp) and names them sip_tcp_end_<reason>, so those lists are written once.
 #define SIPALG_COUNTERS(X) SIPALG_EVENT_COUNTERS(X) SIPALG_DROP_COUNTERS(X)
 
 enum class counter : std::uint16_t {
 #define SIPALG_X(name, help) name,
 #define SIPALG_X_DROP(name, help) drop_##name,
+#define SIPALG_X_TCP_END(name, help) sip_tcp_end_##name,
     SIPALG_COUNTERS(SIPALG_X)
 #undef SIPALG_X
 #undef SIPALG_X_DROP
+#undef SIPALG_X_TCP_END
         count_
 };
 
@@ -114,17 +127,21 @@ inline constexpr std::size_t counter_count = static_cast<std::size_t>(counter::c
 inline constexpr std::array<std::string_view, counter_count> counter_names{
 #define SIPALG_X(name, help) #name,
 #define SIPALG_X_DROP(name, help) "drop_" #name,
+#define SIPALG_X_TCP_END(name, help) "sip_tcp_end_" #name,
     SIPALG_COUNTERS(SIPALG_X)
 #undef SIPALG_X
 #undef SIPALG_X_DROP
+#undef SIPALG_X_TCP_END
 };
 
 inline constexpr std::array<std::string_view, counter_count> counter_help{
 #define SIPALG_X(name, help) help,
 #define SIPALG_X_DROP(name, help) help,
+#define SIPALG_X_TCP_END(name, help) "SIP/TCP directions no longer parsed: " help,
     SIPALG_COUNTERS(SIPALG_X)
 #undef SIPALG_X
 #undef SIPALG_X_DROP
+#undef SIPALG_X_TCP_END
 };
 
 // The drop counter for a failed IPv4 header check; both lists come from the same X-macros, in order.

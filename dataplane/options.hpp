@@ -17,6 +17,9 @@ struct options {
     std::uint32_t frag_timeout_ms = 5000;  // an incomplete datagram is dropped after this
     std::uint32_t sessions = 1u << 20;      // sessions per worker (memory is touched only as they are used)
     std::uint32_t pinholes = 1u << 16;     // SIP media and registration pinholes per worker
+    std::uint32_t sip_connections = 16384; // SIP sessions with state beyond their slot (every SIP/TCP connection) per worker
+    std::uint32_t sip_tcp_buffers = 1024;  // SIP/TCP directions holding bytes at once, per worker
+    std::uint32_t sip_tcp_pages = 8192;    // 2 KiB pages for the bytes they hold, per worker
     std::uint32_t session_time_scale = 1;  // session clock speed-up (tests: timeouts in a fraction of the time)
     std::uint32_t icmp_rate = 100;         // ICMP errors per second per worker (token bucket)
     std::uint32_t idle_sleep_us = 0;       // sleep when a worker found no work; 0 = pure polling

@@ -217,6 +217,9 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.flags |= flags;
     s.in_interface = in->index;
     s.out_interface = hop.interface;
+    s.packets[0] = 1;
+    s.bytes[0] = p.ip->total_length.to_host();
+    counters_.add(counter::sessions_created);
     // The SIP engine, chosen once for the session's life (seed table; nat/voip.hpp). The port is the
     // destination after a VIP, as the session helper and the ALG see it.
     s.engine = fw.sip.choose(policy.voip, p.key.proto, translated.dport.to_host());
@@ -229,11 +232,10 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         if ((s.voip_flags & nat::voip_flag::ips) != 0) {
             counters_.add(counter::sip_sessions_ips);
         }
-        sip_packet(p, s, ins.index, 0);
+        if (sip_packet(p, s, ins.index, 0, r)) {
+            return;
+        }
     }
-    s.packets[0] = 1;
-    s.bytes[0] = p.ip->total_length.to_host();
-    counters_.add(counter::sessions_created);
     route_slow(p.m, p.ip, p.plain, r, &s.rewrite[0], p.l4, p.l4_len);
 }
 

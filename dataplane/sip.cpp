@@ -9,10 +9,12 @@
 #include "dataplane/worker.hpp"
 
 #include "nat/checksum.hpp"
+#include "nat/tcp_options.hpp"
 #include "nat/ipv4.hpp"
 #include "sip/message.hpp"
 #include "sip/nat.hpp"
 
+#include <rte_ip.h>
 #include <rte_lpm.h>
 #include <rte_mbuf.h>
 
@@ -245,22 +247,16 @@ session_translations translations_of(const nat::session& s) noexcept
 
 } // namespace
 
-// The message in `payload` translated (the engine's part, for either transport): on success the new
-// message is in sip_->out and its length is returned; nothing when nothing changes, or when it cannot be
-// translated (counted). Over TCP (`stream`) only a segment that holds exactly one whole message is
-// translated: a message split over segments is left for the transport work and passes unchanged.
+// The message in `payload` translated (the engine's part, for either transport: a UDP datagram, or a
+// whole message of a TCP stream): on success the new message is in sip_->out and its length is
+// returned; nothing when nothing changes, or when it cannot be translated (counted).
 std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
-                                                   unsigned dir, bool stream) noexcept
+                                                   unsigned dir) noexcept
 {
     counters_.add(counter::sip_messages);
     sip::message& msg = sip_->message;
     if (!msg.parse(payload).ok()) {
         counters_.add(counter::sip_unparsed);
-        return std::nullopt;
-    }
-    if (stream && !(msg.headers_terminated() && msg.has_content_length() && !msg.body_truncated() &&
-                    msg.body_offset() + msg.content_length() == payload.size())) {
-        counters_.add(counter::sip_tcp_partial);
         return std::nullopt;
     }
     sip::edit_list& edits = sip_->edits;
@@ -405,27 +401,26 @@ bool worker::replace_payload(pending& p, std::uint32_t offset, std::uint32_t len
     return true;
 }
 
-void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
+bool worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir, forward_run& r) noexcept
 {
     if (p.key.proto == ip_proto::tcp) {
-        sip_tcp(p, s, index, dir);
-        return;
+        return sip_tcp(p, s, index, dir, r);
     }
     auto* udp = reinterpret_cast<udp_header*>(p.l4);
     const unsigned ihl = p.ip->header_length();
     const unsigned udp_len = udp->length.to_host();
     if (udp_len <= sizeof(udp_header) || udp_len > p.ip->total_length.to_host() - ihl) {
-        return; // empty (a keep-alive) or inconsistent: nothing to translate
+        return false; // empty (a keep-alive) or inconsistent: nothing to translate
     }
     const unsigned payload_len = udp_len - static_cast<unsigned>(sizeof(udp_header));
     const auto payload_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(p.m, std::uint8_t*) + sizeof(udp_header));
     const auto* payload = static_cast<const char*>(rte_pktmbuf_read(p.m, payload_offset, payload_len, sip_->in.data()));
     if (payload == nullptr) {
-        return;
+        return false;
     }
-    const auto length = sip_translate({payload, payload_len}, s, index, dir, false);
+    const auto length = sip_translate({payload, payload_len}, s, index, dir);
     if (!length || !replace_payload(p, payload_offset, *length)) {
-        return;
+        return false;
     }
     // Lengths and checksums for the new payload (RFC 768; RFC 791 §3.1). The UDP checksum is summed
     // over our copy of the payload; a datagram sent without one stays without one.
@@ -444,68 +439,322 @@ void worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
     }
     p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
     counters_.add(counter::sip_rewritten);
+    return false;
 }
 
-// SIP over TCP: every segment of the connection moves by the changes made so far in its direction, and
-// its acknowledgement by those of the other (nat/tcp_delta.hpp); a segment holding one whole message is
-// translated and may change length.
-void worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept
+namespace {
+
+// The engines as the TCP stream sees them: one whole message in, its translation out.
+class stream_engine final : public sip::stream_translator {
+public:
+    using translate_fn = std::optional<std::string_view> (*)(void*, std::string_view) noexcept;
+    stream_engine(void* ctx, translate_fn fn) noexcept : ctx_(ctx), fn_(fn) {}
+    std::optional<std::string_view> translate(std::string_view message) noexcept override
+    {
+        return fn_(ctx_, message);
+    }
+
+private:
+    void* ctx_;
+    translate_fn fn_;
+};
+
+constexpr unsigned max_tcp_headers = sizeof(ether_header) + 60 + 60;
+
+// A segment's bytes from where the stream says they are (its output or original bytes, or the arriving
+// segment's payload), `n` of them from `from` on.
+void copy_emit(sip::stream_pool& pool, const sip::tcp_stream& c, unsigned d, const sip::stream_emit& e, const char* input,
+               std::uint32_t from, std::uint32_t n, char* to) noexcept
+{
+    switch (e.source) {
+    case sip::emit_source::output:
+        pool.read(pool.buffer(c.dir[d].buffer).out, e.seq + from, n, to);
+        break;
+    case sip::emit_source::original:
+        pool.read(pool.buffer(c.dir[d].buffer).orig, e.offset + from, n, to);
+        break;
+    case sip::emit_source::input:
+        std::memcpy(to, input + e.offset + from, n);
+        break;
+    case sip::emit_source::none:
+        break;
+    }
+}
+
+} // namespace
+
+// SIP over TCP (sip/tcp_stream.hpp): each segment of a followed connection goes through its stream,
+// which says what leaves in its place: segments of translated output in the segment's direction
+// (the first in the arriving mbuf when it fits), and segments back to its sender. Each is finished here
+// with the connection's addresses before NAT and its own checksums, then routed and translated as any
+// packet of the session. True when the packet was handled here (sent or held), false when it goes on
+// as it is.
+bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir, forward_run& r) noexcept
 {
     auto* tcp = reinterpret_cast<tcp_header*>(p.l4);
     const unsigned ihl = p.ip->header_length();
     const unsigned thl = (tcp->data_offset >> 4) * 4u;
     const unsigned total = p.ip->total_length.to_host();
-    if (thl < sizeof(tcp_header) || ihl + thl > total) {
-        return;
+    if (thl < sizeof(tcp_header) || ihl + thl > total || thl > p.l4_len) {
+        return false;
     }
-    const unsigned payload_len = total - ihl - thl;
-    const auto payload_offset = static_cast<std::uint32_t>(p.l4 - rte_pktmbuf_mtod(p.m, std::uint8_t*) + thl);
+    const std::uint8_t flags = tcp->flags;
     sip_session_entry* e = sip_->sessions.find(index, s.slot_generation);
-    const std::uint32_t seq = tcp->seq.to_host();
-    const std::uint32_t ack = tcp->ack.to_host();
-    const std::int32_t offset = e != nullptr ? e->dir[dir].offset_for(seq) : 0;
-    const std::uint32_t new_ack = e != nullptr && (tcp->flags & nat::tcp_flag::ack) != 0 ? e->dir[dir ^ 1u].original_ack(ack) : ack;
-    const char* payload = nullptr;
-    std::optional<std::uint32_t> length;
+    if (e == nullptr && dir == 0 && (flags & (nat::tcp_flag::syn | nat::tcp_flag::ack)) == nat::tcp_flag::syn) {
+        e = sip_->sessions.make(index, s.slot_generation);
+        counters_.add(e != nullptr ? counter::sip_tcp_connections : counter::sip_tcp_table_full);
+    }
+    if (e == nullptr) {
+        counters_.add(counter::sip_tcp_untracked);
+        return false; // picked up mid-stream, or no room: never parsed
+    }
+    sip::tcp_stream& c = e->tcp;
+    if (c.passing() && c.dir[0].delta == 0 && c.dir[1].delta == 0) {
+        return false; // nothing changes any more
+    }
+    const unsigned l3_off = static_cast<unsigned>(reinterpret_cast<std::uint8_t*>(p.ip) - rte_pktmbuf_mtod(p.m, std::uint8_t*));
+    const unsigned hdr_len = l3_off + ihl + thl;
+    const unsigned payload_len = total - ihl - thl;
+    const char* input = nullptr;
     if (payload_len != 0) {
-        payload = static_cast<const char*>(rte_pktmbuf_read(p.m, payload_offset, payload_len, sip_->in.data()));
-        if (payload != nullptr) {
-            length = sip_translate({payload, payload_len}, s, index, dir, true);
+        input = static_cast<const char*>(rte_pktmbuf_read(p.m, hdr_len, payload_len, sip_->segment.data()));
+        if (input == nullptr) {
+            return false;
         }
     }
-    if (length && *length != payload_len && (e = sip_->sessions.make(index, s.slot_generation)) == nullptr) {
-        counters_.add(counter::sip_not_rewritten); // no room to follow the connection: leave it as it is
-        length.reset();
+    const nat::tcp_options opts = nat::parse_tcp_options({p.l4 + sizeof(tcp_header), thl - sizeof(tcp_header)});
+    sip::tcp_segment seg;
+    seg.seq = tcp->seq.to_host();
+    seg.ack = tcp->ack.to_host();
+    seg.window = tcp->window.to_host();
+    seg.flags = flags;
+    seg.options_length = static_cast<std::uint8_t>(thl - sizeof(tcp_header));
+    seg.payload = {input, payload_len};
+    seg.mss = opts.mss;
+    seg.window_scale = opts.window_scale;
+    seg.has_timestamps = opts.has_timestamps;
+    seg.ts_val = opts.ts_val;
+    seg.sack_blocks = std::min<std::uint8_t>(opts.sack_blocks, 4);
+    for (unsigned k = 0; k < seg.sack_blocks; ++k) {
+        seg.sack[2 * k] = nat::load_be32(p.l4 + sizeof(tcp_header) + opts.sack_offset + 8 * k);
+        seg.sack[2 * k + 1] = nat::load_be32(p.l4 + sizeof(tcp_header) + opts.sack_offset + 8 * k + 4);
     }
-    if (!length && offset == 0 && new_ack == ack) {
-        return;
-    }
-    if (length && !replace_payload(p, payload_offset, *length)) {
-        length.reset();
-        if (offset == 0 && new_ack == ack) {
-            return;
+    struct context {
+        worker* w;
+        nat::session* s;
+        std::uint32_t index;
+        unsigned dir;
+    } ctx{this, &s, index, dir};
+    stream_engine engine(&ctx, [](void* x, std::string_view m) noexcept -> std::optional<std::string_view> {
+        auto* k = static_cast<context*>(x);
+        const auto n = k->w->sip_translate(m, *k->s, k->index, k->dir);
+        if (!n) {
+            return std::nullopt;
+        }
+        k->w->counters_.add(counter::sip_rewritten);
+        return std::string_view(k->w->sip_->out.data(), *n);
+    });
+    sip::stream_actions& a = sip_->actions;
+    c.on_segment(sip_->pool, dir, seg, engine, {sip_->in.data(), sip_->in.size()}, a);
+    counters_.add(counter::sip_tcp_segments);
+    count_stream(a);
+
+    // The arriving segment's headers, its acknowledgement and SACK blocks mapped: the template of every
+    // segment of its direction.
+    std::array<std::uint8_t, max_tcp_headers> hdr;
+    std::memcpy(hdr.data(), rte_pktmbuf_mtod(p.m, const std::uint8_t*), hdr_len);
+    auto* ht = reinterpret_cast<tcp_header*>(hdr.data() + l3_off + ihl);
+    ht->ack = be32::from_host(a.ack);
+    if (opts.sack_blocks != 0) {
+        std::uint8_t* option = hdr.data() + l3_off + ihl + sizeof(tcp_header) + opts.sack_offset - 2;
+        const unsigned old_len = option[1];
+        if (a.sack_blocks == 0) {
+            std::memset(option, nat::tcp_option::nop, old_len);
+        } else {
+            option[1] = static_cast<std::uint8_t>(2 + 8 * a.sack_blocks);
+            for (unsigned k = 0; k < a.sack_blocks; ++k) {
+                nat::store_be32(option + 2 + 8 * k, a.sack[2 * k]);
+                nat::store_be32(option + 6 + 8 * k, a.sack[2 * k + 1]);
+            }
+            std::memset(option + option[1], nat::tcp_option::nop, old_len - option[1]);
         }
     }
-    tcp = reinterpret_cast<tcp_header*>(p.l4);
-    tcp->seq = be32::from_host(seq + static_cast<std::uint32_t>(offset));
-    tcp->ack = be32::from_host(new_ack);
-    const std::uint32_t new_payload = length ? *length : payload_len;
-    if (length) {
-        e->dir[dir].record(seq, static_cast<std::int32_t>(*length) - static_cast<std::int32_t>(payload_len));
-        p.ip->total_length = be16::from_host(static_cast<std::uint16_t>(ihl + thl + *length));
-        set_ipv4_checksum(*p.ip);
-        counters_.add(counter::sip_rewritten);
+    const std::uint8_t base_flags = static_cast<std::uint8_t>(flags & ~(nat::tcp_flag::fin | nat::tcp_flag::rst));
+    const nat_rewrite* rw = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0 ? &s.rewrite[dir] : nullptr;
+    // Segments after the first are made first: the first may reuse the mbuf whose payload they read.
+    std::array<rte_mbuf*, sip::stream_actions::max_emits> made{};
+    for (unsigned k = 1; k < a.own_count; ++k) {
+        made[k] = tcp_segment_mbuf(hdr.data(), hdr_len, l3_off, a.own[k], c, dir, input, base_flags, p.m->port);
     }
-    // The checksum summed anew over the header and the payload as it now is (ours, or the packet's).
-    const auto l4_total = static_cast<std::uint16_t>(thl + new_payload);
+    rte_mbuf* first = nullptr;
+    if (a.own_count != 0) {
+        const sip::stream_emit& e0 = a.own[0];
+        const std::uint8_t f0 = static_cast<std::uint8_t>(base_flags | (e0.fin ? nat::tcp_flag::fin : 0) |
+                                                          (a.rst ? nat::tcp_flag::rst : 0));
+        const bool in_place = rte_pktmbuf_is_contiguous(p.m) && hdr_len + e0.length <= static_cast<unsigned>(p.m->buf_len - p.m->data_off);
+        if (in_place) {
+            char* data = rte_pktmbuf_mtod_offset(p.m, char*, hdr_len);
+            if (e0.source == sip::emit_source::input) {
+                if (e0.offset != 0) {
+                    std::memmove(data, input + e0.offset, e0.length);
+                }
+            } else if (e0.length != 0) {
+                copy_emit(sip_->pool, c, dir, e0, input, 0, e0.length, data);
+            }
+            std::memcpy(rte_pktmbuf_mtod(p.m, std::uint8_t*), hdr.data(), hdr_len);
+            p.m->data_len = static_cast<std::uint16_t>(hdr_len + e0.length);
+            p.m->pkt_len = hdr_len + e0.length;
+            finish_tcp_segment(p.m, l3_off, e0.seq, f0);
+            first = p.m;
+        } else {
+            first = tcp_segment_mbuf(hdr.data(), hdr_len, l3_off, e0, c, dir, input, base_flags, p.m->port);
+            if (first != nullptr && f0 != base_flags) {
+                finish_tcp_segment(first, l3_off, e0.seq, f0);
+            }
+            rte_pktmbuf_free(p.m);
+        }
+    } else {
+        rte_pktmbuf_free(p.m); // its bytes are held, and it says nothing new
+        counters_.add(counter::sip_tcp_segments_held);
+    }
+    for (unsigned k = 0; k < a.own_count; ++k) {
+        rte_mbuf* m = k == 0 ? first : made[k];
+        if (m != nullptr) {
+            auto* ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l3_off);
+            auto* l4 = reinterpret_cast<std::uint8_t*>(ip) + ihl;
+            route_slow(m, ip, true, r, rw, l4, l4_in_first_segment(m, l4, m->pkt_len - l3_off - ihl));
+        }
+    }
+    if (a.back_count != 0) {
+        send_back(s, c, dir, a, r);
+    }
+    return true;
+}
+
+// The counters of what one segment did to its stream.
+void worker::count_stream(const sip::stream_actions& a) noexcept
+{
+    if (a.ended != sip::stream_end::none) {
+        counters_.add(static_cast<counter>(static_cast<unsigned>(counter::sip_tcp_end_not_sip) + static_cast<unsigned>(a.ended) - 1u));
+    }
+    if (a.taken_over) {
+        counters_.add(counter::sip_tcp_taken_over);
+    }
+    if (a.retransmitted) {
+        counters_.add(counter::sip_tcp_retransmitted);
+    }
+    if (a.refused != 0) {
+        counters_.add(counter::sip_tcp_segments_refused);
+    }
+    if (a.mid_stream) {
+        counters_.add(counter::sip_tcp_untracked);
+    }
+}
+
+// A new mbuf with the headers `hdr` (hdr_len bytes, the IPv4 header at l3_off) and the bytes of emit `e`,
+// finished; nullptr (counted) without mbufs.
+rte_mbuf* worker::tcp_segment_mbuf(const std::uint8_t* hdr, unsigned hdr_len, unsigned l3_off, const sip::stream_emit& e,
+                                   const sip::tcp_stream& c, unsigned dir, const char* input, std::uint8_t flags,
+                                   std::uint16_t port) noexcept
+{
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) {
+        counters_.add(counter::drop_no_mbuf);
+        return nullptr;
+    }
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(hdr_len)), hdr, hdr_len);
+    rte_mbuf* tail = m;
+    for (std::uint32_t done = 0; done < e.length;) {
+        std::uint32_t room = rte_pktmbuf_tailroom(tail);
+        if (room == 0) {
+            rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
+            if (seg == nullptr || rte_pktmbuf_chain(m, seg) != 0) {
+                rte_pktmbuf_free(seg);
+                rte_pktmbuf_free(m);
+                counters_.add(counter::drop_no_mbuf);
+                return nullptr;
+            }
+            tail = seg;
+            continue;
+        }
+        const std::uint32_t n = std::min(room, e.length - done);
+        copy_emit(sip_->pool, c, dir, e, input, done, n, rte_pktmbuf_mtod_offset(tail, char*, tail->data_len));
+        tail->data_len = static_cast<std::uint16_t>(tail->data_len + n);
+        m->pkt_len += n;
+        done += n;
+    }
+    m->port = port;
+    m->l2_len = l3_off & 0x7fu;
+    m->l3_len = reinterpret_cast<const ipv4_header*>(hdr + l3_off)->header_length() & 0x1ffu;
+    finish_tcp_segment(m, l3_off, e.seq, static_cast<std::uint8_t>(flags | (e.fin ? nat::tcp_flag::fin : 0)));
+    counters_.add(counter::sip_tcp_segments_made);
+    return m;
+}
+
+// Sequence number, flags, lengths and checksums of a segment whose bytes are in place (the addresses
+// still those before NAT: the session's rewrite follows, incrementally).
+void worker::finish_tcp_segment(rte_mbuf* m, unsigned l3_off, std::uint32_t seq, std::uint8_t flags) noexcept
+{
+    auto* ip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l3_off);
+    ip->total_length = be16::from_host(static_cast<std::uint16_t>(m->pkt_len - l3_off));
+    set_ipv4_checksum(*ip);
+    auto* tcp = reinterpret_cast<tcp_header*>(reinterpret_cast<std::uint8_t*>(ip) + ip->header_length());
+    tcp->seq = be32::from_host(seq);
+    tcp->flags = flags;
     tcp->checksum = be16{0};
-    std::uint64_t sum = pseudo_header_sum(p.ip->src, p.ip->dst, ip_proto::tcp, l4_total);
-    sum = csum_partial(tcp, thl, sum);
-    if (new_payload != 0) {
-        sum = csum_partial(length ? sip_->out.data() : payload, new_payload, sum);
+    const auto l4_off = static_cast<std::uint16_t>(l3_off + ip->header_length());
+    tcp->checksum = be16{rte_ipv4_udptcp_cksum_mbuf(m, reinterpret_cast<const rte_ipv4_hdr*>(ip), l4_off)};
+}
+
+// Segments back to the sender of direction `dir` (the stream acknowledges bytes it took over, or the
+// other direction's output goes out as its window opened): made from the connection's addresses as
+// they arrive in the other direction, then routed and translated as its packets are.
+void worker::send_back(const nat::session& s, const sip::tcp_stream& c, unsigned dir, const sip::stream_actions& a,
+                       forward_run& r) noexcept
+{
+    const unsigned back = dir ^ 1u;
+    const flow_key k = back == 0 ? s.key : s.reply_key();
+    const bool timestamps = c.dir[0].has_timestamps && c.dir[1].has_timestamps;
+    const unsigned thl = sizeof(tcp_header) + (timestamps ? 12u : 0u);
+    constexpr unsigned l3_off = sizeof(ether_header);
+    std::array<std::uint8_t, sizeof(ether_header) + sizeof(ipv4_header) + 32> hdr{};
+    reinterpret_cast<ether_header*>(hdr.data())->type = be16::from_host(ethertype::ipv4); // the route writes the addresses
+    auto* ip = reinterpret_cast<ipv4_header*>(hdr.data() + l3_off);
+    ip->version_ihl = 0x45;
+    ip->ttl = 64;
+    ip->protocol = ip_proto::tcp;
+    ip->frag = be16::from_host(ipv4_frag::dont_fragment);
+    ip->src = k.src;
+    ip->dst = k.dst;
+    auto* tcp = reinterpret_cast<tcp_header*>(hdr.data() + l3_off + sizeof(ipv4_header));
+    tcp->src_port = k.sport;
+    tcp->dst_port = k.dport;
+    tcp->ack = be32::from_host(a.back_ack);
+    tcp->data_offset = static_cast<std::uint8_t>((thl / 4) << 4);
+    tcp->window = be16::from_host(a.back_window);
+    if (timestamps) {
+        // RFC 7323 §3.2: on the other side's behalf, its latest value, echoing the sender's latest.
+        std::uint8_t* o = reinterpret_cast<std::uint8_t*>(tcp + 1);
+        o[0] = nat::tcp_option::nop;
+        o[1] = nat::tcp_option::nop;
+        o[2] = nat::tcp_option::timestamps;
+        o[3] = 10;
+        nat::store_be32(o + 4, c.dir[back].ts_val);
+        nat::store_be32(o + 8, c.dir[dir].ts_val);
     }
-    tcp->checksum = be16{static_cast<std::uint16_t>(~csum_fold(sum))};
-    p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
+    const unsigned hdr_len = l3_off + sizeof(ipv4_header) + thl;
+    const nat_rewrite* rw = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0 ? &s.rewrite[back] : nullptr;
+    for (unsigned i = 0; i < a.back_count; ++i) {
+        const sip::stream_emit& e = a.back[i];
+        const std::uint8_t flags = static_cast<std::uint8_t>(nat::tcp_flag::ack | (e.length != 0 ? 0x08 : 0));
+        rte_mbuf* m = tcp_segment_mbuf(hdr.data(), hdr_len, l3_off, e, c, back, nullptr, flags, 0);
+        if (m == nullptr) {
+            continue;
+        }
+        auto* mip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l3_off);
+        auto* l4 = reinterpret_cast<std::uint8_t*>(mip) + sizeof(ipv4_header);
+        route_slow(m, mip, true, r, rw, l4, l4_in_first_segment(m, l4, m->pkt_len - l3_off - static_cast<unsigned>(sizeof(ipv4_header))));
+    }
 }
 
 // The remote phone's part of hosted NAT traversal (above): its messages (direction 0) say where it is
@@ -724,8 +973,8 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.bytes[0] = p.ip->total_length.to_host();
     counters_.add(counter::sessions_created);
     counters_.add(counter::pinhole_sessions);
-    if (s.engine != nat::sip_engine::none) {
-        sip_packet(p, s, ins.index, 0);
+    if (s.engine != nat::sip_engine::none && sip_packet(p, s, ins.index, 0, r)) {
+        return true;
     }
     route_slow(p.m, p.ip, p.plain, r, (flags != 0) ? &s.rewrite[0] : nullptr, p.l4, p.l4_len);
     return true;

@@ -1,15 +1,19 @@
 #pragma once
 // What a worker keeps for its SIP engines (dataplane/sip.cpp), allocated once at start: the message
-// index, the edit list, the buffers a payload is read into and written from, and what a few SIP
-// sessions need beyond their session slot: the sequence number changes of the TCP connections whose SIP
-// it resized, and where a remote phone behind its own NAT says it is (hosted NAT traversal).
+// index, the edit list, the buffers a payload is read into and written from, and what some SIP
+// sessions need beyond their session slot: a SIP/TCP connection's byte stream (sip/tcp_stream.hpp),
+// with the pool its held bytes live in, and where a remote phone behind its own NAT says it is
+// (hosted NAT traversal).
+#include "dataplane/options.hpp"
 #include "nat/open_index.hpp"
-#include "nat/tcp_delta.hpp"
 #include "sip/edit.hpp"
 #include "sip/message.hpp"
 #include "sip/nat.hpp"
+#include "sip/tcp_stream.hpp"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <vector>
 
 namespace sipalg::dp {
@@ -18,16 +22,18 @@ struct sip_session_entry {
     std::uint32_t session = nat::open_index::none; // the session's slot, and its slot generation
     std::uint16_t generation = 0;
     bool in_use = false;
-    std::array<nat::tcp_direction_delta, 2> dir{}; // TCP: by the session's direction
     sip::endpoint hnt_written{}; // the originator's own address and port, as it writes them (0: none)
+    sip::tcp_stream tcp;         // SIP over TCP: both directions' streams
 };
 
 // SIP sessions that need more than their slot, by session slot. Entries of sessions that are gone are
-// dropped a few at a time (sweep); a full table leaves further sessions' SIP unchanged.
+// dropped a few at a time (sweep), their held bytes given back; a full table leaves further sessions'
+// SIP unparsed (counted by the caller).
 class sip_session_table {
 public:
-    explicit sip_session_table(std::uint32_t capacity) : entries_(capacity), index_(capacity)
+    sip_session_table(std::uint32_t capacity, sip::stream_pool& pool) : entries_(capacity), index_(capacity), pool_(pool)
     {
+        free_.reserve(capacity);
         for (std::uint32_t i = capacity; i > 0; --i) {
             free_.push_back(i - 1);
         }
@@ -39,7 +45,7 @@ public:
             return nullptr;
         }
         if (entries_[e].generation != generation) {
-            entries_[e] = {session, generation, true, {}, {}}; // the slot holds a new session now
+            reset(entries_[e], session, generation); // the slot holds a new session now
         }
         return &entries_[e];
     }
@@ -53,7 +59,7 @@ public:
         }
         const std::uint32_t e = free_.back();
         free_.pop_back();
-        entries_[e] = {session, generation, true, {}, {}};
+        reset(entries_[e], session, generation);
         index_.insert(nat::index_hash(session), e);
         return &entries_[e];
     }
@@ -68,25 +74,57 @@ public:
             sip_session_entry& e = entries_[i];
             if (e.in_use && !alive(e.session, e.generation)) {
                 index_.erase(nat::index_hash(e.session), i, [this](std::uint32_t x) { return nat::index_hash(entries_[x].session); });
+                e.tcp.release(pool_);
                 e.in_use = false;
                 free_.push_back(i);
             }
         }
     }
+    std::uint32_t size() const noexcept
+    {
+        return static_cast<std::uint32_t>(entries_.size() - free_.size());
+    }
+    // What one entry costs: itself, its share of the index, its place in the free list.
+    static constexpr std::size_t bytes_per_entry_of(std::uint32_t capacity) noexcept
+    {
+        return sizeof(sip_session_entry) + index_positions(capacity) * sizeof(std::uint32_t) / capacity + sizeof(std::uint32_t);
+    }
 
 private:
+    static constexpr std::size_t index_positions(std::uint32_t capacity) noexcept
+    {
+        return std::bit_ceil(std::max<std::uint32_t>(capacity, 8) * 2u);
+    }
+    void reset(sip_session_entry& e, std::uint32_t session, std::uint16_t generation) noexcept
+    {
+        e.tcp.release(pool_);
+        e.session = session;
+        e.generation = generation;
+        e.in_use = true;
+        e.hnt_written = {};
+        e.tcp = {};
+    }
+
     std::vector<sip_session_entry> entries_;
     nat::open_index index_;
     std::vector<std::uint32_t> free_;
+    sip::stream_pool& pool_;
     std::uint32_t cursor_ = 0;
 };
 
 struct sip_state {
+    explicit sip_state(const options& o)
+        : pool(o.sip_tcp_buffers, o.sip_tcp_pages), sessions(std::max<std::uint32_t>(o.sip_connections, 8), pool)
+    {
+    }
     sip::message message;
     sip::edit_list edits;
     std::array<char, 65536> in;
     std::array<char, 65536 + sip::edit_list::arena_size> out;
-    sip_session_table sessions{16384};
+    std::array<char, 65536> segment; // a TCP segment's payload, when its mbuf is a chain
+    sip::stream_pool pool;
+    sip_session_table sessions;
+    sip::stream_actions actions; // what the TCP stream says to send for the segment at hand
 };
 
 } // namespace sipalg::dp

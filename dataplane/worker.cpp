@@ -129,7 +129,7 @@ worker_result worker::create(const worker_setup& setup)
     w->sessions_ = nat::session_table::create(setup.opts.sessions);
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8));
-    w->sip_ = std::make_unique<sip_state>();
+    w->sip_ = std::make_unique<sip_state>(setup.opts);
     if (w->sessions_ == nullptr) {
         r.error = "cannot map the session table; lower --sessions";
         return r;
@@ -614,8 +614,9 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
         }
         if (s.engine != nat::sip_engine::none) {
             flush_run(r);
-            sip_packet(p, s, ref.index, ref.dir);
-            route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
+            if (!sip_packet(p, s, ref.index, ref.dir, r)) {
+                route_slow(p.m, p.ip, p.plain, r, nat ? &s.rewrite[ref.dir] : nullptr, p.l4, p.l4_len);
+            }
             return;
         }
     }

@@ -13,6 +13,7 @@
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
 #include "sip/nat.hpp"
+#include "sip/tcp_stream.hpp"
 
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
@@ -184,10 +185,18 @@ private:
     void serve_query() noexcept;
     // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
     // with the call; a packet without a session that a pinhole lets in.
-    void sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept;
-    void sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir) noexcept;
+    // True when it sent or held the packet itself (SIP over TCP); false: the caller routes it.
+    bool sip_packet(pending& p, nat::session& s, std::uint32_t index, unsigned dir, forward_run& r) noexcept;
+    bool sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned dir, forward_run& r) noexcept;
+    void count_stream(const sip::stream_actions& a) noexcept;
+    rte_mbuf* tcp_segment_mbuf(const std::uint8_t* hdr, unsigned hdr_len, unsigned l3_off, const sip::stream_emit& e,
+                               const sip::tcp_stream& c, unsigned dir, const char* input, std::uint8_t flags,
+                               std::uint16_t port) noexcept;
+    void finish_tcp_segment(rte_mbuf* m, unsigned l3_off, std::uint32_t seq, std::uint8_t flags) noexcept;
+    void send_back(const nat::session& s, const sip::tcp_stream& c, unsigned dir, const sip::stream_actions& a,
+                   forward_run& r) noexcept;
     std::optional<std::uint32_t> sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
-                                               unsigned dir, bool stream) noexcept;
+                                               unsigned dir) noexcept;
     bool replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;

@@ -265,10 +265,10 @@ public:
     {
         return dir[0].buffer == stream_pool::none && dir[1].buffer == stream_pool::none;
     }
-    // Whether segments only need their numbers moved (both directions passed or never tracked).
+    // Whether segments only need their numbers moved (parsing has ended both ways).
     bool passing() const noexcept
     {
-        return idle() && dir[0].mode != stream_mode::sip && dir[1].mode != stream_mode::sip;
+        return idle() && dir[0].mode == stream_mode::pass && dir[1].mode == stream_mode::pass;
     }
 
     // The original position of output position `y` of direction `d`: exact positions one to one, a

@@ -85,3 +85,32 @@ def replaying_daemon(tmp_path, packets, config_text, tag, extra=()):
         yield d
     finally:
         d.stop()
+
+
+def filler(inside=True):
+    """A frame for another MAC: dropped (drop_l2_other_host), it only takes a place in a burst."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    return Ether(src=INSIDE_MAC if inside else OUTSIDE_MAC, dst='02:00:00:00:00:99') / IP() / UDP()
+
+
+def sequenced(steps):
+    """The two ports' inputs for `steps`, a list of (0 or 1, packet) meaning "this packet arrives on port 0
+    (inside) or 1 (outside) now": a worker polls port 0 then port 1, 32 frames each, so each change back
+    from port 1 to port 0 starts a new round, and every round but the last is filled to 32 frames a port."""
+    rounds = [[[], []]]
+    side_now = 0
+    for side, packet in steps:
+        r = rounds[-1]
+        if side < side_now or len(r[side]) == 32:
+            rounds.append([[], []])
+            r = rounds[-1]
+        side_now = side
+        r[side].append(packet)
+    inputs = [[], []]
+    for i, r in enumerate(rounds):
+        for side in (0, 1):
+            inputs[side] += r[side]
+            if i != len(rounds) - 1:
+                inputs[side] += [filler(side == 0) for _ in range(32 - len(r[side]))]
+    return inputs
