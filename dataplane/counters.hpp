@@ -59,6 +59,9 @@ namespace sipalg::dp {
     X(sip_calls, "calls started (an INVITE with a new Call-ID)")                                  \
     X(sip_hnt_rewritten, "messages of a remote phone behind its own NAT rewritten to where it is seen (hosted-nat-traversal)") \
     X(sip_call_table_full, "calls not listed because the worker's call table was full")           \
+    X(sip_responses_unmatched, "SIP responses that answer no request their session carried (RFC 3261 17.1.3): translated, but they open, close and change nothing") \
+    X(sip_transactions_evicted, "SIP requests forgotten before their lifetime because the transaction table was full") \
+    X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \

@@ -209,15 +209,17 @@ private:
     std::uint32_t stamp_;
 };
 
-namespace {
-
 // The translations a session's SIP carries: its SNAT (the originator inside) and its DNAT (a VIP: the
 // responder inside). Without NAT, the originator as itself, so that its media still gets pinholes.
-struct session_translations {
+struct worker::session_translations {
     std::array<sip::translation, 2> t;
     std::array<bool, 2> inside_is_originator;
     unsigned n = 0;
 };
+
+namespace {
+
+using session_translations = worker::session_translations;
 
 // How much of the L4 bytes the first segment holds (what the route stage's rewrite may touch).
 std::uint16_t l4_in_first_segment(const rte_mbuf* m, const std::uint8_t* l4, unsigned l4_total) noexcept
@@ -266,17 +268,45 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     const std::uint32_t stamp = ++sdp_stamp_;
     media_opener media(*this, s, index, summary, stamp);
     const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
-    const sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
-                                   (s.sip_options & nat::sip_option::sdp_fixup) != 0,
-                                   (s.sip_options & nat::sip_option::nat_trace) != 0,
-                                   (s.sip_options & nat::sip_option::preserve_override) != 0, rtp};
+    sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
+                             (s.sip_options & nat::sip_option::sdp_fixup) != 0,
+                             (s.sip_options & nat::sip_option::nat_trace) != 0,
+                             (s.sip_options & nat::sip_option::preserve_override) != 0, rtp};
+    // A call belongs to the session it is signalled over (its slot and the slot's generation), or to the
+    // session whose call opened the Contact pinhole this session came through.
+    options.call_salt = (s.voip_flags & nat::voip_flag::call_of_parent) != 0
+                            ? (std::uint64_t{s.pinhole} << 16 | s.pinhole_generation) + 1
+                            : (std::uint64_t{index} << 16 | s.slot_generation) + 1;
+    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0) {
+        const sip_session_entry* e = dir == 0 ? nullptr : sip_->sessions.find(index, s.slot_generation);
+        const std::optional<sip::endpoint> written = dir == 0 ? sip::written_endpoint(msg)
+                                                   : e != nullptr && e->hnt_written.address != 0 ? std::optional(e->hnt_written)
+                                                                                                 : std::nullopt;
+        if (written) {
+            options.call_host_seen = s.key.src.to_host();
+            options.call_host_written = written->address;
+        }
+    }
+    // A response is believed only when it answers a request this session carried the other way (RFC
+    // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
+    const nat::transaction_entry* request = nullptr;
+    bool believed = msg.is_request();
+    if (!believed) {
+        sip::nat_summary id;
+        sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options, id);
+        request = transactions_->match(index, s.slot_generation, dir, id.transaction, table_now_);
+        believed = request != nullptr && request->cseq == id.cseq && request->call == id.call_key;
+        if (!believed) {
+            counters_.add(counter::sip_responses_unmatched);
+        }
+    }
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
         sip::nat_summary one;
         sip::nat_summary& sum = i == 0 ? summary : one;
-        if (sip::translate(msg, tr.t[i], from_inside, &media, edits, sum, options) != sip::edit_error::ok) {
+        if (sip::translate(msg, tr.t[i], from_inside, believed ? &media : nullptr, edits, sum, options) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return std::nullopt;
         }
@@ -288,8 +318,8 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             summary.media_opened += one.media_opened;
             summary.media_refused += one.media_refused;
         }
-        if (tr.inside_is_originator[i]) {
-            registration(tr.t[i], from_inside, sum, s, index);
+        if (tr.inside_is_originator[i] && believed) {
+            registration(tr.t[i], from_inside, sum, s, index, request != nullptr ? request->requested : 0);
         }
     }
     // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
@@ -303,6 +333,43 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         return std::nullopt;
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
+    if (summary.request && summary.method != sip::method::ack) {
+        // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
+        // provisional-invite-expiry-time.
+        const std::uint32_t lifetime = summary.method == sip::method::invite ? invite_expiry_s(s) : 32u;
+        nat::transaction_entry t;
+        t.key = summary.transaction;
+        t.call = summary.call_key;
+        t.session = index;
+        t.generation = s.slot_generation;
+        t.dir = static_cast<std::uint8_t>(dir);
+        t.cseq = summary.cseq;
+        t.requested = summary.method == sip::method::register_ ? summary.expires.value_or(3600u) : 0u;
+        t.until = table_now_ + lifetime * nat::ticks_per_second;
+        if (transactions_->record(t)) {
+            counters_.add(counter::sip_transactions_evicted);
+        }
+    }
+    if (believed) {
+        apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
+    }
+    if (edits.empty()) {
+        return std::nullopt;
+    }
+    const sip::edit_list::applied a = edits.apply(msg, sip_->out);
+    if (a.error != sip::edit_error::ok || a.length > 65000) {
+        counters_.add(counter::sip_not_rewritten);
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(a.length);
+}
+
+// What a believed message does to its call: the call list moves on, pinholes of streams moved, removed
+// or rejected close, the call's end closes them all, anything else of the call refreshes them.
+void worker::apply_call(const sip::nat_summary& summary, const nat::session& s, const session_translations& tr,
+                        ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
+                        bool rtp) noexcept
+{
     const call_step call = follow_call(summary, s);
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
@@ -334,25 +401,15 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     // other message of the call refreshes them.
     if (summary.call_key != 0) {
         const bool failure = !summary.request && summary.method == sip::method::invite && summary.status >= 300;
-        const bool ends = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) ||
-                          call.ended || (failure && !call.tracked);
-        if (ends) {
+        const bool ending = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) || failure;
+        if (call.ended || (ending && !call.tracked)) {
             if (pinholes_->remove_call(summary.call_key) != 0) {
                 counters_.add(counter::sip_calls_ended);
             }
-        } else {
+        } else if (!call.other_dialog) {
             pinholes_->refresh_call(summary.call_key, table_now_ + timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)]);
         }
     }
-    if (edits.empty()) {
-        return std::nullopt;
-    }
-    const sip::edit_list::applied a = edits.apply(msg, sip_->out);
-    if (a.error != sip::edit_error::ok || a.length > 65000) {
-        counters_.add(counter::sip_not_rewritten);
-        return std::nullopt;
-    }
-    return static_cast<std::uint32_t>(a.length);
 }
 
 // `length` bytes of sip_->out become the packet's payload from `offset` on: in place when they fit the
@@ -787,6 +844,24 @@ bool worker::hosted_nat(const sip::message& msg, const nat::session& s, std::uin
     return true;
 }
 
+// How long an INVITE waits for its final answer (provisional-invite-expiry-time) and the longest a
+// registration pinhole lasts (register-expiry-max), in seconds: the ALG profile's, or FortiOS's defaults.
+std::uint32_t worker::invite_expiry_s(const nat::session& s) const noexcept
+{
+    const auto& limits = snap_->firewall.sip_limits;
+    return s.voip_profile >= 0 && static_cast<std::size_t>(s.voip_profile) < limits.size()
+               ? limits[static_cast<std::size_t>(s.voip_profile)].invite_expiry_s
+               : nat::sip_profile_limits{}.invite_expiry_s;
+}
+
+std::uint32_t worker::register_expiry_max_s(const nat::session& s) const noexcept
+{
+    const auto& limits = snap_->firewall.sip_limits;
+    return s.voip_profile >= 0 && static_cast<std::size_t>(s.voip_profile) < limits.size()
+               ? limits[static_cast<std::size_t>(s.voip_profile)].register_expiry_max_s
+               : nat::sip_profile_limits{}.register_expiry_max_s;
+}
+
 // The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL
 // or a failure ends it (RFC 3261 §13, §15).
 worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
@@ -807,11 +882,20 @@ worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::se
         nat::call_entry& c = calls_->at(slot);
         c.engine = s.engine;
         c.policy_id = s.policy_id;
+        c.tag = sum.from_tag;
         c.call_id_length = static_cast<std::uint8_t>(std::min(sum.call_id.size(), c.call_id.size()));
-        std::memcpy(c.call_id.data(), sum.call_id.data(), c.call_id_length);
+        if (c.call_id_length != 0) { // an INVITE without a Call-ID has none to copy
+            std::memcpy(c.call_id.data(), sum.call_id.data(), c.call_id_length);
+        }
         counters_.add(counter::sip_calls);
     }
     nat::call_entry& c = calls_->at(slot);
+    // A message of the call's dialog carries the caller's tag, in From or in To (RFC 3261 §12.2.1.1):
+    // a BYE or CANCEL with other tags belongs to another dialog and changes nothing here.
+    if (c.tag != 0 && sum.from_tag != c.tag && sum.to_tag != c.tag && sum.request) {
+        counters_.add(counter::sip_requests_other_dialog);
+        return {true, false, true};
+    }
     c.updated = table_now_;
     if (c.state == nat::call_state::ended) {
         return {true, false};
@@ -841,7 +925,7 @@ worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::se
 // registered from, for as long as the registrar granted; a REGISTER with expires 0 or a failure
 // response removes it (RFC 3261 §10.2.2, §10.3).
 void worker::registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                          const nat::session& s, std::uint32_t index) noexcept
+                          const nat::session& s, std::uint32_t index, std::uint32_t requested) noexcept
 {
     if (sum.method != sip::method::register_) {
         return;
@@ -862,7 +946,10 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
         (s.sip_options & nat::sip_option::open_register) == 0) {
         return;
     }
-    const std::uint32_t until = table_now_ + std::min<std::uint32_t>(*sum.expires, 1u << 20) * nat::ticks_per_second;
+    // The binding lasts what the registrar granted, but never longer than the REGISTER asked for, nor
+    // than the profile's register-expiry-max (an answer cannot open a hole for longer than was asked).
+    const std::uint32_t granted = std::min({*sum.expires, requested, register_expiry_max_s(s)});
+    const std::uint32_t until = table_now_ + granted * nat::ticks_per_second;
     if (is_registration) {
         pinholes_->at(existing).expires = until;
         pinholes_->at(existing).parent = index; // the binding follows the session that refreshed it
@@ -969,6 +1056,11 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | (ph.kind == nat::pinhole_kind::media ? nat::voip_flag::child : 0));
     s.pinhole = i;
     s.pinhole_generation = ph.generation;
+    if (ph.kind == nat::pinhole_kind::contact) {
+        s.voip_flags |= nat::voip_flag::call_of_parent;
+        s.pinhole = ph.parent;
+        s.pinhole_generation = ph.parent_generation;
+    }
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
     counters_.add(counter::sessions_created);

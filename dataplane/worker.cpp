@@ -129,6 +129,7 @@ worker_result worker::create(const worker_setup& setup)
     w->sessions_ = nat::session_table::create(setup.opts.sessions);
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8));
+    w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->sip_ = std::make_unique<sip_state>(setup.opts);
     if (w->sessions_ == nullptr) {
         r.error = "cannot map the session table; lower --sessions";

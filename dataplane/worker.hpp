@@ -9,6 +9,7 @@
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
 #include "nat/call_table.hpp"
+#include "nat/transaction_table.hpp"
 #include "nat/pinhole_table.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
@@ -204,12 +205,23 @@ private:
     bool hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
                     sip::nat_options options) noexcept;
     void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                      const nat::session& s, std::uint32_t index) noexcept;
-    // Moves the call of `sum` on: whether the call table follows it, and whether this message ended it.
+                      const nat::session& s, std::uint32_t index, std::uint32_t requested) noexcept;
+    // Moves the call of `sum` on: whether the call table follows it, whether this message ended it, and
+    // whether it belongs to another dialog of the same Call-ID (other tags).
     struct call_step {
         bool tracked = false;
         bool ended = false;
+        bool other_dialog = false;
     };
+public:
+    struct session_translations;
+
+private:
+    void apply_call(const sip::nat_summary& summary, const nat::session& s, const session_translations& tr,
+                    ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
+                    bool rtp) noexcept;
+    std::uint32_t invite_expiry_s(const nat::session& s) const noexcept;
+    std::uint32_t register_expiry_max_s(const nat::session& s) const noexcept;
     call_step follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
     void update_clock() noexcept;
@@ -295,6 +307,7 @@ private:
     std::unique_ptr<nat::session_table> sessions_;
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
+    std::unique_ptr<nat::transaction_table> transactions_;
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // the next media port pair to try, counted in pairs from the window's start
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old

@@ -43,6 +43,7 @@ struct call_entry {
     std::uint32_t updated = 0;   // the last message
     std::uint32_t ended = 0;     // table time of the end, 0 while the call lasts
     std::uint32_t policy_id = 0;
+    std::uint64_t tag = 0;       // the caller's From tag, hashed (0: none)
     call_state state = call_state::calling;
     sip_engine engine = sip_engine::none;
     std::uint8_t call_id_length = 0;

@@ -114,6 +114,21 @@ struct schedule_rule {
     bool active(unsigned weekday, unsigned minute) const noexcept;
 };
 
+// What a VoIP profile bounds (config voip profile / config sip), by profile index; the session helper,
+// which has no profile, works with these defaults.
+struct sip_profile_limits {
+    std::uint32_t max_dialogs = 0;            // max-dialogs: calls at once per policy (0: no limit)
+    std::uint32_t invite_expiry_s = 210;      // provisional-invite-expiry-time: an INVITE unanswered this long ends
+    std::uint32_t register_expiry_max_s = 3600; // register-expiry-max: the longest a registration pinhole lasts
+    bool privileged_ports = false;            // open-privileged-pinhole: media and Contact pinholes to inside ports below 1024
+};
+
+// Bounds on what SIP may take of a worker, for both engines (config system settings).
+struct sip_global_limits {
+    std::uint32_t pinholes_per_address = 1024; // sip-pinholes-per-address: media and Contact pinholes per inside address
+    std::uint32_t port_reserve_percent = 25;   // sip-nat-port-reserve: share of each worker's NAT ports pinholes never take
+};
+
 struct firewall {
     std::vector<policy_rule> policies; // in configured order
     std::vector<vip_rule> vips;
@@ -121,6 +136,8 @@ struct firewall {
     sip_listeners sip; // the ALG's ports and the session helper's entries
     // Per VoIP profile (by index): the nat-port-range media ports come from, {0, 0} when unset.
     std::vector<std::pair<std::uint16_t, std::uint16_t>> media_port_ranges;
+    std::vector<sip_profile_limits> sip_limits; // by VoIP profile index
+    sip_global_limits sip_global;
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,
     // protocol and port fit. Uses in_interface, dst, proto and dport of f.

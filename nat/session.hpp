@@ -121,6 +121,9 @@ namespace voip_flag {
 inline constexpr std::uint8_t ips = 0x01; // IPS SIP inspects it (FortiOS flag ndr)
 inline constexpr std::uint8_t rtp = 0x02; // its engine opens media pinholes (the profile's rtp)
 inline constexpr std::uint8_t child = 0x04; // made from a pinhole (media, or a call to a registered phone)
+// Made from a call's Contact pinhole: its SIP belongs to that call's session, which `pinhole` and
+// `pinhole_generation` then name (in-dialog requests go to the Contact, RFC 3261 §12.2.1.1).
+inline constexpr std::uint8_t call_of_parent = 0x08;
 } // namespace voip_flag
 
 // A session's TCP state and FIN bits after a segment with `tcp_flags` in direction `dir` (0: from the

@@ -669,6 +669,30 @@ std::optional<address> parse_address(std::string_view element) noexcept
     return a;
 }
 
+std::optional<address> parse_address_lenient(std::string_view element) noexcept
+{
+    if (auto a = parse_address(element)) {
+        return a;
+    }
+    // A display name real phones write without quotes though it is no token list: UTF-8 ("Jürgen"),
+    // or punctuation. Whatever comes before the first '<' stands for it when it holds no quote or
+    // angle bracket of its own.
+    const std::size_t langle = element.find('<');
+    if (langle == std::string_view::npos || langle == 0) {
+        return std::nullopt;
+    }
+    const std::string_view display = element.substr(0, langle);
+    if (display.find_first_of("\"<>") != std::string_view::npos) {
+        return std::nullopt;
+    }
+    auto a = parse_address(element.substr(langle));
+    if (a) {
+        a->display_name = trim_lws(display);
+        a->text = element;
+    }
+    return a;
+}
+
 std::optional<via> parse_via(std::string_view element) noexcept
 {
     std::optional<via> v(std::in_place);

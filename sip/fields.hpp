@@ -114,6 +114,9 @@ struct address {
 };
 
 std::optional<address> parse_address(std::string_view element) noexcept;
+// The same, also taking the display names real phones write that RFC 3261 does not allow (unquoted
+// UTF-8, punctuation): for the NAT, which must find the address wherever a phone put it.
+std::optional<address> parse_address_lenient(std::string_view element) noexcept;
 
 // Calls f(element) for every comma-separated element of a list header value (commas inside quotes and
 // <> do not count); returns false when quotes or angle brackets do not balance.

@@ -143,7 +143,7 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                 if (element == "*") {
                     return; // Contact: * (RFC 3261 §10.2.2)
                 }
-                if (const auto a = parse_address(element)) {
+                if (const auto a = parse_address_lenient(element)) {
                     if (h.type == header_type::contact && !o.contact_fixup && !from_inside &&
                         m.find(header_type::record_route) != nullptr) {
                         return;
@@ -293,6 +293,17 @@ void note_rejected(nat_summary& s, const sdp_media& md, unsigned stream, bool fr
     }
 }
 
+// The other party's media of a stream, in an SDP the inside party receives: where its RTP comes from
+// (symmetric RTP, RFC 4961), so that the inside party's own media to it leaves through that call's
+// pinhole when one phone port serves several calls.
+void note_remote(nat_summary& s, const sdp_media& md, unsigned stream, std::optional<ipv4_address> address,
+                 bool from_inside) noexcept
+{
+    if (!from_inside && md.well_formed && md.port != 0 && address && stream < s.remote_media.size()) {
+        s.remote_media[stream] = {*address, md.port};
+    }
+}
+
 // RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
 // party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
 void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
@@ -313,6 +324,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         for (const sdp_media& md : d.media()) {
             note_rejected(s, md, stream++, from_inside);
             const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
+            note_remote(s, md, stream - 1, address, from_inside);
             if (!from_inside || media == nullptr || !o.rtp || !md.well_formed || md.port == 0 || !address ||
                 (*address != from.address && *address != to.address)) {
                 continue;
@@ -341,6 +353,7 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
         note_rejected(s, md, stream++, from_inside);
         const auto address = md.connection >= 0 ? map_connection(w, d, md.connection, from.address, to.address)
                                                 : session_address;
+        note_remote(s, md, stream - 1, address, from_inside);
         std::optional<sdp_rtcp> rtcp;
         if (md.rtcp >= 0) {
             const std::string_view v = d.lines()[static_cast<std::size_t>(md.rtcp)].value;
@@ -365,6 +378,33 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
             map_address_text(w, rtcp->address->address, from.address, to.address);
         }
     }
+}
+
+// FNV-1a, continuing from `h`.
+std::uint64_t text_hash(std::string_view t, std::uint64_t h = 0xcbf29ce484222325ull) noexcept
+{
+    for (const char c : t) {
+        h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+// The transaction (top Via branch and CSeq method, RFC 3261 §17.1.3) and the dialog's tags (§12).
+void transaction_and_tags(const message& m, nat_summary& s) noexcept
+{
+    const auto c = parse_cseq(m.value_of(header_type::cseq));
+    if (c) {
+        s.cseq = c->number;
+    }
+    if (const auto v = parse_via(first_element(m.value_of(header_type::via))); v && v->branch.has_value && !v->branch.value.empty()) {
+        s.transaction = text_hash(c ? c->method : std::string_view{}, text_hash(v->branch.value)) | 1;
+    }
+    const auto tag_of = [&](header_type t) -> std::uint64_t {
+        const auto a = parse_address_lenient(first_element(m.value_of(t)));
+        return a && a->tag.has_value && !a->tag.value.empty() ? text_hash(a->tag.value) | 1 : 0;
+    };
+    s.from_tag = tag_of(header_type::from);
+    s.to_tag = tag_of(header_type::to);
 }
 
 // FNV-1a over the Call-ID's parts; the host part either as text or, when it is the translated address
@@ -398,7 +438,7 @@ std::optional<endpoint> written_endpoint(const message& m) noexcept
         if (const auto v = parse_via(first)) {
             hp = v->sent_by;
         }
-    } else if (const auto a = parse_address(first); a && (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
+    } else if (const auto a = parse_address_lenient(first); a && (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
         hp = a->target.host;
     }
     if (!hp || hp->kind != host_kind::ipv4) {
@@ -407,8 +447,7 @@ std::optional<endpoint> written_endpoint(const message& m) noexcept
     return endpoint{hp->v4, hp->port.value_or(default_port)};
 }
 
-edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& s, const nat_options& o) noexcept
+void identify(const message& m, const translation& t, bool from_inside, const nat_options& o, nat_summary& s) noexcept
 {
     s = {};
     s.request = m.is_request();
@@ -419,6 +458,28 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     } else if (const auto c = parse_cseq(m.value_of(header_type::cseq))) {
         s.method = lookup_method(c->method);
     }
+    transaction_and_tags(m, s);
+    // The Call-ID as the inside party knows it (see translate), with the session's salt.
+    const endpoint from = from_inside ? t.inside : t.outside;
+    const endpoint to = from_inside ? t.outside : t.inside;
+    if (const auto at = s.call_id.rfind('@'); at != std::string_view::npos) {
+        const std::string_view host = s.call_id.substr(at + 1);
+        const auto a = parse_ipv4(host);
+        const bool public_form = !from_inside && a && *a == from.address;
+        const bool seen_form = a && o.call_host_seen != 0 && *a == o.call_host_seen;
+        s.call_key = hash(s.call_id.substr(0, at), host, public_form ? to.address : seen_form ? o.call_host_written : 0);
+    } else {
+        s.call_key = hash(s.call_id, {}, 0);
+    }
+    if (o.call_salt != 0) {
+        s.call_key = text_hash(std::string_view(reinterpret_cast<const char*>(&o.call_salt), sizeof o.call_salt), s.call_key) | 1;
+    }
+}
+
+edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
+                     edit_list& edits, nat_summary& s, const nat_options& o) noexcept
+{
+    identify(m, t, from_inside, o, s);
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;
     writer w(m, edits, s, o);
@@ -426,13 +487,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     // identifier, but "no inside address anywhere" holds it too; both ways map it, so the dialog's
     // Call-ID is the same on each side of the appliance as it was (RFC 3261 §20.8).
     if (const auto at = s.call_id.rfind('@'); at != std::string_view::npos) {
-        const std::string_view host = s.call_id.substr(at + 1);
-        map_address_text(w, host, from.address, to.address);
-        const auto a = parse_ipv4(host);
-        const bool public_form = !from_inside && a && *a == from.address;
-        s.call_key = hash(s.call_id.substr(0, at), host, public_form ? to.address : 0);
-    } else {
-        s.call_key = hash(s.call_id, {}, 0);
+        map_address_text(w, s.call_id.substr(at + 1), from.address, to.address);
     }
     if (s.request) {
         if (const auto u = parse_uri(m.request_uri())) {
@@ -442,7 +497,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     map_address_headers(w, m, from, to, from_inside, media, o);
     map_sdp(w, m, from, to, from_inside, media, s, o);
     if (s.method == method::register_) {
-        if (const auto a = parse_address(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {
+        if (const auto a = parse_address_lenient(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {
             if (const auto v = parse_number(a->expires.value, 10, 0xffffffffu)) {
                 s.expires = static_cast<std::uint32_t>(*v);
             }

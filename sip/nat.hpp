@@ -9,6 +9,7 @@
 #include "sip/edit.hpp"
 #include "sip/message.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -64,6 +65,16 @@ struct nat_summary {
     // REGISTER and its responses: the binding's lifetime in seconds, from the first Contact's expires
     // parameter or else the Expires header (RFC 3261 §10.2.1, §10.3 step 7); nothing when neither says.
     std::optional<std::uint32_t> expires;
+    // What matches a response to its request (RFC 3261 §17.1.3): the top Via's branch with the CSeq
+    // method, hashed (0: no branch), and the CSeq number.
+    std::uint64_t transaction = 0;
+    std::uint32_t cseq = 0;
+    // The dialog's tags (From and To tag parameters, hashed; 0: none), RFC 3261 §12.
+    std::uint64_t from_tag = 0;
+    std::uint64_t to_tag = 0;
+    // An SDP the translation's inside party receives: where the other party's media of each stream
+    // is (its c= address and m= port, i < 8; address 0: unknown), RFC 4566 §5.7, §5.14.
+    std::array<endpoint, 8> remote_media{};
 };
 
 // Where the sender of `m` says it is: the sent-by of the top Via of a request, the first Contact of a
@@ -87,7 +98,18 @@ struct nat_options {
     bool preserve_override = false;
     // rtp disable: no media pinholes (m= ports stay); other pinholes (a Contact's) are still asked for.
     bool rtp = true;
+    // Mixed into call_key: a call belongs to the signalling session it runs over (the data plane
+    // passes the session's identity), so another session's BYE with the same Call-ID is another call.
+    std::uint64_t call_salt = 0;
+    // hosted-nat-traversal: a Call-ID host that is where a remote phone is seen from counts as what it
+    // wrote (the two forms of its Call-ID are one call). 0: none.
+    ipv4_address call_host_seen = 0;
+    ipv4_address call_host_written = 0;
 };
+
+// What identifies `m` for dialogs and transactions (call key, transaction, CSeq, tags, method and
+// status), as translate fills them in `summary`, without translating.
+void identify(const message& m, const translation& t, bool from_inside, const nat_options& o, nat_summary& summary) noexcept;
 
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
 // `media` may be null: no pinholes at all. Returns edit_error::ok, or why the
