@@ -189,6 +189,11 @@ struct settings_config {
     std::vector<std::uint16_t> sip_tcp_port{5060}; // one or two ports
     std::vector<std::uint16_t> sip_udp_port{5060};
     std::uint16_t sip_ssl_port = 5061;
+    // What SIP may take of each worker, under both engines (sipalg's own; FortiOS names no such limits):
+    // media and Contact pinholes per inside address (0: no limit), and the share of each worker's NAT
+    // ports, in percent, that pinholes never take (kept for ordinary sessions).
+    std::uint32_t sip_pinholes_per_address = 1024;
+    std::uint32_t sip_nat_port_reserve = 25;
 };
 
 // config system session-helper / edit <id>.
@@ -225,6 +230,12 @@ struct voip_profile_config {
     bool hnt_restrict_source_ip = false;
     // nat-port-range "low-high": where the ALG takes translated media ports from (unset: anywhere).
     std::optional<std::pair<std::uint16_t, std::uint16_t>> nat_port_range;
+    std::uint32_t max_dialogs = 0;                   // calls at once per policy (0: no limit)
+    std::uint32_t provisional_invite_expiry_time = 210; // seconds an INVITE may wait for its final answer
+    // sipalg's own: the longest a registration pinhole lasts, whatever the registrar grants; and whether
+    // pinholes may open to inside ports below 1024 (off: no phone needs one, NAT Slipstreaming did).
+    std::uint32_t register_expiry_max = 3600;
+    bool open_privileged_pinhole = false;
     source_position where;
 };
 

@@ -109,6 +109,8 @@ std::string to_yaml(const config& cfg)
     line(4, "sip-tcp-port: " + ports(cfg.settings.sip_tcp_port));
     line(4, "sip-udp-port: " + ports(cfg.settings.sip_udp_port));
     line(4, fmt::format("sip-ssl-port: {}", cfg.settings.sip_ssl_port));
+    line(4, fmt::format("sip-pinholes-per-address: {}", cfg.settings.sip_pinholes_per_address));
+    line(4, fmt::format("sip-nat-port-reserve: {}", cfg.settings.sip_nat_port_reserve));
     line(2, "session-helper:");
     if (cfg.session_helpers.empty()) {
         out.pop_back();
@@ -187,11 +189,13 @@ std::string to_yaml(const config& cfg)
         }
         line(6, fmt::format("sip: {{status: {}, rtp: {}, open-register-pinhole: {}, open-contact-pinhole: {}, "
                             "strict-register: {}, contact-fixup: {}, no-sdp-fixup: {}, nat-trace: {}, preserve-override: {}, "
-                            "hosted-nat-traversal: {}, hnt-restrict-source-ip: {}{}}}",
+                            "hosted-nat-traversal: {}, hnt-restrict-source-ip: {}, max-dialogs: {}, "
+                            "provisional-invite-expiry-time: {}, register-expiry-max: {}, open-privileged-pinhole: {}{}}}",
                             flag(v.sip_status), flag(v.sip_rtp), flag(v.open_register_pinhole),
                             flag(v.open_contact_pinhole), flag(v.strict_register), flag(v.contact_fixup),
                             flag(v.no_sdp_fixup), flag(v.nat_trace), flag(v.preserve_override),
-                            flag(v.hosted_nat_traversal), flag(v.hnt_restrict_source_ip), range));
+                            flag(v.hosted_nat_traversal), flag(v.hnt_restrict_source_ip), v.max_dialogs,
+                            v.provisional_invite_expiry_time, v.register_expiry_max, flag(v.open_privileged_pinhole), range));
     }
     line(0, "firewall:");
     line(2, "address:");

@@ -621,6 +621,15 @@ auto flag_into(reader& r, bool& out, std::string_view object, std::string_view f
     };
 }
 
+auto number_into(reader& r, std::uint32_t& out, label what, std::uint64_t min, std::uint64_t max)
+{
+    return [&r, &out, what, min, max](const yaml::node& x) {
+        if (auto v = r.integer(x, what, min, max)) {
+            out = static_cast<std::uint32_t>(*v);
+        }
+    };
+}
+
 auto ignored()
 {
     return [](const yaml::node&) {};
@@ -1005,6 +1014,10 @@ void read_settings(reader& r, const yaml::node& n, config& cfg)
                           cfg.settings.sip_ssl_port = static_cast<std::uint16_t>(*v);
                       }
                   }},
+                 {"sip-pinholes-per-address", number_into(r, cfg.settings.sip_pinholes_per_address,
+                                                          "system settings sip-pinholes-per-address", 0, 65535)},
+                 {"sip-nat-port-reserve", number_into(r, cfg.settings.sip_nat_port_reserve,
+                                                      "system settings sip-nat-port-reserve", 0, 90)},
              });
 }
 
@@ -1106,6 +1119,11 @@ void read_voip_profiles(reader& r, const yaml::node& n, config& cfg)
                                                                         [](std::string_view text) { return parse_port_range(text, 1024); },
                                                                         "a port range low-high within 1024-65535");
                                         }},
+                                       {"max-dialogs", number_into(r, p.max_dialogs, label(sip, "max-dialogs"), 0, 4294967295)},
+                                       {"provisional-invite-expiry-time",
+                                        number_into(r, p.provisional_invite_expiry_time, label(sip, "provisional-invite-expiry-time"), 10, 3600)},
+                                       {"register-expiry-max", number_into(r, p.register_expiry_max, label(sip, "register-expiry-max"), 60, 604800)},
+                                       {"open-privileged-pinhole", flag_into(r, p.open_privileged_pinhole, sip, "open-privileged-pinhole")},
                                    });
                       }},
                  });

@@ -233,7 +233,9 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                   cfg.settings.sip_tcp_port.size() > 1 ? cfg.settings.sip_tcp_port[1] : std::uint16_t{0}};
     for (const auto& v : cfg.voip_profiles) {
         fw.media_port_ranges.push_back(v.nat_port_range.value_or(std::pair<std::uint16_t, std::uint16_t>{0, 0}));
+        fw.sip_limits.push_back({v.max_dialogs, v.provisional_invite_expiry_time, v.register_expiry_max, v.open_privileged_pinhole});
     }
+    fw.sip_global = {cfg.settings.sip_pinholes_per_address, cfg.settings.sip_nat_port_reserve};
     fw.sip.helpers.clear();
     for (const auto& h : cfg.session_helpers) {
         if (h.name == "sip") {

@@ -61,9 +61,13 @@ namespace sipalg::dp {
     X(sip_call_table_full, "calls not listed because the worker's call table was full")           \
     X(sip_responses_unmatched, "SIP responses that answer no request their session carried (RFC 3261 17.1.3): translated, but they open, close and change nothing") \
     X(sip_transactions_evicted, "SIP requests forgotten before their lifetime because the transaction table was full") \
+    X(sip_invites_expired, "calls whose INVITE was not answered within provisional-invite-expiry-time: ended, pinholes closed") \
+    X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs (UDP: the INVITE dropped; TCP: no pinholes, not followed)") \
     X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
+    X(pinholes_privileged_refused, "pinholes refused to an inside port below 1024 (open-privileged-pinhole disable)") \
+    X(pinholes_address_limit, "pinholes refused because their inside address had sip-pinholes-per-address open") \
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \
     X(pinhole_peer_refused, "inbound packets a pinhole refused from another source than it admits (strict-register, hnt-restrict-source-ip)") \
     X(registrations_opened, "registration pinholes opened by a 2xx to an inside phone's REGISTER")    \
@@ -107,7 +111,8 @@ namespace sipalg::dp {
     X(drop_tcp_no_syn, "TCP segment without a session that is not an opening SYN")                \
     X(drop_session_table_full, "new flow refused because the worker's session table is full")      \
     X(drop_nat_ports_exhausted, "new flow refused because no NAT port was free for it")            \
-    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")
+    X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")                 \
+    X(drop_sip_dialogs_over_limit, "INVITE over UDP of a new call beyond its policy's max-dialogs")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
 // them drop_<reason>, and X_TCP_END, which receives the reasons a SIP/TCP stream stops being parsed

@@ -177,11 +177,15 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         translated.dport = be(vip.port);
     }
     std::uint8_t flags = vip.vip >= 0 ? nat::session_flag::dnat : 0;
+    // The SIP engine, chosen once for the session's life (seed table; nat/voip.hpp). The port is the
+    // destination after a VIP, as the session helper and the ALG see it. A SIP session's public port is
+    // its own: a registration pinhole may open on it.
+    const nat::sip_engine engine = fw.sip.choose(policy.voip, p.key.proto, translated.dport.to_host());
     if (policy.nat) {
         translated.src = be32::from_host(snap_->interfaces[hop.interface].address.address);
         flags |= nat::session_flag::snat;
         if (has_ports(p.key.proto)) {
-            const std::uint16_t port = nat_port(translated);
+            const std::uint16_t port = nat_port(translated, engine != nat::sip_engine::none);
             if (port == 0) {
                 drop(p.m, counter::drop_nat_ports_exhausted);
                 return;
@@ -220,9 +224,10 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
     counters_.add(counter::sessions_created);
-    // The SIP engine, chosen once for the session's life (seed table; nat/voip.hpp). The port is the
-    // destination after a VIP, as the session helper and the ALG see it.
-    s.engine = fw.sip.choose(policy.voip, p.key.proto, translated.dport.to_host());
+    if ((flags & nat::session_flag::snat) != 0) {
+        hold_port(s, engine != nat::sip_engine::none);
+    }
+    s.engine = engine;
     if (s.engine != nat::sip_engine::none) [[unlikely]] {
         s.voip_profile = policy.voip.profile;
         s.sip_options = s.engine == nat::sip_engine::alg ? policy.voip.options : nat::sip_option::defaults;
@@ -243,7 +248,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
 // next free one of this worker's slice, so the replies, steered by port, come back here. Free means no
 // session of ours has the reply key it would give (endpoint-dependent: one port serves many peers) and
 // no VIP forwards it.
-std::uint16_t worker::nat_port(const flow_key& translated) noexcept
+std::uint16_t worker::nat_port(const flow_key& translated, bool exclusive) noexcept
 {
     const ipv4_address nat_address = translated.src.to_host();
     const auto usable = [&](std::uint16_t port) {
@@ -255,6 +260,10 @@ std::uint16_t worker::nat_port(const flow_key& translated) noexcept
         }
         // Nor a port a SIP pinhole holds (media, or a registered phone's).
         if (pinholes_->size() != 0 && pinholes_->find_public(translated.proto, nat_address, port) != nat::pinhole_table::none) {
+            return false;
+        }
+        // A SIP session's port is its alone; other sessions share a port with peers of their own only.
+        if (exclusive ? ports_->users(translated.proto, port) != 0 : ports_->exclusive(translated.proto, port)) {
             return false;
         }
         flow_key k = translated;
@@ -278,6 +287,42 @@ std::uint16_t worker::nat_port(const flow_key& translated) noexcept
         }
     }
     return 0;
+}
+
+void worker::hold_port(nat::session& s, bool exclusive) noexcept
+{
+    const std::uint16_t port = (s.flags & nat::session_flag::snat) != 0 ? s.rewrite[0].sport.to_host() : s.key.dport.to_host();
+    ports_->take(s.key.proto, port, exclusive);
+    s.flags |= nat::session_flag::port_held;
+}
+
+void worker::release_port(const nat::session& s) noexcept
+{
+    if ((s.flags & nat::session_flag::port_held) != 0) {
+        ports_->give(s.key.proto, (s.flags & nat::session_flag::snat) != 0 ? s.rewrite[0].sport.to_host() : s.key.dport.to_host());
+    }
+}
+
+void worker::end_session(std::uint32_t index) noexcept
+{
+    release_port(sessions_->at(index));
+    sessions_->remove(index);
+}
+
+unsigned worker::sip_ports_end() const noexcept
+{
+    const unsigned lo = nat_port_first + id_ * port_span_;
+    const unsigned hi = id_ + 1 == workers_ ? 65536u : lo + port_span_;
+    const unsigned reserve = std::min<unsigned>(snap_->firewall.sip_global.port_reserve_percent, 100);
+    return hi - (hi - lo) * reserve / 100;
+}
+
+bool worker::pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
+{
+    const nat::firewall& fw = snap_->firewall;
+    return port >= nat_port_first && owner_of_port(port) == id_ && port < sip_ports_end() &&
+           ports_->users(proto, port) == 0 && pinholes_->find_public(proto, address, port) == nat::pinhole_table::none &&
+           (fw.vips.empty() || !fw.forwards_port(address, proto, port));
 }
 
 // A session made under an older configuration: its policy must still accept its flow (FortiOS drops a
@@ -399,7 +444,7 @@ void worker::serve_query() noexcept
             q->out->push_back(info); // within the reserved capacity: no allocation
         }
         if (q->clear) {
-            sessions_->remove(index);
+            end_session(index);
             ++q->cleared;
         }
     });

@@ -26,7 +26,10 @@
 namespace sipalg::dp {
 
 // sip::media_ports for the worker: a port pair from its own slice (so the media of a call comes back to
-// the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream.
+// the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream. Every
+// public port is decided by worker::pinhole_port_free, and every pinhole is bounded: none to a
+// privileged inside port unless the profile allows it, no more per inside address than
+// sip-pinholes-per-address (all counted).
 class media_opener final : public sip::media_ports {
 public:
     media_opener(worker& w, const nat::session& s, std::uint32_t index, const sip::nat_summary& summary,
@@ -40,25 +43,27 @@ public:
     {
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
-        // The same stream again (a re-INVITE or the answer's 200 retransmitted): the same public port.
-        if (const auto i = t.find_inside(ip_proto::udp, inside.address, inside.port); i != nat::pinhole_table::none) {
+        // The same stream of the same call again (a re-INVITE or the answer's 200 retransmitted): the same
+        // public port. The endpoint's pinholes of other calls stay: one phone port may serve several calls.
+        const auto same_call = [&](const nat::pinhole& o) {
+            return o.kind == nat::pinhole_kind::media && o.call == summary_.call_key && o.public_address == public_address;
+        };
+        if (const auto i = t.find_inside_if(ip_proto::udp, inside.address, inside.port, same_call); i != nat::pinhole_table::none) {
             nat::pinhole& p = t.at(i);
-            if (p.public_address == public_address && p.call == summary_.call_key) {
-                p.expires = expires;
-                p.stamp = stamp_;
-                p.stream = stream_of(stream);
-                if (const auto c = t.find_inside(ip_proto::udp, inside.address, rtcp); c != nat::pinhole_table::none) {
-                    t.at(c).stamp = stamp_;
-                    t.at(c).expires = expires;
-                    t.at(c).stream = stream_of(stream);
-                }
-                return p.public_port;
+            p.expires = expires;
+            p.stamp = stamp_;
+            p.stream = stream_of(stream);
+            if (const auto c = t.find_inside_if(ip_proto::udp, inside.address, rtcp, same_call); c != nat::pinhole_table::none) {
+                t.at(c).stamp = stamp_;
+                t.at(c).expires = expires;
+                t.at(c).stream = stream_of(stream);
             }
-            // The port moved to another call (or another public address): the old pinholes go.
-            t.remove_call(p.call);
+            return p.public_port;
         }
-        nat::pinhole p;
-        p.proto = ip_proto::udp;
+        if (!allowed(inside.port) || !allowed(rtcp)) {
+            return std::nullopt;
+        }
+        nat::pinhole p;        p.proto = ip_proto::udp;
         p.inside_address = inside.address;
         p.public_address = public_address;
         p.call = summary_.call_key;
@@ -74,12 +79,16 @@ public:
             (s_.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s_.flags & nat::session_flag::snat) == 0) {
             p.peer = s_.key.src.to_host();
         }
-        if (public_address == inside.address || preferred != 0) {
-            // Routed without NAT, or an SDP left as written (no-sdp-fixup): the pinhole is on the ports
-            // the SDP names. (Such a port may lie in another worker's slice: with several workers its
-            // media is then handed over.)
-            const std::uint16_t port = preferred != 0 ? preferred : inside.port;
-            return insert_pair(p, inside.port, rtcp, port) ? std::optional<std::uint16_t>(port) : std::nullopt;
+        if (public_address == inside.address) {
+            // Routed without NAT: the pinhole is on the inside party's own ports (not ours to give out).
+            return insert_pair(p, inside.port, rtcp, inside.port) ? std::optional<std::uint16_t>(inside.port) : std::nullopt;
+        }
+        if (preferred != 0) {
+            // An SDP left as written (no-sdp-fixup): the ports it names, when they are free. (Such a port
+            // may lie in another worker's slice: with several workers its media is then handed over.)
+            const auto next = static_cast<std::uint16_t>(preferred + 1);
+            const bool free = usable(public_address, ip_proto::udp, preferred, false) && usable(public_address, ip_proto::udp, next, false);
+            return free && insert_pair(p, inside.port, rtcp, preferred) ? std::optional<std::uint16_t>(preferred) : std::nullopt;
         }
         return search([&](std::uint16_t port) { return insert_pair(p, inside.port, rtcp, port); }, public_address,
                       ip_proto::udp, true);
@@ -103,6 +112,9 @@ public:
             p.expires = expires;
             return p.public_port;
         }
+        if (!allowed(inside.port)) {
+            return std::nullopt;
+        }
         nat::pinhole p;
         p.proto = proto;
         p.kind = nat::pinhole_kind::contact;
@@ -119,15 +131,14 @@ public:
         p.parent_generation = s_.slot_generation;
         const auto insert = [&](std::uint16_t port) {
             p.public_port = port;
-            if (t.insert(p) == nat::pinhole_table::none) {
+            if (!inserted(t.insert(p, w_.snap_->firewall.sip_global.pinholes_per_address))) {
                 return false;
             }
             w_.counters_.add(counter::contact_pinholes_opened);
             return true;
         };
         // The Contact's own port when it is free on the public address, else one of the slice.
-        if (w_.owner_of_port(inside.port) == w_.id_ && inside.port >= worker::nat_port_first && usable(public_address, proto, inside.port) &&
-            insert(inside.port)) {
+        if (usable(public_address, proto, inside.port, true) && insert(inside.port)) {
             return inside.port;
         }
         return search(insert, public_address, proto, false);
@@ -139,11 +150,41 @@ private:
         return static_cast<std::uint8_t>(std::min(stream, 0xffu));
     }
 
-    bool usable(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
+    // A port of ours a pinhole may take (`sip_share`: within SIP's share of the slice, for ports chosen
+    // here; a port the SDP names as written only needs to be free).
+    bool usable(ipv4_address address, std::uint8_t proto, std::uint16_t port, bool sip_share) const noexcept
     {
+        if (sip_share) {
+            return w_.pinhole_port_free(proto, address, port);
+        }
         const nat::firewall& fw = w_.snap_->firewall;
-        return w_.pinholes_->find_public(proto, address, port) == nat::pinhole_table::none &&
+        return w_.ports_->users(proto, port) == 0 && w_.pinholes_->find_public(proto, address, port) == nat::pinhole_table::none &&
                (fw.vips.empty() || !fw.forwards_port(address, proto, port));
+    }
+
+    // Privileged inside ports (below 1024: SSH, SMB, a web console) get no pinhole unless the profile
+    // allows it: no phone needs one, and NAT Slipstreaming asked for exactly those.
+    bool allowed(std::uint16_t inside_port) const noexcept
+    {
+        if (inside_port >= 1024) {
+            return true;
+        }
+        const auto& limits = w_.snap_->firewall.sip_limits;
+        const bool allow = s_.voip_profile >= 0 && static_cast<std::size_t>(s_.voip_profile) < limits.size() &&
+                           limits[static_cast<std::size_t>(s_.voip_profile)].privileged_ports && s_.engine == nat::sip_engine::alg;
+        if (!allow) {
+            w_.counters_.add(counter::pinholes_privileged_refused);
+        }
+        return allow;
+    }
+
+    // Whether an insertion took; a refusal for the inside address's allowance is counted.
+    bool inserted(std::uint32_t slot) const noexcept
+    {
+        if (slot == nat::pinhole_table::none && w_.pinholes_->last_refusal() == nat::pinhole_table::refusal::address_limit) {
+            w_.counters_.add(counter::pinholes_address_limit);
+        }
+        return slot != nat::pinhole_table::none;
     }
 
     // Tries `take(port)` on the even ports of this worker's slice (within the ALG profile's nat-port-range
@@ -153,7 +194,7 @@ private:
     std::optional<std::uint16_t> search(Take&& take, ipv4_address address, std::uint8_t proto, bool pair) noexcept
     {
         unsigned lo = worker::nat_port_first + w_.id_ * w_.port_span_;
-        unsigned hi = std::min<unsigned>(65535, lo + w_.port_span_ - 1);
+        unsigned hi = w_.sip_ports_end() - 1;
         const auto& ranges = w_.snap_->firewall.media_port_ranges;
         if (s_.engine == nat::sip_engine::alg && s_.voip_profile >= 0 &&
             static_cast<std::size_t>(s_.voip_profile) < ranges.size() && ranges[static_cast<std::size_t>(s_.voip_profile)].first != 0) {
@@ -170,11 +211,15 @@ private:
             w_.media_cursor_ = static_cast<std::uint16_t>((k + 1) % count);
             const auto port = static_cast<std::uint16_t>(lo + 2 * k);
             const auto next = static_cast<std::uint16_t>(port + 1);
-            if (!usable(address, proto, port) || (pair && !usable(address, proto, next))) {
+            if (!usable(address, proto, port, true) || (pair && !usable(address, proto, next, true))) {
                 continue;
             }
             if (take(port)) {
                 return port;
+            }
+            if (w_.pinholes_->last_refusal() == nat::pinhole_table::refusal::address_limit ||
+                w_.pinholes_->last_refusal() == nat::pinhole_table::refusal::full) {
+                break; // no other port would do better
             }
         }
         return std::nullopt;
@@ -189,15 +234,20 @@ private:
             t.find_public(ip_proto::udp, p.public_address, static_cast<std::uint16_t>(public_rtp + 1)) != nat::pinhole_table::none) {
             return false;
         }
+        const std::uint32_t limit = w_.snap_->firewall.sip_global.pinholes_per_address;
+        if (limit != 0 && t.count_of(p.inside_address) + 2 > limit) {
+            w_.counters_.add(counter::pinholes_address_limit);
+            return false; // the pair, or nothing
+        }
         p.inside_port = rtp;
         p.public_port = public_rtp;
-        const std::uint32_t a = t.insert(p);
-        if (a == nat::pinhole_table::none) {
+        const std::uint32_t a = t.insert(p, limit);
+        if (!inserted(a)) {
             return false;
         }
         p.inside_port = rtcp;
         p.public_port = static_cast<std::uint16_t>(public_rtp + 1);
-        const std::uint32_t b = t.insert(p);
+        const std::uint32_t b = t.insert(p, limit);
         w_.counters_.add(counter::pinholes_opened, b == nat::pinhole_table::none ? 1 : 2);
         return true;
     }
@@ -299,6 +349,16 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         if (!believed) {
             counters_.add(counter::sip_responses_unmatched);
         }
+    } else if (msg.method_type() == sip::method::invite && over_max_dialogs(msg, s, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options)) {
+        // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
+        // INVITE is dropped (the caller hears nothing and gives up or retries), over TCP, where a
+        // message cannot be taken out of the stream, it goes on without pinholes and is not followed.
+        counters_.add(counter::sip_dialogs_over_limit);
+        if (s.key.proto == ip_proto::udp) {
+            sip_refused_ = true;
+            return std::nullopt;
+        }
+        believed = false;
     }
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
@@ -399,6 +459,18 @@ void worker::apply_call(const sip::nat_summary& summary, const nat::session& s, 
     // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
     // response to the INVITE (§13.2.2.3; not to a re-INVITE of an answered call, §14.1) closes them; any
     // other message of the call refreshes them.
+    // The other party's SDP says where its media of each stream is: the inside party's pinholes of
+    // that stream learn it (the way out for a phone port in several calls).
+    if (rtp && summary.has_sdp && summary.call_key != 0) {
+        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t, nat::pinhole& ph) {
+            if (ph.kind == nat::pinhole_kind::media && ph.stream < summary.remote_media.size() &&
+                summary.remote_media[ph.stream].address != 0) {
+                const sip::endpoint far = summary.remote_media[ph.stream];
+                ph.remote_address = far.address;
+                ph.remote_port = static_cast<std::uint16_t>(far.port + (ph.public_port & 1u)); // RTCP: the next port
+            }
+        });
+    }
     if (summary.call_key != 0) {
         const bool failure = !summary.request && summary.method == sip::method::invite && summary.status >= 300;
         const bool ending = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) || failure;
@@ -476,6 +548,11 @@ bool worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         return false;
     }
     const auto length = sip_translate({payload, payload_len}, s, index, dir);
+    if (sip_refused_) {
+        sip_refused_ = false;
+        drop(p.m, counter::drop_sip_dialogs_over_limit);
+        return true;
+    }
     if (!length || !replace_payload(p, payload_offset, *length)) {
         return false;
     }
@@ -844,6 +921,23 @@ bool worker::hosted_nat(const sip::message& msg, const nat::session& s, std::uin
     return true;
 }
 
+// Whether an INVITE starts a call its policy has no room for (the profile's max-dialogs).
+bool worker::over_max_dialogs(const sip::message& msg, const nat::session& s, const sip::translation& t, bool from_inside,
+                              const sip::nat_options& options) noexcept
+{
+    const auto& limits = snap_->firewall.sip_limits;
+    if (s.voip_profile < 0 || static_cast<std::size_t>(s.voip_profile) >= limits.size() || s.engine != nat::sip_engine::alg) {
+        return false;
+    }
+    const std::uint32_t max = limits[static_cast<std::size_t>(s.voip_profile)].max_dialogs;
+    if (max == 0 || calls_->live_calls(s.policy_id) < max) {
+        return false;
+    }
+    sip::nat_summary id;
+    sip::identify(msg, t, from_inside, options, id);
+    return calls_->find(id.call_key) == nat::call_table::none; // a re-INVITE of a call it has is no new call
+}
+
 // How long an INVITE waits for its final answer (provisional-invite-expiry-time) and the longest a
 // registration pinhole lasts (register-expiry-max), in seconds: the ALG profile's, or FortiOS's defaults.
 std::uint32_t worker::invite_expiry_s(const nat::session& s) const noexcept
@@ -874,15 +968,15 @@ worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::se
         if (!(sum.request && sum.method == sip::method::invite)) {
             return {};
         }
-        slot = calls_->upsert(sum.call_key, table_now_);
+        slot = calls_->upsert(sum.call_key, table_now_, s.policy_id);
         if (slot == nat::call_table::none) {
             counters_.add(counter::sip_call_table_full);
             return {};
         }
         nat::call_entry& c = calls_->at(slot);
         c.engine = s.engine;
-        c.policy_id = s.policy_id;
         c.tag = sum.from_tag;
+        c.deadline = table_now_ + invite_expiry_s(s) * nat::ticks_per_second;
         c.call_id_length = static_cast<std::uint8_t>(std::min(sum.call_id.size(), c.call_id.size()));
         if (c.call_id_length != 0) { // an INVITE without a Call-ID has none to copy
             std::memcpy(c.call_id.data(), sum.call_id.data(), c.call_id_length);
@@ -903,8 +997,7 @@ worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::se
     if ((sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) ||
         (!sum.request && sum.method == sip::method::invite && sum.status >= 300 && c.state != nat::call_state::answered)) {
         // (A refused re-INVITE leaves an answered call as it was, RFC 3261 §14.1.)
-        c.state = nat::call_state::ended;
-        c.ended = table_now_;
+        calls_->end(slot, table_now_);
         return {true, true};
     }
     if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
@@ -994,7 +1087,7 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     std::uint32_t i = pinholes_->find_public(p.key.proto, p.key.dst.to_host(), p.key.dport.to_host());
     if (i == nat::pinhole_table::none) {
         inbound = false;
-        i = pinholes_->find_inside(p.key.proto, p.key.src.to_host(), p.key.sport.to_host());
+        i = outbound_pinhole(p.key);
         if (i == nat::pinhole_table::none) {
             return false;
         }
@@ -1056,6 +1149,9 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | (ph.kind == nat::pinhole_kind::media ? nat::voip_flag::child : 0));
     s.pinhole = i;
     s.pinhole_generation = ph.generation;
+    if (flags != 0) {
+        hold_port(s, false);
+    }
     if (ph.kind == nat::pinhole_kind::contact) {
         s.voip_flags |= nat::voip_flag::call_of_parent;
         s.pinhole = ph.parent;
@@ -1070,6 +1166,28 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     }
     route_slow(p.m, p.ip, p.plain, r, (flags != 0) ? &s.rewrite[0] : nullptr, p.l4, p.l4_len);
     return true;
+}
+
+// The pinhole an inside endpoint's packet to `k.dst` leaves through: of the endpoint's pinholes (a phone
+// with one media port in several calls has one per call), the one whose call's far end is where the
+// packet goes (its SDP's c= and m=), else one whose far end is not known yet, the newest first.
+std::uint32_t worker::outbound_pinhole(const flow_key& k) noexcept
+{
+    const ipv4_address dst = k.dst.to_host();
+    const std::uint16_t dport = k.dport.to_host();
+    std::uint32_t best = nat::pinhole_table::none;
+    int best_score = -1;
+    std::uint32_t best_stamp = 0;
+    pinholes_->find_inside_if(k.proto, k.src.to_host(), k.sport.to_host(), [&](const nat::pinhole& ph) {
+        const int score = ph.remote_address == dst ? (ph.remote_port == dport ? 3 : 2) : ph.remote_address == 0 ? 1 : 0;
+        if (score > best_score || (score == best_score && static_cast<std::int32_t>(ph.stamp - best_stamp) > 0)) {
+            best = pinholes_->index_of(ph);
+            best_score = score;
+            best_stamp = ph.stamp;
+        }
+        return false; // look at every one
+    });
+    return best;
 }
 
 // The session `k` names stands where a pinhole's new session goes. It ends when it is media whose
@@ -1087,7 +1205,7 @@ bool worker::clear_way_for_pinhole(const flow_key& k) noexcept
     if (child ? pinhole_open(s) : (s.engine != nat::sip_engine::none || s.key.proto != ip_proto::udp || ref.dir != 0)) {
         return false;
     }
-    sessions_->remove(ref.index);
+    end_session(ref.index);
     counters_.add(child ? counter::media_sessions_closed : counter::sessions_taken_by_pinhole);
     return true;
 }

@@ -130,6 +130,7 @@ worker_result worker::create(const worker_setup& setup)
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8));
     w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
+    w->ports_ = std::make_unique<nat::port_ledger>(nat_port_first, 65536u - nat_port_first);
     w->sip_ = std::make_unique<sip_state>(setup.opts);
     if (w->sessions_ == nullptr) {
         r.error = "cannot map the session table; lower --sessions";
@@ -316,12 +317,19 @@ void worker::tick() noexcept
     }
     update_clock();
     // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
-    const unsigned expired = sessions_->expire(table_now_, 4096, [](std::uint32_t) {});
+    const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) { release_port(sessions_->at(i)); });
     counters_.add(counter::sessions_expired, expired);
     counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 256));
     // Ended calls stay listed for 32 s; a call nothing was heard of for the session TTL goes.
     sip_->sessions.sweep(64, [this](std::uint32_t session, std::uint16_t generation) { return sessions_->alive(session, generation); });
-    calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 256);
+    // An INVITE not answered within provisional-invite-expiry-time ends its call and closes its pinholes.
+    calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 256,
+                   [this](nat::call_entry& c) {
+                       counters_.add(counter::sip_invites_expired);
+                       if (pinholes_->remove_call(c.key) != 0) {
+                           counters_.add(counter::sip_calls_ended);
+                       }
+                   });
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).
         next_schedule_check_ = now_ + tsc_hz_;
@@ -587,7 +595,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     if (s.generation != generation_) [[unlikely]] {
         if (!revalidate(s)) {
             flush_run(r);
-            sessions_->remove(ref.index);
+            end_session(ref.index);
             drop(p.m, counter::drop_policy_gone);
             return;
         }
@@ -608,7 +616,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
         // pinhole opened since for the same endpoint (a resumed or moved stream) or a policy takes it.
         if ((s.voip_flags & nat::voip_flag::child) != 0 && !pinhole_open(s)) {
             flush_run(r);
-            sessions_->remove(ref.index);
+            end_session(ref.index);
             counters_.add(counter::media_sessions_closed);
             session_miss(p, r);
             return;

@@ -11,6 +11,7 @@
 #include "nat/call_table.hpp"
 #include "nat/transaction_table.hpp"
 #include "nat/pinhole_table.hpp"
+#include "nat/port_ledger.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
 #include "sip/nat.hpp"
@@ -181,7 +182,16 @@ private:
     void session_miss(pending& p, forward_run& r) noexcept;
     bool revalidate(nat::session& s) noexcept;
     void new_flow(pending& p, forward_run& r) noexcept;
-    std::uint16_t nat_port(const flow_key& translated) noexcept;
+    std::uint16_t nat_port(const flow_key& translated, bool exclusive) noexcept;
+    // The public port a session holds, counted until it goes (end_session, expiry).
+    void hold_port(nat::session& s, bool exclusive) noexcept;
+    void release_port(const nat::session& s) noexcept;
+    void end_session(std::uint32_t index) noexcept;
+    // Whether a pinhole may take `port` on `address`: this worker's, SIP's share of its slice, and held
+    // by no session, pinhole or VIP (the one place a pinhole's port is decided).
+    bool pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept;
+    // The end of SIP's share of this worker's slice (sip-nat-port-reserve keeps the rest).
+    unsigned sip_ports_end() const noexcept;
     void translate_icmp_error(pending& p, nat::session_ref ref, forward_run& r) noexcept;
     void serve_query() noexcept;
     // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
@@ -200,6 +210,7 @@ private:
                                                unsigned dir) noexcept;
     bool replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
+    std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
     bool hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
@@ -221,6 +232,8 @@ private:
                     ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
                     bool rtp) noexcept;
     std::uint32_t invite_expiry_s(const nat::session& s) const noexcept;
+    bool over_max_dialogs(const sip::message& msg, const nat::session& s, const sip::translation& t, bool from_inside,
+                          const sip::nat_options& options) noexcept;
     std::uint32_t register_expiry_max_s(const nat::session& s) const noexcept;
     call_step follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
@@ -308,9 +321,11 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
     std::unique_ptr<nat::transaction_table> transactions_;
+    std::unique_ptr<nat::port_ledger> ports_;
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // the next media port pair to try, counted in pairs from the window's start
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old
+    bool sip_refused_ = false;       // sip_translate refused the datagram (max-dialogs): drop it
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state

@@ -44,6 +44,7 @@ struct call_entry {
     std::uint32_t ended = 0;     // table time of the end, 0 while the call lasts
     std::uint32_t policy_id = 0;
     std::uint64_t tag = 0;       // the caller's From tag, hashed (0: none)
+    std::uint32_t deadline = 0;  // table time by which the INVITE must be answered (provisional-invite-expiry-time)
     call_state state = call_state::calling;
     sip_engine engine = sip_engine::none;
     std::uint8_t call_id_length = 0;
@@ -72,8 +73,8 @@ public:
     {
         return index_.find(hash(key), [&](std::uint32_t s) { return slots_[s].key == key; });
     }
-    // The entry of `key`, made when absent (none when the table is full).
-    std::uint32_t upsert(std::uint64_t key, std::uint32_t now) noexcept
+    // The entry of `key`, made when absent for a call of policy `policy_id` (none when the table is full).
+    std::uint32_t upsert(std::uint64_t key, std::uint32_t now, std::uint32_t policy_id = 0) noexcept
     {
         if (const std::uint32_t found = find(key); found != none) {
             return found;
@@ -87,32 +88,62 @@ public:
         slots_[slot].key = key;
         slots_[slot].created = now;
         slots_[slot].updated = now;
+        slots_[slot].policy_id = policy_id;
         slots_[slot].in_use = true;
         index_.insert(hash(key), slot);
         ++used_;
+        live(policy_id, 1);
         return slot;
+    }
+    // The call ends (it stays listed a while).
+    void end(std::uint32_t slot, std::uint32_t now) noexcept
+    {
+        call_entry& c = slots_[slot];
+        if (c.state != call_state::ended) {
+            c.state = call_state::ended;
+            c.ended = now;
+            live(c.policy_id, -1);
+        }
+    }
+    // Calls of a policy not yet ended (FortiOS max-dialogs counts these).
+    std::uint32_t live_calls(std::uint32_t policy_id) const noexcept
+    {
+        const policy_count* p = const_cast<call_table*>(this)->count_of(policy_id, false);
+        return p == nullptr ? 0 : p->live;
     }
     void remove(std::uint32_t slot) noexcept
     {
         if (!slots_[slot].in_use) {
             return;
         }
+        if (slots_[slot].state != call_state::ended) {
+            live(slots_[slot].policy_id, -1);
+        }
         index_.erase(hash(slots_[slot].key), slot, [this](std::uint32_t x) { return hash(slots_[x].key); });
         slots_[slot].in_use = false;
         free_.push_back(slot);
         --used_;
     }
-    // Removes, within `budget` slots from where the last call stopped, calls ended more than `linger`
-    // ago and calls silent for `idle`.
-    unsigned expire(std::uint32_t now, std::uint32_t linger, std::uint32_t idle, std::uint32_t budget) noexcept
+    // Within `budget` slots from where the last call stopped: removes calls ended more than `linger` ago
+    // and calls silent for `idle`; ends calls whose INVITE was not answered by its deadline, handing
+    // each to on_unanswered(entry) (which closes what the call opened).
+    template <class F>
+    unsigned expire(std::uint32_t now, std::uint32_t linger, std::uint32_t idle, std::uint32_t budget, F&& on_unanswered) noexcept
     {
         unsigned n = 0;
         const auto size = static_cast<std::uint32_t>(slots_.size());
         for (std::uint32_t k = 0; k < budget && k < size; ++k) {
             const std::uint32_t i = cursor_;
             cursor_ = cursor_ + 1 == size ? 0 : cursor_ + 1;
-            const call_entry& c = slots_[i];
-            if (c.in_use && (now - c.updated) >= (c.state == call_state::ended ? linger : idle)) {
+            call_entry& c = slots_[i];
+            if (!c.in_use) {
+                continue;
+            }
+            if ((c.state == call_state::calling || c.state == call_state::ringing) && static_cast<std::int32_t>(now - c.deadline) >= 0) {
+                end(i, now);
+                c.updated = now;
+                on_unanswered(c);
+            } else if ((now - c.updated) >= (c.state == call_state::ended ? linger : idle)) {
                 remove(i);
                 ++n;
             }
@@ -129,7 +160,8 @@ public:
     }
     std::size_t bytes_allocated() const noexcept
     {
-        return slots_.size() * sizeof(call_entry) + free_.capacity() * sizeof(std::uint32_t) + index_.bytes();
+        return slots_.size() * sizeof(call_entry) + free_.capacity() * sizeof(std::uint32_t) + index_.bytes() +
+               counts_.size() * sizeof(policy_count);
     }
     template <class F>
     void for_each(F&& f) const
@@ -147,7 +179,39 @@ private:
         return index_hash(key);
     }
 
+    // Live calls per policy: open addressing over policy ids, a fixed number of policies (a policy
+    // beyond them is not counted, so its max-dialogs cannot hold).
+    struct policy_count {
+        std::uint32_t policy = 0;
+        std::uint32_t live = 0;
+        bool used = false;
+    };
+    policy_count* count_of(std::uint32_t policy_id, bool make) noexcept
+    {
+        const std::size_t mask = counts_.size() - 1;
+        for (std::size_t k = 0, i = index_hash(policy_id) & mask; k < 64; ++k, i = (i + 1) & mask) {
+            if (counts_[i].used && counts_[i].policy == policy_id) {
+                return &counts_[i];
+            }
+            if (!counts_[i].used) {
+                if (!make) {
+                    return nullptr;
+                }
+                counts_[i] = {policy_id, 0, true};
+                return &counts_[i];
+            }
+        }
+        return nullptr;
+    }
+    void live(std::uint32_t policy_id, int by) noexcept
+    {
+        if (policy_count* p = count_of(policy_id, by > 0); p != nullptr && (by > 0 || p->live > 0)) {
+            p->live = static_cast<std::uint32_t>(static_cast<int>(p->live) + by);
+        }
+    }
+
     std::vector<call_entry> slots_;
+    std::vector<policy_count> counts_ = std::vector<policy_count>(4096);
     open_index index_;
     std::vector<std::uint32_t> free_;
     std::uint32_t used_ = 0;

@@ -4,18 +4,56 @@
 namespace sipalg::nat {
 
 pinhole_table::pinhole_table(std::uint32_t capacity)
-    : slots_(capacity), inside_index_(capacity), public_index_(capacity), call_index_(capacity)
+    : slots_(capacity), counts_(capacity), counts_index_(capacity), inside_index_(capacity), public_index_(capacity),
+      call_index_(capacity)
 {
     free_.reserve(capacity);
+    free_counts_.reserve(capacity);
     for (std::uint32_t i = capacity; i > 0; --i) {
         free_.push_back(i - 1);
+        free_counts_.push_back(i - 1);
     }
 }
 
-std::uint32_t pinhole_table::insert(const pinhole& p) noexcept
+namespace {
+
+bool counted(const pinhole& p) noexcept
 {
-    if (free_.empty() || find_inside(p.proto, p.inside_address, p.inside_port) != none ||
-        find_public(p.proto, p.public_address, p.public_port) != none) {
+    return p.kind == pinhole_kind::media || p.kind == pinhole_kind::contact;
+}
+
+} // namespace
+
+void pinhole_table::count(const pinhole& p, int by) noexcept
+{
+    if (!counted(p)) {
+        return;
+    }
+    std::uint32_t c = counts_index_.find(index_hash(p.inside_address), [&](std::uint32_t x) { return counts_[x].address == p.inside_address; });
+    if (c == none) {
+        c = free_counts_.back(); // never empty: at most one entry per pinhole
+        free_counts_.pop_back();
+        counts_[c] = {p.inside_address, 0};
+        counts_index_.insert(index_hash(p.inside_address), c);
+    }
+    counts_[c].n = static_cast<std::uint32_t>(static_cast<int>(counts_[c].n) + by);
+    if (counts_[c].n == 0) {
+        counts_index_.erase(index_hash(p.inside_address), c, [this](std::uint32_t x) { return index_hash(counts_[x].address); });
+        free_counts_.push_back(c);
+    }
+}
+
+std::uint32_t pinhole_table::insert(const pinhole& p, std::uint32_t per_address) noexcept
+{
+    refusal_ = free_.empty() ? refusal::full
+               : find_public(p.proto, p.public_address, p.public_port) != none ? refusal::public_taken
+               : find_inside_if(p.proto, p.inside_address, p.inside_port, [&](const pinhole& o) {
+                     return p.kind != pinhole_kind::media || o.kind != pinhole_kind::media || o.call == p.call || p.call == 0;
+                 }) != none
+                   ? refusal::inside_taken
+               : per_address != 0 && counted(p) && count_of(p.inside_address) >= per_address ? refusal::address_limit
+                                                                                            : refusal::none;
+    if (refusal_ != refusal::none) {
         return none;
     }
     const std::uint32_t slot = free_.back();
@@ -38,6 +76,7 @@ std::uint32_t pinhole_table::insert(const pinhole& p) noexcept
             slots_[head].next_in_call = slot;
         }
     }
+    count(s, 1);
     ++used_;
     return slot;
 }
@@ -63,6 +102,7 @@ void pinhole_table::remove(std::uint32_t slot) noexcept
             }
         }
     }
+    count(s, -1);
     inside_index_.erase(hash(key_in(slot, true)), slot, [this](std::uint32_t x) { return hash(key_in(x, true)); });
     public_index_.erase(hash(key_in(slot, false)), slot, [this](std::uint32_t x) { return hash(key_in(x, false)); });
     s.in_use = false;

@@ -40,6 +40,11 @@ struct pinhole {
     std::uint16_t parent_generation = 0;
     bool in_use = false;
     std::uint8_t stream = 0xff;           // a media pinhole's m= line in its SDP (0xff: later than the 255th)
+    // A media pinhole: where the other party's media of the stream is (its SDP's c= and m=), so that
+    // the inside endpoint's own media to it leaves through this call's public port when the endpoint
+    // is in several calls; 0: not known yet.
+    ipv4_address remote_address = 0;
+    std::uint16_t remote_port = 0;
 };
 
 class pinhole_table {
@@ -48,9 +53,18 @@ public:
 
     explicit pinhole_table(std::uint32_t capacity);
 
-    // Adds a pinhole (chained to its call's others when p.call is set); none when the table is full or
-    // either endpoint is already a pinhole's.
-    std::uint32_t insert(const pinhole& p) noexcept;
+    // Why insert() refused.
+    enum class refusal : std::uint8_t { none, full, public_taken, inside_taken, address_limit };
+
+    // Adds a pinhole (chained to its call's others when p.call is set); none when the table is full, the
+    // public endpoint is a pinhole's, the inside endpoint is a pinhole's (several media pinholes of
+    // different calls may share one: a phone with one media port in several calls), or a media or
+    // Contact pinhole would give its inside address more than `per_address` of them (0: no limit).
+    std::uint32_t insert(const pinhole& p, std::uint32_t per_address = 0) noexcept;
+    refusal last_refusal() const noexcept
+    {
+        return refusal_;
+    }
     void remove(std::uint32_t index) noexcept;
     // Removes every pinhole of a call; returns how many.
     unsigned remove_call(std::uint64_t call) noexcept;
@@ -61,8 +75,20 @@ public:
 
     std::uint32_t find_inside(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
     {
+        return find_inside_if(proto, address, port, [](const pinhole&) { return true; });
+    }
+    // The first pinhole of the inside endpoint for which pred(pinhole) holds.
+    template <class Pred>
+    std::uint32_t find_inside_if(std::uint8_t proto, ipv4_address address, std::uint16_t port, Pred&& pred) const noexcept
+    {
         const std::uint64_t key = key_of(proto, address, port);
-        return inside_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, true) == key; });
+        return inside_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, true) == key && pred(slots_[s]); });
+    }
+    // Media and Contact pinholes of an inside address.
+    std::uint32_t count_of(ipv4_address address) const noexcept
+    {
+        const std::uint32_t c = counts_index_.find(index_hash(address), [&](std::uint32_t x) { return counts_[x].address == address; });
+        return c == none ? 0 : counts_[c].n;
     }
     std::uint32_t find_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
     {
@@ -76,6 +102,10 @@ public:
     pinhole& at(std::uint32_t index) noexcept
     {
         return slots_[index];
+    }
+    std::uint32_t index_of(const pinhole& p) const noexcept
+    {
+        return static_cast<std::uint32_t>(&p - slots_.data());
     }
     bool alive(std::uint32_t index, std::uint16_t generation) const noexcept
     {
@@ -93,7 +123,8 @@ public:
     std::size_t bytes_allocated() const noexcept
     {
         return slots_.size() * sizeof(pinhole) + free_.capacity() * sizeof(std::uint32_t) + inside_index_.bytes() +
-               public_index_.bytes() + call_index_.bytes();
+               public_index_.bytes() + call_index_.bytes() + counts_.size() * sizeof(address_count) +
+               free_counts_.capacity() * sizeof(std::uint32_t) + counts_index_.bytes();
     }
     // Calls f(index, pinhole) for every pinhole of a call (f must not remove).
     template <class F>
@@ -136,7 +167,18 @@ private:
         return call_index_.find(call_hash(call), [&](std::uint32_t s) { return slots_[s].call == call; });
     }
 
+    void count(const pinhole& p, int by) noexcept;
+
     std::vector<pinhole> slots_;
+    // Media and Contact pinholes per inside address (an entry per address that has any).
+    struct address_count {
+        ipv4_address address = 0;
+        std::uint32_t n = 0;
+    };
+    std::vector<address_count> counts_;
+    std::vector<std::uint32_t> free_counts_;
+    open_index counts_index_;
+    refusal refusal_ = refusal::none;
     open_index inside_index_;
     open_index public_index_;
     open_index call_index_; // the first pinhole of each call, by call key

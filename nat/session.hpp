@@ -114,6 +114,7 @@ inline constexpr std::uint8_t fin_original = 0x02; // the originator has sent a 
 inline constexpr std::uint8_t fin_reply = 0x04;    // the responder has sent a FIN
 inline constexpr std::uint8_t snat = 0x08;
 inline constexpr std::uint8_t dnat = 0x10;
+inline constexpr std::uint8_t port_held = 0x20;      // counted on its public port (nat/port_ledger.hpp)
 } // namespace session_flag
 
 // session::voip_flags

@@ -1,8 +1,11 @@
 // The call table: one entry per call key, found again, removed, and expired by its rules (an ended call
-// lingers, a silent one goes after its idle time); a full table refuses.
+// lingers, a silent one goes after its idle time, an INVITE unanswered by its deadline ends the call);
+// a full table refuses.
 #include "nat/call_table.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <vector>
 
 using namespace sipalg::nat;
 
@@ -18,14 +21,36 @@ TEST_CASE("calls are found by key, refused when the table is full, and expire by
     }
     CHECK(t.upsert(99, 100) == call_table::none);
     CHECK(t.size() == 4);
+    for (std::uint64_t k = 11; k < 15; ++k) {
+        t.at(t.find(k)).deadline = 1000;
+    }
     t.at(t.find(12)).state = call_state::ended;
     t.at(t.find(12)).updated = 150;
     t.at(t.find(13)).updated = 150;
     // At 170: call 12 ended 20 ago (linger 16: gone); 11, 14 silent 70 (idle 60: gone); 13 silent 20 stays.
-    CHECK(t.expire(170, 16, 60, 4) == 3);
+    CHECK(t.expire(170, 16, 60, 4, [](call_entry&) { FAIL("no deadline has passed"); }) == 3);
     CHECK(t.find(13) != call_table::none);
     CHECK(t.find(11) == call_table::none);
     t.remove(t.find(13));
     CHECK(t.size() == 0);
     CHECK(t.upsert(99, 100) != call_table::none);
+}
+
+TEST_CASE("an INVITE not answered by its deadline ends its call; an answered one does not")
+{
+    call_table t(4);
+    const auto a = t.upsert(1, 100);
+    const auto b = t.upsert(2, 100);
+    t.at(a).deadline = 150;
+    t.at(b).deadline = 150;
+    t.at(b).state = call_state::answered;
+    std::vector<std::uint64_t> ended;
+    CHECK(t.expire(149, 16, 1000, 4, [&](call_entry& c) { ended.push_back(c.key); }) == 0);
+    CHECK(ended.empty());
+    CHECK(t.expire(150, 16, 1000, 4, [&](call_entry& c) { ended.push_back(c.key); }) == 0);
+    CHECK(ended == std::vector<std::uint64_t>{1});
+    CHECK(t.at(a).state == call_state::ended);
+    // It lingers as ended, then goes.
+    CHECK(t.expire(170, 16, 1000, 4, [&](call_entry&) { FAIL("ended once"); }) == 1);
+    CHECK(t.find(2) != call_table::none);
 }
