@@ -43,6 +43,7 @@ namespace sipalg::dp {
     X(sip_messages, "SIP messages the engines looked at")                                         \
     X(sip_rewritten, "SIP messages whose addresses or ports were translated")                     \
     X(sip_unparsed, "SIP session payloads that are not a SIP message: passed unchanged")          \
+    X(sip_inside_address_left, "SIP messages from an inside party that still name its inside address after translation (a field the engine could not read)") \
     X(sip_not_rewritten, "SIP messages that could not be translated (edit limits): passed unchanged") \
     X(sip_tcp_connections, "SIP/TCP connections followed from their SYN as byte streams")          \
     X(sip_tcp_table_full, "SIP/TCP connections not followed (no room): passed unparsed")            \

@@ -185,7 +185,10 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
         translated.src = be32::from_host(snap_->interfaces[hop.interface].address.address);
         flags |= nat::session_flag::snat;
         if (has_ports(p.key.proto)) {
-            const std::uint16_t port = nat_port(translated, engine != nat::sip_engine::none);
+            const std::uint64_t owner = engine != nat::sip_engine::none
+                                            ? nat::port_ledger::owner_of(p.key.src.to_host(), p.key.sport.to_host())
+                                            : 0;
+            const std::uint16_t port = nat_port(translated, owner);
             if (port == 0) {
                 drop(p.m, counter::drop_nat_ports_exhausted);
                 return;
@@ -248,7 +251,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
 // next free one of this worker's slice, so the replies, steered by port, come back here. Free means no
 // session of ours has the reply key it would give (endpoint-dependent: one port serves many peers) and
 // no VIP forwards it.
-std::uint16_t worker::nat_port(const flow_key& translated, bool exclusive) noexcept
+std::uint16_t worker::nat_port(const flow_key& translated, std::uint64_t owner) noexcept
 {
     const ipv4_address nat_address = translated.src.to_host();
     const auto usable = [&](std::uint16_t port) {
@@ -262,8 +265,9 @@ std::uint16_t worker::nat_port(const flow_key& translated, bool exclusive) noexc
         if (pinholes_->size() != 0 && pinholes_->find_public(translated.proto, nat_address, port) != nat::pinhole_table::none) {
             return false;
         }
-        // A SIP session's port is its alone; other sessions share a port with peers of their own only.
-        if (exclusive ? ports_->users(translated.proto, port) != 0 : ports_->exclusive(translated.proto, port)) {
+        // A SIP endpoint's port is its alone (for all its peers); other sessions share a port with peers
+        // of their own only.
+        if (owner != 0 ? !ports_->free_for(translated.proto, port, owner) : ports_->exclusive(translated.proto, port)) {
             return false;
         }
         flow_key k = translated;
@@ -292,7 +296,7 @@ std::uint16_t worker::nat_port(const flow_key& translated, bool exclusive) noexc
 void worker::hold_port(nat::session& s, bool exclusive) noexcept
 {
     const std::uint16_t port = (s.flags & nat::session_flag::snat) != 0 ? s.rewrite[0].sport.to_host() : s.key.dport.to_host();
-    ports_->take(s.key.proto, port, exclusive);
+    ports_->take(s.key.proto, port, exclusive ? nat::port_ledger::owner_of(s.key.src.to_host(), s.key.sport.to_host()) : 0);
     s.flags |= nat::session_flag::port_held;
 }
 

@@ -63,6 +63,11 @@ public:
         if (!allowed(inside.port) || !allowed(rtcp)) {
             return std::nullopt;
         }
+        if (const std::uint32_t limit = w_.snap_->firewall.sip_global.pinholes_per_address;
+            limit != 0 && t.count_of(inside.address) + 2 > limit) {
+            w_.counters_.add(counter::pinholes_address_limit);
+            return std::nullopt; // the pair, or nothing
+        }
         nat::pinhole p;        p.proto = ip_proto::udp;
         p.inside_address = inside.address;
         p.public_address = public_address;
@@ -235,10 +240,6 @@ private:
             return false;
         }
         const std::uint32_t limit = w_.snap_->firewall.sip_global.pinholes_per_address;
-        if (limit != 0 && t.count_of(p.inside_address) + 2 > limit) {
-            w_.counters_.add(counter::pinholes_address_limit);
-            return false; // the pair, or nothing
-        }
         p.inside_port = rtp;
         p.public_port = public_rtp;
         const std::uint32_t a = t.insert(p, limit);
@@ -413,15 +414,28 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     if (believed) {
         apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
     }
-    if (edits.empty()) {
-        return std::nullopt;
+    std::optional<std::uint32_t> length;
+    if (!edits.empty()) {
+        const sip::edit_list::applied a = edits.apply(msg, sip_->out);
+        if (a.error != sip::edit_error::ok || a.length > 65000) {
+            counters_.add(counter::sip_not_rewritten);
+        } else {
+            length = static_cast<std::uint32_t>(a.length);
+        }
     }
-    const sip::edit_list::applied a = edits.apply(msg, sip_->out);
-    if (a.error != sip::edit_error::ok || a.length > 65000) {
-        counters_.add(counter::sip_not_rewritten);
-        return std::nullopt;
+    // What leaves from the inside party must not name it any more (unless nat-trace writes it on
+    // purpose): a field the engine could not read still carries it, and that is counted.
+    if (!options.nat_trace) {
+        const std::string_view leaving = length ? std::string_view(sip_->out.data(), *length) : payload;
+        for (unsigned i = 0; i < tr.n; ++i) {
+            if (tr.inside_is_originator[i] == (dir == 0) && tr.t[i].inside.address != tr.t[i].outside.address &&
+                sip::mentions_address(leaving, tr.t[i].inside.address)) {
+                counters_.add(counter::sip_inside_address_left);
+                break;
+            }
+        }
     }
-    return static_cast<std::uint32_t>(a.length);
+    return length;
 }
 
 // What a believed message does to its call: the call list moves on, pinholes of streams moved, removed

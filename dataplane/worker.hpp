@@ -182,7 +182,7 @@ private:
     void session_miss(pending& p, forward_run& r) noexcept;
     bool revalidate(nat::session& s) noexcept;
     void new_flow(pending& p, forward_run& r) noexcept;
-    std::uint16_t nat_port(const flow_key& translated, bool exclusive) noexcept;
+    std::uint16_t nat_port(const flow_key& translated, std::uint64_t owner) noexcept;
     // The public port a session holds, counted until it goes (end_session, expiry).
     void hold_port(nat::session& s, bool exclusive) noexcept;
     void release_port(const nat::session& s) noexcept;

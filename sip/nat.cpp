@@ -430,6 +430,20 @@ std::uint64_t hash(std::string_view local, std::string_view host, ipv4_address i
 
 } // namespace
 
+bool mentions_address(std::string_view text, ipv4_address a) noexcept
+{
+    text_buffer t;
+    const std::string_view needle = t.set(a, std::nullopt);
+    const auto part_of_number = [](char c) { return (c >= '0' && c <= '9') || c == '.'; };
+    for (std::size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+        const std::size_t end = at + needle.size();
+        if ((at == 0 || !part_of_number(text[at - 1])) && (end == text.size() || !(text[end] >= '0' && text[end] <= '9'))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::optional<endpoint> written_endpoint(const message& m) noexcept
 {
     const std::string_view first = first_element(m.value_of(m.is_request() ? header_type::via : header_type::contact));

@@ -77,6 +77,10 @@ struct nat_summary {
     std::array<endpoint, 8> remote_media{};
 };
 
+// Whether `text` names the address `a` (as a dotted quad of its own, not part of a longer number): what
+// leaves the appliance is checked for the inside address it should no longer carry.
+bool mentions_address(std::string_view text, ipv4_address a) noexcept;
+
 // Where the sender of `m` says it is: the sent-by of the top Via of a request, the first Contact of a
 // response (RFC 3261 §18.2.1, §20.10); nothing when that is not an IPv4 address. Hosted NAT traversal
 // compares it with where the message came from.
