@@ -5,6 +5,7 @@ the translated port, and every RTP packet through both ways. Under the SIP ALG (
 session helper (kernel-helper-based)."""
 import contextlib
 import json
+import re
 import signal
 import subprocess
 import tempfile
@@ -80,21 +81,58 @@ def sipp_server(ns, cwd, *args):
             p.kill()
 
 
-def sipp_call(ns, cwd, target, scenario, *args, timeout=60):
-    """A SIPp in namespace `ns` running `scenario` once against `target` (its own options in `args`);
-    the finished process, its output captured."""
-    return subprocess.run(netns(ns, 'sipp', target, '-sf', str(scenario), *args, '-m', '1', '-nostdin'), cwd=cwd,
+def sipp_call(ns, cwd, target, scenario, *args, timeout=60, calls=1):
+    """A SIPp in namespace `ns` running `scenario` (a file, or None when `args` name a built-in one)
+    `calls` times against `target` (its own options in `args`); the finished process, its output
+    captured."""
+    scenario_args = ['-sf', str(scenario)] if scenario is not None else []
+    return subprocess.run(netns(ns, 'sipp', target, *scenario_args, *args, '-m', str(calls), '-nostdin'), cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 
 def sip_payloads(pcap, transport='udp'):
+    """One row per SIP message on port 5060: a datagram, or (TCP) a message of a direction's byte stream
+    put back in order by sequence number and framed by Content-Length, whatever the segments were."""
     t = transport
     rows = tshark.fields(pcap, ['ip.src', 'ip.dst', f'{t}.srcport', f'{t}.dstport', f'{t}.checksum.status',
-                                f'{t}.payload'], f'{t}.port == 5060' + (' and tcp.len > 0' if t == 'tcp' else ''))
+                                f'{t}.payload'] + (['tcp.seq_raw'] if t == 'tcp' else []),
+                         f'{t}.port == 5060' + (' and tcp.len > 0' if t == 'tcp' else ''))
+    if t == 'tcp':
+        return tcp_messages(rows)
     for r in rows:
         r['text'] = bytes.fromhex(r[f'{t}.payload']).decode(errors='replace')
         r['checksum'] = r[f'{t}.checksum.status']
     return rows
+
+
+def tcp_messages(rows):
+    streams = {}
+    for r in rows:
+        key = (r['ip.src'], r['ip.dst'], r['tcp.srcport'], r['tcp.dstport'])
+        streams.setdefault(key, {'segments': {}, 'checksums': set()})
+        streams[key]['segments'][int(r['tcp.seq_raw'])] = bytes.fromhex(r['tcp.payload'])
+        streams[key]['checksums'].add(r['tcp.checksum.status'])
+    out = []
+    for (src, dst, sport, dport), st in streams.items():
+        data, at = b'', None
+        for seq in sorted(st['segments']):
+            piece = st['segments'][seq]
+            at = seq if at is None else at
+            if seq <= at < seq + len(piece):
+                data += piece[at - seq:]
+                at = seq + len(piece)
+        while data.strip(b'\r\n'):
+            data = data.lstrip(b'\r\n')
+            end = data.find(b'\r\n\r\n')
+            if end < 0:
+                break
+            length = re.search(rb'\r\n(?:Content-Length|l):\s*(\d+)', data[:end + 2], re.I)
+            size = end + 4 + (int(length.group(1)) if length else 0)
+            out.append({'ip.src': src, 'ip.dst': dst, 'tcp.srcport': sport, 'tcp.dstport': dport,
+                        'text': data[:size].decode(errors='replace'),
+                        'checksum': '1' if st['checksums'] <= {'1', '2'} else '0'})
+            data = data[size:]
+    return out
 
 
 def rtp_rows(pcap):
@@ -124,7 +162,14 @@ def run_call(tmp_path, packets, during=None, transport='udp'):
     return uac.returncode, out + err, uas.returncode, outside, inside
 
 
-@pytest.mark.parametrize('transport', ['udp', 'tcp'])
+def small_mss(mss=536):
+    """Both ends announce a small MSS (ip route ... advmss): every INVITE with SDP takes several segments."""
+    subprocess.run(netns('sipalg-in', 'ip', 'route', 'change', 'default', 'via', '10.0.1.1', 'advmss', str(mss)), check=True)
+    subprocess.run(netns('sipalg-out', 'ip', 'route', 'change', '198.51.100.0/24', 'dev', 'out0', 'advmss', str(mss)),
+                   check=True)
+
+
+@pytest.mark.parametrize('transport', ['udp', 'tcp', 'tcp-mss536'])
 @pytest.mark.parametrize('lab_up,engine', [
     pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
     pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
@@ -140,6 +185,10 @@ def test_outbound_call_with_rtp_both_ways(lab_up, engine, transport, tmp_path):
         seen['mappings'] = control_request(SOCKET, 'cli\ndiagnose sys sip mapping list\n')['output']
         seen['other'] = control_request(SOCKET, 'cli\ndiagnose sys sip-proxy calls list\ndiagnose sys sip dialog list\n')['output']
 
+    mss = transport == 'tcp-mss536'
+    if mss:
+        small_mss()
+    transport = 'tcp' if mss else transport
     uac_rc, uac_out, uas_rc, outside, inside = run_call(tmp_path, RTP_PACKETS, during=look, transport=transport)
     stats = json.loads(lab('stats').stdout)['/sipalg/stats']
     print({k: v for k, v in stats.items() if v})
@@ -180,8 +229,12 @@ def test_outbound_call_with_rtp_both_ways(lab_up, engine, transport, tmp_path):
     # After the BYE: the call is listed as ended for a while, its pinholes are gone.
     after = control_request(SOCKET, f'cli\n{listing}\ndiagnose sys sip mapping list\n')['output']
     assert 'state=ended' in after and 'total mappings 0' in after
-    assert stats['sip_unparsed'] == 0 and stats['sip_not_rewritten'] == 0
+    assert stats['sip_unparsed'] == 0 and stats['sip_not_rewritten'] == 0 and stats['sip_inside_address_left'] == 0
     assert sum(v for k, v in stats.items() if k.startswith('sip_tcp_end_')) == 0
+    if mss:
+        # The messages came in several segments each and left within the far end's MSS.
+        assert stats['sip_tcp_segments_held'] > 0
+        assert max(int(r['tcp.len']) for r in tshark.fields(outside, ['tcp.len'], 'tcp.len > 0')) <= 536
 
 
 @pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route']}], indirect=True)
@@ -442,3 +495,76 @@ def test_a_late_offer_answered_in_the_ack_carries_the_media(lab_up, tmp_path):
     assert out.get((far, f'198.51.100.1:{public_rtp}')) == PHASE_PACKETS, out
     assert out.get((f'198.51.100.1:{public_rtp}', far)) == PHASE_PACKETS, out
     assert streams(inside).get((far, '10.0.1.2:4000')) == PHASE_PACKETS
+
+
+TWO_CALLS_PHONE = Path(__file__).resolve().parent / 'sipp' / 'two_calls_phone.xml'
+TWO_CALLS_FAR = Path(__file__).resolve().parent / 'sipp' / 'two_calls_far.xml'
+
+
+@pytest.mark.parametrize('lab_up,engine', [
+    pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
+    pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
+], indirect=['lab_up'])
+def test_one_phone_media_port_in_two_calls_gets_the_media_of_both(lab_up, engine, tmp_path):
+    # A phone with a fixed RTP port (4000) calls two far ends at once (198.51.100.2 and .3); each plays
+    # 2 s of audio to the port it was offered, the phone echoes it.
+    audio(tmp_path, RTP_PACKETS)
+    subprocess.run(netns('sipalg-out', 'ip', 'addr', 'add', '198.51.100.3/24', 'dev', 'out0'), check=True)
+    (tmp_path / 'calls.csv').write_text('SEQUENTIAL\n198.51.100.2\n198.51.100.3\n')
+    outside, inside = tmp_path / 'outside.pcap', tmp_path / 'inside.pcap'
+    far_args = ['-sf', str(TWO_CALLS_FAR), '-p', '5060', '-mp', '6000', '-m', '1', '-timeout', '40s']
+    with sipp_server('sipalg-out', tmp_path, '-i', '198.51.100.2', '-mi', '198.51.100.2', *far_args) as far1, \
+            sipp_server('sipalg-out', tmp_path, '-i', '198.51.100.3', '-mi', '198.51.100.3', *far_args) as far2:
+        with capture('sipalg-out', 'out0', outside), capture('sipalg-in', 'br0', inside):
+            time.sleep(0.5)
+            phone = sipp_call('sipalg-in', tmp_path, '198.51.100.2:5060', TWO_CALLS_PHONE, '-inf', 'calls.csv',
+                              '-i', '10.0.1.2', '-p', '5060', '-mi', '10.0.1.2', '-mp', '4000', '-rtp_echo',
+                              '-l', '2', '-r', '10', '-timeout', '30s', calls=2)
+            far1.wait(20)
+            far2.wait(20)
+    assert phone.returncode == 0, phone.stdout[-3000:] + phone.stderr[-2000:]
+    rows = tshark.fields(inside, ['ip.src', 'udp.srcport', 'ip.dst', 'udp.dstport'], 'udp and not udp.port == 5060')
+    for far in ('198.51.100.2', '198.51.100.3'):
+        # Each far end's audio reached the phone's one port, and the phone's echo went back to it.
+        heard = [r for r in rows if r['ip.src'] == far and r['udp.srcport'] == '6000']
+        assert len(heard) == RTP_PACKETS and {(r['ip.dst'], r['udp.dstport']) for r in heard} == {('10.0.1.2', '4000')}
+        assert len([r for r in rows if r['ip.dst'] == far and r['udp.srcport'] == '4000']) == RTP_PACKETS
+    out = tshark.fields(outside, ['ip.src', 'udp.srcport', 'ip.dst', 'udp.dstport'], 'udp and not udp.port == 5060')
+    public = {far: {r['udp.srcport'] for r in out if r['ip.dst'] == far} for far in ('198.51.100.2', '198.51.100.3')}
+    # Each call's media left from its own public port.
+    assert all(len(p) == 1 for p in public.values()) and public['198.51.100.2'] != public['198.51.100.3'], public
+
+
+@pytest.mark.parametrize('lab_up,engine', [
+    pytest.param({'args': ['--no-return-route']}, 'alg', id='alg'),
+    pytest.param({'args': ['--no-return-route', '--config', str(HELPER_CONFIG)]}, 'helper', id='helper'),
+], indirect=['lab_up'])
+def test_sip_over_one_tcp_connection_at_rate_leaves_no_call_hanging(lab_up, engine, tmp_path):
+    # SIPp's own UAC and UAS over one TCP connection (-t t1), 3,200 calls a second for 10 s: every call
+    # completes, none fails or hangs, and no inside address leaves.
+    rate, seconds = 3200, 10
+    outside = tmp_path / 'outside.pcap'
+    with sipp_server('sipalg-out', tmp_path, '-sn', 'uas', '-t', 't1', '-i', '198.51.100.2', '-p', '5060') as uas:
+        dump = subprocess.Popen(netns('sipalg-out', 'dumpcap', '-q', '-i', 'out0', '-f', 'tcp port 5060', '-w', str(outside),
+                                      '-B', '64'), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        try:
+            uac = sipp_call('sipalg-in', tmp_path, '198.51.100.2:5060', None, '-sn', 'uac', '-t', 't1', '-i', '10.0.1.2',
+                            '-p', '5060', '-r', str(rate), '-timeout', '60s', '-recv_timeout', '10000',
+                            timeout=120, calls=rate * seconds)
+        finally:
+            time.sleep(0.5)
+            dump.send_signal(signal.SIGINT)
+            dump.wait(20)
+            uas.kill()
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    print({k: v for k, v in stats.items() if v and (k.startswith('sip') or k.startswith('drop'))})
+    assert uac.returncode == 0, uac.stdout[-3000:] + uac.stderr[-2000:]
+    totals = re.search(r'Successful call\s*\|\s*\d+\s*\|\s*(\d+)', uac.stdout)
+    failed = re.search(r'Failed call\s*\|\s*\d+\s*\|\s*(\d+)', uac.stdout)
+    assert totals and int(totals.group(1)) == rate * seconds and failed and int(failed.group(1)) == 0, uac.stdout[-3000:]
+    assert stats['sip_tcp_connections'] == 1 and stats['sip_inside_address_left'] == 0
+    assert sum(v for k, v in stats.items() if k.startswith('sip_tcp_end_')) == 0
+    assert stats['sip_calls'] == rate * seconds and stats['sip_calls_ended'] == rate * seconds
+    # What left (as far as the capture kept up) never names the inside address.
+    assert outside.stat().st_size > 1_000_000 and b'10.0.1.2' not in outside.read_bytes()
