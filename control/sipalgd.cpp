@@ -146,6 +146,7 @@ std::string stats_json(const dp::appliance& app)
         out << (w ? "," : "") << app.worker_at(w).session_bytes();
     }
     out << "]},\"pinholes\":{\"bytes_per_pinhole\":" << (app.workers() != 0 ? app.worker_at(0).pinhole_bytes_per_entry() : 0.0)
+        << "},\"sip_tcp\":{\"bytes_per_connection\":" << (app.workers() != 0 ? app.worker_at(0).sip_connection_bytes() : 0)
         << "},\"interfaces\":{";
     app.with_snapshot([&](const dp::snapshot& s) {
         for (std::size_t i = 0; i < s.interfaces.size(); ++i) {

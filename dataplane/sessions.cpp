@@ -313,14 +313,6 @@ void worker::end_session(std::uint32_t index) noexcept
     sessions_->remove(index);
 }
 
-unsigned worker::sip_ports_end() const noexcept
-{
-    const unsigned lo = nat_port_first + id_ * port_span_;
-    const unsigned hi = id_ + 1 == workers_ ? 65536u : lo + port_span_;
-    const unsigned reserve = std::min<unsigned>(snap_->firewall.sip_global.port_reserve_percent, 100);
-    return hi - (hi - lo) * reserve / 100;
-}
-
 bool worker::pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
 {
     const nat::firewall& fw = snap_->firewall;

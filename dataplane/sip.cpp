@@ -340,17 +340,27 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     }
     // A response is believed only when it answers a request this session carried the other way (RFC
     // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
-    const nat::transaction_entry* request = nullptr;
+    sip::nat_summary& id = summary; // who the message is, worked out once (translate goes on from it)
+    sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options, id);
+    // A response from an inside party is matched first (it may open pinholes for its own SDP); one from
+    // outside after the translation, which finds its transaction key in the Vias it parses anyway.
+    nat::transaction_table::match_result request;
     bool believed = msg.is_request();
-    if (!believed) {
-        sip::nat_summary id;
-        sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options, id);
-        request = transactions_->match(index, s.slot_generation, dir, id.transaction, table_now_);
-        believed = request != nullptr && request->cseq == id.cseq && request->call == id.call_key;
+    bool matched = believed;
+    const auto match = [&] {
+        const nat::transaction_id asked{summary.transaction, summary.call_key, index, s.slot_generation,
+                                        static_cast<std::uint8_t>(dir ^ 1u)}; // the request went the other way
+        request = transactions_->match(asked, summary.cseq, table_now_);
+        believed = request.found;
+        matched = true;
         if (!believed) {
             counters_.add(counter::sip_responses_unmatched);
         }
-    } else if (msg.method_type() == sip::method::invite && over_max_dialogs(msg, s, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options)) {
+    };
+    if (!believed && (tr.inside_is_originator[0] == (dir == 0) || (tr.n > 1 && tr.inside_is_originator[1] == (dir == 0)))) {
+        summary.transaction = sip::transaction_key(msg);
+        match();
+    } else if (msg.method_type() == sip::method::invite && over_max_dialogs(s, id)) {
         // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
         // INVITE is dropped (the caller hears nothing and gives up or retries), over TCP, where a
         // message cannot be taken out of the stream, it goes on without pinholes and is not followed.
@@ -363,13 +373,18 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     }
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
+    std::optional<sip::nat_summary> second; // only a session with SNAT and DNAT translates twice
     for (unsigned i = 0; i < tr.n; ++i) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
-        sip::nat_summary one;
-        sip::nat_summary& sum = i == 0 ? summary : one;
-        if (sip::translate(msg, tr.t[i], from_inside, believed ? &media : nullptr, edits, sum, options) != sip::edit_error::ok) {
+        sip::nat_summary& sum = i == 0 ? summary : second.emplace();
+        const sip::nat_summary& one = sum;
+        if (sip::translate(msg, tr.t[i], from_inside, believed || !matched ? &media : nullptr, edits, sum, options,
+                           i == 0 ? &id : nullptr) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return std::nullopt;
+        }
+        if (!matched) {
+            match(); // a response from outside, its key now known (media opens only for what an inside party sends)
         }
         if (from_inside && sum.has_sdp) {
             sdp_from_inside = tr.t[i].inside.address;
@@ -380,7 +395,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             summary.media_refused += one.media_refused;
         }
         if (tr.inside_is_originator[i] && believed) {
-            registration(tr.t[i], from_inside, sum, s, index, request != nullptr ? request->requested : 0);
+            registration(tr.t[i], from_inside, sum, s, index, request.requested);
         }
     }
     // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
@@ -398,16 +413,10 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
         // provisional-invite-expiry-time.
         const std::uint32_t lifetime = summary.method == sip::method::invite ? invite_expiry_s(s) : 32u;
-        nat::transaction_entry t;
-        t.key = summary.transaction;
-        t.call = summary.call_key;
-        t.session = index;
-        t.generation = s.slot_generation;
-        t.dir = static_cast<std::uint8_t>(dir);
-        t.cseq = summary.cseq;
-        t.requested = summary.method == sip::method::register_ ? summary.expires.value_or(3600u) : 0u;
-        t.until = table_now_ + lifetime * nat::ticks_per_second;
-        if (transactions_->record(t)) {
+        const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
+                                              static_cast<std::uint8_t>(dir)};
+        const std::uint32_t requested = summary.method == sip::method::register_ ? summary.expires.value_or(3600u) : 0u;
+        if (transactions_->record(transaction, summary.cseq, requested, table_now_ + lifetime * nat::ticks_per_second, table_now_)) {
             counters_.add(counter::sip_transactions_evicted);
         }
     }
@@ -936,8 +945,7 @@ bool worker::hosted_nat(const sip::message& msg, const nat::session& s, std::uin
 }
 
 // Whether an INVITE starts a call its policy has no room for (the profile's max-dialogs).
-bool worker::over_max_dialogs(const sip::message& msg, const nat::session& s, const sip::translation& t, bool from_inside,
-                              const sip::nat_options& options) noexcept
+bool worker::over_max_dialogs(const nat::session& s, const sip::nat_summary& id) noexcept
 {
     const auto& limits = snap_->firewall.sip_limits;
     if (s.voip_profile < 0 || static_cast<std::size_t>(s.voip_profile) >= limits.size() || s.engine != nat::sip_engine::alg) {
@@ -947,9 +955,12 @@ bool worker::over_max_dialogs(const sip::message& msg, const nat::session& s, co
     if (max == 0 || calls_->live_calls(s.policy_id) < max) {
         return false;
     }
-    sip::nat_summary id;
-    sip::identify(msg, t, from_inside, options, id);
     return calls_->find(id.call_key) == nat::call_table::none; // a re-INVITE of a call it has is no new call
+}
+
+std::size_t worker::sip_connection_bytes() const noexcept
+{
+    return sip_session_table::bytes_per_entry_of(std::max<std::uint32_t>(opts_.sip_connections, 8));
 }
 
 // How long an INVITE waits for its final answer (provisional-invite-expiry-time) and the longest a
@@ -1163,9 +1174,9 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | (ph.kind == nat::pinhole_kind::media ? nat::voip_flag::child : 0));
     s.pinhole = i;
     s.pinhole_generation = ph.generation;
-    if (flags != 0) {
-        hold_port(s, false);
-    }
+    // (Its public port is the pinhole's, held by the pinhole while it is open: a session made from a
+    // pinhole is not counted in the port ledger, so that the media of ended calls, which lingers until
+    // its next packet or its timeout, does not keep ports from new calls.)
     if (ph.kind == nat::pinhole_kind::contact) {
         s.voip_flags |= nat::voip_flag::call_of_parent;
         s.pinhole = ph.parent;

@@ -31,8 +31,10 @@ struct sip_session_entry {
 // SIP unparsed (counted by the caller).
 class sip_session_table {
 public:
-    sip_session_table(std::uint32_t capacity, sip::stream_pool& pool) : entries_(capacity), index_(capacity), pool_(pool)
+    sip_session_table(std::uint32_t capacity, sip::stream_pool& pool)
+        : entries_(capacity), index_(capacity), position_(capacity), pool_(pool)
     {
+        used_.reserve(capacity);
         free_.reserve(capacity);
         for (std::uint32_t i = capacity; i > 0; --i) {
             free_.push_back(i - 1);
@@ -46,6 +48,7 @@ public:
         }
         if (entries_[e].generation != generation) {
             reset(entries_[e], session, generation); // the slot holds a new session now
+            used_[position_[e]].generation = generation;
         }
         return &entries_[e];
     }
@@ -61,23 +64,34 @@ public:
         free_.pop_back();
         reset(entries_[e], session, generation);
         index_.insert(nat::index_hash(session), e);
+        position_[e] = static_cast<std::uint32_t>(used_.size());
+        used_.push_back({session, generation, e});
         return &entries_[e];
     }
-    // Drops, among `budget` entries from where the last sweep stopped, those `alive` says are gone.
+    // Drops, among `budget` entries in use from where the last sweep stopped, those `alive` says are gone.
+    // It walks a dense list of the entries in use (8 bytes each), not the entries themselves: a sweep
+    // every millisecond must not drag cold memory through the cache (and costs nothing when none is).
     template <class Alive>
     void sweep(std::uint32_t budget, Alive&& alive) noexcept
     {
-        const auto size = static_cast<std::uint32_t>(entries_.size());
-        for (std::uint32_t k = 0; k < budget && k < size; ++k) {
-            const std::uint32_t i = cursor_;
-            cursor_ = cursor_ + 1 == size ? 0 : cursor_ + 1;
-            sip_session_entry& e = entries_[i];
-            if (e.in_use && !alive(e.session, e.generation)) {
-                index_.erase(nat::index_hash(e.session), i, [this](std::uint32_t x) { return nat::index_hash(entries_[x].session); });
-                e.tcp.release(pool_);
-                e.in_use = false;
-                free_.push_back(i);
+        for (std::uint32_t k = 0; k < budget && !used_.empty(); ++k) {
+            if (cursor_ >= used_.size()) {
+                cursor_ = 0;
             }
+            const used u = used_[cursor_];
+            if (alive(u.session, u.generation)) {
+                ++cursor_;
+                continue;
+            }
+            const std::uint32_t i = u.entry;
+            sip_session_entry& e = entries_[i];
+            index_.erase(nat::index_hash(e.session), i, [this](std::uint32_t x) { return nat::index_hash(entries_[x].session); });
+            e.tcp.release(pool_);
+            e.in_use = false;
+            free_.push_back(i);
+            used_[cursor_] = used_.back(); // the last one takes its place (visited next)
+            position_[used_[cursor_].entry] = cursor_;
+            used_.pop_back();
         }
     }
     std::uint32_t size() const noexcept
@@ -87,7 +101,8 @@ public:
     // What one entry costs: itself, its share of the index, its place in the free list.
     static constexpr std::size_t bytes_per_entry_of(std::uint32_t capacity) noexcept
     {
-        return sizeof(sip_session_entry) + index_positions(capacity) * sizeof(std::uint32_t) / capacity + sizeof(std::uint32_t);
+        return sizeof(sip_session_entry) + index_positions(capacity) * sizeof(std::uint32_t) / capacity +
+               sizeof(std::uint32_t) + sizeof(used) + sizeof(std::uint32_t);
     }
 
 private:
@@ -105,9 +120,18 @@ private:
         e.tcp = {};
     }
 
+    // An entry in use, as the sweep sees it.
+    struct used {
+        std::uint32_t session;
+        std::uint16_t generation;
+        std::uint32_t entry;
+    };
+
     std::vector<sip_session_entry> entries_;
     nat::open_index index_;
     std::vector<std::uint32_t> free_;
+    std::vector<used> used_;               // dense: the entries in use
+    std::vector<std::uint32_t> position_;  // by entry: its place in used_
     sip::stream_pool& pool_;
     std::uint32_t cursor_ = 0;
 };

@@ -273,6 +273,10 @@ void worker::adopt(const snapshot* s) noexcept
         timeout_ticks_[st] = nat::timeout_of(static_cast<nat::session_state>(st), s->timeouts) * nat::ticks_per_second;
     }
     next_schedule_check_ = 0;
+    // SIP's share of this worker's NAT ports ends here (sip-nat-port-reserve keeps the rest).
+    const unsigned lo = nat_port_first + id_ * port_span_;
+    const unsigned hi = id_ + 1 == workers_ ? 65536u : lo + port_span_;
+    sip_ports_end_ = hi - (hi - lo) * std::min<unsigned>(s->firewall.sip_global.port_reserve_percent, 100) / 100;
     // Static neighbours of config system arp-table.
     for (const auto& n : s->neighbours) {
         const auto port = s->interfaces[n.interface].port;
@@ -319,17 +323,23 @@ void worker::tick() noexcept
     // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
     const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) { release_port(sessions_->at(i)); });
     counters_.add(counter::sessions_expired, expired);
-    counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 256));
+    // Pinholes and calls time out in seconds: a pass over either table in about a second is enough,
+    // and each slot visited is a cache line the packets' own work then misses.
+    if (pinholes_->size() != 0) {
+        counters_.add(counter::pinholes_expired, pinholes_->expire(table_now_, 64));
+    }
     // Ended calls stay listed for 32 s; a call nothing was heard of for the session TTL goes.
     sip_->sessions.sweep(64, [this](std::uint32_t session, std::uint16_t generation) { return sessions_->alive(session, generation); });
     // An INVITE not answered within provisional-invite-expiry-time ends its call and closes its pinholes.
-    calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 256,
-                   [this](nat::call_entry& c) {
-                       counters_.add(counter::sip_invites_expired);
-                       if (pinholes_->remove_call(c.key) != 0) {
-                           counters_.add(counter::sip_calls_ended);
-                       }
-                   });
+    if (calls_->size() != 0) {
+        calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 64,
+                       [this](nat::call_entry& c) {
+                           counters_.add(counter::sip_invites_expired);
+                           if (pinholes_->remove_call(c.key) != 0) {
+                               counters_.add(counter::sip_calls_ended);
+                           }
+                       });
+    }
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).
         next_schedule_check_ = now_ + tsc_hz_;

@@ -126,6 +126,9 @@ public:
     {
         return static_cast<double>(pinholes_->bytes_allocated()) / pinholes_->capacity();
     }
+    // What an idle SIP/TCP connection costs beyond its session: its stream state, its share of the index
+    // and its free-list slot (read at exit by the stats file and by the calls benchmark).
+    std::size_t sip_connection_bytes() const noexcept;
     // Posts a query; false while another is pending. The caller polls q.done and keeps q alive until then.
     bool post(session_query& q) noexcept;
 
@@ -191,7 +194,10 @@ private:
     // by no session, pinhole or VIP (the one place a pinhole's port is decided).
     bool pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept;
     // The end of SIP's share of this worker's slice (sip-nat-port-reserve keeps the rest).
-    unsigned sip_ports_end() const noexcept;
+    unsigned sip_ports_end() const noexcept
+    {
+        return sip_ports_end_;
+    }
     void translate_icmp_error(pending& p, nat::session_ref ref, forward_run& r) noexcept;
     void serve_query() noexcept;
     // SIP (dataplane/sip.cpp): a message of a SIP session translated in place, pinholes opened and closed
@@ -232,8 +238,7 @@ private:
                     ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
                     bool rtp) noexcept;
     std::uint32_t invite_expiry_s(const nat::session& s) const noexcept;
-    bool over_max_dialogs(const sip::message& msg, const nat::session& s, const sip::translation& t, bool from_inside,
-                          const sip::nat_options& options) noexcept;
+    bool over_max_dialogs(const nat::session& s, const sip::nat_summary& id) noexcept;
     std::uint32_t register_expiry_max_s(const nat::session& s) const noexcept;
     call_step follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
     friend class media_opener;
@@ -332,6 +337,7 @@ private:
     std::uint64_t active_schedules_ = ~std::uint64_t{0};
     std::uint16_t port_span_ = 1;   // ports per worker slice
     std::uint16_t port_cursor_ = 0; // next port to try in the slice
+    unsigned sip_ports_end_ = 65536; // see sip_ports_end()
 
     // Cold.
     std::vector<rx_queue_ref> rx_queues_;

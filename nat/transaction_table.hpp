@@ -2,90 +2,114 @@
 // The SIP requests a worker's sessions carried, so that a response is believed only when it answers one
 // (RFC 3261 §17.1.3: the top Via branch and the CSeq method match a client transaction; the CSeq number
 // and the Call-ID too): a 200 to a REGISTER nobody sent opens no registration, a failure to an INVITE of
-// another session ends no call. An entry is the request's session (slot and generation), the way it
-// travelled, and what a response must repeat; it is forgotten after its transaction's lifetime, or when
-// the table is full and it is the oldest. Fixed capacity, allocation-free after construction.
+// another session ends no call. A request is remembered by a 64-bit tag of everything a response must
+// repeat (the branch and method, the Call-ID, the session's slot and generation, the direction it
+// travelled), its CSeq number and its lifetime.
+//
+// Every request and every response looks here, so the table is a cache of four-entry sets, one cache
+// line each: one memory access per look-up, a megabyte for 64K requests. A request whose set is full
+// replaces the entry that expires first (counted by the caller: a response to it is then not believed,
+// which only ever opens less). Fixed capacity, allocation-free after construction.
 #include "nat/open_index.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <vector>
 
 namespace sipalg::nat {
 
 struct transaction_entry {
-    std::uint64_t key = 0;  // the branch and CSeq method, hashed
-    std::uint64_t call = 0; // the call key (Call-ID, session)
+    std::uint64_t tag = 0;   // 0: free
+    std::uint32_t cseq = 0;
+    std::uint32_t until = 0; // table time after which it is forgotten
+};
+static_assert(sizeof(transaction_entry) == 16);
+
+// What identifies a request, and what a response must repeat.
+struct transaction_id {
+    std::uint64_t key = 0;       // the branch and CSeq method, hashed
+    std::uint64_t call = 0;      // the call key (Call-ID, session)
     std::uint32_t session = 0;
     std::uint16_t generation = 0;
-    std::uint8_t dir = 0;   // the direction the request travelled in its session
-    bool in_use = false;
-    std::uint32_t cseq = 0;
-    std::uint32_t requested = 0; // REGISTER: the lifetime it asked for, in seconds
-    std::uint32_t until = 0;     // table time after which it is forgotten
+    std::uint8_t dir = 0;        // the direction the request travelled in its session
+
+    std::uint64_t tag() const noexcept
+    {
+        std::uint64_t h = (key ^ std::uint64_t{session} << 17 ^ std::uint64_t{generation} << 49 ^ dir) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        h = (h ^ call) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+        return h | 1; // never 0: 0 is a free entry
+    }
 };
 
 class transaction_table {
 public:
-    static constexpr std::uint32_t none = open_index::none;
-
-    explicit transaction_table(std::uint32_t capacity) : slots_(capacity), index_(capacity) {}
-
-    // Records a request (again, for a retransmission). Returns whether an older entry had to go.
-    bool record(const transaction_entry& t) noexcept
+    explicit transaction_table(std::uint32_t capacity)
+        : sets_(std::bit_ceil(std::max<std::uint32_t>(capacity, 16) / 4)), requested_(sets_.size() * 4),
+          mask_(static_cast<std::uint32_t>(sets_.size() - 1))
     {
-        const std::uint32_t found = find_slot(t.session, t.generation, t.dir, t.key);
-        if (found != none) {
-            slots_[found] = t;
-            slots_[found].in_use = true;
-            return false;
+    }
+
+    // Records a request (again, for a retransmission) until `until`; `requested`: a REGISTER's lifetime.
+    // Returns whether an entry still in its lifetime had to go.
+    bool record(const transaction_id& id, std::uint32_t cseq, std::uint32_t requested, std::uint32_t until,
+                std::uint32_t now) noexcept
+    {
+        const std::uint64_t tag = id.tag();
+        set& s = sets_[static_cast<std::uint32_t>(tag >> 32) & mask_];
+        unsigned way = 0;
+        for (unsigned w = 0; w < 4; ++w) {
+            if (s.ways[w].tag == tag || s.ways[w].tag == 0 || static_cast<std::int32_t>(now - s.ways[w].until) >= 0) {
+                way = w;
+                break;
+            }
+            if (static_cast<std::int32_t>(s.ways[w].until - s.ways[way].until) < 0) {
+                way = w;
+            }
         }
-        const std::uint32_t slot = next_;
-        next_ = next_ + 1 == slots_.size() ? 0 : next_ + 1;
-        const bool evicted = slots_[slot].in_use;
-        if (evicted) {
-            index_.erase(hash_of(slots_[slot]), slot, [this](std::uint32_t x) { return hash_of(slots_[x]); });
-        }
-        slots_[slot] = t;
-        slots_[slot].in_use = true;
-        index_.insert(hash_of(t), slot);
+        transaction_entry& e = s.ways[way];
+        const bool evicted = e.tag != 0 && e.tag != tag && static_cast<std::int32_t>(now - e.until) < 0;
+        e = {tag, cseq, until};
+        requested_[index_of(s, way)] = requested;
         return evicted;
     }
-    // The request a response of session (slot, generation) travelling in direction `response_dir`
-    // answers, if it is still known at `now`.
-    const transaction_entry* match(std::uint32_t session, std::uint16_t generation, unsigned response_dir,
-                                   std::uint64_t key, std::uint32_t now) const noexcept
+    // The request a response answers (its id as the request's, dir the way the request went), if it is
+    // still known at `now` with that CSeq number: its REGISTER lifetime, or nothing.
+    struct match_result {
+        bool found = false;
+        std::uint32_t requested = 0;
+    };
+    match_result match(const transaction_id& request, std::uint32_t cseq, std::uint32_t now) const noexcept
     {
-        const std::uint32_t s = find_slot(session, generation, static_cast<std::uint8_t>(response_dir ^ 1u), key);
-        if (s == none || static_cast<std::int32_t>(now - slots_[s].until) >= 0) {
-            return nullptr;
+        const std::uint64_t tag = request.tag();
+        const set& s = sets_[static_cast<std::uint32_t>(tag >> 32) & mask_];
+        for (unsigned w = 0; w < 4; ++w) {
+            const transaction_entry& e = s.ways[w];
+            if (e.tag == tag && e.cseq == cseq && static_cast<std::int32_t>(now - e.until) < 0) {
+                return {true, requested_[index_of(s, w)]};
+            }
         }
-        return &slots_[s];
+        return {};
     }
     std::size_t bytes_allocated() const noexcept
     {
-        return slots_.size() * sizeof(transaction_entry) + index_.bytes();
+        return sets_.size() * sizeof(set) + requested_.size() * sizeof(std::uint32_t);
     }
 
 private:
-    static std::uint32_t hash(std::uint32_t session, std::uint8_t dir, std::uint64_t key) noexcept
+    struct alignas(64) set {
+        transaction_entry ways[4];
+    };
+    std::size_t index_of(const set& s, unsigned way) const noexcept
     {
-        return index_hash(key ^ (std::uint64_t{session} << 1 | dir) * 0x9e3779b97f4a7c15ull);
-    }
-    static std::uint32_t hash_of(const transaction_entry& t) noexcept
-    {
-        return hash(t.session, t.dir, t.key);
-    }
-    std::uint32_t find_slot(std::uint32_t session, std::uint16_t generation, std::uint8_t dir, std::uint64_t key) const noexcept
-    {
-        return index_.find(hash(session, dir, key), [&](std::uint32_t x) {
-            const transaction_entry& e = slots_[x];
-            return e.key == key && e.session == session && e.generation == generation && e.dir == dir;
-        });
+        return static_cast<std::size_t>(&s - sets_.data()) * 4 + way;
     }
 
-    std::vector<transaction_entry> slots_;
-    open_index index_;
-    std::uint32_t next_ = 0;
+    std::vector<set> sets_;
+    std::vector<std::uint32_t> requested_; // by entry: what a REGISTER asked for (read only for REGISTER)
+    std::uint32_t mask_;
 };
 
 } // namespace sipalg::nat

@@ -671,25 +671,22 @@ std::optional<address> parse_address(std::string_view element) noexcept
 
 std::optional<address> parse_address_lenient(std::string_view element) noexcept
 {
-    if (auto a = parse_address(element)) {
+    std::optional<address> a(std::in_place);
+    if (address_at(element, *a)) {
         return a;
     }
     // A display name real phones write without quotes though it is no token list: UTF-8 ("Jürgen"),
     // or punctuation. Whatever comes before the first '<' stands for it when it holds no quote or
     // angle bracket of its own.
     const std::size_t langle = element.find('<');
-    if (langle == std::string_view::npos || langle == 0) {
-        return std::nullopt;
+    const std::string_view display = element.substr(0, langle == std::string_view::npos ? 0 : langle);
+    if (langle == std::string_view::npos || langle == 0 || display.find_first_of("\"<>") != std::string_view::npos ||
+        !address_at(element.substr(langle), *a)) {
+        a.reset();
+        return a;
     }
-    const std::string_view display = element.substr(0, langle);
-    if (display.find_first_of("\"<>") != std::string_view::npos) {
-        return std::nullopt;
-    }
-    auto a = parse_address(element.substr(langle));
-    if (a) {
-        a->display_name = trim_lws(display);
-        a->text = element;
-    }
+    a->display_name = trim_lws(display);
+    a->text = element;
     return a;
 }
 

@@ -4,6 +4,7 @@
 #include "sip/text.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sipalg::sip {
 
@@ -86,6 +87,52 @@ bool frame_scanner::start_line_byte(char c) noexcept
     return true;
 }
 
+// A complete start line (without its LF) as start_line_byte would judge it byte by byte.
+bool frame_scanner::whole_start_line(std::string_view text) noexcept
+{
+    if (text.size() >= sip_slash.size() && istarts_with(text, sip_slash)) {
+        return true;
+    }
+    std::size_t i = 0;
+    while (i < text.size() && is_token_char(text[i])) {
+        ++i;
+    }
+    if (i == 0 || i == text.size() || text[i] != ' ') {
+        return false;
+    }
+    const std::size_t last = text.rfind(' ');
+    return last > i && istarts_with(text.substr(last + 1), sip_slash);
+}
+
+// A complete header text (without its LF) at once, as header_byte would take it byte by byte: the
+// empty text ends the headers; a Content-Length (or "l") text's value is checked and kept.
+frame_scanner::header_step frame_scanner::whole_header_line(std::string_view text) noexcept
+{
+    if (text.empty() || text == "\r") {
+        return header_step::end;
+    }
+    const char first = to_lower(text[0]);
+    if (first != 'c' && first != 'l') {
+        return header_step::more; // a continuation, or another header
+    }
+    const std::size_t colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        return header_step::more;
+    }
+    const std::string_view name = trim_lws_back(text.substr(0, colon));
+    if (!iequals(name, content_length) && !iequals(name, "l")) {
+        return header_step::more;
+    }
+    const std::string_view value = trim_lws(text.substr(colon + 1));
+    const auto v = parse_number(value, 10, 0xffffffffu);
+    if (!v || (length_found_ && *v != length_)) {
+        return header_step::bad;
+    }
+    length_found_ = true;
+    length_ = static_cast<std::uint32_t>(*v);
+    return header_step::more;
+}
+
 // Header lines, byte by byte: the empty line ends them ("\n\n" or "\n\r\n"); a Content-Length (or "l")
 // line's value must be one number, the same in every such line (RFC 3261 §18.3, §20.14). A folded
 // continuation line is no header of its own.
@@ -105,8 +152,8 @@ frame_scanner::header_step frame_scanner::header_byte(char c) noexcept
             name_match_ = to_lower(c) == content_length[0] ? 1 : 0xff;
             name_is_l_ = to_lower(c) == 'l';
             name_ws_ = false;
-            if (c == ':') {
-                line_ = line::skip;
+            if (c == ':' || (name_match_ == 0xff && !name_is_l_)) {
+                line_ = line::skip; // no Content-Length: the line's end is all that matters
             }
         }
         return header_step::more;
@@ -135,6 +182,7 @@ frame_scanner::header_step frame_scanner::header_byte(char c) noexcept
             name_is_l_ = false;
             if (name_ws_ || name_match_ >= content_length.size() || to_lower(c) != content_length[name_match_]) {
                 name_match_ = 0xff;
+                line_ = line::skip;
             } else {
                 ++name_match_;
             }
@@ -214,6 +262,21 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
             size_ = 4;
             return done(frame_kind::ping, i + 1);
         case phase::start_line:
+            if (size_ == 0) {
+                // The whole line in this piece (the usual case): checked at once.
+                const void* nl = std::memchr(piece.data() + i, '\n', std::min<std::size_t>(piece.size() - i, max_start_line));
+                if (nl != nullptr) {
+                    const auto n = static_cast<std::size_t>(static_cast<const char*>(nl) - (piece.data() + i));
+                    if (!whole_start_line(piece.substr(i, n))) {
+                        return fail(frame_error::not_sip, i);
+                    }
+                    size_ = static_cast<std::uint32_t>(n + 1);
+                    i += n + 1;
+                    phase_ = phase::headers;
+                    line_ = line::start;
+                    continue;
+                }
+            }
             ++size_;
             if (!start_line_byte(c)) {
                 return fail(frame_error::not_sip, i);
@@ -227,6 +290,46 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
             ++i;
             continue;
         case phase::headers: {
+            if (line_ == line::start) {
+                // A whole header line in this piece (the usual case): its name looked at once.
+                const void* nl = std::memchr(piece.data() + i, '\n', piece.size() - i);
+                if (nl != nullptr) {
+                    const auto n = static_cast<std::size_t>(static_cast<const char*>(nl) - (piece.data() + i));
+                    const header_step step = whole_header_line(piece.substr(i, n));
+                    if (step == header_step::bad) {
+                        return fail(frame_error::bad_content_length, i + n);
+                    }
+                    size_ += static_cast<std::uint32_t>(n + 1);
+                    i += n + 1;
+                    if (step == header_step::more) {
+                        if (size_ > max_message_) {
+                            return fail(frame_error::too_large, i);
+                        }
+                        continue;
+                    }
+                    const std::uint64_t total = std::uint64_t{size_} + (length_found_ ? length_ : 0u);
+                    if (total > max_message_) {
+                        return fail(frame_error::too_large, i);
+                    }
+                    total_ = static_cast<std::uint32_t>(total);
+                    if (total_ == size_) {
+                        return done(frame_kind::message, i);
+                    }
+                    phase_ = phase::body;
+                    continue;
+                }
+            }
+            if (line_ == line::skip && c != '\n') {
+                // The rest of a line that is no Content-Length: to its end at once.
+                const void* nl = std::memchr(piece.data() + i, '\n', piece.size() - i);
+                const std::size_t n = (nl == nullptr ? piece.size() : static_cast<std::size_t>(static_cast<const char*>(nl) - piece.data())) - i;
+                size_ += static_cast<std::uint32_t>(n);
+                i += n;
+                if (size_ > max_message_) {
+                    return fail(frame_error::too_large, i);
+                }
+                continue;
+            }
             ++size_;
             const header_step step = header_byte(c);
             if (step == header_step::bad) {

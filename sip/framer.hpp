@@ -73,6 +73,8 @@ private:
     bool start_line_byte(char c) noexcept; // false: not SIP
     enum class header_step : std::uint8_t { more, end, bad };
     header_step header_byte(char c) noexcept; // end: the header section ended with this byte
+    static bool whole_start_line(std::string_view text) noexcept;
+    header_step whole_header_line(std::string_view text) noexcept;
 
     std::uint32_t max_message_;
     std::uint32_t size_ = 0;

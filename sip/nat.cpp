@@ -6,7 +6,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sipalg::sip {
 
@@ -56,6 +62,160 @@ private:
     const nat_options& o_;
     edit_error error_ = edit_error::ok;
 };
+
+// A hash of text, continuing from `h`: eight bytes a multiply (identifiers here are tens of bytes, and a
+// byte at a time costs a multiply's latency per byte), the length mixed in with the last word.
+std::uint64_t text_hash(std::string_view t, std::uint64_t h = 0x9e3779b97f4a7c15ull) noexcept
+{
+    const char* p = t.data();
+    std::size_t n = t.size();
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    std::uint64_t w = 0;
+    if (n != 0) {
+        std::memcpy(&w, p, n);
+    }
+    h = (h ^ w ^ (std::uint64_t{n} << 56)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 29);
+}
+
+// The transaction key of a request and its responses: the top Via's branch and the CSeq method
+// (RFC 3261 §17.1.3), hashed; never 0.
+std::uint64_t transaction_of(std::string_view branch, std::string_view cseq_method) noexcept
+{
+    return text_hash(cseq_method, text_hash(branch)) | 1;
+}
+
+// Whether `n` bytes at `a` and `b` are the same (short: no call to memcmp).
+bool same_bytes(const char* a, const char* b, std::size_t n) noexcept
+{
+    for (std::size_t k = 0; k < n; ++k) {
+        if (a[k] != b[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The first occurrence of `needle` (two bytes or more) in `text` at or after `from`, or npos. Sixteen
+// positions at a time check the needle's first and last bytes (SSE2), then candidates compare whole:
+// much cheaper than memmem's set-up on the short texts of SIP headers, and digits, common in SIP, rarely
+// make candidates.
+std::size_t find_text(std::string_view text, std::string_view needle, std::size_t from = 0) noexcept
+{
+    const std::size_t n = needle.size();
+    if (n < 2 || text.size() < n) {
+        return std::string_view::npos;
+    }
+    const std::size_t last = text.size() - n; // the last possible start
+    std::size_t i = from;
+#if defined(__SSE2__)
+    const __m128i first = _mm_set1_epi8(needle[0]);
+    const __m128i final = _mm_set1_epi8(needle[n - 1]);
+    for (; i + 15 <= last; i += 16) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i + n - 1));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, final))));
+        while (mask != 0) {
+            const std::size_t at = i + static_cast<std::size_t>(std::countr_zero(mask));
+            if (same_bytes(text.data() + at + 1, needle.data() + 1, n - 2)) {
+                return at;
+            }
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i <= last; ++i) {
+        if (text[i] == needle[0] && same_bytes(text.data() + i + 1, needle.data() + 1, n - 1)) {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+// A header parameter (`name`, case-insensitive) of the first element of a header value: Via's branch
+// (RFC 3261 §20.42), From's and To's tag (§20.20, §20.39); found without parsing the element (the
+// translation parses it anyway): the text after ";name=" (LWS allowed around '=' and ';'), outside
+// quotes and <>, up to the next ';', ',' or LWS; empty if there is none.
+std::string_view parameter_of_slow(std::string_view value, std::string_view name) noexcept;
+
+// `needle` is ";name=" as phones write it (lower case, no LWS): the usual case found by memmem, the
+// rest by the scanner below.
+std::string_view parameter_of(std::string_view value, std::string_view name, std::string_view needle) noexcept
+{
+    const void* comma = std::memchr(value.data(), ',', value.size());
+    const void* quote = std::memchr(value.data(), '"', value.size());
+    if (comma == nullptr && quote == nullptr) {
+        if (const std::size_t found = find_text(value, needle); found != std::string_view::npos) {
+            const char* hit = value.data() + found;
+            const char* p = hit + needle.size();
+            const char* const end = value.data() + value.size();
+            const char* q = p;
+            while (q < end && *q != ';' && *q != ',' && *q != '>' && !is_lws(*q)) {
+                ++q;
+            }
+            // In From and To, a tag inside <...> belongs to the URI, not the header: check the angles.
+            const auto before = value.substr(0, found);
+            if (before.rfind('<') == std::string_view::npos || before.rfind('>') != std::string_view::npos) {
+                return {p, static_cast<std::size_t>(q - p)};
+            }
+        }
+    }
+    return parameter_of_slow(value, name);
+}
+
+std::string_view parameter_of_slow(std::string_view value, std::string_view name) noexcept
+{
+    bool quoted = false;
+    int angle = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '"') {
+            quoted = !quoted;
+        } else if (quoted) {
+            continue;
+        } else if (c == '<') {
+            ++angle;
+        } else if (c == '>') {
+            --angle;
+        } else if (angle > 0) {
+            continue;
+        } else if (c == ',') {
+            break; // the next element
+        } else if (c == ';') {
+            std::size_t j = i + 1;
+            while (j < value.size() && is_lws(value[j])) {
+                ++j;
+            }
+            if (!istarts_with(value.substr(j), name)) {
+                continue;
+            }
+            j += name.size();
+            while (j < value.size() && is_lws(value[j])) {
+                ++j;
+            }
+            if (j == value.size() || value[j] != '=') {
+                continue;
+            }
+            ++j;
+            while (j < value.size() && is_lws(value[j])) {
+                ++j;
+            }
+            std::size_t k = j;
+            while (k < value.size() && value[k] != ';' && value[k] != ',' && !is_lws(value[k])) {
+                ++k;
+            }
+            return value.substr(j, k - j);
+        }
+    }
+    return {};
+}
 
 // "a.b.c.d[:port]" in a buffer of the caller's (no allocation).
 class text_buffer {
@@ -128,8 +288,16 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
 void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, bool from_inside,
-                         media_ports* pinholes, const nat_options& o) noexcept
+                         media_ports* pinholes, const nat_options& o, nat_summary& s) noexcept
 {
+    // The transaction (top Via branch, RFC 3261 §17.1.3) and the dialog's tags (§12) come from the
+    // elements this loop looks at anyway: the first Via, the From, the To. An element that does not
+    // name the translated address (a dotted quad as phones write it) has nothing to translate and is
+    // not parsed: its tag or branch is read straight from its text.
+    bool first_via = true;
+    text_buffer from_buf;
+    const std::string_view from_text = from_buf.set(from.address, std::nullopt);
+    const auto names_from = [&](std::string_view element) { return find_text(element, from_text) != std::string_view::npos; };
     for (const header& h : m.headers()) {
         switch (h.type) {
         case header_type::contact:
@@ -143,7 +311,17 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                 if (element == "*") {
                     return; // Contact: * (RFC 3261 §10.2.2)
                 }
+                if (!names_from(element)) {
+                    if (h.type == header_type::from || h.type == header_type::to) {
+                        const std::string_view tag = parameter_of(element, "tag", ";tag=");
+                        (h.type == header_type::from ? s.from_tag : s.to_tag) = tag.empty() ? 0 : text_hash(tag) | 1;
+                    }
+                    return;
+                }
                 if (const auto a = parse_address_lenient(element)) {
+                    if ((h.type == header_type::from || h.type == header_type::to) && a->tag.has_value && !a->tag.value.empty()) {
+                        (h.type == header_type::from ? s.from_tag : s.to_tag) = text_hash(a->tag.value) | 1;
+                    }
                     if (h.type == header_type::contact && !o.contact_fixup && !from_inside &&
                         m.find(header_type::record_route) != nullptr) {
                         return;
@@ -165,7 +343,18 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
             break;
         case header_type::via:
             for_each_element(m.value(h), [&](std::string_view element) {
+                if (!names_from(element)) {
+                    if (first_via) {
+                        first_via = false;
+                        s.transaction = transaction_of(parameter_of(element, "branch", ";branch="), s.cseq_method);
+                    }
+                    return;
+                }
                 const auto v = parse_via(element);
+                if (first_via) {
+                    first_via = false;
+                    s.transaction = transaction_of(v && v->branch.has_value ? v->branch.value : std::string_view{}, s.cseq_method);
+                }
                 if (!v) {
                     return;
                 }
@@ -380,64 +569,36 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
     }
 }
 
-// FNV-1a, continuing from `h`.
-std::uint64_t text_hash(std::string_view t, std::uint64_t h = 0xcbf29ce484222325ull) noexcept
+// The Call-ID's parts hashed; a host part that is an IPv4 address as that address (the inside address
+// it stands for when it is the translated one seen from outside), any other host as text.
+std::uint64_t hash(std::string_view local, std::string_view host, std::optional<ipv4_address> address) noexcept
 {
-    for (const char c : t) {
-        h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-    }
-    return h;
-}
-
-// The transaction (top Via branch and CSeq method, RFC 3261 §17.1.3) and the dialog's tags (§12).
-void transaction_and_tags(const message& m, nat_summary& s) noexcept
-{
-    const auto c = parse_cseq(m.value_of(header_type::cseq));
-    if (c) {
-        s.cseq = c->number;
-    }
-    if (const auto v = parse_via(first_element(m.value_of(header_type::via))); v && v->branch.has_value && !v->branch.value.empty()) {
-        s.transaction = text_hash(c ? c->method : std::string_view{}, text_hash(v->branch.value)) | 1;
-    }
-    const auto tag_of = [&](header_type t) -> std::uint64_t {
-        const auto a = parse_address_lenient(first_element(m.value_of(t)));
-        return a && a->tag.has_value && !a->tag.value.empty() ? text_hash(a->tag.value) | 1 : 0;
-    };
-    s.from_tag = tag_of(header_type::from);
-    s.to_tag = tag_of(header_type::to);
-}
-
-// FNV-1a over the Call-ID's parts; the host part either as text or, when it is the translated address
-// seen from outside, as the inside address it stands for.
-std::uint64_t hash(std::string_view local, std::string_view host, ipv4_address inside) noexcept
-{
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    const auto mix = [&h](std::string_view t) {
-        for (const char c : t) {
-            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-        }
-    };
-    mix(local);
-    mix("@");
-    if (inside != 0) {
-        text_buffer t;
-        mix(t.set(inside, std::nullopt));
+    std::uint64_t h = text_hash(local) ^ '@';
+    if (address) {
+        h = (h ^ (std::uint64_t{*address} << 8 | 0x5a)) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
     } else {
-        mix(host);
+        h = text_hash(host, h);
     }
     return h | 1; // never 0: 0 is "no dialog"
 }
 
 } // namespace
 
+std::uint64_t transaction_key(const message& m) noexcept
+{
+    const auto c = parse_cseq(m.value_of(header_type::cseq));
+    return transaction_of(parameter_of(m.value_of(header_type::via), "branch", ";branch="), c ? c->method : std::string_view{});
+}
+
 bool mentions_address(std::string_view text, ipv4_address a) noexcept
 {
     text_buffer t;
     const std::string_view needle = t.set(a, std::nullopt);
     const auto part_of_number = [](char c) { return (c >= '0' && c <= '9') || c == '.'; };
-    for (std::size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
-        const std::size_t end = at + needle.size();
-        if ((at == 0 || !part_of_number(text[at - 1])) && (end == text.size() || !(text[end] >= '0' && text[end] <= '9'))) {
+    for (std::size_t at = find_text(text, needle); at != std::string_view::npos; at = find_text(text, needle, at + 1)) {
+        const std::size_t after = at + needle.size();
+        if ((at == 0 || !part_of_number(text[at - 1])) && (after == text.size() || !(text[after] >= '0' && text[after] <= '9'))) {
             return true;
         }
     }
@@ -467,12 +628,17 @@ void identify(const message& m, const translation& t, bool from_inside, const na
     s.request = m.is_request();
     s.status = m.status_code();
     s.call_id = m.value_of(header_type::call_id);
+    const auto c = parse_cseq(m.value_of(header_type::cseq));
+    if (c) {
+        s.cseq = c->number;
+        s.cseq_method = c->method;
+    }
     if (s.request) {
         s.method = m.method_type();
-    } else if (const auto c = parse_cseq(m.value_of(header_type::cseq))) {
+    } else if (c) {
         s.method = lookup_method(c->method);
     }
-    transaction_and_tags(m, s);
+    s.transaction = transaction_of({}, s.cseq_method); // until translation finds the top Via's branch
     // The Call-ID as the inside party knows it (see translate), with the session's salt.
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;
@@ -481,19 +647,25 @@ void identify(const message& m, const translation& t, bool from_inside, const na
         const auto a = parse_ipv4(host);
         const bool public_form = !from_inside && a && *a == from.address;
         const bool seen_form = a && o.call_host_seen != 0 && *a == o.call_host_seen;
-        s.call_key = hash(s.call_id.substr(0, at), host, public_form ? to.address : seen_form ? o.call_host_written : 0);
+        s.call_key = hash(s.call_id.substr(0, at), host,
+                          public_form ? std::optional(to.address) : seen_form ? std::optional(o.call_host_written) : a);
     } else {
-        s.call_key = hash(s.call_id, {}, 0);
+        s.call_key = hash(s.call_id, {}, std::nullopt);
     }
     if (o.call_salt != 0) {
-        s.call_key = text_hash(std::string_view(reinterpret_cast<const char*>(&o.call_salt), sizeof o.call_salt), s.call_key) | 1;
+        const std::uint64_t h = (s.call_key ^ o.call_salt) * 0xbf58476d1ce4e5b9ull;
+        s.call_key = (h ^ (h >> 31)) | 1;
     }
 }
 
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& s, const nat_options& o) noexcept
+                     edit_list& edits, nat_summary& s, const nat_options& o, const nat_summary* identity) noexcept
 {
-    identify(m, t, from_inside, o, s);
+    if (identity == nullptr) {
+        identify(m, t, from_inside, o, s);
+    } else if (identity != &s) {
+        s = *identity;
+    }
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;
     writer w(m, edits, s, o);
@@ -508,7 +680,7 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
             map_uri(w, *u, from, to);
         }
     }
-    map_address_headers(w, m, from, to, from_inside, media, o);
+    map_address_headers(w, m, from, to, from_inside, media, o, s);
     map_sdp(w, m, from, to, from_inside, media, s, o);
     if (s.method == method::register_) {
         if (const auto a = parse_address_lenient(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {

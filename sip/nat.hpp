@@ -66,9 +66,11 @@ struct nat_summary {
     // parameter or else the Expires header (RFC 3261 §10.2.1, §10.3 step 7); nothing when neither says.
     std::optional<std::uint32_t> expires;
     // What matches a response to its request (RFC 3261 §17.1.3): the top Via's branch with the CSeq
-    // method, hashed (0: no branch), and the CSeq number.
+    // method, hashed (found by translate; identify puts the key of a message without branch), and the
+    // CSeq number.
     std::uint64_t transaction = 0;
     std::uint32_t cseq = 0;
+    std::string_view cseq_method;
     // The dialog's tags (From and To tag parameters, hashed; 0: none), RFC 3261 §12.
     std::uint64_t from_tag = 0;
     std::uint64_t to_tag = 0;
@@ -76,6 +78,10 @@ struct nat_summary {
     // is (its c= address and m= port, i < 8; address 0: unknown), RFC 4566 §5.7, §5.14.
     std::array<endpoint, 8> remote_media{};
 };
+
+// The transaction key of `m` as translate finds it (nat_summary::transaction), for a message that must
+// be matched before it is translated.
+std::uint64_t transaction_key(const message& m) noexcept;
 
 // Whether `text` names the address `a` (as a dotted quad of its own, not part of a longer number): what
 // leaves the appliance is checked for the inside address it should no longer carry.
@@ -118,7 +124,10 @@ void identify(const message& m, const translation& t, bool from_inside, const na
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
 // `media` may be null: no pinholes at all. Returns edit_error::ok, or why the
 // edits could not be recorded (the message then goes unchanged, and the caller counts it).
+// `identity`, when given, is what identify() said of `m` for this translation (not worked out again; it
+// may be `summary` itself).
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& summary, const nat_options& options = {}) noexcept;
+                     edit_list& edits, nat_summary& summary, const nat_options& options = {},
+                     const nat_summary* identity = nullptr) noexcept;
 
 } // namespace sipalg::sip

@@ -7,7 +7,11 @@
 // port, and BYE; the far side answers the BYE it received; the 200 to the BYE ends the call and the
 // phone starts its next. Nothing is precomputed from what the appliance is expected to write.
 //
-//     bench_calls [EAL options] -- helper|alg [seconds] [phones]
+//     bench_calls [EAL options] -- helper|alg [seconds] [phones] [udp|tcp]
+//
+// Over TCP each phone has its own connection to the far side (opened first: SYN, SYN-ACK, ACK), every
+// message one segment; each side reads its connection as a byte stream (whatever segments the
+// appliance made of it), frames messages by Content-Length, and acknowledges with its next segment.
 //
 // Prints `result calls_per_s_<engine>` (calls completed per second), `result
 // sip_cycles_per_message_<engine>` (the worker's busy cycles over the SIP messages it handled, the calls'
@@ -26,6 +30,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include <array>
@@ -52,6 +57,8 @@ constexpr std::array<std::uint8_t, 6> port1_mac{2, 0, 0, 0, 0, 1};
 constexpr std::array<std::uint8_t, 6> wan1_mac{2, 0, 0, 0, 1, 1};
 constexpr std::array<std::uint8_t, 6> far_mac{2, 0, 0, 0, 1, 2};
 constexpr unsigned burst = 32;
+constexpr std::uint32_t phone_isn = 1000;
+constexpr std::uint32_t far_isn = 500000;
 
 const char* const config_text = R"(
 system:
@@ -98,6 +105,15 @@ struct generator {
     rte_ring* outside_tx; // what wan1 sends to the far side
     std::vector<std::array<char, 128>> to_of_call; // per phone: the To of the 200 (with the far side's tag)
     std::vector<std::uint64_t> call_of_phone;
+    // Over TCP: each phone's connection, as the phone and as the far side see it.
+    struct tcp_end {
+        std::uint32_t snd_nxt = 0;
+        std::uint32_t rcv_nxt = 0;
+        std::string rx; // bytes received in order, not yet a whole message
+    };
+    bool tcp = false;
+    std::vector<tcp_end> phone_end;
+    std::vector<tcp_end> far_end;
     std::uint64_t next_call = 0;
     std::uint64_t completed = 0;
     std::uint64_t leaks = 0;       // messages that left with the phone's address
@@ -107,6 +123,93 @@ struct generator {
     std::array<rte_mbuf*, burst> out_out{};
     unsigned n_out = 0;
     char text[2048];
+
+    // A TCP segment of `len` payload bytes.
+    rte_mbuf* segment(const std::array<std::uint8_t, 6>& src_mac, const std::array<std::uint8_t, 6>& dst_mac,
+                      std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport, std::uint32_t seq,
+                      std::uint32_t ack, std::uint8_t flags, const char* payload, std::size_t len)
+    {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (m == nullptr) {
+            std::fprintf(stderr, "bench_calls: generator pool empty\n");
+            std::exit(1);
+        }
+        const auto total = static_cast<std::uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + len);
+        auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, total));
+        auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+        std::memcpy(eth->dst_addr.addr_bytes, dst_mac.data(), 6);
+        std::memcpy(eth->src_addr.addr_bytes, src_mac.data(), 6);
+        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+        std::memset(ip, 0, sizeof(*ip));
+        ip->version_ihl = 0x45;
+        ip->total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(total - sizeof(rte_ether_hdr)));
+        ip->time_to_live = 64;
+        ip->next_proto_id = IPPROTO_TCP;
+        ip->src_addr = rte_cpu_to_be_32(src);
+        ip->dst_addr = rte_cpu_to_be_32(dst);
+        auto* tcp_hdr = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+        std::memset(tcp_hdr, 0, sizeof(*tcp_hdr));
+        tcp_hdr->src_port = rte_cpu_to_be_16(sport);
+        tcp_hdr->dst_port = rte_cpu_to_be_16(dport);
+        tcp_hdr->sent_seq = rte_cpu_to_be_32(seq);
+        tcp_hdr->recv_ack = rte_cpu_to_be_32(ack);
+        tcp_hdr->data_off = 5 << 4;
+        tcp_hdr->tcp_flags = flags;
+        tcp_hdr->rx_win = rte_cpu_to_be_16(65535);
+        if (len != 0) {
+            std::memcpy(tcp_hdr + 1, payload, len);
+        }
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        tcp_hdr->cksum = rte_ipv4_udptcp_cksum(ip, tcp_hdr);
+        return m;
+    }
+
+    // A SIP message from a phone (UDP datagram, or the next segment of its connection).
+    void phone_out(unsigned phone, const char* msg, std::size_t len)
+    {
+        const auto sport = static_cast<std::uint16_t>(first_phone_port + phone);
+        if (!tcp) {
+            to_inside(frame(phone_mac, port1_mac, phone_ip, sport, far_ip, far_sip_port, msg, len));
+            return;
+        }
+        tcp_end& e = phone_end[phone];
+        to_inside(segment(phone_mac, port1_mac, phone_ip, sport, far_ip, far_sip_port, e.snd_nxt, e.rcv_nxt,
+                          RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, msg, len));
+        e.snd_nxt += static_cast<std::uint32_t>(len);
+    }
+
+    // The whole messages a connection's new bytes complete, handed to f one at a time; a segment that
+    // does not continue the stream is left for its retransmission.
+    template <class F>
+    void stream_in(tcp_end& e, std::uint32_t seq, std::string_view data, F&& f)
+    {
+        if (static_cast<std::int32_t>(seq - e.rcv_nxt) > 0) {
+            return;
+        }
+        const std::uint32_t skip = e.rcv_nxt - seq;
+        if (skip >= data.size()) {
+            return;
+        }
+        e.rx.append(data.substr(skip));
+        e.rcv_nxt += static_cast<std::uint32_t>(data.size() - skip);
+        for (;;) {
+            const auto end = e.rx.find("\r\n\r\n");
+            if (end == std::string::npos) {
+                break;
+            }
+            const std::string_view head(e.rx.data(), end + 2);
+            std::size_t body = 0;
+            const std::string_view cl = header(head, "\r\nContent-Length: ");
+            std::from_chars(cl.data(), cl.data() + cl.size(), body);
+            if (e.rx.size() < end + 4 + body) {
+                break;
+            }
+            const std::string msg = e.rx.substr(0, end + 4 + body);
+            e.rx.erase(0, end + 4 + body);
+            f(std::string_view(msg));
+        }
+    }
 
     rte_mbuf* frame(const std::array<std::uint8_t, 6>& src_mac, const std::array<std::uint8_t, 6>& dst_mac,
                     std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport, const char* payload,
@@ -189,12 +292,12 @@ struct generator {
         const auto m = static_cast<int>(method.size());
         const int len = std::snprintf(
             text, sizeof text,
-            "%.*s sip:bob@198.51.100.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.0.2:%u;branch=z9hG4bK%llu%.*s;rport\r\n"
+            "%.*s sip:bob@198.51.100.2 SIP/2.0\r\nVia: SIP/2.0/%s 10.1.0.2:%u;branch=z9hG4bK%llu%.*s;rport\r\n"
             "Max-Forwards: 70\r\nFrom: <sip:u%u@10.1.0.2>;tag=f%llu\r\nTo: %s\r\nCall-ID: call-%llu@10.1.0.2\r\n"
             "CSeq: %u %.*s\r\nContact: <sip:u%u@10.1.0.2:%u>\r\n%sContent-Length: %d\r\n\r\n%s",
-            m, method.data(), sport, k, m, method.data(), phone, k, to, k, cseq, m, method.data(), phone, sport,
-            sdp ? "Content-Type: application/sdp\r\n" : "", body_len, body);
-        to_inside(frame(phone_mac, port1_mac, phone_ip, sport, far_ip, far_sip_port, text, static_cast<std::size_t>(len)));
+            m, method.data(), tcp ? "TCP" : "UDP", sport, k, m, method.data(), phone, k, to, k, cseq, m, method.data(),
+            phone, sport, sdp ? "Content-Type: application/sdp\r\n" : "", body_len, body);
+        phone_out(phone, text, static_cast<std::size_t>(len));
     }
 
     void start_call(unsigned phone)
@@ -203,14 +306,56 @@ struct generator {
         phone_send(phone, "INVITE", 1, true);
     }
 
+    // Over TCP, every phone opens its connection first; its first call starts once it is up.
+    void start(unsigned phone)
+    {
+        if (!tcp) {
+            start_call(phone);
+            return;
+        }
+        phone_end[phone].snd_nxt = phone_isn + 1;
+        to_inside(segment(phone_mac, port1_mac, phone_ip, static_cast<std::uint16_t>(first_phone_port + phone), far_ip,
+                          far_sip_port, phone_isn, 0, RTE_TCP_SYN_FLAG, nullptr, 0));
+    }
+
     // What port1 sent to a phone: responses to its INVITE and BYE.
     void phone_receive(rte_mbuf* m)
     {
         const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+        if (ip->next_proto_id == IPPROTO_TCP) {
+            const auto* t = reinterpret_cast<const rte_tcp_hdr*>(ip + 1);
+            const unsigned phone = rte_be_to_cpu_16(t->dst_port) - first_phone_port;
+            if (phone >= call_of_phone.size()) {
+                ++unexpected;
+                return;
+            }
+            tcp_end& e = phone_end[phone];
+            if ((t->tcp_flags & RTE_TCP_SYN_FLAG) != 0) {
+                e.rcv_nxt = rte_be_to_cpu_32(t->sent_seq) + 1;
+                to_inside(segment(phone_mac, port1_mac, phone_ip, static_cast<std::uint16_t>(first_phone_port + phone),
+                                  far_ip, far_sip_port, e.snd_nxt, e.rcv_nxt, RTE_TCP_ACK_FLAG, nullptr, 0));
+                start_call(phone);
+                return;
+            }
+            const unsigned hl = (t->data_off >> 4) * 4u;
+            const std::string_view data(reinterpret_cast<const char*>(t) + hl,
+                                        rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr) - hl);
+            stream_in(e, rte_be_to_cpu_32(t->sent_seq), data, [&](std::string_view msg) { phone_message(phone, msg); });
+            return;
+        }
         const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
         const std::string_view msg(reinterpret_cast<const char*>(udp + 1), rte_be_to_cpu_16(udp->dgram_len) - sizeof(rte_udp_hdr));
         const unsigned phone = rte_be_to_cpu_16(udp->dst_port) - first_phone_port;
-        if (ip->next_proto_id != IPPROTO_UDP || phone >= call_of_phone.size() || !msg.starts_with("SIP/2.0 200") ||
+        if (ip->next_proto_id != IPPROTO_UDP || phone >= call_of_phone.size()) {
+            ++unexpected;
+            return;
+        }
+        phone_message(phone, msg);
+    }
+
+    void phone_message(unsigned phone, std::string_view msg)
+    {
+        if (!msg.starts_with("SIP/2.0 200") ||
             call_number(header(msg, "\r\nCall-ID: ")) != call_of_phone[phone]) {
             if (!msg.starts_with("SIP/2.0 1")) {
                 ++unexpected;
@@ -249,6 +394,35 @@ struct generator {
     void far_receive(rte_mbuf* m)
     {
         const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+        const std::uint32_t to_ip = rte_be_to_cpu_32(ip->src_addr);
+        if (ip->next_proto_id == IPPROTO_TCP) {
+            const auto* t = reinterpret_cast<const rte_tcp_hdr*>(ip + 1);
+            const std::uint16_t to_port = rte_be_to_cpu_16(t->src_port);
+            const unsigned phone = to_port - first_phone_port;
+            if (phone >= far_end.size()) {
+                ++unexpected;
+                return;
+            }
+            tcp_end& e = far_end[phone];
+            if ((t->tcp_flags & RTE_TCP_SYN_FLAG) != 0) {
+                e.rcv_nxt = rte_be_to_cpu_32(t->sent_seq) + 1;
+                e.snd_nxt = far_isn + 1;
+                to_outside(segment(far_mac, wan1_mac, far_ip, far_sip_port, to_ip, to_port, far_isn, e.rcv_nxt,
+                                   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, nullptr, 0));
+                return;
+            }
+            const unsigned hl = (t->data_off >> 4) * 4u;
+            const std::string_view data(reinterpret_cast<const char*>(t) + hl,
+                                        rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr) - hl);
+            stream_in(e, rte_be_to_cpu_32(t->sent_seq), data, [&](std::string_view msg) {
+                far_message(msg, [&](const char* answer, std::size_t len) {
+                    to_outside(segment(far_mac, wan1_mac, far_ip, far_sip_port, to_ip, to_port, e.snd_nxt, e.rcv_nxt,
+                                       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, answer, len));
+                    e.snd_nxt += static_cast<std::uint32_t>(len);
+                });
+            });
+            return;
+        }
         if (ip->next_proto_id != IPPROTO_UDP) {
             ++unexpected;
             return;
@@ -258,6 +432,16 @@ struct generator {
         if (rte_be_to_cpu_16(udp->dst_port) != far_sip_port) {
             return; // the RTP
         }
+        const std::uint16_t to_port = rte_be_to_cpu_16(udp->src_port);
+        far_message(msg, [&](const char* answer, std::size_t len) {
+            to_outside(frame(far_mac, wan1_mac, far_ip, far_sip_port, to_ip, to_port, answer, len));
+        });
+    }
+
+    // A request the far side received; send(text, length) returns an answer the way it came.
+    template <class Send>
+    void far_message(std::string_view msg, Send&& send)
+    {
         if (msg.find("10.1.0.2") != std::string_view::npos) {
             ++leaks;
         }
@@ -265,8 +449,6 @@ struct generator {
         if (!invite && !msg.starts_with("BYE ")) {
             return; // the ACK
         }
-        const std::uint32_t to_ip = rte_be_to_cpu_32(ip->src_addr);
-        const std::uint16_t to_port = rte_be_to_cpu_16(udp->src_port);
         // The request's own headers, which every answer copies.
         const std::string_view via = header(msg, "\r\nVia: ");
         const std::string_view from = header(msg, "\r\nFrom: ");
@@ -289,7 +471,7 @@ struct generator {
                 add_tag ? ";tag=t" : "", add_tag ? static_cast<unsigned long long>(k) + 1 : 0ull,
                 static_cast<int>(call_id.size()), call_id.data(), static_cast<int>(cseq.size()), cseq.data(),
                 sdp ? "Content-Type: application/sdp\r\n" : "", std::strlen(body), body);
-            to_outside(frame(far_mac, wan1_mac, far_ip, far_sip_port, to_ip, to_port, text, static_cast<std::size_t>(len)));
+            send(text, static_cast<std::size_t>(len));
         };
         if (invite) {
             answer("100 Trying", false, false);
@@ -343,8 +525,10 @@ int main(int argc, char** argv)
     const std::string engine = argc > 1 ? argv[1] : "alg";
     const double seconds = argc > 2 ? std::atof(argv[2]) : 3.0;
     const unsigned phones = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 256;
-    if ((engine != "alg" && engine != "helper") || seconds <= 0 || phones == 0 || phones > 5000) {
-        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg [seconds] [phones]\n");
+    const std::string transport = argc > 4 ? argv[4] : "udp";
+    if ((engine != "alg" && engine != "helper") || seconds <= 0 || phones == 0 || phones > 5000 ||
+        (transport != "udp" && transport != "tcp")) {
+        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg [seconds] [phones] [udp|tcp]\n");
         return 2;
     }
 
@@ -362,7 +546,10 @@ int main(int argc, char** argv)
 
     std::string text = config_text;
     if (engine == "helper") {
-        text = "system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n" + text.substr(text.find("  interface:"));
+        // FortiOS's factory helper entry for SIP is UDP only: TCP needs its own.
+        text = "system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n"
+               "  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n" +
+               text.substr(text.find("  interface:"));
     }
     auto loaded = control::load_yaml(text);
     if (!loaded.ok()) {
@@ -385,8 +572,11 @@ int main(int argc, char** argv)
 
     g.to_of_call.resize(phones);
     g.call_of_phone.resize(phones);
+    g.tcp = transport == "tcp";
+    g.phone_end.resize(phones);
+    g.far_end.resize(phones);
     for (unsigned p = 0; p < phones; ++p) {
-        g.start_call(p);
+        g.start(p);
     }
     const std::uint64_t hz = rte_get_tsc_hz();
     const auto run_for = [&](double s) {
@@ -430,10 +620,20 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "bench_calls: the calls did not go through the engine as they should\n");
         return 1;
     }
-    std::printf("result calls_per_s_%s %.0f calls/s\n", engine.c_str(), static_cast<double>(calls) / elapsed);
-    std::printf("result sip_cycles_per_message_%s %.0f cycles\n", engine.c_str(),
+    const std::string name = (g.tcp ? "tcp_" : "") + engine;
+    std::printf("result calls_per_s_%s %.0f calls/s\n", name.c_str(), static_cast<double>(calls) / elapsed);
+    std::printf("result sip_cycles_per_message_%s %.0f cycles\n", name.c_str(),
                 static_cast<double>(busy) / static_cast<double>(messages));
-    std::printf("result worker_busy_%s %.3f share\n", engine.c_str(), static_cast<double>(busy) / (elapsed * static_cast<double>(hz)));
+    std::printf("result worker_busy_%s %.3f share\n", name.c_str(), static_cast<double>(busy) / (elapsed * static_cast<double>(hz)));
+    if (g.tcp) {
+        std::printf("result sip_tcp_bytes_per_connection %zu bytes\n", app.worker_at(0).sip_connection_bytes());
+        std::printf("# tcp: %llu segments, %llu held, %llu made, %llu taken over, %llu retransmitted\n",
+                    static_cast<unsigned long long>(delta(dp::counter::sip_tcp_segments)),
+                    static_cast<unsigned long long>(delta(dp::counter::sip_tcp_segments_held)),
+                    static_cast<unsigned long long>(delta(dp::counter::sip_tcp_segments_made)),
+                    static_cast<unsigned long long>(delta(dp::counter::sip_tcp_taken_over)),
+                    static_cast<unsigned long long>(delta(dp::counter::sip_tcp_retransmitted)));
+    }
     started.app.reset();
     rte_eal_cleanup();
     return 0;

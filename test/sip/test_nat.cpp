@@ -381,3 +381,46 @@ TEST_CASE("where a sender says it is: the top Via of a request, the first Contac
     REQUIRE(m.parse(named).ok());
     CHECK_FALSE(written_endpoint(m).has_value());
 }
+
+TEST_CASE("mentions_address finds the address as a whole dotted quad at any offset")
+{
+    const ipv4_address a = 0x0a000102; // 10.0.1.2
+    CHECK(mentions_address("10.0.1.2", a));
+    CHECK(mentions_address("Via: SIP/2.0/UDP 10.0.1.2:5060", a));
+    CHECK_FALSE(mentions_address("10.0.1.22", a));
+    CHECK_FALSE(mentions_address("110.0.1.2", a));
+    CHECK_FALSE(mentions_address("1.10.0.1.2", a));
+    CHECK_FALSE(mentions_address("10.0.1.", a));
+    CHECK_FALSE(mentions_address("", a));
+    // Every position across the 16-byte steps of the scan, and a near miss before each.
+    for (std::size_t at = 0; at < 70; ++at) {
+        const std::string pad(at, 'x');
+        const std::string tail(at % 7, 'y');
+        CHECK(mentions_address(pad + "10.0.1.3 10.0.1.2" + tail, a));
+        CHECK_FALSE(mentions_address(pad + "10.0.1.3 10.0.1.9" + tail, a));
+    }
+}
+
+TEST_CASE("a response is matched by the same transaction key before and after translation")
+{
+    // Responses from an inside party are matched before they are translated (transaction_key), requests
+    // are recorded with the key translation finds: the two must agree.
+    const std::string response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bK-77;rport=5060\r\n"
+                                 "Via: SIP/2.0/UDP 203.0.113.9;branch=z9hG4bKproxy\r\nFrom: <sip:b@198.51.100.2>;tag=x\r\n"
+                                 "To: <sip:a@10.0.1.2>;tag=y\r\nCall-ID: k@198.51.100.2\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+    message m;
+    REQUIRE(m.parse(response).ok());
+    edit_list e;
+    nat_summary s;
+    REQUIRE(translate(m, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, nullptr, e, s) == edit_error::ok);
+    CHECK(s.transaction == transaction_key(m));
+    CHECK(s.cseq == 7);
+    CHECK(s.from_tag != 0);
+    CHECK(s.to_tag != 0);
+    // Another branch, or another method, is another transaction.
+    std::string other = response;
+    other.replace(other.find("z9hG4bK-77"), 10, "z9hG4bK-78");
+    message m2;
+    REQUIRE(m2.parse(other).ok());
+    CHECK(transaction_key(m2) != s.transaction);
+}
