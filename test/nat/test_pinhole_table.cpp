@@ -117,3 +117,65 @@ TEST_CASE("random inserts and removals agree with a reference map")
     CHECK(t.remove_call(5) == of_five);
     t.for_each([&](std::uint32_t, const pinhole& p) { CHECK(p.call != 5); });
 }
+
+TEST_CASE("one phone media port in several calls: a pinhole per call, found by call or far end")
+{
+    pinhole_table t(16);
+    pinhole a = media(0x0a000102, 4000, 30000, 7);
+    a.remote_address = 0xcb007101;
+    a.remote_port = 6000;
+    pinhole b = media(0x0a000102, 4000, 30002, 8);
+    b.remote_address = 0xcb007102;
+    b.remote_port = 7000;
+    const auto ia = t.insert(a);
+    const auto ib = t.insert(b);
+    REQUIRE(ia != pinhole_table::none);
+    REQUIRE(ib != pinhole_table::none);
+    CHECK(t.insert(media(0x0a000102, 4000, 30004, 7)) == pinhole_table::none); // same call, same port
+    CHECK(t.last_refusal() == pinhole_table::refusal::inside_taken);
+    CHECK(t.insert(media(0x0a000102, 4000, 30004, 0)) == pinhole_table::none); // no call: alone or not at all
+    const auto to = [&](ipv4_address far) {
+        return t.find_inside_if(ip_proto::udp, 0x0a000102, 4000, [&](const pinhole& p) { return p.remote_address == far; });
+    };
+    CHECK(to(0xcb007101) == ia);
+    CHECK(to(0xcb007102) == ib);
+    CHECK(to(0xcb007103) == pinhole_table::none);
+    // A registration or Contact pinhole does not share its inside endpoint.
+    pinhole c = media(0x0a000103, 5060, 30010, 9);
+    c.kind = pinhole_kind::contact;
+    REQUIRE(t.insert(c) != pinhole_table::none);
+    pinhole c2 = media(0x0a000103, 5060, 30012, 10);
+    c2.kind = pinhole_kind::contact;
+    CHECK(t.insert(c2) == pinhole_table::none);
+    CHECK(t.last_refusal() == pinhole_table::refusal::inside_taken);
+    // Ending one call leaves the other's pinhole.
+    CHECK(t.remove_call(7) == 1);
+    CHECK(t.find_inside(ip_proto::udp, 0x0a000102, 4000) == ib);
+    CHECK(t.find_public(ip_proto::udp, 0xc6336401, 30000) == pinhole_table::none);
+}
+
+TEST_CASE("media and Contact pinholes are counted per inside address and bounded; registrations are not")
+{
+    pinhole_table t(64);
+    for (std::uint16_t i = 0; i < 4; ++i) {
+        REQUIRE(t.insert(media(0x0a000102, static_cast<std::uint16_t>(4000 + i), static_cast<std::uint16_t>(30000 + i), 7), 4) !=
+                pinhole_table::none);
+    }
+    CHECK(t.count_of(0x0a000102) == 4);
+    CHECK(t.insert(media(0x0a000102, 4010, 30010, 7), 4) == pinhole_table::none);
+    CHECK(t.last_refusal() == pinhole_table::refusal::address_limit);
+    CHECK(t.insert(media(0x0a000102, 4010, 30010, 7), 0) != pinhole_table::none); // 0: no limit
+    CHECK(t.insert(media(0x0a000103, 4000, 30020, 8), 4) != pinhole_table::none); // another address has its own
+    pinhole r = media(0x0a000102, 5060, 30030, 0);
+    r.kind = pinhole_kind::registration;
+    CHECK(t.insert(r, 4) != pinhole_table::none);
+    CHECK(t.count_of(0x0a000102) == 5);
+    CHECK(t.insert(media(0x0a000102, 4000, 30000, 9), 4) == pinhole_table::none);
+    CHECK(t.last_refusal() == pinhole_table::refusal::public_taken);
+    // Closing gives the allowance back; an address with none left is forgotten.
+    CHECK(t.remove_call(7) == 5);
+    CHECK(t.count_of(0x0a000102) == 0);
+    CHECK(t.count_of(0x0a000103) == 1);
+    CHECK(t.insert(media(0x0a000102, 4000, 30000, 9), 4) != pinhole_table::none);
+    CHECK(t.count_of(0x0a000102) == 1);
+}
