@@ -315,9 +315,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     sip::edit_list& edits = sip_->edits;
     edits.clear();
     const session_translations tr = translations_of(s);
-    sip::nat_summary summary;
     const std::uint32_t stamp = ++sdp_stamp_;
-    media_opener media(*this, s, index, summary, stamp);
     const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
     sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
                              (s.sip_options & nat::sip_option::sdp_fixup) != 0,
@@ -340,17 +338,19 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     }
     // A response is believed only when it answers a request this session carried the other way (RFC
     // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
-    sip::nat_summary& id = summary; // who the message is, worked out once (translate goes on from it)
-    sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options, id);
+    sip::nat_summary summary = sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options);
+    const sip::nat_summary& id = summary; // who the message is, worked out once (translate goes on from it)
+    media_opener media(*this, s, index, summary, stamp);
     // A response from an inside party is matched first (it may open pinholes for its own SDP); one from
     // outside after the translation, which finds its transaction key in the Vias it parses anyway.
     nat::transaction_table::match_result request;
     bool believed = msg.is_request();
     bool matched = believed;
+    nat::transaction_id asked{};
     const auto match = [&] {
-        const nat::transaction_id asked{summary.transaction, summary.call_key, index, s.slot_generation,
-                                        static_cast<std::uint8_t>(dir ^ 1u)}; // the request went the other way
-        request = transactions_->match(asked, summary.cseq, table_now_);
+        asked = {summary.transaction, summary.call_key, index, s.slot_generation,
+                 static_cast<std::uint8_t>(dir ^ 1u)}; // the request went the other way
+        request = transactions_->match(asked, summary.cseq, table_now_, summary.method == sip::method::register_);
         believed = request.found;
         matched = true;
         if (!believed) {
@@ -373,15 +373,13 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     }
     ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
     std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
-    std::optional<sip::nat_summary> second; // only a session with SNAT and DNAT translates twice
-    for (unsigned i = 0; i < tr.n; ++i) {
+    // Translation i (only a session with SNAT and DNAT has a second) into `sum`.
+    const auto translate_one = [&](unsigned i, sip::nat_summary& sum) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
-        sip::nat_summary& sum = i == 0 ? summary : second.emplace();
-        const sip::nat_summary& one = sum;
         if (sip::translate(msg, tr.t[i], from_inside, believed || !matched ? &media : nullptr, edits, sum, options,
                            i == 0 ? &id : nullptr) != sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
-            return std::nullopt;
+            return false;
         }
         if (!matched) {
             match(); // a response from outside, its key now known (media opens only for what an inside party sends)
@@ -391,11 +389,21 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
         rejected[i] = sum.rejected_streams;
         if (i != 0) {
-            summary.media_opened += one.media_opened;
-            summary.media_refused += one.media_refused;
+            summary.media_opened += sum.media_opened;
+            summary.media_refused += sum.media_refused;
         }
         if (tr.inside_is_originator[i] && believed) {
             registration(tr.t[i], from_inside, sum, s, index, request.requested);
+        }
+        return true;
+    };
+    if (!translate_one(0, summary)) {
+        return std::nullopt;
+    }
+    if (tr.n > 1) {
+        sip::nat_summary second;
+        if (!translate_one(1, second)) {
+            return std::nullopt;
         }
     }
     // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
@@ -409,19 +417,20 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         return std::nullopt;
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
-    if (summary.request && summary.method != sip::method::ack) {
-        // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
-        // provisional-invite-expiry-time.
-        const std::uint32_t lifetime = summary.method == sip::method::invite ? invite_expiry_s(s) : 32u;
-        const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
-                                              static_cast<std::uint8_t>(dir)};
-        const std::uint32_t requested = summary.method == sip::method::register_ ? summary.expires.value_or(3600u) : 0u;
-        if (transactions_->record(transaction, summary.cseq, requested, table_now_ + lifetime * nat::ticks_per_second, table_now_)) {
-            counters_.add(counter::sip_transactions_evicted);
-        }
+    // A request is recorded last; its set is fetched now, while the rest is done.
+    const bool recorded = summary.request && summary.method != sip::method::ack;
+    const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
+                                          static_cast<std::uint8_t>(dir)};
+    if (recorded) {
+        transactions_->prefetch(transaction);
     }
     if (believed) {
         apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
+        // A final response completes its transaction (RFC 3261 §17.1.1.2): its retransmissions, and a
+        // second 2xx of a forked INVITE, are translated but change nothing more.
+        if (!summary.request && summary.status >= 200) {
+            transactions_->erase(asked, summary.cseq);
+        }
     }
     std::optional<std::uint32_t> length;
     if (!edits.empty()) {
@@ -442,6 +451,16 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
                 counters_.add(counter::sip_inside_address_left);
                 break;
             }
+        }
+    }
+    if (recorded) {
+        // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
+        // provisional-invite-expiry-time.
+        const std::uint32_t lifetime = summary.method == sip::method::invite ? invite_expiry_s(s) : 32u;
+        const auto requested = summary.method == sip::method::register_ ? std::optional(summary.expires.value_or(3600u))
+                                                                        : std::nullopt;
+        if (transactions_->record(transaction, summary.cseq, requested, table_now_ + lifetime * nat::ticks_per_second, table_now_)) {
+            counters_.add(counter::sip_transactions_evicted);
         }
     }
     return length;

@@ -7,14 +7,18 @@
 // travelled), its CSeq number and its lifetime.
 //
 // Every request and every response looks here, so the table is a cache of four-entry sets, one cache
-// line each: one memory access per look-up, a megabyte for 64K requests. A request whose set is full
-// replaces the entry that expires first (counted by the caller: a response to it is then not believed,
-// which only ever opens less). Fixed capacity, allocation-free after construction.
+// line each: one memory access per look-up, a megabyte for 64K requests. A final response ends its
+// transaction (the caller erases it), so the table holds the transactions in progress, not every one
+// of the last minutes. A request whose set is full replaces the entry that expires first (counted by the
+// caller: a response to it is then not believed, which only ever opens less). A REGISTER's requested
+// lifetime lives beside the sets and is written and read only for REGISTER. Fixed capacity,
+// allocation-free after construction.
 #include "nat/open_index.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace sipalg::nat {
@@ -52,9 +56,9 @@ public:
     {
     }
 
-    // Records a request (again, for a retransmission) until `until`; `requested`: a REGISTER's lifetime.
-    // Returns whether an entry still in its lifetime had to go.
-    bool record(const transaction_id& id, std::uint32_t cseq, std::uint32_t requested, std::uint32_t until,
+    // Records a request (again, for a retransmission) until `until`; `requested`: a REGISTER's lifetime
+    // (nothing for other requests). Returns whether an entry still in its lifetime had to go.
+    bool record(const transaction_id& id, std::uint32_t cseq, std::optional<std::uint32_t> requested, std::uint32_t until,
                 std::uint32_t now) noexcept
     {
         const std::uint64_t tag = id.tag();
@@ -72,26 +76,46 @@ public:
         transaction_entry& e = s.ways[way];
         const bool evicted = e.tag != 0 && e.tag != tag && static_cast<std::int32_t>(now - e.until) < 0;
         e = {tag, cseq, until};
-        requested_[index_of(s, way)] = requested;
+        if (requested) {
+            requested_[index_of(s, way)] = *requested;
+        }
         return evicted;
     }
     // The request a response answers (its id as the request's, dir the way the request went), if it is
-    // still known at `now` with that CSeq number: its REGISTER lifetime, or nothing.
+    // still known at `now` with that CSeq number; with `registration`, the lifetime its REGISTER asked for.
     struct match_result {
         bool found = false;
         std::uint32_t requested = 0;
     };
-    match_result match(const transaction_id& request, std::uint32_t cseq, std::uint32_t now) const noexcept
+    match_result match(const transaction_id& request, std::uint32_t cseq, std::uint32_t now, bool registration = false) const noexcept
     {
         const std::uint64_t tag = request.tag();
         const set& s = sets_[static_cast<std::uint32_t>(tag >> 32) & mask_];
         for (unsigned w = 0; w < 4; ++w) {
             const transaction_entry& e = s.ways[w];
             if (e.tag == tag && e.cseq == cseq && static_cast<std::int32_t>(now - e.until) < 0) {
-                return {true, requested_[index_of(s, w)]};
+                return {true, registration ? requested_[index_of(s, w)] : 0u};
             }
         }
         return {};
+    }
+    // Asks for the set of `id` to be brought into the cache: a record or match soon after finds it there.
+    void prefetch(const transaction_id& id) const noexcept
+    {
+        __builtin_prefetch(&sets_[static_cast<std::uint32_t>(id.tag() >> 32) & mask_], 1);
+    }
+    // Forgets a request: its final response came (RFC 3261 §17.1.1.2, §17.1.2.2: the client transaction
+    // is completed). A retransmission of that response then answers nothing, and changes nothing: its
+    // first copy did what it does.
+    void erase(const transaction_id& request, std::uint32_t cseq) noexcept
+    {
+        const std::uint64_t tag = request.tag();
+        set& s = sets_[static_cast<std::uint32_t>(tag >> 32) & mask_];
+        for (transaction_entry& e : s.ways) {
+            if (e.tag == tag && e.cseq == cseq) {
+                e = {};
+            }
+        }
     }
     std::size_t bytes_allocated() const noexcept
     {

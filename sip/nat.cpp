@@ -622,9 +622,9 @@ std::optional<endpoint> written_endpoint(const message& m) noexcept
     return endpoint{hp->v4, hp->port.value_or(default_port)};
 }
 
-void identify(const message& m, const translation& t, bool from_inside, const nat_options& o, nat_summary& s) noexcept
+nat_summary identify(const message& m, const translation& t, bool from_inside, const nat_options& o) noexcept
 {
-    s = {};
+    nat_summary s;
     s.request = m.is_request();
     s.status = m.status_code();
     s.call_id = m.value_of(header_type::call_id);
@@ -656,13 +656,14 @@ void identify(const message& m, const translation& t, bool from_inside, const na
         const std::uint64_t h = (s.call_key ^ o.call_salt) * 0xbf58476d1ce4e5b9ull;
         s.call_key = (h ^ (h >> 31)) | 1;
     }
+    return s;
 }
 
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
                      edit_list& edits, nat_summary& s, const nat_options& o, const nat_summary* identity) noexcept
 {
     if (identity == nullptr) {
-        identify(m, t, from_inside, o, s);
+        s = identify(m, t, from_inside, o);
     } else if (identity != &s) {
         s = *identity;
     }

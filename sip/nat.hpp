@@ -118,8 +118,8 @@ struct nat_options {
 };
 
 // What identifies `m` for dialogs and transactions (call key, transaction, CSeq, tags, method and
-// status), as translate fills them in `summary`, without translating.
-void identify(const message& m, const translation& t, bool from_inside, const nat_options& o, nat_summary& summary) noexcept;
+// status), as translate fills them in its summary, without translating.
+nat_summary identify(const message& m, const translation& t, bool from_inside, const nat_options& o) noexcept;
 
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
 // `media` may be null: no pinholes at all. Returns edit_error::ok, or why the

@@ -29,7 +29,7 @@ TEST_CASE("a response matches its own request only, within its lifetime")
 {
     transaction_table t(1024);
     CHECK_FALSE(t.record(request(11), 1, 600, 100, 0));
-    const auto m = t.match(request(11), 1, 50);
+    const auto m = t.match(request(11), 1, 50, true);
     CHECK(m.found);
     CHECK(m.requested == 600);
     CHECK_FALSE(t.match(request(11), 2, 50).found);      // another CSeq number
@@ -45,7 +45,16 @@ TEST_CASE("a response matches its own request only, within its lifetime")
     CHECK_FALSE(t.match(request(11), 1, 100).found);     // forgotten at its time
     // A retransmission records it again, with a new lifetime.
     t.record(request(11), 1, 300, 200, 60);
-    CHECK(t.match(request(11), 1, 150).requested == 300);
+    CHECK(t.match(request(11), 1, 150, true).requested == 300);
+    CHECK(t.match(request(11), 1, 150).requested == 0); // read only when asked for
+    // Another request keeps no lifetime; its final response ends it.
+    t.record(request(13), 1, std::nullopt, 200, 60);
+    CHECK(t.match(request(13), 1, 150).found);
+    t.erase(request(13), 2); // another CSeq: not this one
+    CHECK(t.match(request(13), 1, 150).found);
+    t.erase(request(13), 1);
+    CHECK_FALSE(t.match(request(13), 1, 150).found);
+    CHECK(t.match(request(11), 1, 150).found);
 }
 
 TEST_CASE("a full set replaces the entry that expires first, and says whether it was alive")
@@ -59,7 +68,7 @@ TEST_CASE("a full set replaces the entry that expires first, and says whether it
     while (!evicted) {
         const std::uint64_t key = rng();
         const auto until = static_cast<std::uint32_t>(1000 + recorded);
-        evicted = t.record(request(key), 1, 0, until, 0);
+        evicted = t.record(request(key), 1, std::nullopt, until, 0);
         live.emplace_back(key, until);
         ++recorded;
     }
@@ -73,5 +82,5 @@ TEST_CASE("a full set replaces the entry that expires first, and says whether it
     }
     CHECK(gone == 1);
     // Expired entries are taken without counting.
-    CHECK_FALSE(t.record(request(rng()), 1, 0, 5000, 2000));
+    CHECK_FALSE(t.record(request(rng()), 1, std::nullopt, 5000, 2000));
 }
