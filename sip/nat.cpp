@@ -645,6 +645,7 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
     if (const auto at = s.call_id.rfind('@'); at != std::string_view::npos) {
         const std::string_view host = s.call_id.substr(at + 1);
         const auto a = parse_ipv4(host);
+        s.call_host = a;
         const bool public_form = !from_inside && a && *a == from.address;
         const bool seen_form = a && o.call_host_seen != 0 && *a == o.call_host_seen;
         s.call_key = hash(s.call_id.substr(0, at), host,
@@ -673,8 +674,9 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
     // Call-ID = word ["@" word]: many phones (and SIPp) put their address after the '@'. It is an
     // identifier, but "no inside address anywhere" holds it too; both ways map it, so the dialog's
     // Call-ID is the same on each side of the appliance as it was (RFC 3261 §20.8).
-    if (const auto at = s.call_id.rfind('@'); at != std::string_view::npos) {
-        map_address_text(w, s.call_id.substr(at + 1), from.address, to.address);
+    if (s.call_host && *s.call_host == from.address) {
+        text_buffer c;
+        w.replace(s.call_id.substr(s.call_id.rfind('@') + 1), c.set(to.address, std::nullopt));
     }
     if (s.request) {
         if (const auto u = parse_uri(m.request_uri())) {

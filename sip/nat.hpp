@@ -54,6 +54,7 @@ struct nat_summary {
     sip::method method = sip::method::unknown; // of the request, or of the CSeq of a response
     unsigned status = 0;
     std::string_view call_id;   // as the message carried it
+    std::optional<ipv4_address> call_host; // the address after its '@', when that is one (RFC 3261 §20.8)
     std::uint64_t call_key = 0; // the Call-ID as the inside party knows it, hashed: one key per dialog both ways
     bool has_sdp = false;
     unsigned media_opened = 0;  // m= lines given a public port
