@@ -149,6 +149,9 @@ std::string_view parameter_of_slow(std::string_view value, std::string_view name
 // rest by the scanner below.
 std::string_view parameter_of(std::string_view value, std::string_view name, std::string_view needle) noexcept
 {
+    if (value.empty()) {
+        return {}; // an absent header (no data at all: memchr must not see it)
+    }
     const void* comma = std::memchr(value.data(), ',', value.size());
     const void* quote = std::memchr(value.data(), '"', value.size());
     if (comma == nullptr && quote == nullptr) {
