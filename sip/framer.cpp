@@ -50,6 +50,26 @@ frame_scanner::result frame_scanner::done(frame_kind k, std::size_t used) noexce
     return r;
 }
 
+std::optional<frame_scanner::result> frame_scanner::after_header(header_step step, std::size_t used) noexcept
+{
+    if (step == header_step::more) {
+        if (size_ > max_message_) {
+            return fail(frame_error::too_large, used);
+        }
+        return std::nullopt;
+    }
+    const std::uint64_t total = std::uint64_t{size_} + (length_found_ ? length_ : 0u);
+    if (total > max_message_) {
+        return fail(frame_error::too_large, used);
+    }
+    total_ = static_cast<std::uint32_t>(total);
+    if (total_ == size_) {
+        return done(frame_kind::message, used);
+    }
+    phase_ = phase::body;
+    return std::nullopt;
+}
+
 // A start line, byte by byte: a response begins with "SIP/"; a request is a method token, a space,
 // and, once the line is complete, ends with " SIP/x.y" after a later space (RFC 3261 §7.1, §7.2).
 // False as soon as the bytes cannot be either (an HTTP request, binary data).
@@ -301,21 +321,9 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
                     }
                     size_ += static_cast<std::uint32_t>(n + 1);
                     i += n + 1;
-                    if (step == header_step::more) {
-                        if (size_ > max_message_) {
-                            return fail(frame_error::too_large, i);
-                        }
-                        continue;
+                    if (auto r = after_header(step, i)) {
+                        return *r;
                     }
-                    const std::uint64_t total = std::uint64_t{size_} + (length_found_ ? length_ : 0u);
-                    if (total > max_message_) {
-                        return fail(frame_error::too_large, i);
-                    }
-                    total_ = static_cast<std::uint32_t>(total);
-                    if (total_ == size_) {
-                        return done(frame_kind::message, i);
-                    }
-                    phase_ = phase::body;
                     continue;
                 }
             }
@@ -336,21 +344,9 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
                 return fail(frame_error::bad_content_length, i);
             }
             ++i;
-            if (step == header_step::more) {
-                if (size_ > max_message_) {
-                    return fail(frame_error::too_large, i);
-                }
-                continue;
+            if (auto r = after_header(step, i)) {
+                return *r;
             }
-            const std::uint64_t total = std::uint64_t{size_} + (length_found_ ? length_ : 0u);
-            if (total > max_message_) {
-                return fail(frame_error::too_large, i);
-            }
-            total_ = static_cast<std::uint32_t>(total);
-            if (total_ == size_) {
-                return done(frame_kind::message, i);
-            }
-            phase_ = phase::body;
             continue;
         }
         case phase::body: {

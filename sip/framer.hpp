@@ -9,6 +9,7 @@
 // (tcp_stream.hpp) keeps its bytes in pages of its own and uses the scanner alone.
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -75,6 +76,10 @@ private:
     header_step header_byte(char c) noexcept; // end: the header section ended with this byte
     static bool whole_start_line(std::string_view text) noexcept;
     header_step whole_header_line(std::string_view text) noexcept;
+    // After a header line ending at `used`: more headers (within the size limit), or the blank line that
+    // ends them, after which the message is whole or its body follows. A result when the frame ends or
+    // fails there.
+    std::optional<result> after_header(header_step step, std::size_t used) noexcept;
 
     std::uint32_t max_message_;
     std::uint32_t size_ = 0;

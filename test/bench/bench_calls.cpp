@@ -20,6 +20,7 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
+#include "test/frame_builder.hpp"
 
 #include <fmt/format.h>
 #include <rte_cycles.h>
@@ -124,45 +125,23 @@ struct generator {
     unsigned n_out = 0;
     char text[2048];
 
+    // A frame of the generator; it has made the pool big enough, so an empty one ends the run.
+    rte_mbuf* built(const test::frame_spec& f, const char* payload, std::size_t len)
+    {
+        rte_mbuf* m = test::build_frame(pool, f, payload, len);
+        if (m == nullptr) {
+            std::fprintf(stderr, "bench_calls: generator pool empty\n");
+            std::exit(1);
+        }
+        return m;
+    }
+
     // A TCP segment of `len` payload bytes.
     rte_mbuf* segment(const std::array<std::uint8_t, 6>& src_mac, const std::array<std::uint8_t, 6>& dst_mac,
                       std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport, std::uint32_t seq,
                       std::uint32_t ack, std::uint8_t flags, const char* payload, std::size_t len)
     {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (m == nullptr) {
-            std::fprintf(stderr, "bench_calls: generator pool empty\n");
-            std::exit(1);
-        }
-        const auto total = static_cast<std::uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + len);
-        auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, total));
-        auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
-        std::memcpy(eth->dst_addr.addr_bytes, dst_mac.data(), 6);
-        std::memcpy(eth->src_addr.addr_bytes, src_mac.data(), 6);
-        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-        std::memset(ip, 0, sizeof(*ip));
-        ip->version_ihl = 0x45;
-        ip->total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(total - sizeof(rte_ether_hdr)));
-        ip->time_to_live = 64;
-        ip->next_proto_id = IPPROTO_TCP;
-        ip->src_addr = rte_cpu_to_be_32(src);
-        ip->dst_addr = rte_cpu_to_be_32(dst);
-        auto* tcp_hdr = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
-        std::memset(tcp_hdr, 0, sizeof(*tcp_hdr));
-        tcp_hdr->src_port = rte_cpu_to_be_16(sport);
-        tcp_hdr->dst_port = rte_cpu_to_be_16(dport);
-        tcp_hdr->sent_seq = rte_cpu_to_be_32(seq);
-        tcp_hdr->recv_ack = rte_cpu_to_be_32(ack);
-        tcp_hdr->data_off = 5 << 4;
-        tcp_hdr->tcp_flags = flags;
-        tcp_hdr->rx_win = rte_cpu_to_be_16(65535);
-        if (len != 0) {
-            std::memcpy(tcp_hdr + 1, payload, len);
-        }
-        ip->hdr_checksum = rte_ipv4_cksum(ip);
-        tcp_hdr->cksum = rte_ipv4_udptcp_cksum(ip, tcp_hdr);
-        return m;
+        return built({src_mac, dst_mac, src, dst, IPPROTO_TCP, sport, dport, seq, ack, flags}, payload, len);
     }
 
     // A SIP message from a phone (UDP datagram, or the next segment of its connection).
@@ -215,34 +194,7 @@ struct generator {
                     std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport, const char* payload,
                     std::size_t len)
     {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (m == nullptr) {
-            std::fprintf(stderr, "bench_calls: generator pool empty\n");
-            std::exit(1);
-        }
-        const auto total = static_cast<std::uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + len);
-        auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, total));
-        auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
-        std::memcpy(eth->dst_addr.addr_bytes, dst_mac.data(), 6);
-        std::memcpy(eth->src_addr.addr_bytes, src_mac.data(), 6);
-        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-        std::memset(ip, 0, sizeof(*ip));
-        ip->version_ihl = 0x45;
-        ip->total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(total - sizeof(rte_ether_hdr)));
-        ip->time_to_live = 64;
-        ip->next_proto_id = IPPROTO_UDP;
-        ip->src_addr = rte_cpu_to_be_32(src);
-        ip->dst_addr = rte_cpu_to_be_32(dst);
-        auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-        udp->src_port = rte_cpu_to_be_16(sport);
-        udp->dst_port = rte_cpu_to_be_16(dport);
-        udp->dgram_len = rte_cpu_to_be_16(static_cast<std::uint16_t>(sizeof(rte_udp_hdr) + len));
-        udp->dgram_cksum = 0;
-        std::memcpy(udp + 1, payload, len);
-        ip->hdr_checksum = rte_ipv4_cksum(ip);
-        udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-        return m;
+        return built({src_mac, dst_mac, src, dst, IPPROTO_UDP, sport, dport}, payload, len);
     }
 
     void to_inside(rte_mbuf* m)

@@ -32,6 +32,38 @@ firewall:
     1: {{name: routed, srcintf: any, dstintf: any, srcaddr: all, dstaddr: all, action: accept}}
 """
 
+# The SIP tests' appliance: the inside subnet out through wan1 with source NAT, two static neighbours
+# (the phone 10.0.1.2 and the far end 198.51.100.2); more arp-table entries go before `firewall:`.
+SIP_BASE = f"""
+system:
+  interface:
+    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}"}}
+    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"}}
+  arp-table:
+    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
+    2: {{interface: port1, ip: 10.0.1.2, mac: "{INSIDE_MAC}"}}
+firewall:
+  policy:
+    1: {{name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
+        service: ALL, nat: enable}}
+"""
+# The session helper for SIP over UDP and TCP: FortiOS's factory entry 13 is UDP only.
+HELPER_UDP_TCP = ('system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n'
+                  '  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n')
+
+
+def sip_config(engine, more_arp=''):
+    """SIP_BASE under the ALG ('alg') or the session helper, with `more_arp` arp-table lines."""
+    text = SIP_BASE.replace('firewall:\n', more_arp + 'firewall:\n', 1)
+    return text if engine == 'alg' else text.replace('system:\n', HELPER_UDP_TCP, 1)
+
+
+def sip(text, body=''):
+    """A SIP message written with \\n line ends (as in the tests), with CRLF and its Content-Length."""
+    head = text.strip('\n').replace('\n', '\r\n') + '\r\n'
+    b = body.strip('\n').replace('\n', '\r\n') + '\r\n' if body else ''
+    return (head + f'Content-Length: {len(b)}\r\n\r\n' + b).encode()
+
 
 def config(wan1_extra=''):
     return CONFIG.replace('{wan1_extra}', wan1_extra)

@@ -12,33 +12,17 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from pcap_env import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, from_inside, from_outside, sequenced
+from pcap_env import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, from_inside, from_outside, sequenced, sip, sip_config
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 
 INSIDE2_MAC = '02:00:00:00:00:03'  # 10.0.1.3
-BASE = f"""
-system:
-  interface:
-    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}"}}
-    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"}}
-  arp-table:
-    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
-    2: {{interface: port1, ip: 10.0.1.2, mac: "{INSIDE_MAC}"}}
-    3: {{interface: port1, ip: 10.0.1.3, mac: "{INSIDE2_MAC}"}}
-    4: {{interface: wan1, ip: 198.51.100.3, mac: "{OUTSIDE_MAC}"}}
-firewall:
-  policy:
-    1: {{name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
-        service: ALL, nat: enable}}
-"""
-HELPER = ('system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n'
-          '  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n')
 C_ISN, S_ISN = 7000, 9000
 
 
 def config(engine, settings='', profile_sip=''):
-    text = BASE if engine == 'alg' else BASE.replace('system:\n', HELPER, 1)
+    text = sip_config(engine, more_arp=f'    3: {{interface: port1, ip: 10.0.1.3, mac: "{INSIDE2_MAC}"}}\n'
+                                       f'    4: {{interface: wan1, ip: 198.51.100.3, mac: "{OUTSIDE_MAC}"}}\n')
     if settings:
         text = text.replace('system:\n', 'system:\n  settings: {' + settings + '}\n', 1) if engine == 'alg' else \
             text.replace('kernel-helper-based}', 'kernel-helper-based, ' + settings + '}', 1)
@@ -50,12 +34,6 @@ def config(engine, settings='', profile_sip=''):
 @pytest.fixture(params=['alg', 'helper'])
 def engine(request):
     return request.param
-
-
-def sip(text, body=''):
-    head = text.strip('\n').replace('\n', '\r\n') + '\r\n'
-    b = body.strip('\n').replace('\n', '\r\n') + '\r\n' if body else ''
-    return (head + f'Content-Length: {len(b)}\r\n\r\n' + b).encode()
 
 
 def sdp(address='10.0.1.2', port=4000):

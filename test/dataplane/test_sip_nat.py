@@ -10,34 +10,16 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from pcap_env import INSIDE_MAC, OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, from_inside, from_outside
+from pcap_env import INSIDE_MAC, OUTSIDE_MAC, SIP_BASE, from_inside, from_outside, sip
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 
-BASE = f"""
-system:
-  interface:
-    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}"}}
-    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"}}
-  arp-table:
-    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
-    2: {{interface: port1, ip: 10.0.1.2, mac: "{INSIDE_MAC}"}}
-firewall:
-  policy:
-    1: {{name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
-        service: ALL, nat: enable}}
-"""
+BASE = SIP_BASE
 KERNEL = 'system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n'
 # The first even port of the only worker's slice (1024-65535) is the first media pair handed out.
 PUBLIC_RTP = 1024
 
 CALL_ID = 'a84b4c76e66710@10.0.1.2'
-
-
-def sip(text, body=''):
-    head = text.strip('\n').replace('\n', '\r\n') + '\r\n'
-    b = body.strip('\n').replace('\n', '\r\n') + '\r\n' if body else ''
-    return (head + f'Content-Length: {len(b)}\r\n\r\n' + b).encode()
 
 
 INVITE = sip(f"""INVITE sip:bob@198.51.100.2 SIP/2.0

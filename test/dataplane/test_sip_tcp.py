@@ -10,31 +10,15 @@ import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.packet import Raw
 
-from pcap_env import OUTSIDE_MAC, PORT1_MAC, WAN1_MAC, INSIDE_MAC, from_inside, from_outside, sequenced
+from pcap_env import from_inside, from_outside, sequenced, sip_config
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
 
-BASE = f"""
-system:
-  interface:
-    port1: {{dpdk-port: net_pcap0, ip: 10.0.1.1/24, macaddr: "{PORT1_MAC}"}}
-    wan1: {{dpdk-port: net_pcap1, ip: 198.51.100.1/24, macaddr: "{WAN1_MAC}"}}
-  arp-table:
-    1: {{interface: wan1, ip: 198.51.100.2, mac: "{OUTSIDE_MAC}"}}
-    2: {{interface: port1, ip: 10.0.1.2, mac: "{INSIDE_MAC}"}}
-firewall:
-  policy:
-    1: {{name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
-        service: ALL, nat: enable}}
-"""
-# The session helper needs an entry for SIP over TCP: FortiOS's factory entry 13 is UDP only.
-HELPER = ('system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n'
-          '  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n')
 C_ISN, S_ISN = 1000, 5000
 
 
 def config(engine):
-    return BASE if engine == 'alg' else BASE.replace('system:\n', HELPER, 1)
+    return sip_config(engine)
 
 
 def message(method, n, body='', address='10.0.1.2', sport=5060):

@@ -15,6 +15,7 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
+#include "test/frame_builder.hpp"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -84,54 +85,15 @@ rte_ring* ring(const char* name)
     return r;
 }
 
-// An Ethernet/IPv4 frame with a UDP or TCP header and `payload`.
+// An Ethernet/IPv4 frame with a UDP or TCP header and `payload`, one way or the other.
 rte_mbuf* frame(bool from_outside, std::uint8_t proto, std::uint16_t sport, std::uint16_t dport, std::uint32_t seq,
                 std::uint32_t ack, std::uint8_t flags, const std::uint8_t* payload, std::size_t len)
 {
-    rte_mbuf* m = rte_pktmbuf_alloc(h->pool);
-    if (m == nullptr) {
-        return nullptr;
-    }
-    const std::size_t l4 = proto == IPPROTO_UDP ? sizeof(rte_udp_hdr) : sizeof(rte_tcp_hdr);
-    len = std::min<std::size_t>(len, rte_pktmbuf_tailroom(m) - sizeof(rte_ether_hdr) - sizeof(rte_ipv4_hdr) - l4);
-    const std::size_t total = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + l4 + len;
-    auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(total)));
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
-    std::memcpy(eth->src_addr.addr_bytes, (from_outside ? peer_mac : phone_mac).data(), 6);
-    std::memcpy(eth->dst_addr.addr_bytes, (from_outside ? wan1_mac : port1_mac).data(), 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    std::memset(ip, 0, sizeof *ip);
-    ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(total - sizeof(rte_ether_hdr)));
-    ip->time_to_live = 64;
-    ip->next_proto_id = proto;
-    ip->src_addr = rte_cpu_to_be_32(from_outside ? peer_ip : phone_ip);
-    ip->dst_addr = rte_cpu_to_be_32(from_outside ? public_ip : peer_ip);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    if (len != 0) {
-        std::memcpy(reinterpret_cast<std::uint8_t*>(ip + 1) + l4, payload, len);
-    }
-    if (proto == IPPROTO_UDP) {
-        auto* u = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-        u->src_port = rte_cpu_to_be_16(sport);
-        u->dst_port = rte_cpu_to_be_16(dport);
-        u->dgram_len = rte_cpu_to_be_16(static_cast<std::uint16_t>(l4 + len));
-        u->dgram_cksum = 0;
-        u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
-    } else {
-        auto* t = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
-        std::memset(t, 0, sizeof *t);
-        t->src_port = rte_cpu_to_be_16(sport);
-        t->dst_port = rte_cpu_to_be_16(dport);
-        t->sent_seq = rte_cpu_to_be_32(seq);
-        t->recv_ack = rte_cpu_to_be_32(ack);
-        t->data_off = 5 << 4;
-        t->tcp_flags = flags;
-        t->rx_win = rte_cpu_to_be_16(65535);
-        t->cksum = rte_ipv4_udptcp_cksum(ip, t);
-    }
-    return m;
+    return test::build_frame(h->pool,
+                             {from_outside ? peer_mac : phone_mac, from_outside ? wan1_mac : port1_mac,
+                              from_outside ? peer_ip : phone_ip, from_outside ? public_ip : peer_ip, proto, sport, dport,
+                              seq, ack, flags},
+                             payload, len);
 }
 
 // Hands the frames to the ports and waits until the worker has read them all and is idle again; what
