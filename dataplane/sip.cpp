@@ -279,6 +279,38 @@ std::uint16_t l4_in_first_segment(const rte_mbuf* m, const std::uint8_t* l4, uns
     return static_cast<std::uint16_t>(std::min<unsigned>(l4_total, m->data_len - before));
 }
 
+// A new mbuf chain: `hdr_len` bytes of headers, then `length` payload bytes that copy(done, n, to)
+// writes, segment by segment; nullptr when the pool runs dry (the caller counts it).
+template <class Copy>
+rte_mbuf* new_chain(rte_mempool* pool, const void* hdr, unsigned hdr_len, std::uint32_t length, Copy&& copy) noexcept
+{
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) {
+        return nullptr;
+    }
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(hdr_len)), hdr, hdr_len);
+    rte_mbuf* tail = m;
+    for (std::uint32_t done = 0; done < length;) {
+        const std::uint32_t room = rte_pktmbuf_tailroom(tail);
+        if (room == 0) {
+            rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+            if (seg == nullptr || rte_pktmbuf_chain(m, seg) != 0) {
+                rte_pktmbuf_free(seg);
+                rte_pktmbuf_free(m);
+                return nullptr;
+            }
+            tail = seg;
+            continue;
+        }
+        const std::uint32_t n = std::min(room, length - done);
+        copy(done, n, rte_pktmbuf_mtod_offset(tail, char*, tail->data_len));
+        tail->data_len = static_cast<std::uint16_t>(tail->data_len + n);
+        m->pkt_len += n;
+        done += n;
+    }
+    return m;
+}
+
 session_translations translations_of(const nat::session& s) noexcept
 {
     session_translations r;
@@ -358,7 +390,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     };
     if (!believed && (tr.inside_is_originator[0] == (dir == 0) || (tr.n > 1 && tr.inside_is_originator[1] == (dir == 0)))) {
-        summary.transaction = sip::transaction_key(msg);
+        summary.transaction = sip::transaction_key(msg, id);
         match();
     } else if (msg.method_type() == sip::method::invite && over_max_dialogs(s, id)) {
         // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
@@ -539,27 +571,11 @@ bool worker::replace_payload(pending& p, std::uint32_t offset, std::uint32_t len
         m->pkt_len = offset + length;
         return true;
     }
-    rte_mbuf* head = rte_pktmbuf_alloc(pool_);
+    rte_mbuf* head = new_chain(pool_, rte_pktmbuf_mtod(m, char*), offset, length,
+                               [&](std::uint32_t done, std::uint32_t n, char* to) { std::memcpy(to, sip_->out.data() + done, n); });
     if (head == nullptr) {
         counters_.add(counter::sip_not_rewritten);
         return false;
-    }
-    std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(offset)), rte_pktmbuf_mtod(m, char*), offset);
-    std::uint32_t done = std::min<std::uint32_t>(length, rte_pktmbuf_tailroom(head));
-    std::memcpy(rte_pktmbuf_append(head, static_cast<std::uint16_t>(done)), sip_->out.data(), done);
-    while (done < length) {
-        rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
-        if (seg == nullptr || rte_pktmbuf_chain(head, seg) != 0) {
-            rte_pktmbuf_free(seg);
-            rte_pktmbuf_free(head);
-            counters_.add(counter::sip_not_rewritten);
-            return false;
-        }
-        const std::uint32_t n = std::min<std::uint32_t>(length - done, rte_pktmbuf_tailroom(seg));
-        std::memcpy(rte_pktmbuf_mtod(seg, char*), sip_->out.data() + done, n);
-        seg->data_len = static_cast<std::uint16_t>(n);
-        head->pkt_len += n;
-        done += n;
     }
     head->port = m->port;
     head->l2_len = m->l2_len;
@@ -676,7 +692,7 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     }
     const std::uint8_t flags = tcp->flags;
     sip_session_entry* e = sip_->sessions.find(index, s.slot_generation);
-    if (e == nullptr && dir == 0 && (flags & (nat::tcp_flag::syn | nat::tcp_flag::ack)) == nat::tcp_flag::syn) {
+    if (e == nullptr && dir == 0 && (flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn) {
         e = sip_->sessions.make(index, s.slot_generation);
         counters_.add(e != nullptr ? counter::sip_tcp_connections : counter::sip_tcp_table_full);
     }
@@ -755,7 +771,7 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
             std::memset(option + option[1], nat::tcp_option::nop, old_len - option[1]);
         }
     }
-    const std::uint8_t base_flags = static_cast<std::uint8_t>(flags & ~(nat::tcp_flag::fin | nat::tcp_flag::rst));
+    const std::uint8_t base_flags = static_cast<std::uint8_t>(flags & ~(tcp_flag::fin | tcp_flag::rst));
     const nat_rewrite* rw = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0 ? &s.rewrite[dir] : nullptr;
     // Segments after the first are made first: the first may reuse the mbuf whose payload they read.
     std::array<rte_mbuf*, sip::stream_actions::max_emits> made{};
@@ -765,8 +781,8 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     rte_mbuf* first = nullptr;
     if (a.own_count != 0) {
         const sip::stream_emit& e0 = a.own[0];
-        const std::uint8_t f0 = static_cast<std::uint8_t>(base_flags | (e0.fin ? nat::tcp_flag::fin : 0) |
-                                                          (a.rst ? nat::tcp_flag::rst : 0));
+        const std::uint8_t f0 = static_cast<std::uint8_t>(base_flags | (e0.fin ? tcp_flag::fin : 0) |
+                                                          (a.rst ? tcp_flag::rst : 0));
         const bool in_place = rte_pktmbuf_is_contiguous(p.m) && hdr_len + e0.length <= static_cast<unsigned>(p.m->buf_len - p.m->data_off);
         if (in_place) {
             char* data = rte_pktmbuf_mtod_offset(p.m, char*, hdr_len);
@@ -833,36 +849,17 @@ rte_mbuf* worker::tcp_segment_mbuf(const std::uint8_t* hdr, unsigned hdr_len, un
                                    const sip::tcp_stream& c, unsigned dir, const char* input, std::uint8_t flags,
                                    std::uint16_t port) noexcept
 {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    rte_mbuf* m = new_chain(pool_, hdr, hdr_len, e.length, [&](std::uint32_t done, std::uint32_t n, char* to) {
+        copy_emit(sip_->pool, c, dir, e, input, done, n, to);
+    });
     if (m == nullptr) {
         counters_.add(counter::drop_no_mbuf);
         return nullptr;
     }
-    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(hdr_len)), hdr, hdr_len);
-    rte_mbuf* tail = m;
-    for (std::uint32_t done = 0; done < e.length;) {
-        std::uint32_t room = rte_pktmbuf_tailroom(tail);
-        if (room == 0) {
-            rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
-            if (seg == nullptr || rte_pktmbuf_chain(m, seg) != 0) {
-                rte_pktmbuf_free(seg);
-                rte_pktmbuf_free(m);
-                counters_.add(counter::drop_no_mbuf);
-                return nullptr;
-            }
-            tail = seg;
-            continue;
-        }
-        const std::uint32_t n = std::min(room, e.length - done);
-        copy_emit(sip_->pool, c, dir, e, input, done, n, rte_pktmbuf_mtod_offset(tail, char*, tail->data_len));
-        tail->data_len = static_cast<std::uint16_t>(tail->data_len + n);
-        m->pkt_len += n;
-        done += n;
-    }
     m->port = port;
     m->l2_len = l3_off & 0x7fu;
     m->l3_len = reinterpret_cast<const ipv4_header*>(hdr + l3_off)->header_length() & 0x1ffu;
-    finish_tcp_segment(m, l3_off, e.seq, static_cast<std::uint8_t>(flags | (e.fin ? nat::tcp_flag::fin : 0)));
+    finish_tcp_segment(m, l3_off, e.seq, static_cast<std::uint8_t>(flags | (e.fin ? tcp_flag::fin : 0)));
     counters_.add(counter::sip_tcp_segments_made);
     return m;
 }
@@ -922,7 +919,7 @@ void worker::send_back(const nat::session& s, const sip::tcp_stream& c, unsigned
     const nat_rewrite* rw = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0 ? &s.rewrite[back] : nullptr;
     for (unsigned i = 0; i < a.back_count; ++i) {
         const sip::stream_emit& e = a.back[i];
-        const std::uint8_t flags = static_cast<std::uint8_t>(nat::tcp_flag::ack | (e.length != 0 ? 0x08 : 0));
+        const std::uint8_t flags = static_cast<std::uint8_t>(tcp_flag::ack | (e.length != 0 ? tcp_flag::psh : 0));
         rte_mbuf* m = tcp_segment_mbuf(hdr.data(), hdr_len, l3_off, e, c, back, nullptr, flags, 0);
         if (m == nullptr) {
             continue;

@@ -122,4 +122,12 @@ struct [[gnu::packed]] tcp_header {
 };
 static_assert(sizeof(tcp_header) == 20);
 
+namespace tcp_flag {
+inline constexpr std::uint8_t fin = 0x01;
+inline constexpr std::uint8_t syn = 0x02;
+inline constexpr std::uint8_t rst = 0x04;
+inline constexpr std::uint8_t psh = 0x08;
+inline constexpr std::uint8_t ack = 0x10;
+} // namespace tcp_flag
+
 } // namespace sipalg

@@ -33,13 +33,6 @@ enum class session_state : std::uint8_t {
     tcp_closed,       // FIN both ways, or a RST
 };
 
-namespace tcp_flag {
-inline constexpr std::uint8_t fin = 0x01;
-inline constexpr std::uint8_t syn = 0x02;
-inline constexpr std::uint8_t rst = 0x04;
-inline constexpr std::uint8_t ack = 0x10;
-} // namespace tcp_flag
-
 // A first packet may open a TCP session only as a SYN without ACK (FortiOS tcp-session-without-syn
 // disable, its default).
 constexpr bool opens_tcp(std::uint8_t flags) noexcept

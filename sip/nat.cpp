@@ -588,10 +588,9 @@ std::uint64_t hash(std::string_view local, std::string_view host, std::optional<
 
 } // namespace
 
-std::uint64_t transaction_key(const message& m) noexcept
+std::uint64_t transaction_key(const message& m, const nat_summary& identity) noexcept
 {
-    const auto c = parse_cseq(m.value_of(header_type::cseq));
-    return transaction_of(parameter_of(m.value_of(header_type::via), "branch", ";branch="), c ? c->method : std::string_view{});
+    return transaction_of(parameter_of(m.value_of(header_type::via), "branch", ";branch="), identity.cseq_method);
 }
 
 bool mentions_address(std::string_view text, ipv4_address a) noexcept

@@ -81,8 +81,8 @@ struct nat_summary {
 };
 
 // The transaction key of `m` as translate finds it (nat_summary::transaction), for a message that must
-// be matched before it is translated.
-std::uint64_t transaction_key(const message& m) noexcept;
+// be matched before it is translated; `identity` is what identify() said of it (its CSeq method).
+std::uint64_t transaction_key(const message& m, const nat_summary& identity) noexcept;
 
 // Whether `text` names the address `a` (as a dotted quad of its own, not part of a longer number): what
 // leaves the appliance is checked for the inside address it should no longer carry.

@@ -1,6 +1,8 @@
 // See tcp_stream.hpp.
 #include "sip/tcp_stream.hpp"
 
+#include "nat/headers.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -22,12 +24,7 @@ constexpr std::uint32_t seq_min(std::uint32_t a, std::uint32_t b) noexcept
     return before(a, b) ? a : b;
 }
 
-namespace flag {
-inline constexpr std::uint8_t fin = 0x01;
-inline constexpr std::uint8_t syn = 0x02;
-inline constexpr std::uint8_t rst = 0x04;
-inline constexpr std::uint8_t ack = 0x10;
-} // namespace flag
+namespace flag = sipalg::tcp_flag;
 
 void reset_queue(paged_bytes& q, std::uint32_t base) noexcept
 {

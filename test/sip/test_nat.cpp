@@ -413,7 +413,7 @@ TEST_CASE("a response is matched by the same transaction key before and after tr
     edit_list e;
     nat_summary s;
     REQUIRE(translate(m, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, nullptr, e, s) == edit_error::ok);
-    CHECK(s.transaction == transaction_key(m));
+    CHECK(s.transaction == transaction_key(m, identify(m, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})));
     CHECK(s.cseq == 7);
     CHECK(s.from_tag != 0);
     CHECK(s.to_tag != 0);
@@ -422,5 +422,10 @@ TEST_CASE("a response is matched by the same transaction key before and after tr
     other.replace(other.find("z9hG4bK-77"), 10, "z9hG4bK-78");
     message m2;
     REQUIRE(m2.parse(other).ok());
-    CHECK(transaction_key(m2) != s.transaction);
+    CHECK(transaction_key(m2, identify(m2, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})) != s.transaction);
+    other = response;
+    other.replace(other.find("7 INVITE"), 8, "7 UPDATE");
+    message m3;
+    REQUIRE(m3.parse(other).ok());
+    CHECK(transaction_key(m3, identify(m3, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})) != s.transaction);
 }

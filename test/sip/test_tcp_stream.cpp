@@ -5,6 +5,8 @@
 // not SIP from their first byte, or stop being SIP, pass as they are (NAT Slipstreaming shapes).
 #include "sip/tcp_stream.hpp"
 
+#include "nat/headers.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -17,7 +19,11 @@ using namespace sipalg::sip;
 
 namespace {
 
-constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10;
+using sipalg::tcp_flag::ack;
+using sipalg::tcp_flag::fin;
+using sipalg::tcp_flag::psh;
+using sipalg::tcp_flag::rst;
+using sipalg::tcp_flag::syn;
 constexpr std::uint32_t client_isn = 1000, server_isn = 900000;
 
 bool before(std::uint32_t a, std::uint32_t b)
