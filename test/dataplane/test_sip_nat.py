@@ -512,6 +512,7 @@ def test_a_fragmented_invite_is_reassembled_translated_and_refragmented():
     frags = [from_inside(f) for f in fragment(packet, fragsize=1400)]
     run = run_pcap(BASE, [frags, None])
     assert run.counter('reassembled') == 1 and run.counter('sip_rewritten') == 1
+    assert run.counter('sip_grown_to_chain') == 1  # the reassembled chain's translation left in a new chain
     sent = payloads(run.outputs[1], 'udp.port == 5060')  # tshark reassembles what left
     assert len(sent) == 1 and sent[0]['udp.checksum.status'] == '1'
     text = sent[0]['text']
