@@ -158,6 +158,12 @@ struct generator {
         e.snd_nxt += static_cast<std::uint32_t>(len);
     }
 
+    static std::string_view tcp_payload(const rte_ipv4_hdr* ip, const rte_tcp_hdr* t)
+    {
+        const unsigned hl = (t->data_off >> 4) * 4u;
+        return {reinterpret_cast<const char*>(t) + hl, rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr) - hl};
+    }
+
     // The whole messages a connection's new bytes complete, handed to f one at a time; a segment that
     // does not continue the stream is left for its retransmission.
     template <class F>
@@ -289,10 +295,7 @@ struct generator {
                 start_call(phone);
                 return;
             }
-            const unsigned hl = (t->data_off >> 4) * 4u;
-            const std::string_view data(reinterpret_cast<const char*>(t) + hl,
-                                        rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr) - hl);
-            stream_in(e, rte_be_to_cpu_32(t->sent_seq), data, [&](std::string_view msg) { phone_message(phone, msg); });
+            stream_in(e, rte_be_to_cpu_32(t->sent_seq), tcp_payload(ip, t), [&](std::string_view msg) { phone_message(phone, msg); });
             return;
         }
         const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
@@ -363,10 +366,7 @@ struct generator {
                                    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, nullptr, 0));
                 return;
             }
-            const unsigned hl = (t->data_off >> 4) * 4u;
-            const std::string_view data(reinterpret_cast<const char*>(t) + hl,
-                                        rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr) - hl);
-            stream_in(e, rte_be_to_cpu_32(t->sent_seq), data, [&](std::string_view msg) {
+            stream_in(e, rte_be_to_cpu_32(t->sent_seq), tcp_payload(ip, t), [&](std::string_view msg) {
                 far_message(msg, [&](const char* answer, std::size_t len) {
                     to_outside(segment(far_mac, wan1_mac, far_ip, far_sip_port, to_ip, to_port, e.snd_nxt, e.rcv_nxt,
                                        RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, answer, len));
