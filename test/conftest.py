@@ -6,3 +6,17 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get('SIPALG_SOURCE_ROOT') or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT / 'scripts' / 'lib'))
+
+import tempfile  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope='session')
+def work_under_pytest_basetemp(tmp_path_factory):
+    """Every work directory the helpers make (daemon runs, captures, sockets) goes under pytest's own
+    base directory, which pytest prunes to the last three runs; /tmp does not fill with them."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.getbasetemp())
+    yield
+    tempfile.tempdir = saved
