@@ -220,6 +220,11 @@ private:
                 continue;
             }
             if (take(port)) {
+                // The next search starts at the cursor: its first ports are looked up now, so that
+                // they are in the cache by the next SDP (ports are found free by a hash lookup each).
+                const auto ahead = static_cast<std::uint16_t>(lo + 2 * w_.media_cursor_);
+                w_.pinholes_->prefetch_public(proto, address, ahead);
+                w_.pinholes_->prefetch_public(proto, address, static_cast<std::uint16_t>(ahead + 1));
                 return port;
             }
             if (w_.pinholes_->last_refusal() == nat::pinhole_table::refusal::address_limit ||
@@ -372,16 +377,29 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
     sip::nat_summary summary = sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options);
     const sip::nat_summary& id = summary; // who the message is, worked out once (translate goes on from it)
+    // What this message will look up is asked for now and read after its translation, a thousand
+    // cycles later, from the cache: its transaction (a request's, to record; a response's request, to
+    // match), and where the indexes keep its call and its call's pinholes (those entries themselves
+    // are asked for once the translation is done).
+    const bool recorded = summary.request && summary.method != sip::method::ack;
+    const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
+                                          static_cast<std::uint8_t>(dir)};
+    const nat::transaction_id asked{summary.transaction, summary.call_key, index, s.slot_generation,
+                                    static_cast<std::uint8_t>(dir ^ 1u)}; // a response's request went the other way
+    if (recorded) {
+        transactions_->prefetch(transaction);
+    } else if (!summary.request) {
+        transactions_->prefetch(asked);
+    }
+    calls_->prefetch_index(summary.call_key);
+    pinholes_->prefetch_call_index(summary.call_key);
     media_opener media(*this, s, index, summary, stamp);
     // A response from an inside party is matched first (it may open pinholes for its own SDP); one from
-    // outside after the translation, which finds its transaction key in the Vias it parses anyway.
+    // outside after the translation.
     nat::transaction_table::match_result request;
-    bool believed = msg.is_request();
+    bool believed = summary.request;
     bool matched = believed;
-    nat::transaction_id asked{};
     const auto match = [&] {
-        asked = {summary.transaction, summary.call_key, index, s.slot_generation,
-                 static_cast<std::uint8_t>(dir ^ 1u)}; // the request went the other way
         request = transactions_->match(asked, summary.cseq, table_now_, summary.method == sip::method::register_);
         believed = request.found;
         matched = true;
@@ -390,7 +408,6 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         }
     };
     if (!believed && (tr.inside_is_originator[0] == (dir == 0) || (tr.n > 1 && tr.inside_is_originator[1] == (dir == 0)))) {
-        summary.transaction = sip::transaction_key(msg, id);
         match();
     } else if (msg.method_type() == sip::method::invite && over_max_dialogs(s, id)) {
         // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
@@ -414,7 +431,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             return false;
         }
         if (!matched) {
-            match(); // a response from outside, its key now known (media opens only for what an inside party sends)
+            match(); // a response from outside (media opens only for what an inside party sends)
         }
         if (from_inside && sum.has_sdp) {
             sdp_from_inside = tr.t[i].inside.address;
@@ -449,20 +466,9 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         return std::nullopt;
     }
     counters_.add(counter::media_ports_exhausted, summary.media_refused);
-    // A request is recorded last; its set is fetched now, while the rest is done.
-    const bool recorded = summary.request && summary.method != sip::method::ack;
-    const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
-                                          static_cast<std::uint8_t>(dir)};
-    if (recorded) {
-        transactions_->prefetch(transaction);
-    }
     if (believed) {
-        apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
-        // A final response completes its transaction (RFC 3261 §17.1.1.2): its retransmissions, and a
-        // second 2xx of a forked INVITE, are translated but change nothing more.
-        if (!summary.request && summary.status >= 200) {
-            transactions_->erase(asked, summary.cseq);
-        }
+        calls_->prefetch(summary.call_key);
+        pinholes_->prefetch_call(summary.call_key);
     }
     std::optional<std::uint32_t> length;
     if (!edits.empty()) {
@@ -483,6 +489,14 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
                 counters_.add(counter::sip_inside_address_left);
                 break;
             }
+        }
+    }
+    if (believed) {
+        apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
+        // A final response completes its transaction (RFC 3261 §17.1.1.2): its retransmissions, and a
+        // second 2xx of a forked INVITE, are translated but change nothing more.
+        if (!summary.request && summary.status >= 200) {
+            transactions_->erase(asked, summary.cseq);
         }
     }
     if (recorded) {
@@ -654,13 +668,18 @@ private:
 constexpr unsigned max_tcp_headers = sizeof(ether_header) + 60 + 60;
 
 // A segment's bytes from where the stream says they are (its output or original bytes, or the arriving
-// segment's payload), `n` of them from `from` on.
+// segment's payload), `n` of them from `from` on. Output of the translation the segment just made
+// (a.fresh) is copied from the translation itself.
 void copy_emit(sip::stream_pool& pool, const sip::tcp_stream& c, unsigned d, const sip::stream_emit& e, const char* input,
-               std::uint32_t from, std::uint32_t n, char* to) noexcept
+               const sip::stream_actions& a, std::uint32_t from, std::uint32_t n, char* to) noexcept
 {
     switch (e.source) {
     case sip::emit_source::output:
-        pool.read(pool.buffer(c.dir[d].buffer).out, e.seq + from, n, to);
+        if (const std::uint32_t at = e.seq + from - a.fresh_seq; d == a.fresh_dir && at <= a.fresh.size() && n <= a.fresh.size() - at) {
+            std::memcpy(to, a.fresh.data() + at, n);
+        } else {
+            pool.read(pool.buffer(c.dir[d].buffer).out, e.seq + from, n, to);
+        }
         break;
     case sip::emit_source::original:
         pool.read(pool.buffer(c.dir[d].buffer).orig, e.offset + from, n, to);
@@ -791,7 +810,7 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
                     std::memmove(data, input + e0.offset, e0.length);
                 }
             } else if (e0.length != 0) {
-                copy_emit(sip_->pool, c, dir, e0, input, 0, e0.length, data);
+                copy_emit(sip_->pool, c, dir, e0, input, a, 0, e0.length, data);
             }
             std::memcpy(rte_pktmbuf_mtod(p.m, std::uint8_t*), hdr.data(), hdr_len);
             p.m->data_len = static_cast<std::uint16_t>(hdr_len + e0.length);
@@ -850,7 +869,7 @@ rte_mbuf* worker::tcp_segment_mbuf(const std::uint8_t* hdr, unsigned hdr_len, un
                                    std::uint16_t port) noexcept
 {
     rte_mbuf* m = new_chain(pool_, hdr, hdr_len, e.length, [&](std::uint32_t done, std::uint32_t n, char* to) {
-        copy_emit(sip_->pool, c, dir, e, input, done, n, to);
+        copy_emit(sip_->pool, c, dir, e, input, sip_->actions, done, n, to);
     });
     if (m == nullptr) {
         counters_.add(counter::drop_no_mbuf);

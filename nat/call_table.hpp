@@ -73,6 +73,21 @@ public:
     {
         return index_.find(hash(key), [&](std::uint32_t s) { return slots_[s].key == key; });
     }
+    // Asks for where the index keeps `key` to be brought into the cache; prefetch(key) soon after then
+    // finds it there.
+    void prefetch_index(std::uint64_t key) const noexcept
+    {
+        index_.prefetch_position(hash(key));
+    }
+    // Asks for the entry of `key` to be brought into the cache (both its lines): a find or upsert
+    // soon after finds it there.
+    void prefetch(std::uint64_t key) const noexcept
+    {
+        index_.prefetch(hash(key), [&](std::uint32_t s) {
+            __builtin_prefetch(reinterpret_cast<const char*>(&slots_[s]) + sizeof(call_entry) - 1);
+            return &slots_[s];
+        });
+    }
     // The entry of `key`, made when absent for a call of policy `policy_id` (none when the table is full).
     std::uint32_t upsert(std::uint64_t key, std::uint32_t now, std::uint32_t policy_id = 0) noexcept
     {

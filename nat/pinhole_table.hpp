@@ -95,6 +95,11 @@ public:
         const std::uint64_t key = key_of(proto, address, port);
         return public_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, false) == key; });
     }
+    // Asks for where find_public would look first to be brought into the cache.
+    void prefetch_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
+    {
+        public_index_.prefetch_position(hash(key_of(proto, address, port)));
+    }
     const pinhole& at(std::uint32_t index) const noexcept
     {
         return slots_[index];
@@ -125,6 +130,16 @@ public:
         return slots_.size() * sizeof(pinhole) + free_.capacity() * sizeof(std::uint32_t) + inside_index_.bytes() +
                public_index_.bytes() + call_index_.bytes() + counts_.size() * sizeof(address_count) +
                free_counts_.capacity() * sizeof(std::uint32_t) + counts_index_.bytes();
+    }
+    // Asks for where the call index keeps a call to be brought into the cache (for prefetch_call).
+    void prefetch_call_index(std::uint64_t call) const noexcept
+    {
+        call_index_.prefetch_position(call_hash(call));
+    }
+    // Asks for the first pinhole of a call to be brought into the cache.
+    void prefetch_call(std::uint64_t call) const noexcept
+    {
+        call_index_.prefetch(call_hash(call), [&](std::uint32_t s) { return &slots_[s]; });
     }
     // Calls f(index, pinhole) for every pinhole of a call (f must not remove).
     template <class F>

@@ -67,8 +67,7 @@ struct nat_summary {
     // parameter or else the Expires header (RFC 3261 §10.2.1, §10.3 step 7); nothing when neither says.
     std::optional<std::uint32_t> expires;
     // What matches a response to its request (RFC 3261 §17.1.3): the top Via's branch with the CSeq
-    // method, hashed (found by translate; identify puts the key of a message without branch), and the
-    // CSeq number.
+    // method, hashed, and the CSeq number.
     std::uint64_t transaction = 0;
     std::uint32_t cseq = 0;
     std::string_view cseq_method;
@@ -79,10 +78,6 @@ struct nat_summary {
     // is (its c= address and m= port, i < 8; address 0: unknown), RFC 4566 §5.7, §5.14.
     std::array<endpoint, 8> remote_media{};
 };
-
-// The transaction key of `m` as translate finds it (nat_summary::transaction), for a message that must
-// be matched before it is translated; `identity` is what identify() said of it (its CSeq method).
-std::uint64_t transaction_key(const message& m, const nat_summary& identity) noexcept;
 
 // Whether `text` names the address `a` (as a dotted quad of its own, not part of a longer number): what
 // leaves the appliance is checked for the inside address it should no longer carry.

@@ -362,8 +362,8 @@ void tcp_stream::end_parsing(stream_pool& pool, unsigned d, stream_end why, stre
 
 // Frames the bytes that just became contiguous ([from, in_nxt)): every whole message is translated once
 // and becomes output.
-void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t from, stream_translator& translator,
-                                 std::span<char> scratch, stream_actions& out) noexcept
+void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t from, const tcp_segment& seg,
+                                 stream_translator& translator, std::span<char> scratch, stream_actions& out) noexcept
 {
     stream_direction& D = dir[d];
     std::uint32_t pos = from;
@@ -391,10 +391,23 @@ void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t fr
         bool stored = false;
         if (r.kind == frame_kind::message && r.length <= scratch.size()) {
             ++out.messages;
-            pool.read(B.orig, start, r.length, scratch.data());
-            const std::string_view message(scratch.data(), r.length);
+            // The message as the pool holds it: read from the arriving segment when it lies wholly in
+            // it (the same bytes, just written), else gathered from the pages.
+            std::string_view message;
+            if (const std::uint32_t at = start - seg.seq; !before(start, seg.seq) && at + std::uint64_t{r.length} <= seg.payload.size()) {
+                message = seg.payload.substr(at, r.length);
+            } else {
+                pool.read(B.orig, start, r.length, scratch.data());
+                message = {scratch.data(), r.length};
+            }
             const std::optional<std::string_view> translated = translator.translate(message);
+            const std::uint32_t out_at = D.out_nxt;
             stored = add_output(pool, d, translated ? *translated : message, pos, !translated);
+            if (stored && translated) {
+                out.fresh = *translated;
+                out.fresh_seq = out_at;
+                out.fresh_dir = static_cast<std::uint8_t>(d);
+            }
         } else if (r.kind != frame_kind::message) {
             std::array<char, 4> keepalive{};
             pool.read(B.orig, start, r.length, keepalive.data());
@@ -542,7 +555,7 @@ void tcp_stream::on_data(stream_pool& pool, unsigned d, const tcp_segment& seg, 
                     ++g;
                 }
             }
-            frame_new_bytes(pool, d, old, translator, scratch, out);
+            frame_new_bytes(pool, d, old, seg, translator, scratch, out);
             B = buffer_of(pool, d);
             if (B != nullptr && D.mode == stream_mode::sip) {
                 out.held += std::min(len, D.in_nxt - B->frame_start);
@@ -625,6 +638,7 @@ void tcp_stream::on_segment(stream_pool& pool, unsigned d, const tcp_segment& se
     out.messages = out.held = out.refused = 0;
     out.ended = stream_end::none;
     out.taken_over = out.retransmitted = out.mid_stream = false;
+    out.fresh = {};
     const bool syn = (seg.flags & flag::syn) != 0;
     const bool has_ack = (seg.flags & flag::ack) != 0;
     const auto len = static_cast<std::uint32_t>(seg.payload.size());

@@ -220,6 +220,12 @@ struct stream_actions {
     bool taken_over = false;       // the stream acknowledged held bytes to their sender
     bool retransmitted = false;    // output sent again
     bool mid_stream = false;       // a segment of a direction never synchronised
+    // The last translation this segment made, and the output sequence number it starts at (in its own
+    // direction): its bytes are the translator's (valid until its next call), so emitted output within
+    // it is copied from there rather than read back from the pool. Empty: none.
+    std::string_view fresh;
+    std::uint32_t fresh_seq = 0;
+    std::uint8_t fresh_dir = 0;
 };
 
 // The translation of one whole message: the new bytes (valid until the next call), or nothing when it
@@ -281,8 +287,8 @@ private:
                  std::span<char> scratch, stream_actions& out) noexcept;
     void pass_through(stream_pool& pool, unsigned d, const tcp_segment& seg, std::uint32_t per_segment,
                       stream_actions& out) noexcept;
-    void frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t from, stream_translator& translator,
-                         std::span<char> scratch, stream_actions& out) noexcept;
+    void frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t from, const tcp_segment& seg,
+                         stream_translator& translator, std::span<char> scratch, stream_actions& out) noexcept;
     void end_parsing(stream_pool& pool, unsigned d, stream_end why, stream_actions& out) noexcept;
     bool add_output(stream_pool& pool, unsigned d, std::string_view bytes, std::uint32_t orig_end, bool exact) noexcept;
     void send_new(stream_pool& pool, unsigned d, std::array<stream_emit, stream_actions::max_emits>& list,

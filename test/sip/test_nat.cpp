@@ -399,33 +399,61 @@ TEST_CASE("mentions_address finds the address as a whole dotted quad at any offs
         CHECK(mentions_address(pad + "10.0.1.3 10.0.1.2" + tail, a));
         CHECK_FALSE(mentions_address(pad + "10.0.1.3 10.0.1.9" + tail, a));
     }
+    // The shortest and longest dotted quads (their middles compare as words of four and eight bytes),
+    // at every offset and with every tail length the last overlapping step of the scan can see; a
+    // difference in any one byte of the middle is a miss.
+    for (const char* text : {"1.2.3.4", "192.168.100.200"}) {
+        const std::string quad(text);
+        const ipv4_address q = *parse_ipv4(quad);
+        for (std::size_t at = 0; at < 40; ++at) {
+            for (std::size_t tail = 0; tail < 17; ++tail) {
+                const std::string pad(at, 'x');
+                const std::string end(tail, 'y');
+                CHECK(mentions_address(pad + quad + end, q));
+                std::string near = quad;
+                near[1 + (at + tail) % (quad.size() - 2)] ^= 1;
+                CHECK_FALSE(mentions_address(pad + near + end, q));
+            }
+        }
+    }
 }
 
-TEST_CASE("a response is matched by the same transaction key before and after translation")
+TEST_CASE("a request and its response have one transaction key, whichever side of the NAT reads it")
 {
-    // Responses from an inside party are matched before they are translated (transaction_key), requests
-    // are recorded with the key translation finds: the two must agree.
-    const std::string response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bK-77;rport=5060\r\n"
-                                 "Via: SIP/2.0/UDP 203.0.113.9;branch=z9hG4bKproxy\r\nFrom: <sip:b@198.51.100.2>;tag=x\r\n"
-                                 "To: <sip:a@10.0.1.2>;tag=y\r\nCall-ID: k@198.51.100.2\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+    // RFC 3261 §17.1.3: the top Via's branch and the CSeq method. The request is read as the inside party
+    // wrote it, its response as it comes back translated; another branch or method is another
+    // transaction, and a branch of a later Via element is not the top one's.
+    const translation t{{0x0a000102, 5060}, {0xc6336401, 5060}};
+    const auto key = [&](const std::string& text, bool from_inside) {
+        message m;
+        REQUIRE(m.parse(text).ok());
+        return identify(m, t, from_inside, {}).transaction;
+    };
+    const std::string request = "INVITE sip:b@198.51.100.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK-77;rport\r\n"
+                                "From: <sip:a@10.0.1.2>;tag=y\r\nTo: <sip:b@198.51.100.2>\r\nCall-ID: k@10.0.1.2\r\n"
+                                "CSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+    const std::string response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-77;rport=5060\r\n"
+                                 "From: <sip:a@198.51.100.1>;tag=y\r\nTo: <sip:b@198.51.100.2>;tag=x\r\n"
+                                 "Call-ID: k@198.51.100.1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+    const std::uint64_t k = key(request, true);
+    CHECK(k == key(response, false));
+    std::string other = response;
+    other.replace(other.find("z9hG4bK-77"), 10, "z9hG4bK-78");
+    CHECK(key(other, false) != k);
+    other = response;
+    other.replace(other.find("7 INVITE"), 8, "7 UPDATE");
+    CHECK(key(other, false) != k);
+    other = response;
+    other.replace(other.find(";branch=z9hG4bK-77"), 18, ", SIP/2.0/UDP 203.0.113.9;branch=z9hG4bK-77");
+    CHECK(key(other, false) != k);
+    // The summary of a translation carries the same key.
     message m;
     REQUIRE(m.parse(response).ok());
     edit_list e;
     nat_summary s;
-    REQUIRE(translate(m, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, nullptr, e, s) == edit_error::ok);
-    CHECK(s.transaction == transaction_key(m, identify(m, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})));
+    REQUIRE(translate(m, t, false, nullptr, e, s) == edit_error::ok);
+    CHECK(s.transaction == k);
     CHECK(s.cseq == 7);
     CHECK(s.from_tag != 0);
     CHECK(s.to_tag != 0);
-    // Another branch, or another method, is another transaction.
-    std::string other = response;
-    other.replace(other.find("z9hG4bK-77"), 10, "z9hG4bK-78");
-    message m2;
-    REQUIRE(m2.parse(other).ok());
-    CHECK(transaction_key(m2, identify(m2, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})) != s.transaction);
-    other = response;
-    other.replace(other.find("7 INVITE"), 8, "7 UPDATE");
-    message m3;
-    REQUIRE(m3.parse(other).ok());
-    CHECK(transaction_key(m3, identify(m3, {{0x0a000102, 5060}, {0xc6336401, 5060}}, true, {})) != s.transaction);
 }
