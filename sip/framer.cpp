@@ -6,10 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace sipalg::sip {
 
 std::string_view frame_error_name(frame_error e) noexcept
@@ -30,36 +26,6 @@ namespace {
 
 constexpr std::string_view sip_slash = "sip/";
 constexpr std::string_view content_length = "content-length";
-
-// Whether a header line may be Content-Length (or its compact form "l"): its name, then white space
-// or the colon. The other lines, most of them starting with 'c' too (Contact, Call-ID, CSeq,
-// Content-Type), are passed without looking for their colon.
-bool may_be_content_length(std::string_view text) noexcept
-{
-    const char first = to_lower(text[0]);
-    if (first == 'l') {
-        return text.size() > 1 && (text[1] == ':' || is_lws(text[1]));
-    }
-    const std::size_t n = content_length.size();
-    return first == 'c' && text.size() > n && (text[n] == ':' || is_lws(text[n])) && iequals(text.substr(0, n), content_length);
-}
-
-// The first line feed of piece at or after `at`, or npos. A header line is a few dozen bytes: sixteen
-// at a time (SSE2), inline, costs less than a call to memchr for each.
-std::size_t next_line_feed(std::string_view piece, std::size_t at) noexcept
-{
-#if defined(__SSE2__)
-    const __m128i lf = _mm_set1_epi8('\n');
-    for (; at + 16 <= piece.size(); at += 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(piece.data() + at));
-        if (const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, lf))); mask != 0) {
-            return at + static_cast<std::size_t>(__builtin_ctz(mask));
-        }
-    }
-#endif
-    const void* nl = at < piece.size() ? std::memchr(piece.data() + at, '\n', piece.size() - at) : nullptr;
-    return nl == nullptr ? std::string_view::npos : static_cast<std::size_t>(static_cast<const char*>(nl) - piece.data());
-}
 
 } // namespace
 
@@ -165,7 +131,8 @@ frame_scanner::header_step frame_scanner::whole_header_line(std::string_view tex
     if (text.empty() || text == "\r") {
         return header_step::end;
     }
-    if (!may_be_content_length(text)) {
+    const char first = to_lower(text[0]);
+    if (first != 'c' && first != 'l') {
         return header_step::more; // a continuation, or another header
     }
     const std::size_t colon = text.find(':');
@@ -345,8 +312,9 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
         case phase::headers: {
             if (line_ == line::start) {
                 // A whole header line in this piece (the usual case): its name looked at once.
-                if (const std::size_t nl = next_line_feed(piece, i); nl != std::string_view::npos) {
-                    const std::size_t n = nl - i;
+                const void* nl = std::memchr(piece.data() + i, '\n', piece.size() - i);
+                if (nl != nullptr) {
+                    const auto n = static_cast<std::size_t>(static_cast<const char*>(nl) - (piece.data() + i));
                     const header_step step = whole_header_line(piece.substr(i, n));
                     if (step == header_step::bad) {
                         return fail(frame_error::bad_content_length, i + n);
