@@ -75,13 +75,13 @@ public:
     }
     // Asks for where the index keeps `key` to be brought into the cache; prefetch(key) soon after then
     // finds it there.
-    void prefetch_index(std::uint64_t key) const noexcept
+    [[gnu::always_inline]] void prefetch_index(std::uint64_t key) const noexcept
     {
         index_.prefetch_position(hash(key));
     }
     // Asks for the entry of `key` to be brought into the cache (both its lines): a find or upsert
     // soon after finds it there.
-    void prefetch(std::uint64_t key) const noexcept
+    [[gnu::always_inline]] void prefetch(std::uint64_t key) const noexcept
     {
         index_.prefetch(hash(key), [&](std::uint32_t s) {
             __builtin_prefetch(reinterpret_cast<const char*>(&slots_[s]) + sizeof(call_entry) - 1);

@@ -43,7 +43,7 @@ public:
     // its address): a find soon after waits for neither. The home position holds the value sought
     // nearly always (at most half the positions are used, so probe sequences are short).
     template <class Entry>
-    void prefetch(std::uint32_t hash, Entry&& entry) const noexcept
+    [[gnu::always_inline]] void prefetch(std::uint32_t hash, Entry&& entry) const noexcept
     {
         const std::uint32_t v = positions_[hash & mask_];
         if (v != none) {
@@ -52,7 +52,7 @@ public:
     }
 
     // Brings only the home position of `hash` into the cache (for a key that is usually absent).
-    void prefetch_position(std::uint32_t hash) const noexcept
+    [[gnu::always_inline]] void prefetch_position(std::uint32_t hash) const noexcept
     {
         __builtin_prefetch(&positions_[hash & mask_]);
     }

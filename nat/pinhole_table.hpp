@@ -96,7 +96,7 @@ public:
         return public_index_.find(hash(key), [&](std::uint32_t s) { return key_in(s, false) == key; });
     }
     // Asks for where find_public would look first to be brought into the cache.
-    void prefetch_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
+    [[gnu::always_inline]] void prefetch_public(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
     {
         public_index_.prefetch_position(hash(key_of(proto, address, port)));
     }
@@ -132,12 +132,12 @@ public:
                free_counts_.capacity() * sizeof(std::uint32_t) + counts_index_.bytes();
     }
     // Asks for where the call index keeps a call to be brought into the cache (for prefetch_call).
-    void prefetch_call_index(std::uint64_t call) const noexcept
+    [[gnu::always_inline]] void prefetch_call_index(std::uint64_t call) const noexcept
     {
         call_index_.prefetch_position(call_hash(call));
     }
     // Asks for the first pinhole of a call to be brought into the cache.
-    void prefetch_call(std::uint64_t call) const noexcept
+    [[gnu::always_inline]] void prefetch_call(std::uint64_t call) const noexcept
     {
         call_index_.prefetch(call_hash(call), [&](std::uint32_t s) { return &slots_[s]; });
     }

@@ -53,7 +53,7 @@ public:
     {
         return flow_hash(k);
     }
-    void prefetch_bucket(std::uint64_t h) const noexcept
+    [[gnu::always_inline]] void prefetch_bucket(std::uint64_t h) const noexcept
     {
         __builtin_prefetch(&buckets_[bucket_of(h)]);
     }
@@ -70,7 +70,7 @@ public:
         prefetch_session(ref >> 1);
         return ref;
     }
-    void prefetch_session(std::uint32_t index) const noexcept
+    [[gnu::always_inline]] void prefetch_session(std::uint32_t index) const noexcept
     {
         __builtin_prefetch(&sessions_[index]);
         __builtin_prefetch(reinterpret_cast<const char*>(&sessions_[index]) + 64);
