@@ -2,8 +2,8 @@
 // The calls a worker's SIP engines follow (ARCHITECTURE.md "dialog table"): one entry per Call-ID (as the
 // inside party knows it), from the INVITE to its end, with the state the messages so far put it in, for
 // the show commands (FortiOS `diagnose sys sip-proxy calls list`, `diagnose sys sip dialog list`). An
-// ended call stays listed briefly, then goes; so does one nothing was heard of for its timeout. Fixed
-// capacity, allocation-free after construction.
+// ended call stays listed briefly, then goes (sooner when a new call needs its place in a full table);
+// so does one nothing was heard of for its timeout. Fixed capacity, allocation-free after construction.
 #include "nat/open_index.hpp"
 #include "nat/voip.hpp"
 
@@ -61,7 +61,7 @@ class call_table {
 public:
     static constexpr std::uint32_t none = open_index::none;
 
-    explicit call_table(std::uint32_t capacity) : slots_(capacity), index_(capacity)
+    explicit call_table(std::uint32_t capacity) : slots_(capacity), index_(capacity), ended_(capacity)
     {
         free_.reserve(capacity);
         for (std::uint32_t i = capacity; i > 0; --i) {
@@ -95,6 +95,9 @@ public:
             return found;
         }
         if (free_.empty()) {
+            reclaim_ended();
+        }
+        if (free_.empty()) {
             return none;
         }
         const std::uint32_t slot = free_.back();
@@ -118,6 +121,14 @@ public:
             c.state = call_state::ended;
             c.ended = now;
             live(c.policy_id, -1);
+            // Remembered in the order calls end: a new call takes the place of the oldest ended one
+            // when the table is full (the oldest position is overwritten when this ring is).
+            const auto cap = static_cast<std::uint32_t>(ended_.size());
+            if (ended_count_ == cap) {
+                ended_first_ = (ended_first_ + 1) % cap;
+                --ended_count_;
+            }
+            ended_[(ended_first_ + ended_count_++) % cap] = slot;
         }
     }
     // Calls of a policy not yet ended (FortiOS max-dialogs counts these).
@@ -176,7 +187,7 @@ public:
     std::size_t bytes_allocated() const noexcept
     {
         return slots_.size() * sizeof(call_entry) + free_.capacity() * sizeof(std::uint32_t) + index_.bytes() +
-               counts_.size() * sizeof(policy_count);
+               counts_.size() * sizeof(policy_count) + ended_.size() * sizeof(std::uint32_t);
     }
     template <class F>
     void for_each(F&& f) const
@@ -192,6 +203,25 @@ private:
     static std::uint32_t hash(std::uint64_t key) noexcept
     {
         return index_hash(key);
+    }
+
+    // A full table makes room for a new call: the call that ended first goes (it was only listed, for
+    // the show commands). A live call is never put out: at a high call rate ended calls would
+    // otherwise fill the table for their whole linger, and new calls, their INVITE deadlines and
+    // max-dialogs with them, would go unfollowed. Positions whose call has gone or lives again are
+    // passed over.
+    void reclaim_ended() noexcept
+    {
+        const auto cap = static_cast<std::uint32_t>(ended_.size());
+        while (ended_count_ != 0) {
+            const std::uint32_t s = ended_[ended_first_];
+            ended_first_ = (ended_first_ + 1) % cap;
+            --ended_count_;
+            if (slots_[s].in_use && slots_[s].state == call_state::ended) {
+                remove(s);
+                return;
+            }
+        }
     }
 
     // Live calls per policy: open addressing over policy ids, a fixed number of policies (a policy
@@ -229,6 +259,9 @@ private:
     std::vector<policy_count> counts_ = std::vector<policy_count>(4096);
     open_index index_;
     std::vector<std::uint32_t> free_;
+    std::vector<std::uint32_t> ended_; // a ring of slots in the order their calls ended
+    std::uint32_t ended_first_ = 0;
+    std::uint32_t ended_count_ = 0;
     std::uint32_t used_ = 0;
     std::uint32_t cursor_ = 0;
 };

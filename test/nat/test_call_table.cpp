@@ -36,6 +36,47 @@ TEST_CASE("calls are found by key, refused when the table is full, and expire by
     CHECK(t.upsert(99, 100) != call_table::none);
 }
 
+TEST_CASE("a full table makes room for a new call in the place of the call that ended first, never a live one")
+{
+    // At a high call rate, ended calls lingering to be listed must not keep new calls (their INVITE
+    // deadlines, max-dialogs) from being followed.
+    call_table t(4);
+    for (std::uint64_t k = 1; k <= 4; ++k) {
+        REQUIRE(t.upsert(k, 100, 7) != call_table::none);
+    }
+    CHECK(t.upsert(5, 100, 7) == call_table::none); // all live: refused
+    t.end(t.find(3), 110);
+    t.end(t.find(1), 120);
+    CHECK(t.live_calls(7) == 2);
+    const auto five = t.upsert(5, 130, 7);
+    REQUIRE(five != call_table::none);
+    CHECK(t.find(3) == call_table::none); // ended first: gone
+    CHECK(t.find(1) != call_table::none); // ended later: still listed
+    CHECK(t.live_calls(7) == 3);
+    REQUIRE(t.upsert(6, 140, 7) != call_table::none); // in the place of call 1
+    CHECK(t.find(1) == call_table::none);
+    CHECK(t.find(2) != call_table::none);
+    CHECK(t.find(4) != call_table::none);
+    CHECK(t.upsert(7, 150, 7) == call_table::none); // live calls only again
+    CHECK(t.size() == 4);
+    // A slot whose ended call expired and came back as a live one is passed over.
+    t.end(t.find(5), 160);
+    t.remove(t.find(5));
+    REQUIRE(t.upsert(8, 170, 7) != call_table::none); // a free slot, the one call 5 left
+    CHECK(t.upsert(9, 180, 7) == call_table::none);   // call 8 lives where 5 ended: not taken
+    CHECK(t.find(8) != call_table::none);
+    // The ring of ended calls overwrites its oldest when more calls end than it holds.
+    for (int round = 0; round < 3; ++round) {
+        for (std::uint64_t k : {2u, 4u, 6u, 8u}) {
+            if (t.find(k) != call_table::none) {
+                t.end(t.find(k), 200);
+            }
+        }
+    }
+    CHECK(t.upsert(10, 210, 7) != call_table::none);
+    CHECK(t.live_calls(7) == 1);
+}
+
 TEST_CASE("an INVITE not answered by its deadline ends its call; an answered one does not")
 {
     call_table t(4);
