@@ -376,7 +376,6 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     // A response is believed only when it answers a request this session carried the other way (RFC
     // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
     sip::nat_summary summary = sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options);
-    const sip::nat_summary& id = summary; // who the message is, worked out once (translate goes on from it)
     // What this message will look up is asked for now and read after its translation, a thousand
     // cycles later, from the cache: its transaction (a request's, to record; a response's request, to
     // match), and where the indexes keep its call and its call's pinholes (those entries themselves
@@ -409,7 +408,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     };
     if (!believed && (tr.inside_is_originator[0] == (dir == 0) || (tr.n > 1 && tr.inside_is_originator[1] == (dir == 0)))) {
         match();
-    } else if (msg.method_type() == sip::method::invite && over_max_dialogs(s, id)) {
+    } else if (summary.request && summary.method == sip::method::invite && over_max_dialogs(s, summary)) {
         // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
         // INVITE is dropped (the caller hears nothing and gives up or retries), over TCP, where a
         // message cannot be taken out of the stream, it goes on without pinholes and is not followed.
@@ -425,8 +424,9 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     // Translation i (only a session with SNAT and DNAT has a second) into `sum`.
     const auto translate_one = [&](unsigned i, sip::nat_summary& sum) {
         const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
-        if (sip::translate(msg, tr.t[i], from_inside, believed || !matched ? &media : nullptr, edits, sum, options,
-                           i == 0 ? &id : nullptr) != sip::edit_error::ok) {
+        // The first translation's summary is identify()'s, made above; a second is worked out afresh.
+        if (sip::translate(msg, tr.t[i], from_inside, believed || !matched ? &media : nullptr, edits, sum, options, i == 0) !=
+            sip::edit_error::ok) {
             counters_.add(counter::sip_not_rewritten);
             return false;
         }

@@ -688,12 +688,10 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
 }
 
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
-                     edit_list& edits, nat_summary& s, const nat_options& o, const nat_summary* identity) noexcept
+                     edit_list& edits, nat_summary& s, const nat_options& o, bool identified) noexcept
 {
-    if (identity == nullptr) {
+    if (!identified) {
         s = identify(m, t, from_inside, o);
-    } else if (identity != &s) {
-        s = *identity;
     }
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;

@@ -120,10 +120,10 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
 // The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
 // `media` may be null: no pinholes at all. Returns edit_error::ok, or why the
 // edits could not be recorded (the message then goes unchanged, and the caller counts it).
-// `identity`, when given, is what identify() said of `m` for this translation (not worked out again; it
-// may be `summary` itself).
+// `identified`: `summary` already holds what identify() said of `m` for this translation, and it is not
+// worked out again.
 edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
                      edit_list& edits, nat_summary& summary, const nat_options& options = {},
-                     const nat_summary* identity = nullptr) noexcept;
+                     bool identified = false) noexcept;
 
 } // namespace sipalg::sip
