@@ -31,3 +31,15 @@ def test_calls_complete_in_a_closed_loop(engine):
     # Seven SIP messages a call; the calls in flight at either end of the window (16 phones) blur it.
     assert abs(counts['SIP messages'] - 7 * counts['calls in']) <= 2 * 7 * 16, summary
     assert f'result calls_per_s_{engine} ' in p.stdout
+
+
+def test_rtp_and_memory_cases_run():
+    """The benchmark script's RTP case must still measure media through pinholes under the bounds the
+    engines enforce (it stops when the RTP did not go through them), and its memory case must read
+    sipalgd's sizes: a short run of each, numbers not asserted."""
+    script = os.path.join(os.environ['SIPALG_SOURCE_ROOT'], 'scripts', 'bench', 'calls')
+    p = subprocess.run([script, '--runs', '1', '--seconds', '0.5', '--cases', 'rtp,memory'],
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stdout + p.stderr
+    names = [line.split()[1] for line in p.stdout.splitlines() if line.startswith('result ')]
+    assert names == ['rtp_cycles_per_packet', 'rtp_ratio_io', 'memory_per_call_bytes'], p.stdout
