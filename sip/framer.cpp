@@ -4,6 +4,7 @@
 #include "sip/text.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace sipalg::sip {
@@ -26,6 +27,16 @@ namespace {
 
 constexpr std::string_view sip_slash = "sip/";
 constexpr std::string_view content_length = "content-length";
+
+// The name compare below folds case by byte position in a little-endian word.
+static_assert(std::endian::native == std::endian::little);
+
+std::uint64_t word64(const char* p) noexcept
+{
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof(w));
+    return w;
+}
 
 } // namespace
 
@@ -131,19 +142,32 @@ frame_scanner::header_step frame_scanner::whole_header_line(std::string_view tex
     if (text.empty() || text == "\r") {
         return header_step::end;
     }
+    // The name: "content-length" or "l" (any case), then LWS up to the colon. Half the lines of a
+    // message start with 'c' (Call-ID, CSeq, Contact, Content-Type): the long name is compared as two
+    // overlapping words, letters folded to lower case by their 0x20 bit; the '-' (byte 7 of the first
+    // word, byte 1 of the second) is compared exactly, since a CR would fold to it.
+    std::size_t name_end;
     const char first = to_lower(text[0]);
-    if (first != 'c' && first != 'l') {
+    if (first == 'c') {
+        constexpr std::uint64_t fold0 = 0x0020202020202020u, fold1 = 0x2020202020200020u;
+        if (text.size() < content_length.size() ||
+            (word64(text.data()) | fold0) != word64(content_length.data()) ||
+            (word64(text.data() + 6) | fold1) != word64(content_length.data() + 6)) {
+            return header_step::more;
+        }
+        name_end = content_length.size();
+    } else if (first == 'l') {
+        name_end = 1;
+    } else {
         return header_step::more; // a continuation, or another header
     }
-    const std::size_t colon = text.find(':');
-    if (colon == std::string_view::npos) {
+    while (name_end < text.size() && is_lws(text[name_end])) {
+        ++name_end;
+    }
+    if (name_end == text.size() || text[name_end] != ':') {
         return header_step::more;
     }
-    const std::string_view name = trim_lws_back(text.substr(0, colon));
-    if (!iequals(name, content_length) && !iequals(name, "l")) {
-        return header_step::more;
-    }
-    const std::string_view value = trim_lws(text.substr(colon + 1));
+    const std::string_view value = trim_lws(text.substr(name_end + 1));
     const auto v = parse_number(value, 10, 0xffffffffu);
     if (!v || (length_found_ && *v != length_)) {
         return header_step::bad;

@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace sipalg::sip;
@@ -109,16 +111,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         translate_both_ways(*m);
     }
 
-    // The same bytes as a stream, in two segments split by the first byte's value.
+    // The same bytes as a stream, in two segments split by the first byte's value; and one byte at a
+    // time, which must give the same frames and the same verdict (the scanner's whole-line shortcuts
+    // against its byte-by-byte rules).
     stream_framer f(4096);
     const std::size_t cut = size == 0 ? 0 : data[0] % (size + 1);
+    std::vector<std::pair<frame_kind, std::string>> frames;
+    frame_error error = frame_error::none;
     for (const auto part : {input.substr(0, cut), input.substr(cut)}) {
-        f.feed(part, [](const frame& fr) {
+        error = f.feed(part, [&](const frame& fr) {
+            frames.emplace_back(fr.kind, std::string(fr.bytes));
             auto framed = std::make_unique<message>();
             if (fr.kind == frame_kind::message && framed->parse(fr.bytes).ok()) {
                 (void)check_message(*framed, check_options{});
             }
         });
+        if (error != frame_error::none) {
+            break;
+        }
+    }
+    stream_framer bytewise(4096);
+    std::size_t next = 0;
+    frame_error bytewise_error = frame_error::none;
+    for (std::size_t i = 0; i < size && bytewise_error == frame_error::none; ++i) {
+        bytewise_error = bytewise.feed(input.substr(i, 1), [&](const frame& fr) {
+            if (next >= frames.size() || frames[next].first != fr.kind || frames[next].second != fr.bytes) {
+                std::abort(); // framed differently one byte at a time
+            }
+            ++next;
+        });
+    }
+    if (bytewise_error != error || next != frames.size()) {
+        std::abort();
     }
     return 0;
 }

@@ -159,3 +159,27 @@ TEST_CASE("a message without Content-Length has an empty body")
     const framed a = whole("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\n\r\n");
     REQUIRE(a.frames.size() == 2);
 }
+
+TEST_CASE("Content-Length is recognised by its name alone, in any case, whole or byte by byte")
+{
+    // {header line, the body length it gives (npos: the line is not Content-Length)}
+    const std::pair<std::string, std::size_t> lines[] = {
+        {"Content-Length: 3", 3}, {"CONTENT-LENGTH: 3", 3}, {"content-length  :3", 3}, {"l: 3", 3},
+        {"L\t: 3", 3}, {"Content-Length\r: 3", 3},
+        // A CR folds to '-' by its 0x20 bit: it is no dash.
+        {"Content\rLength: 3", std::string::npos}, {"Content_Length: 3", std::string::npos},
+        {"Content-Lengths: 3", std::string::npos}, {"Content-Type: 3", std::string::npos},
+        {"Content-Lengt: 3", std::string::npos}, {"Content-Length", std::string::npos},
+        {"lx: 3", std::string::npos}, {"Call-ID: 3", std::string::npos}, {"C", std::string::npos},
+    };
+    for (const auto& [line, length] : lines) {
+        const std::string s = "OPTIONS sip:a@b SIP/2.0\r\n" + line + "\r\n\r\nabcOPTIONS sip:a@b SIP/2.0\r\n\r\n";
+        const framed a = whole(s);
+        INFO(line);
+        REQUIRE(a.frames == bytewise(s).frames);
+        // Without Content-Length the body is empty, and "abcOPTIONS ..." is a request of its own.
+        REQUIRE(a.error == frame_error::none);
+        REQUIRE(a.frames.size() == 2);
+        REQUIRE(a.frames[0].second.size() == s.find("abc") + (length == std::string::npos ? 0 : length));
+    }
+}
