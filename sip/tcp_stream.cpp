@@ -4,6 +4,7 @@
 #include "nat/headers.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace sipalg::sip {
@@ -26,12 +27,12 @@ constexpr std::uint32_t seq_min(std::uint32_t a, std::uint32_t b) noexcept
 
 namespace flag = sipalg::tcp_flag;
 
+// A queue that holds no page (a buffer's, as the pool gives it) starts at `base`.
 void reset_queue(paged_bytes& q, std::uint32_t base) noexcept
 {
     q.base = base;
     q.head = 0;
     q.first = 0;
-    q.page.fill(paged_bytes::no_page);
 }
 
 } // namespace
@@ -104,9 +105,10 @@ bool stream_pool::write(paged_bytes& q, std::uint32_t at, std::string_view data)
         return false;
     }
     for (std::uint32_t k = first_page; k <= last_page; ++k) {
-        std::uint16_t& slot = q.page[(q.first + k) % stream_queue_pages];
-        if (slot == paged_bytes::no_page) {
-            slot = take_page();
+        const std::uint32_t at_slot = (q.first + k) % stream_queue_pages;
+        if (q.page[at_slot] == paged_bytes::no_page) {
+            q.page[at_slot] = take_page();
+            q.held |= 1u << at_slot;
         }
     }
     const char* from = data.data();
@@ -146,6 +148,7 @@ void stream_pool::advance(paged_bytes& q, std::uint32_t to) noexcept
         if (slot != paged_bytes::no_page) {
             give_page(slot);
             slot = paged_bytes::no_page;
+            q.held &= ~(1u << q.first);
         }
         q.first = static_cast<std::uint8_t>((q.first + 1) % stream_queue_pages);
         head -= stream_page_bytes;
@@ -155,12 +158,12 @@ void stream_pool::advance(paged_bytes& q, std::uint32_t to) noexcept
 
 void stream_pool::clear(paged_bytes& q) noexcept
 {
-    for (std::uint16_t& slot : q.page) {
-        if (slot != paged_bytes::no_page) {
-            give_page(slot);
-            slot = paged_bytes::no_page;
-        }
+    for (std::uint32_t held = q.held; held != 0; held &= held - 1) {
+        std::uint16_t& slot = q.page[std::countr_zero(held)];
+        give_page(slot);
+        slot = paged_bytes::no_page;
     }
+    q.held = 0;
     q.head = 0;
     q.first = 0;
 }

@@ -46,8 +46,20 @@ struct paged_bytes {
     std::uint32_t base = 0;  // sequence number of the first byte kept
     std::uint16_t head = 0;  // offset of `base` in the first page
     std::uint8_t first = 0;  // slot of the first page
-    std::array<std::uint16_t, stream_queue_pages> page{};
+    // Bit k: slot k holds a page (the others are no_page). A buffer goes back to the pool after nearly
+    // every message; giving back what it holds visits these bits, not all the slots.
+    std::uint32_t held = 0;
+    std::array<std::uint16_t, stream_queue_pages> page = no_pages();
+
+private:
+    static constexpr std::array<std::uint16_t, stream_queue_pages> no_pages() noexcept
+    {
+        std::array<std::uint16_t, stream_queue_pages> a{};
+        a.fill(no_page);
+        return a;
+    }
 };
+static_assert(stream_queue_pages <= 32, "paged_bytes::held has a bit per slot");
 
 // One piece of a direction's output: the original bytes up to orig_end became the output bytes up to
 // out_end (each starts where the one before ended). `exact`: the same bytes (a keep-alive, a message
