@@ -335,9 +335,11 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
             continue;
         case phase::headers: {
             if (line_ == line::start) {
-                // A whole header line in this piece (the usual case): its name looked at once.
-                const void* nl = std::memchr(piece.data() + i, '\n', piece.size() - i);
-                if (nl != nullptr) {
+                // Whole header lines in this piece (the usual case), one after another in this loop:
+                // each line's name looked at once.
+                bool whole = false;
+                for (const void* nl; (nl = std::memchr(piece.data() + i, '\n', piece.size() - i)) != nullptr;) {
+                    whole = true;
                     const auto n = static_cast<std::size_t>(static_cast<const char*>(nl) - (piece.data() + i));
                     const header_step step = whole_header_line(piece.substr(i, n));
                     if (step == header_step::bad) {
@@ -345,9 +347,18 @@ frame_scanner::result frame_scanner::feed(std::string_view piece) noexcept
                     }
                     size_ += static_cast<std::uint32_t>(n + 1);
                     i += n + 1;
+                    if (step == header_step::more && size_ <= max_message_) {
+                        if (i == piece.size()) {
+                            break;
+                        }
+                        continue;
+                    }
                     if (auto r = after_header(step, i)) {
                         return *r;
                     }
+                    break; // the body follows
+                }
+                if (whole) {
                     continue;
                 }
             }
