@@ -457,3 +457,45 @@ TEST_CASE("a request and its response have one transaction key, whichever side o
     CHECK(s.from_tag != 0);
     CHECK(s.to_tag != 0);
 }
+
+TEST_CASE("a tag or branch is read from its element's parameters, never from a quoted name, a URI or a later element")
+{
+    // parameter_of's shortcut (the first ";tag=" when nothing before it is a quote, a comma or an open
+    // '<') and its full scan must agree: each From value's tag hashes as the plain one does.
+    const translation t{{0x0a000102, 5060}, {0xc6336401, 5060}};
+    const auto tags = [&](const std::string& from, const std::string& via) {
+        const std::string text = "SIP/2.0 200 OK\r\nVia: " + via + "\r\nFrom: " + from +
+                                 "\r\nTo: <sip:b@203.0.113.5>;tag=x\r\nCall-ID: k@203.0.113.5\r\nCSeq: 7 INVITE\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+        message m;
+        REQUIRE(m.parse(text).ok());
+        edit_list e;
+        nat_summary s;
+        REQUIRE(translate(m, t, false, nullptr, e, s) == edit_error::ok);
+        return std::pair(s.from_tag, s.transaction);
+    };
+    const std::string via = "SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bK-1";
+    const std::uint64_t good = tags("<sip:z@q>;tag=good", via).first;
+    const std::uint64_t branch = tags("<sip:z@q>;tag=good", via).second;
+    CHECK(good != tags("<sip:z@q>;tag=bad", via).first);
+    for (const std::string from : {
+             "<sip:a@203.0.113.5>;tag=good",                          // short and long prefixes
+             "<sip:alice-with-a-long-name@host.example.com:5060>;tag=good",
+             "sip:a@h;tag=good",                                     // addr-spec: the parameters are the header's
+             "\"x;tag=bad\" <sip:a@h>;tag=good",                      // a quoted name first
+             "\"Alice, Bob\" <sip:a@h>;tag=good",                    // a comma in it
+             "<sip:a@h;tag=bad>;tag=good",                            // a URI parameter
+             "<sip:a@h>;tag=good;p=\"q,r\"",                          // a quote and a comma after it
+             "<sip:a@h>;TAG = good",                                  // other case, white space
+         }) {
+        INFO(from);
+        CHECK(tags(from, via).first == good);
+    }
+    CHECK(tags("<sip:a@h>", via).first == 0);
+    CHECK(tags("<sip:a@h;tag=bad>", via).first == 0);
+    CHECK(tags("\"x;tag=bad\" <sip:a@h>", via).first == 0);
+    // The top Via's branch, with or without elements after it; a later element's is not the top one's.
+    CHECK(tags("<sip:z@q>;tag=good", via + ", SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-2").second == branch);
+    CHECK(tags("<sip:z@q>;tag=good", "SIP/2.0/UDP 203.0.113.5:5060;received=\"x\";branch=z9hG4bK-1").second == branch);
+    CHECK(tags("<sip:z@q>;tag=good", "SIP/2.0/UDP h, SIP/2.0/UDP 203.0.113.5;branch=z9hG4bK-1").second != branch);
+}
