@@ -499,6 +499,12 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
         }
         return;
     }
+    // The mbufs themselves first, all of the burst: where the packet's data is (read below, eight
+    // packets ahead) is in the mbuf, whose line was last written by whoever filled it (the PMD, or
+    // another core through a ring) and otherwise waits to be read, one packet at a time.
+    for (unsigned i = prefetch_ahead; i < n; ++i) {
+        rte_prefetch0(pkts[i]);
+    }
     for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     }
