@@ -294,6 +294,24 @@ std::string_view parameter_of_slow(std::string_view value, std::string_view name
     return {};
 }
 
+// The decimal text of every octet, and its length: a dotted quad is written by four table reads, where
+// std::to_chars divides each octet (a message from the inside has half a dozen of them rewritten).
+struct octet_text {
+    std::uint8_t length;
+    std::array<char, 3> digits;
+};
+constexpr std::array<octet_text, 256> octet_texts = [] {
+    std::array<octet_text, 256> t{};
+    for (unsigned v = 0; v < 256; ++v) {
+        const unsigned n = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+        t[v].length = static_cast<std::uint8_t>(n);
+        for (unsigned k = 0, x = v; k < n; ++k, x /= 10) {
+            t[v].digits[n - 1 - k] = static_cast<char>('0' + x % 10);
+        }
+    }
+    return t;
+}();
+
 // "a.b.c.d[:port]" in a buffer of the caller's (no allocation).
 class text_buffer {
 public:
@@ -301,10 +319,12 @@ public:
     {
         n_ = 0;
         for (int shift = 24; shift >= 0; shift -= 8) {
-            number((a >> shift) & 255u);
-            if (shift != 0) {
-                b_[n_++] = '.';
-            }
+            // Three bytes copied whatever the length (the buffer has room): no branch on it.
+            const octet_text& o = octet_texts[(a >> shift) & 255u];
+            std::memcpy(b_.data() + n_, o.digits.data(), 3);
+            n_ += o.length;
+            b_[n_] = '.';
+            n_ += shift != 0 ? 1 : 0;
         }
         if (port) {
             b_[n_++] = ':';

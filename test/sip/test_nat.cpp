@@ -418,6 +418,21 @@ TEST_CASE("mentions_address finds the address as a whole dotted quad at any offs
     }
 }
 
+TEST_CASE("every octet value is written as its decimal text")
+{
+    // The engine writes dotted quads from a table of the 256 octets; the address it looks for is written
+    // the same way, so it must be found where std::to_string writes it, and nowhere else.
+    for (unsigned v = 0; v < 256; ++v) {
+        const std::array<unsigned, 4> o{v, 255 - v, v / 2, (v * 7) % 256};
+        const ipv4_address a = o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3];
+        const std::string text = std::to_string(o[0]) + "." + std::to_string(o[1]) + "." + std::to_string(o[2]) + "." +
+                                 std::to_string(o[3]);
+        INFO(text);
+        CHECK(mentions_address("c=IN IP4 " + text + "\r\n", a));
+        CHECK_FALSE(mentions_address("c=IN IP4 " + text + "0\r\n", a));
+    }
+}
+
 TEST_CASE("a request and its response have one transaction key, whichever side of the NAT reads it")
 {
     // RFC 3261 §17.1.3: the top Via's branch and the CSeq method. The request is read as the inside party
