@@ -345,7 +345,11 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
 {
     counters_.add(counter::sip_messages);
     sip::message& msg = sip_->message;
-    if (!msg.parse(payload).ok()) {
+    // Parsed already when the TCP stream framed these very bytes from their parse (same place, same
+    // length: a shorter message at the same place is parsed again).
+    const bool parsed = sip_->parsed.data() == payload.data() && sip_->parsed.size() == payload.size();
+    sip_->parsed = {};
+    if (!parsed && !msg.parse(payload).ok()) {
         counters_.add(counter::sip_unparsed);
         return std::nullopt;
     }
@@ -654,15 +658,26 @@ namespace {
 class stream_engine final : public sip::stream_translator {
 public:
     using translate_fn = std::optional<std::string_view> (*)(void*, std::string_view) noexcept;
-    stream_engine(void* ctx, translate_fn fn) noexcept : ctx_(ctx), fn_(fn) {}
+    stream_engine(void* ctx, translate_fn fn, sip_state& sip) noexcept : ctx_(ctx), fn_(fn), sip_(sip) {}
     std::optional<std::string_view> translate(std::string_view message) noexcept override
     {
         return fn_(ctx_, message);
+    }
+    // Into the message sip_translate parses into, remembered for it.
+    const sip::message* parse(std::string_view bytes) noexcept override
+    {
+        if (!sip_.message.parse(bytes).ok()) {
+            sip_.parsed = {};
+            return nullptr;
+        }
+        sip_.parsed = bytes;
+        return &sip_.message;
     }
 
 private:
     void* ctx_;
     translate_fn fn_;
+    sip_state& sip_;
 };
 
 constexpr unsigned max_tcp_headers = sizeof(ether_header) + 60 + 60;
@@ -764,9 +779,10 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
         }
         k->w->counters_.add(counter::sip_rewritten);
         return std::string_view(k->w->sip_->out.data(), *n);
-    });
+    }, *sip_);
     sip::stream_actions& a = sip_->actions;
     c.on_segment(sip_->pool, dir, seg, engine, {sip_->in.data(), sip_->in.size()}, a);
+    sip_->parsed = {}; // a parse the stream did not use: the bytes it names are the segment's, soon reused
     counters_.add(counter::sip_tcp_segments);
     count_stream(a);
 

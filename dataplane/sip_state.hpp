@@ -157,6 +157,9 @@ struct sip_state {
     {
     }
     sip::message message;
+    // The bytes `message` holds the parse of, when the TCP stream had them parsed to frame them
+    // (stream_translator::parse): translating those same bytes next uses it. Empty: none.
+    std::string_view parsed;
     sip::edit_list edits;
     std::array<char, 65536> in;
     std::array<char, 65536 + sip::edit_list::arena_size> out;

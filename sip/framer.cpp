@@ -1,6 +1,7 @@
 // See framer.hpp.
 #include "sip/framer.hpp"
 
+#include "sip/message.hpp"
 #include "sip/text.hpp"
 
 #include <algorithm>
@@ -175,6 +176,60 @@ frame_scanner::header_step frame_scanner::whole_header_line(std::string_view tex
     length_found_ = true;
     length_ = static_cast<std::uint32_t>(*v);
     return header_step::more;
+}
+
+std::optional<std::uint32_t> frame_scanner::frame_of(const message& m, std::uint32_t max_message) noexcept
+{
+    const std::string_view b = m.bytes();
+    if (!m.headers_terminated() || b.empty() || b.size() > max_message) {
+        return std::nullopt;
+    }
+    // The start line, to its line feed (the parse keeps it without a CR before that), short enough for
+    // the scanner to take whole.
+    const std::size_t first_lf = m.start_line().size() + (b[m.start_line().size()] == '\r' ? 1u : 0u);
+    if (first_lf >= std::min<std::size_t>(b.size(), max_start_line) || b[first_lf] != '\n' ||
+        !whole_start_line(b.substr(0, first_lf))) {
+        return std::nullopt;
+    }
+    frame_scanner s(max_message);
+    s.size_ = static_cast<std::uint32_t>(first_lf + 1);
+    const std::span<const header> headers = m.headers();
+    std::uint32_t next_line = 2;
+    for (const header& h : headers) {
+        // One line each: consecutive line numbers show that no line folded into the one before; the
+        // last header's own line is looked at below.
+        if (h.line != next_line++ || h.line_start != s.size_ || h.line_end <= h.line_start) {
+            return std::nullopt;
+        }
+        s.size_ = h.line_end;
+    }
+    if (s.size_ > max_message) {
+        return std::nullopt;
+    }
+    if (!headers.empty()) {
+        const header& last = headers.back();
+        if (std::memchr(b.data() + last.line_start, '\n', last.line_end - 1 - last.line_start) != nullptr) {
+            return std::nullopt; // a folded line
+        }
+    }
+    // The lines the scanner takes for Content-Length are those the parse does: a parsed name is a token
+    // (bytes 0x21-0x7E), and lookup_header folds case exactly on those. Each is read as the scanner
+    // reads it.
+    for (const header* h = m.find(header_type::content_length); h != nullptr; h = m.find_next(header_type::content_length, h)) {
+        if (s.whole_header_line(b.substr(h->line_start, h->line_end - 1 - h->line_start)) != header_step::more) {
+            return std::nullopt;
+        }
+    }
+    // The empty line, as the scanner ends the headers ("\n" or "\r\n"), where the parse found it.
+    const std::uint32_t empty_end = b[s.size_] == '\n' ? s.size_ + 1 : s.size_ + 2;
+    if (empty_end != m.body_offset() || b[empty_end - 1] != '\n') {
+        return std::nullopt;
+    }
+    const std::uint64_t total = std::uint64_t{empty_end} + (s.length_found_ ? s.length_ : 0u);
+    if (total != b.size()) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(total);
 }
 
 // Header lines, byte by byte: the empty line ends them ("\n\n" or "\n\r\n"); a Content-Length (or "l")

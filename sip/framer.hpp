@@ -15,6 +15,8 @@
 
 namespace sipalg::sip {
 
+class message; // sip/message.hpp
+
 #define SIPALG_SIP_FRAME_ERRORS(X)                                                                   \
     X(not_sip, "the stream does not start a SIP message where one must start")                     \
     X(too_large, "a message larger than the framer accepts")                                       \
@@ -60,6 +62,17 @@ public:
     {
         return error_;
     }
+    // Between frames, nothing of the next one seen yet.
+    bool at_boundary() const noexcept
+    {
+        return phase_ == phase::boundary && error_ == frame_error::none;
+    }
+    // The frame a scanner at a boundary would find in the bytes `m` parsed, worked out from that parse
+    // instead of by reading them again: its length, when it is all of the bytes and the parse shows
+    // everything the scanner would look at (each line is one header, none folded; the start line; the
+    // lines that start with 'c' or 'l', looked at as the scanner does; the empty line). Otherwise, or
+    // when the scanner would refuse them, nothing: the scanner decides. fuzz_sip holds the two equal.
+    static std::optional<std::uint32_t> frame_of(const message& m, std::uint32_t max_message) noexcept;
     // The frame being received ends after this many bytes in all (0: not known yet).
     std::uint32_t expected_length() const noexcept
     {

@@ -2,6 +2,7 @@
 #include "sip/tcp_stream.hpp"
 
 #include "nat/headers.hpp"
+#include "sip/message.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -370,6 +371,29 @@ void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t fr
 {
     stream_direction& D = dir[d];
     std::uint32_t pos = from;
+    if (const std::uint32_t at = from - seg.seq; D.mode == stream_mode::sip && pool.buffer(D.buffer).scanner.at_boundary() &&
+                                                 !before(from, seg.seq) && at + std::uint64_t{D.in_nxt - from} == seg.payload.size() &&
+                                                 D.in_nxt - from <= scratch.size()) {
+        // The segment's new bytes start a message and end the segment (the usual case: one message, one
+        // segment): if their parse shows them to be exactly one message, as the scanner would frame it,
+        // they are translated from that parse, and the scanner, still at a boundary, never reads them.
+        const std::string_view bytes = seg.payload.substr(at);
+        if (const message* m = translator.parse(bytes); m != nullptr && frame_scanner::frame_of(*m, stream_max_message)) {
+            ++out.messages;
+            const std::optional<std::string_view> translated = translator.translate(bytes);
+            const std::uint32_t out_at = D.out_nxt;
+            if (!add_output(pool, d, translated ? *translated : bytes, D.in_nxt, !translated)) {
+                end_parsing(pool, d, stream_end::no_memory, out);
+                return;
+            }
+            if (translated) {
+                out.fresh = *translated;
+                out.fresh_seq = out_at;
+                out.fresh_dir = static_cast<std::uint8_t>(d);
+            }
+            return;
+        }
+    }
     while (D.mode == stream_mode::sip && pos != D.in_nxt) {
         stream_buffer& B = pool.buffer(D.buffer);
         // The next piece: up to the end of its page.

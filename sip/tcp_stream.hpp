@@ -245,6 +245,15 @@ struct stream_actions {
 class stream_translator {
 public:
     virtual std::optional<std::string_view> translate(std::string_view message) noexcept = 0;
+    // The parse of `bytes` (a segment's bytes from a message boundary), kept for translate() to use when
+    // they are its message next: a whole message in one segment, the usual case, is then framed from
+    // its parse (frame_scanner::frame_of) rather than read by the scanner first. nullptr: no parse (the
+    // bytes are not a message, or the translator parses only what it translates).
+    virtual const message* parse(std::string_view bytes) noexcept
+    {
+        (void)bytes;
+        return nullptr;
+    }
 
 protected:
     ~stream_translator() = default;

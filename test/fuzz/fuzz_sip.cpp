@@ -144,5 +144,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (bytewise_error != error || next != frames.size()) {
         std::abort();
     }
+    // A frame worked out from the parse (a TCP segment that holds one whole message) must be the one
+    // frame the scanner finds in the same bytes.
+    auto parsed = std::make_unique<message>();
+    if (parsed->parse(input).ok()) {
+        if (const auto length = frame_scanner::frame_of(*parsed, 4096)) {
+            if (*length != size || error != frame_error::none || frames.size() != 1 ||
+                frames[0].first != frame_kind::message || frames[0].second != input) {
+                std::abort();
+            }
+        }
+    }
     return 0;
 }

@@ -6,11 +6,13 @@
 #include "sip/tcp_stream.hpp"
 
 #include "nat/headers.hpp"
+#include "sip/message.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,11 +34,23 @@ bool before(std::uint32_t a, std::uint32_t b)
 }
 
 // The engine's part, reduced: the inside address becomes the public one (4 bytes longer each time).
+// It parses what the stream asks it to, as the worker does, and counts the messages it then translates
+// from that parse (the same bytes, in the same place).
 struct address_translator final : stream_translator {
     std::string out;
     std::vector<std::string> seen;
+    std::unique_ptr<message> parsed = std::make_unique<message>();
+    std::string_view parsed_bytes;
+    unsigned from_parse = 0;
+    const message* parse(std::string_view bytes) noexcept override
+    {
+        parsed_bytes = parsed->parse(bytes).ok() ? bytes : std::string_view{};
+        return parsed_bytes.empty() ? nullptr : parsed.get();
+    }
     std::optional<std::string_view> translate(std::string_view m) noexcept override
     {
+        from_parse += m.data() == parsed_bytes.data() && m.size() == parsed_bytes.size() ? 1u : 0u;
+        parsed_bytes = {};
         seen.emplace_back(m);
         out = translated(m);
         if (out == m) {
@@ -243,6 +257,31 @@ TEST_CASE("a message split at every byte position is translated once, whole")
         REQUIRE(c.acknowledge() == client_isn + 1 + m.size());
         REQUIRE(c.st.idle());
     }
+}
+
+TEST_CASE("a message that is a whole segment is framed from its parse; others by the scanner")
+{
+    // One message a segment: each framed from the parse the translation then uses. Two in one segment,
+    // a keep-alive, or a message over two segments: the scanner frames them, and the parse is not used.
+    const std::vector<std::string> ms = {msg("INVITE", 1, "v=0\r\nc=IN IP4 10.0.1.2\r\n"), msg("ACK", 2), msg("BYE", 3)};
+    connection c(joined(ms));
+    std::size_t off = 0;
+    for (const auto& m : ms) {
+        c.send(off, m.size());
+        off += m.size();
+        c.acknowledge();
+    }
+    REQUIRE(c.server.data == translated_stream(ms));
+    REQUIRE(c.tr.seen.size() == 3);
+    REQUIRE(c.tr.from_parse == 3);
+    const std::vector<std::string> more = {msg("OPTIONS", 4), "\r\n\r\n", msg("OPTIONS", 5), msg("INFO", 6)};
+    connection d(joined(more));
+    d.send(0, more[0].size() + more[1].size() + more[2].size());
+    d.send(d.src.size() - more[3].size(), 10);
+    d.send(d.src.size() - more[3].size() + 10, more[3].size() - 10);
+    REQUIRE(d.server.data == translated_stream(more));
+    REQUIRE(d.tr.seen.size() == 3);
+    REQUIRE(d.tr.from_parse == 0);
 }
 
 TEST_CASE("several messages in one segment, one message in many small segments")
