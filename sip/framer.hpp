@@ -69,9 +69,9 @@ public:
     }
     // The frame a scanner at a boundary would find in the bytes `m` parsed, worked out from that parse
     // instead of by reading them again: its length, when it is all of the bytes and the parse shows
-    // everything the scanner would look at (each line is one header, none folded; the start line; the
-    // lines that start with 'c' or 'l', looked at as the scanner does; the empty line). Otherwise, or
-    // when the scanner would refuse them, nothing: the scanner decides. fuzz_sip holds the two equal.
+    // everything the scanner would look at (each line is one header, none folded; the start line; each
+    // Content-Length line, read by the scanner's own rule; the empty line). Otherwise, or when the
+    // scanner would refuse them, nothing: the scanner decides. fuzz_sip holds the two equal.
     static std::optional<std::uint32_t> frame_of(const message& m, std::uint32_t max_message) noexcept;
     // The frame being received ends after this many bytes in all (0: not known yet).
     std::uint32_t expected_length() const noexcept

@@ -325,6 +325,26 @@ bool tcp_stream::add_output(stream_pool& pool, unsigned d, std::string_view byte
     return true;
 }
 
+// A whole message of direction d (its original bytes end at orig_end), translated once: its output,
+// or the message as it is when the translation leaves it so. False when the output could not be kept.
+bool tcp_stream::add_message(stream_pool& pool, unsigned d, std::string_view message, std::uint32_t orig_end,
+                             stream_translator& translator, stream_actions& out) noexcept
+{
+    ++out.messages;
+    const std::optional<std::string_view> translated = translator.translate(message);
+    const std::uint32_t out_at = dir[d].out_nxt;
+    if (!add_output(pool, d, translated ? *translated : message, orig_end, !translated)) {
+        return false;
+    }
+    if (translated) {
+        // Sent from the translation itself while it lasts (see stream_actions::fresh).
+        out.fresh = *translated;
+        out.fresh_seq = out_at;
+        out.fresh_dir = static_cast<std::uint8_t>(d);
+    }
+    return true;
+}
+
 // Parsing ends for direction d: what it holds of a message leaves as it is, and from the next byte on
 // its segments pass shifted by what earlier translations added.
 void tcp_stream::end_parsing(stream_pool& pool, unsigned d, stream_end why, stream_actions& out) noexcept
@@ -379,17 +399,8 @@ void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t fr
         // they are translated from that parse, and the scanner, still at a boundary, never reads them.
         const std::string_view bytes = seg.payload.substr(at);
         if (const message* m = translator.parse(bytes); m != nullptr && frame_scanner::frame_of(*m, stream_max_message)) {
-            ++out.messages;
-            const std::optional<std::string_view> translated = translator.translate(bytes);
-            const std::uint32_t out_at = D.out_nxt;
-            if (!add_output(pool, d, translated ? *translated : bytes, D.in_nxt, !translated)) {
+            if (!add_message(pool, d, bytes, D.in_nxt, translator, out)) {
                 end_parsing(pool, d, stream_end::no_memory, out);
-                return;
-            }
-            if (translated) {
-                out.fresh = *translated;
-                out.fresh_seq = out_at;
-                out.fresh_dir = static_cast<std::uint8_t>(d);
             }
             return;
         }
@@ -417,7 +428,6 @@ void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t fr
         const std::uint32_t start = pos - r.length;
         bool stored = false;
         if (r.kind == frame_kind::message && r.length <= scratch.size()) {
-            ++out.messages;
             // The message as the pool holds it: read from the arriving segment when it lies wholly in
             // it (the same bytes, just written), else gathered from the pages.
             std::string_view message;
@@ -427,14 +437,7 @@ void tcp_stream::frame_new_bytes(stream_pool& pool, unsigned d, std::uint32_t fr
                 pool.read(B.orig, start, r.length, scratch.data());
                 message = {scratch.data(), r.length};
             }
-            const std::optional<std::string_view> translated = translator.translate(message);
-            const std::uint32_t out_at = D.out_nxt;
-            stored = add_output(pool, d, translated ? *translated : message, pos, !translated);
-            if (stored && translated) {
-                out.fresh = *translated;
-                out.fresh_seq = out_at;
-                out.fresh_dir = static_cast<std::uint8_t>(d);
-            }
+            stored = add_message(pool, d, message, pos, translator, out);
         } else if (r.kind != frame_kind::message) {
             std::array<char, 4> keepalive{};
             pool.read(B.orig, start, r.length, keepalive.data());

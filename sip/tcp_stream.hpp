@@ -312,6 +312,8 @@ private:
                          stream_translator& translator, std::span<char> scratch, stream_actions& out) noexcept;
     void end_parsing(stream_pool& pool, unsigned d, stream_end why, stream_actions& out) noexcept;
     bool add_output(stream_pool& pool, unsigned d, std::string_view bytes, std::uint32_t orig_end, bool exact) noexcept;
+    bool add_message(stream_pool& pool, unsigned d, std::string_view message, std::uint32_t orig_end,
+                     stream_translator& translator, stream_actions& out) noexcept;
     void send_new(stream_pool& pool, unsigned d, std::array<stream_emit, stream_actions::max_emits>& list,
                   unsigned& count, std::uint32_t per_segment) noexcept;
     void resend(unsigned d, std::uint32_t from, std::uint32_t to, stream_actions& out, std::uint32_t per_segment) noexcept;
