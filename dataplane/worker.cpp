@@ -590,24 +590,26 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     }
     // A SIP/TCP segment's stream entry (sip_tcp) is found by its session's slot in an index as large as
     // the session table: its position is fetched two packets ahead, the entry one ahead. Only TCP
-    // packets whose first guess of a session is one of a SIP engine look at it.
-    const auto sip_stream_of = [this](const pending& q) {
-        if (q.key.proto != ip_proto::tcp || q.candidate == nat::no_index) {
+    // packets whose first guess of a session is one of a SIP engine look at it; each packet is looked
+    // at once, two ahead, and what it said is kept for the step after.
+    const auto sip_stream_of = [this, &b, n](unsigned k) {
+        if (k >= n || b.p[k].key.proto != ip_proto::tcp || b.p[k].candidate == nat::no_index) {
             return nat::no_index;
         }
-        const std::uint32_t index = q.candidate >> 1;
+        const std::uint32_t index = b.p[k].candidate >> 1;
         return sessions_->at(index).engine != nat::sip_engine::none ? index : nat::no_index;
     };
+    std::uint32_t next_stream = sip_stream_of(1); // packet i + 1's
     for (unsigned i = 0; i < n; ++i) {
-        if (i + 2 < n) {
-            if (const std::uint32_t s = sip_stream_of(b.p[i + 2]); s != nat::no_index) {
-                sip_->sessions.prefetch_position(s);
-            }
+        const std::uint32_t later_stream = sip_stream_of(i + 2);
+        if (later_stream != nat::no_index) {
+            sip_->sessions.prefetch_position(later_stream);
         }
+        if (next_stream != nat::no_index) {
+            sip_->sessions.prefetch(next_stream);
+        }
+        next_stream = later_stream;
         if (i + 1 < n) {
-            if (const std::uint32_t s = sip_stream_of(b.p[i + 1]); s != nat::no_index) {
-                sip_->sessions.prefetch(s);
-            }
             // The next packet's lines beyond its first (which rx_burst prefetched), up to 2 KiB: a SIP
             // message is a dozen of them, and its parse would otherwise wait on each in turn (written by
             // the NIC, or another core, they are in no cache of this one). One packet ahead: a SIP

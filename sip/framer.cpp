@@ -32,13 +32,6 @@ constexpr std::string_view content_length = "content-length";
 // The name compare below folds case by byte position in a little-endian word.
 static_assert(std::endian::native == std::endian::little);
 
-std::uint64_t word64(const char* p) noexcept
-{
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof(w));
-    return w;
-}
-
 } // namespace
 
 frame_scanner::result frame_scanner::fail(frame_error e, std::size_t used) noexcept
@@ -150,10 +143,11 @@ frame_scanner::header_step frame_scanner::whole_header_line(std::string_view tex
     std::size_t name_end;
     const char first = to_lower(text[0]);
     if (first == 'c') {
-        constexpr std::uint64_t fold0 = 0x0020202020202020u, fold1 = 0x2020202020200020u;
+        using word = std::uint64_t;
+        constexpr word fold0 = 0x0020202020202020u, fold1 = 0x2020202020200020u;
         if (text.size() < content_length.size() ||
-            (word64(text.data()) | fold0) != word64(content_length.data()) ||
-            (word64(text.data() + 6) | fold1) != word64(content_length.data() + 6)) {
+            (load_word<word>(text.data()) | fold0) != load_word<word>(content_length.data()) ||
+            (load_word<word>(text.data() + 6) | fold1) != load_word<word>(content_length.data() + 6)) {
             return header_step::more;
         }
         name_end = content_length.size();

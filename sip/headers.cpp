@@ -100,18 +100,10 @@ static_assert([] {
 // the one before instead of falling back to bytes; the table side is zero-padded to 32 bytes, so its
 // loads stay inside it.
 template <class W>
-W load(const char* p) noexcept
-{
-    W w;
-    std::memcpy(&w, p, sizeof w);
-    return w;
-}
-
-template <class W>
 bool word_equal(const char* name, const char* lower) noexcept
 {
     constexpr W fold = static_cast<W>(0x2020202020202020ull);
-    return static_cast<W>(load<W>(name) | fold) == load<W>(lower);
+    return static_cast<W>(load_word<W>(name) | fold) == load_word<W>(lower);
 }
 
 bool equals_folded(const char* name, const std::array<char, 32>& table_name, std::size_t n) noexcept

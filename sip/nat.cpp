@@ -92,29 +92,19 @@ std::uint64_t transaction_of(std::string_view branch, std::string_view cseq_meth
     return text_hash(cseq_method, text_hash(branch)) | 1;
 }
 
-std::uint64_t word64(const char* p) noexcept
-{
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof(w));
-    return w;
-}
-
-std::uint32_t word32(const char* p) noexcept
-{
-    std::uint32_t w;
-    std::memcpy(&w, p, sizeof(w));
-    return w;
-}
-
 // Whether `n` bytes at `a` and `b` are the same. The lengths of dotted quads (7 to 15) compare as two
 // overlapping words, not byte by byte, and without a call to memcmp.
 bool same_bytes(const char* a, const char* b, std::size_t n) noexcept
 {
+    // Two words of W, the second overlapping the first: the n bytes from a and from b.
+    const auto same = [&]<class W>(W) {
+        return load_word<W>(a) == load_word<W>(b) && load_word<W>(a + n - sizeof(W)) == load_word<W>(b + n - sizeof(W));
+    };
     if (n >= 8 && n <= 16) {
-        return word64(a) == word64(b) && word64(a + n - 8) == word64(b + n - 8);
+        return same(std::uint64_t{});
     }
     if (n >= 4 && n < 8) {
-        return word32(a) == word32(b) && word32(a + n - 4) == word32(b + n - 4);
+        return same(std::uint32_t{});
     }
     for (std::size_t k = 0; k < n; ++k) {
         if (a[k] != b[k]) {
@@ -225,7 +215,7 @@ marks marks_in(std::string_view text, std::size_t n) noexcept
 // What ends a parameter's value as phones write it: the next parameter, element or '>', or white space.
 constexpr char_set parameter_end(";,>", detail::c_ws);
 
-// `needle` is ";name=" as phones write it (lower case, no LWS): the usual case found by memmem, the
+// `needle` is ";name=" as phones write it (lower case, no LWS): the usual case found by find_text, the
 // rest by the scanner below.
 std::string_view parameter_of(std::string_view value, std::string_view name, std::string_view needle) noexcept
 {

@@ -5,6 +5,7 @@
 // part of LWS, so the skippers below treat them as white space.
 #include <array>
 #include <cstdint>
+#include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -150,6 +151,16 @@ constexpr bool is_unreserved(char c) noexcept
 {
     return (detail::classes[static_cast<unsigned char>(c)] & detail::c_unreserved) != 0;
 }
+// The W-sized word at p, in memory order (an unaligned load; the caller has checked the bytes are there):
+// short texts compared a word at a time, without a call to memcmp.
+template <class W>
+W load_word(const char* p) noexcept
+{
+    W w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
 // White space inside a header value: SP, HTAB and the CR LF of a folded line.
 constexpr bool is_lws(char c) noexcept
 {
