@@ -358,7 +358,11 @@ std::string commands::stats() const
     for (std::size_t i = 0; i < dp::counter_count; ++i) {
         out += fmt::format("{}\"{}\":{}", i ? "," : "", dp::counter_names[i], totals[i]);
     }
-    out += fmt::format("}},\"sessions_active\":{},\"workers\":[", app_.sessions_active());
+    out += fmt::format("}},\"control\":{{\"requests\":{},\"incomplete\":{},\"bad_frames\":{},\"timed_out\":{},"
+                       "\"refused_clients\":{}}}",
+                       server_.requests, server_.incomplete, server_.bad_frames, server_.timed_out,
+                       server_.refused_clients);
+    out += fmt::format(",\"sessions_active\":{},\"workers\":[", app_.sessions_active());
     for (unsigned w = 0; w < app_.workers(); ++w) {
         const auto& c = app_.worker_at(w).counters();
         out += fmt::format("{}{{\"id\":{},\"rx_packets\":{},\"forwarded\":{},\"sessions_active\":{}}}", w ? "," : "", w,

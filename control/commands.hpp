@@ -3,6 +3,7 @@
 // configuration, counters, session lists and clears. Each request is all or nothing: a refused one
 // changes nothing and says what and where.
 #include "control/config.hpp"
+#include "control/control_server.hpp"
 #include "nat/session_filter.hpp"
 
 #include <string>
@@ -19,8 +20,9 @@ class commands {
 public:
     // `path`: the configuration file the daemon started with (empty: none); a successful apply is
     // written there atomically so a restart comes back with it.
-    commands(dp::appliance& app, config running, std::string path)
-        : app_(app), running_(std::move(running)), path_(std::move(path))
+    // `server`: the control socket's own counters, for the stats reply.
+    commands(dp::appliance& app, config running, std::string path, const server_counters& server)
+        : app_(app), running_(std::move(running)), path_(std::move(path)), server_(server)
     {
     }
 
@@ -48,6 +50,7 @@ private:
     dp::appliance& app_;
     config running_;
     std::string path_;
+    const server_counters& server_;
     nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
 };
 

@@ -2,6 +2,7 @@
 #include "control/control_server.hpp"
 
 #include "control/json.hpp"
+#include "control/request.hpp"
 
 #include <fmt/format.h>
 
@@ -43,7 +44,7 @@ std::string error_reply(std::string_view message)
 }
 
 std::unique_ptr<control_server> control_server::create(const std::string& path, handler h, server_limits limits,
-                                                       std::string& error)
+                                                       server_counters& counters, std::string& error)
 {
     sockaddr_un a{};
     if (path.empty() || path.size() >= sizeof a.sun_path) {
@@ -80,11 +81,11 @@ std::unique_ptr<control_server> control_server::create(const std::string& path, 
         close(fd);
         return nullptr;
     }
-    return std::unique_ptr<control_server>(new control_server(fd, path, std::move(h), limits));
+    return std::unique_ptr<control_server>(new control_server(fd, path, std::move(h), limits, counters));
 }
 
-control_server::control_server(int fd, std::string path, handler h, server_limits limits)
-    : listen_fd_(fd), path_(std::move(path)), handler_(std::move(h)), limits_(limits)
+control_server::control_server(int fd, std::string path, handler h, server_limits limits, server_counters& counters)
+    : listen_fd_(fd), path_(std::move(path)), handler_(std::move(h)), limits_(limits), counters_(counters)
 {
 }
 
@@ -128,7 +129,9 @@ void control_server::poll(std::chrono::milliseconds timeout)
             if (c.replying) {
                 alive = false; // it does not take its reply: drop it
             } else {
-                refuse(c, "request not completed in time (end it by closing the writing side)");
+                ++counters_.timed_out;
+                refuse(c, "request not completed in time (its end is the command line's line feed, or for "
+                          "apply, validate and cli a line with a single '.'); nothing was done");
                 alive = write_to(c);
             }
         }
@@ -155,6 +158,7 @@ void control_server::accept_all()
         c.fd = fd;
         c.deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
         if (clients_.size() >= limits_.max_clients) {
+            ++counters_.refused_clients;
             refuse(c, "too many clients at once; try again");
             if (!write_to(c)) {
                 close(fd);
@@ -172,14 +176,23 @@ bool control_server::read_from(client& c)
         const ssize_t n = recv(c.fd, buf, sizeof buf, 0);
         if (n > 0) {
             if (c.in.size() + static_cast<std::size_t>(n) > limits_.max_request) {
+                ++counters_.bad_frames;
                 refuse(c, fmt::format("request larger than {} bytes", limits_.max_request));
                 return write_to(c);
             }
             c.in.append(buf, static_cast<std::size_t>(n));
+            if (answer_if_complete(c)) {
+                return write_to(c);
+            }
             continue;
         }
         if (n == 0) {
-            answer(c); // the client has finished writing: the request is complete
+            // The client finished writing before its request's end: a truncated request, never applied.
+            if (c.in.empty()) {
+                return false; // connected and left (someone_listens, for one): nothing to say
+            }
+            ++counters_.incomplete;
+            refuse(c, incomplete_request_error(c.in));
             return write_to(c);
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -211,19 +224,28 @@ bool control_server::write_to(client& c)
     return false; // all sent: close
 }
 
-void control_server::answer(client& c)
+bool control_server::answer_if_complete(client& c)
 {
-    std::string_view text = c.in;
-    const auto nl = text.find('\n');
-    std::string_view command = text.substr(0, nl);
-    const std::string_view body = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    while (!command.empty() && (command.back() == '\r' || command.back() == ' ')) {
-        command.remove_suffix(1);
+    std::string command;
+    std::string body;
+    std::string error;
+    switch (scan_request(c.in, c.resume, command, body, error)) {
+    case frame_state::incomplete:
+        return false;
+    case frame_state::bad:
+        ++counters_.bad_frames;
+        refuse(c, error);
+        return true;
+    case frame_state::complete:
+        break;
     }
-    if (command.find('\0') != std::string_view::npos) {
+    c.in.clear();
+    c.in.shrink_to_fit();
+    if (command.find('\0') != std::string::npos) {
         refuse(c, "the request is not text");
-        return;
+        return true;
     }
+    ++counters_.requests;
     try {
         c.out = handler_(command, body);
     } catch (const std::exception& e) {
@@ -231,6 +253,8 @@ void control_server::answer(client& c)
     }
     c.replying = true;
     c.deadline = std::chrono::steady_clock::now() + limits_.reply_timeout;
+    shutdown(c.fd, SHUT_RD); // one request per connection: what else it sends is not read
+    return true;
 }
 
 void control_server::refuse(client& c, std::string_view why)

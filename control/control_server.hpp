@@ -1,12 +1,14 @@
 #pragma once
 // The Unix control socket, served by the control core (ARCHITECTURE.md "Processes and cores"), never by a
-// worker. One request per connection, as `socat` sends it: the text up to the client's end of writing
-// (shutdown, or EOF of socat's standard input). The first line is the command, the rest its body; the
-// reply is one JSON object with "ok" true or false, then the server closes. Every client is non-blocking
-// and bounded (request size, time to send it, clients at once), so a slow, silent or vanishing client
-// costs the others nothing.
+// worker. One request per connection, framed (control/request.hpp): the command line, and for apply,
+// validate and cli a body up to a line with a single ".". It is answered as soon as its frame is
+// complete; a connection that ends before that gets nothing done, and is counted. The reply is one
+// JSON object with "ok" true or false, then the server closes. Every client is non-blocking and bounded
+// (request size, time to send it, clients at once), so a slow, silent or vanishing client costs the
+// others nothing.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +24,15 @@ struct server_limits {
     std::chrono::milliseconds reply_timeout{10000};   // to take the whole reply
 };
 
+// What the server itself counts (the `stats` reply's "control" member).
+struct server_counters {
+    std::uint64_t requests = 0;   // complete requests handed to the handler
+    std::uint64_t incomplete = 0; // the connection ended before the request's end: nothing done
+    std::uint64_t bad_frames = 0; // oversized, an over-long command line, bytes after the end
+    std::uint64_t timed_out = 0;  // not sent within the request timeout
+    std::uint64_t refused_clients = 0; // turned away at connect (too many at once)
+};
+
 class control_server {
 public:
     // Handles one request (command line and body) and returns the reply (a JSON object).
@@ -30,7 +41,7 @@ public:
     // Creates the socket at `path` (its directory too; a stale socket file is replaced, a live one is an
     // error) with mode 0660. Returns null and sets `error` when it cannot.
     static std::unique_ptr<control_server> create(const std::string& path, handler h, server_limits limits,
-                                                  std::string& error);
+                                                  server_counters& counters, std::string& error);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
@@ -42,24 +53,27 @@ private:
     struct client {
         int fd = -1;
         std::string in;
+        std::size_t resume = 0; // where the search for the request's end line goes on
         std::string out;
         std::size_t sent = 0;
         bool replying = false;
         std::chrono::steady_clock::time_point deadline;
     };
 
-    control_server(int fd, std::string path, handler h, server_limits limits);
+    control_server(int fd, std::string path, handler h, server_limits limits, server_counters& counters);
     void accept_all();
     // Returns false when the client is done (closed).
     bool read_from(client& c);
     bool write_to(client& c);
-    void answer(client& c);
+    // Answers the request when its frame is complete (or refuses a bad one); false while it is not.
+    bool answer_if_complete(client& c);
     void refuse(client& c, std::string_view why);
 
     int listen_fd_ = -1;
     std::string path_;
     handler handler_;
     server_limits limits_;
+    server_counters& counters_;
     std::vector<client> clients_;
 };
 

@@ -2,6 +2,7 @@
 // others send one request to sipalgd's control socket (README "The control socket") and print the
 // reply for people, or as it came with --json. Exit status: 0 all good, 1 something to report (a
 // finding, a refused request, no daemon), 2 usage errors.
+#include "control/request.hpp"
 #include "control/sip_check.hpp"
 
 #include <boost/program_options.hpp>
@@ -273,7 +274,7 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
             if (depth <= 0 && !first.empty()) {
                 depth = 0;
                 std::string reply;
-                if (!exchange(socket_path, "cli\n" + block, reply)) {
+                if (!exchange(socket_path, control::frame_request("cli", block), reply)) {
                     fmt::print(stderr, "{}\n", reply);
                     return 1;
                 }
@@ -300,30 +301,34 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
         }
         const std::string file = rest.empty() ? "-" : rest[0];
         source = file == "-" ? "<stdin>" : file;
-        request = "cli\n" + read_input(file);
+        request = control::frame_request("cli", read_input(file));
     } else if (verb == "apply" || verb == "validate") {
         if (rest.size() != 1) {
             fmt::print(stderr, "sipalgctl {}: give one FILE (- reads standard input)\n", verb);
             return 2;
         }
         source = rest[0] == "-" ? "<stdin>" : rest[0];
-        request = verb + "\n" + read_input(rest[0]);
+        request = control::frame_request(verb, read_input(rest[0]));
     } else if (verb == "show") {
         if (rest == std::vector<std::string>{"config"} && cli_form) {
             verb = "cli"; // the same configuration as FortiOS CLI
-            request = "cli\nshow full-configuration\n";
+            request = control::frame_request("cli", "show full-configuration\n");
         } else if (rest == std::vector<std::string>{"config"}) {
-            request = "show config\n";
+            request = control::frame_request("show config", {});
         } else {
             fmt::print(stderr, "sipalgctl show: 'show config' or 'show config --cli'\n");
             return 2;
         }
     } else {
-        request = verb;
+        std::string command = verb;
         for (const auto& a : rest) {
-            request += " " + a;
+            if (a.find_first_of("\r\n") != std::string::npos) {
+                fmt::print(stderr, "sipalgctl {}: an argument holds a line break\n", verb);
+                return 2;
+            }
+            command += " " + a;
         }
-        request += "\n";
+        request = control::frame_request(command, {});
     }
     std::string reply;
     if (!exchange(socket_path, request, reply)) {

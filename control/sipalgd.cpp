@@ -273,13 +273,14 @@ int run(int argc, char** argv)
         }
     });
 
-    control::commands cmds(app, cfg, o.config_path);
+    control::server_counters server_counters;
+    control::commands cmds(app, cfg, o.config_path, server_counters);
     std::string socket_error;
     auto server = control::control_server::create(
         o.control_socket, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
         control::server_limits{.request_timeout = std::chrono::milliseconds(o.control_timeout_ms),
                                .reply_timeout = std::chrono::milliseconds(o.control_timeout_ms)},
-        socket_error);
+        server_counters, socket_error);
     if (!server) {
         fmt::print(stderr, "sipalgd: {}\n", socket_error);
         dp::unregister_telemetry();

@@ -103,7 +103,7 @@ def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding
     start = forwarded(daemon)
     # Unknown command, binary garbage, a truncated YAML document.
     assert control_request(daemon.sock, 'reboot\n')['ok'] is False
-    assert control_request(daemon.sock, b'\x00\xff\xfe binary\x00\n')['ok'] is False
+    assert control_request(daemon.sock, b'\x00\xff\xfe binary\x00\n', raw=True)['ok'] is False
     assert control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    1: {name: "unterminated')['ok'] is False
     # Oversized: refused before it is all read.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -155,6 +155,64 @@ def test_bad_clients_get_an_error_or_are_dropped_and_the_daemon_keeps_forwarding
     assert results == [True] * 100
     assert forwarded(daemon) > start
     assert daemon.proc.poll() is None
+
+
+def raw_exchange(path, data, end_writing=True, timeout=10):
+    """Bytes sent as they are (no framing added); the reply, parsed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        if end_writing:
+            s.shutdown(socket.SHUT_WR)
+        reply = b''
+        while chunk := s.recv(65536):
+            reply += chunk
+    return json.loads(reply)
+
+
+CHANGE = b'apply\nfirewall:\n  policy:\n    77: {name: half-sent, action: accept}\n'
+
+
+def test_a_request_is_complete_only_when_its_frame_says_so(daemon):
+    before = control_request(daemon.sock, 'show config\n')['yaml']
+    saved = daemon.cfg.read_text()
+    # A whole document whose end line never came: the connection's end is no terminator.
+    r = raw_exchange(daemon.sock, CHANGE)
+    assert r['ok'] is False and 'end line' in r['error'] and 'nothing was done' in r['error']
+    # A command line without its line feed (a truncated 'clear' must not clear everything).
+    r = raw_exchange(daemon.sock, b'clear proto=17')
+    assert r['ok'] is False and 'line feed' in r['error']
+    # A client killed half way through: it never reads a reply.
+    for cut in (5, len(CHANGE) // 2, len(CHANGE)):
+        gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        gone.connect(daemon.sock)
+        gone.sendall(CHANGE[:cut])
+        gone.close()
+    # Bytes after the end: one request per connection, and the whole of it refused.
+    r = raw_exchange(daemon.sock, CHANGE + b'.\nclear\n')
+    assert r['ok'] is False and 'after the request' in r['error']
+    r = raw_exchange(daemon.sock, b'stats\nclear\n')
+    assert r['ok'] is False and 'one request per connection' in r['error']
+    for _ in range(100):
+        counted = control_request(daemon.sock, 'stats\n')['control']
+        if counted['incomplete'] >= 5:
+            break
+        time.sleep(0.05)
+    assert counted['incomplete'] == 5 and counted['bad_frames'] == 2
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
+    assert daemon.cfg.read_text() == saved
+    # Framed, it is answered at once, without waiting for the end of writing; a body line starting
+    # with "." comes through with its stuffed "." taken off.
+    r = raw_exchange(daemon.sock, CHANGE.replace(b'half-sent', b'framed') + b'.\n', end_writing=False)
+    assert r == {'ok': True, 'applied': True, 'saved': str(daemon.cfg)}
+    assert '"framed"' in control_request(daemon.sock, 'show config\n')['yaml']
+    r = raw_exchange(daemon.sock, b'cli\r\nconfig firewall policy\r\n edit 77\r\n  set comments ".x"\r\n'
+                                  b' next\r\nend\r\n.\r\n', end_writing=False)
+    assert r['ok'] is True, r
+    r = control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    78: {name: dotted, action: accept}\n...\n')
+    assert r['ok'] is True, r
+    assert '"dotted"' in control_request(daemon.sock, 'show config\n')['yaml']
 
 
 def sipalgctl(daemon, *args, stdin=None):

@@ -52,13 +52,30 @@ def control_socket_path():
     return str(Path(tempfile.mkdtemp(prefix='sipalg-ctl-')) / 'sipalgd.sock')
 
 
-def control_request(path, text, timeout=20):
-    """One request on a control socket as socat sends it: the text, then the end of writing; the JSON
-    reply, parsed."""
+BODY_COMMANDS = ('apply', 'validate', 'cli')
+
+
+def frame_request(text):
+    """A request framed as sipalgd reads it (README "The control socket"): the command line, and for
+    apply, validate and cli the body's lines, a leading "." doubled, then a line with a single "."."""
+    command, _, body = text.partition('\n')
+    if command.split(' ')[0] not in BODY_COMMANDS:
+        return command + '\n'
+    if body and not body.endswith('\n'):
+        body += '\n'
+    lines = body.split('\n')[:-1] if body else []
+    return command + '\n' + ''.join(('.' if ln.startswith('.') else '') + ln + '\n' for ln in lines) + '.\n'
+
+
+def control_request(path, text, timeout=20, raw=False):
+    """One request on a control socket: `text` is the command line and its body, framed here (`raw`:
+    bytes sent as they are), then the end of writing; the JSON reply, parsed."""
     import socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
+        if not raw:
+            text = frame_request(text)
         s.sendall(text.encode() if isinstance(text, str) else text)
         s.shutdown(socket.SHUT_WR)
         data = b''
