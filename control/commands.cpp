@@ -4,6 +4,7 @@
 #include "control/cli.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
+#include "control/output_filter.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
 #include "nat/session_filter.hpp"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -230,13 +232,98 @@ std::string commands::commit(const config& next, const dp::plan& plan, std::stri
     return {};
 }
 
-// FortiOS CLI text: the configuration blocks first (all or nothing), then show and diagnose in order;
-// their output is the reply's "output".
+namespace {
+
+// One output line of a cli request (show, diagnose), checked before anything changes; run after.
+struct cli_action {
+    enum class kind {
+        show,           // `text` is the configuration as the request leaves it
+        alg_calls,      // diagnose sys sip-proxy calls list
+        helper_calls,   // diagnose sys sip dialog list
+        mappings,       // diagnose sys sip mapping list
+        filter_clear,   // diagnose sys session filter clear
+        filter_set,     // diagnose sys session filter FIELD VALUE
+        session_list,   // diagnose sys session list
+        session_clear,  // diagnose sys session clear
+    };
+    int line = 0;
+    kind what = kind::show;
+    std::string text;
+    nat::session_filter filter;
+    output_pipe pipe;
+};
+
+bool words_are(const std::vector<std::string>& w, std::initializer_list<std::string_view> expected)
+{
+    return w.size() == expected.size() && std::equal(w.begin(), w.end(), expected.begin());
+}
+
+// The action of one command line, or an error text.
+std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
+{
+    std::vector<std::string> w;
+    std::string error;
+    if (!split_output_pipe(c.words, w, a.pipe, error)) {
+        return error;
+    }
+    a.line = c.line;
+    if (w[0] == "show") {
+        a.what = cli_action::kind::show;
+        if (!show_cli(cfg, std::vector<std::string>(w.begin() + 1, w.end()), a.text)) {
+            return fmt::format("show: no such path '{}'", fmt::join(w.begin() + 1, w.end(), " "));
+        }
+        return {};
+    }
+    using k = cli_action::kind;
+    if (words_are(w, {"diagnose", "sys", "sip-proxy", "calls", "list"})) {
+        a.what = k::alg_calls;
+    } else if (words_are(w, {"diagnose", "sys", "sip", "dialog", "list"})) {
+        a.what = k::helper_calls;
+    } else if (words_are(w, {"diagnose", "sys", "sip", "mapping", "list"})) {
+        a.what = k::mappings;
+    } else if (words_are(w, {"diagnose", "sys", "session", "filter", "clear"})) {
+        a.what = k::filter_clear;
+    } else if (words_are(w, {"diagnose", "sys", "session", "list"})) {
+        a.what = k::session_list;
+    } else if (words_are(w, {"diagnose", "sys", "session", "clear"})) {
+        a.what = k::session_clear;
+    } else if (w.size() == 6 && words_are({w.begin(), w.begin() + 4}, {"diagnose", "sys", "session", "filter"})) {
+        const auto f = nat::parse_session_filter(w[4] + "=" + w[5]);
+        if (!f) {
+            return fmt::format("diagnose sys session filter: field {} or value {} not understood (src dst sport dport "
+                               "proto policy)",
+                               w[4], w[5]);
+        }
+        a.what = k::filter_set;
+        a.filter = *f;
+    } else {
+        return fmt::format("'{}' is not supported here", fmt::join(w, " "));
+    }
+    return {};
+}
+
+} // namespace
+
+// FortiOS CLI text as one transaction (FortiOS `execute config-transaction`): every line is checked first,
+// the configuration blocks on a copy and the output lines against what the request leaves in force; a
+// refused line refuses the request, which then changes nothing. Otherwise the configuration is
+// committed once, and the output lines run in order; their output is the reply's "output".
 std::string commands::cli(std::string_view text)
 {
     cli_result r = apply_cli(running_, text);
-    if (!r.ok()) {
-        return errors_reply(r.errors);
+    std::vector<config_error> errors = std::move(r.errors);
+    const config& after = r.changed && errors.empty() ? r.cfg : running_;
+    std::vector<cli_action> actions(r.commands.size());
+    for (std::size_t i = 0; i < r.commands.size(); ++i) {
+        if (std::string err = plan_action(r.commands[i], after, actions[i]); !err.empty()) {
+            errors.push_back({{r.commands[i].line, 1}, std::move(err)});
+        }
+    }
+    if (!errors.empty()) {
+        std::sort(errors.begin(), errors.end(), [](const config_error& a, const config_error& b) {
+            return a.where.line < b.where.line;
+        });
+        return errors_reply(errors);
     }
     std::string saved = "\"saved\":null";
     if (r.changed) {
@@ -248,81 +335,82 @@ std::string commands::cli(std::string_view text)
             return error_reply(err);
         }
     }
+    // From here on the request is accepted: what a line cannot do now is a warning, never a refusal.
     std::string output;
-    for (const auto& c : r.commands) {
-        const auto& w = c.words;
-        if (w[0] == "show") {
-            if (!show_cli(running_, std::vector<std::string>(w.begin() + 1, w.end()), output)) {
-                return error_reply(fmt::format("line {}: show: no such path", c.line));
-            }
-            continue;
-        }
-        // diagnose sys sip-proxy calls list (the ALG's calls), diagnose sys sip dialog list (the
-        // session helper's), diagnose sys sip mapping list (the pinholes of both).
-        const bool alg_calls = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip-proxy" &&
-                               w[3] == "calls" && w[4] == "list";
-        const bool helper_calls = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip" &&
-                                  w[3] == "dialog" && w[4] == "list";
-        const bool mappings = w.size() == 5 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "sip" &&
-                              w[3] == "mapping" && w[4] == "list";
-        if (alg_calls || helper_calls || mappings) {
+    std::vector<std::string> warnings;
+    const auto late = [&](const cli_action& a) {
+        warnings.push_back(fmt::format("line {}: a worker did not answer in time; its output is missing", a.line));
+    };
+    using k = cli_action::kind;
+    for (auto& a : actions) {
+        std::string out;
+        switch (a.what) {
+        case k::show:
+            out = std::move(a.text);
+            break;
+        case k::alg_calls:
+        case k::helper_calls:
+        case k::mappings: {
             nat::session_filter none;
             none.proto = 0; // no session has protocol 0: the SIP tables only
             const dp::session_list list = app_.query_sessions(none, false, 100000, 5000, true);
             if (!list.complete) {
-                return error_reply("a worker did not answer in time");
+                late(a);
+                continue;
             }
-            output += mappings ? format_pinholes(list) : format_calls(list, alg_calls ? nat::sip_engine::alg : nat::sip_engine::helper);
+            out = a.what == k::mappings ? format_pinholes(list)
+                                        : format_calls(list, a.what == k::alg_calls ? nat::sip_engine::alg
+                                                                                     : nat::sip_engine::helper);
+            break;
+        }
+        case k::filter_clear:
+            diag_filter_ = {};
+            continue;
+        case k::filter_set: {
+            // Fields add up, as on FortiOS.
+            const auto take = [](auto& to, const auto& from) {
+                if (from) {
+                    to = from;
+                }
+            };
+            take(diag_filter_.src, a.filter.src);
+            take(diag_filter_.dst, a.filter.dst);
+            take(diag_filter_.sport, a.filter.sport);
+            take(diag_filter_.dport, a.filter.dport);
+            take(diag_filter_.proto, a.filter.proto);
+            take(diag_filter_.policy, a.filter.policy);
             continue;
         }
-        // diagnose sys session filter <field> <value> | filter clear | clear | list
-        if (w.size() >= 4 && w[0] == "diagnose" && w[1] == "sys" && w[2] == "session") {
-            if (w[3] == "filter" && w.size() == 5 && w[4] == "clear") {
-                diag_filter_ = {};
-                continue;
+        case k::session_list:
+        case k::session_clear: {
+            const bool clear = a.what == k::session_clear;
+            const dp::session_list list = app_.query_sessions(diag_filter_, clear, clear ? 0 : 100000);
+            if (!list.complete) {
+                late(a);
             }
-            if (w[3] == "filter" && w.size() == 6) {
-                const auto f = nat::parse_session_filter(w[4] + "=" + w[5]);
-                if (!f) {
-                    return error_reply(fmt::format("line {}: diagnose sys session filter: field {} or value {} not "
-                                                   "understood (src dst sport dport proto policy)",
-                                                   c.line, w[4], w[5]));
-                }
-                // Fields add up, as on FortiOS.
-                const auto take = [](auto& to, const auto& from) {
-                    if (from) {
-                        to = from;
-                    }
-                };
-                take(diag_filter_.src, f->src);
-                take(diag_filter_.dst, f->dst);
-                take(diag_filter_.sport, f->sport);
-                take(diag_filter_.dport, f->dport);
-                take(diag_filter_.proto, f->proto);
-                take(diag_filter_.policy, f->policy);
-                continue;
+            if (clear) {
+                out = fmt::format("cleared {} session(s)\n", list.cleared);
+                break;
             }
-            if (w.size() == 4 && (w[3] == "clear" || w[3] == "list")) {
-                const bool clear = w[3] == "clear";
-                const dp::session_list list = app_.query_sessions(diag_filter_, clear, clear ? 0 : 100000);
-                if (!list.complete) {
-                    return error_reply("a worker did not answer in time");
-                }
-                if (clear) {
-                    output += fmt::format("cleared {} session(s)\n", list.cleared);
-                    continue;
-                }
-                for (const auto& s : list.sessions) {
-                    output += format_session(s);
-                }
-                output += fmt::format("total session {}\n", list.matched);
-                continue;
+            for (const auto& s : list.sessions) {
+                out += format_session(s);
             }
+            out += fmt::format("total session {}\n", list.matched);
+            break;
         }
-        return error_reply(fmt::format("line {}: '{}' is not supported here", c.line, fmt::join(w, " ")));
+        }
+        output += a.pipe.filters.empty() ? out : a.pipe.run(std::move(out));
     }
-    return fmt::format("{{\"ok\":true,\"applied\":{},{},\"output\":{}}}\n", r.changed ? "true" : "false", saved,
-                       json_string(output));
+    std::string warned;
+    if (!warnings.empty()) {
+        warned = ",\"warnings\":[";
+        for (std::size_t i = 0; i < warnings.size(); ++i) {
+            warned += (i ? "," : "") + json_string(warnings[i]);
+        }
+        warned += "]";
+    }
+    return fmt::format("{{\"ok\":true,\"applied\":{},{},\"output\":{}{}}}\n", r.changed ? "true" : "false", saved,
+                       json_string(output), warned);
 }
 
 void commands::reload_file()
@@ -382,11 +470,15 @@ std::string commands::sessions(std::string_view filter_text, bool clear) const
     }
     constexpr std::size_t max_listed = 100000;
     const dp::session_list list = app_.query_sessions(*filter, clear, clear ? 0 : max_listed);
+    if (clear) {
+        // The workers that answered have cleared theirs: that is no refusal, but it is not all.
+        return list.complete ? fmt::format("{{\"ok\":true,\"cleared\":{}}}\n", list.cleared)
+                             : fmt::format("{{\"ok\":true,\"cleared\":{},\"warnings\":[\"a worker did not answer in "
+                                           "time; its sessions may remain\"]}}\n",
+                                           list.cleared);
+    }
     if (!list.complete) {
         return error_reply("a worker did not answer in time");
-    }
-    if (clear) {
-        return fmt::format("{{\"ok\":true,\"cleared\":{}}}\n", list.cleared);
     }
     std::string out = fmt::format("{{\"ok\":true,\"matched\":{},\"listed\":{},\"sessions\":[", list.matched,
                                   list.sessions.size());

@@ -165,6 +165,12 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
         }
         return 1;
     }
+    // Accepted, with something that could not be done in full (a worker that did not answer).
+    if (const auto warnings = r["warnings"]; warnings && warnings.IsSequence()) {
+        for (const auto& w : warnings) {
+            fmt::print(stderr, "sipalgctl: warning: {}\n", w.as<std::string>(""));
+        }
+    }
     if (verb == "apply") {
         const auto saved = r["saved"];
         fmt::print("applied{}\n", saved && !saved.IsNull() && saved.IsScalar() && saved.Scalar() != "false"

@@ -302,3 +302,56 @@ def test_fortios_cli_through_the_socket(daemon):
     r = control_request(daemon.sock, 'cli\n' + SEED_CLI)
     assert r['ok'] is True, r
     assert 'default-voip-alg-mode: kernel-helper-based' in control_request(daemon.sock, 'show config\n')['yaml']
+
+
+def test_a_cli_request_is_all_or_nothing(daemon):
+    before = control_request(daemon.sock, 'show config\n')['yaml']
+    saved = daemon.cfg.read_text()
+    # The report's case: a change, then a line that is refused. Nothing changes, in memory or on disk.
+    r = control_request(daemon.sock, 'cli\nconfig system settings\n    set default-voip-alg-mode kernel-helper-based\n'
+                                     'end\nshow nosuch path\n')
+    assert r['ok'] is False and [e['line'] for e in r['errors']] == [4], r
+    # Every refused line is named, whatever kind it is.
+    r = control_request(daemon.sock, 'cli\ndiagnose sys session filter sport 4002\n'
+                                     'config system settings\n    set sip-udp-port 5070\nend\n'
+                                     'diagnose sys session filter color red\nget system status\n'
+                                     'show system settings | grep -Q x\ndiagnose sys session clear\n')
+    assert r['ok'] is False and [e['line'] for e in r['errors']] == [5, 6, 7], r
+    assert control_request(daemon.sock, 'show config\n')['yaml'] == before
+    assert daemon.cfg.read_text() == saved
+    # The filter of the refused request was not set: the list shows every session.
+    for _ in range(100):
+        listed = control_request(daemon.sock, 'cli\ndiagnose sys session list\n')
+        if 'total session 8' in listed['output']:
+            break
+        time.sleep(0.05)
+    assert 'total session 8' in listed['output'], listed
+    # Accepted: the change is committed once, and the output lines show what the request left in force.
+    r = control_request(daemon.sock, 'cli\nconfig system settings\n    set default-voip-alg-mode kernel-helper-based\n'
+                                     'end\nshow system settings | grep alg-mode\n')
+    assert r['ok'] is True and r['applied'] is True, r
+    assert r['output'] == '    set default-voip-alg-mode kernel-helper-based\n'
+    assert 'kernel-helper-based' in daemon.cfg.read_text()
+
+
+def test_fortios_output_filters(daemon):
+    for _ in range(100):
+        r = control_request(daemon.sock, 'cli\ndiagnose sys session list | grep -c "session info"\n')
+        if r['output'] == '8\n':
+            break
+        time.sleep(0.05)
+    assert r['output'] == '8\n', r
+    # The seed's own line, and the other forms FortiOS lists.
+    r = control_request(daemon.sock, 'cli\n# diagnose sys session list | grep sip\n')
+    assert r['ok'] is True and r['output'] == ''  # DNS flows only: no SIP helper here
+    r = control_request(daemon.sock, 'cli\ndiagnose sys session list | grep -i ORIG | grep -c 198.51.100.2:53\n')
+    assert r['output'] == '8\n'
+    r = control_request(daemon.sock, 'cli\nshow system settings | grep -v "set "\n')
+    assert r['output'] == 'config system settings\nend\n'
+    r = control_request(daemon.sock, 'cli\nshow system settings | grep -n -A 1 -B 1 sip-tcp-port\n')
+    lines = r['output'].splitlines()
+    assert len(lines) == 3 and ':    set sip-tcp-port' in lines[1] and lines[0].split('-')[0].isdigit()
+    r = control_request(daemon.sock, 'cli\ndiagnose sys sip mapping list | grep -c ^mapping:\n')
+    assert r['output'] == '0\n'
+    r = control_request(daemon.sock, 'cli\nshow system settings | sort\n')
+    assert r['ok'] is False and r['errors'][0]['line'] == 1
