@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,14 +38,30 @@ std::string errors_reply(const std::vector<config_error>& errors)
     return out + "]}\n";
 }
 
-// Writes `text` to `path` so that a crash leaves the old file or the new one, never half of one:
-// a temporary file beside it, fsync, rename over, fsync of the directory (the rename itself).
-std::string write_atomically(const std::string& path, const std::string& text)
+// Writes `text` to `link` so that a crash leaves the old file or the new one, never half of one:
+// a temporary file beside it, fsync, rename over, fsync of the directory (the rename itself). A
+// symbolic link is written through: the file it points to is replaced, keeping its mode and owner,
+// and the link stays.
+std::string write_atomically(const std::string& link, const std::string& text)
 {
+    std::error_code ec;
+    const std::string path = std::filesystem::weakly_canonical(link, ec).string();
+    if (ec) {
+        return fmt::format("cannot resolve {}: {}", link, ec.message());
+    }
     const std::string tmp = path + ".tmp";
     const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
         return fmt::format("cannot write {}: {}", tmp, std::strerror(errno));
+    }
+    if (struct stat st{}; stat(path.c_str(), &st) == 0) {
+        // The mode it had; the owner too when we may (a non-root daemon keeps its own).
+        if (fchmod(fd, st.st_mode & 07777) != 0 || (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM)) {
+            const std::string err = fmt::format("cannot give {} the mode of {}: {}", tmp, path, std::strerror(errno));
+            close(fd);
+            unlink(tmp.c_str());
+            return err;
+        }
     }
     std::size_t done = 0;
     while (done < text.size()) {
@@ -83,6 +100,14 @@ std::string endpoint(be32 a, be16 p)
 }
 
 } // namespace
+
+// The file's path made absolute once, at start: replies name it, and a later change of directory
+// must not move it.
+commands::commands(dp::appliance& app, config running, const std::string& path, const server_counters& server)
+    : app_(app), running_(std::move(running)), path_(path.empty() ? path : std::filesystem::absolute(path).string()),
+      server_(server)
+{
+}
 
 std::string commands::handle(std::string_view command, std::string_view body)
 {
@@ -447,9 +472,9 @@ std::string commands::stats() const
         out += fmt::format("{}\"{}\":{}", i ? "," : "", dp::counter_names[i], totals[i]);
     }
     out += fmt::format("}},\"control\":{{\"requests\":{},\"incomplete\":{},\"bad_frames\":{},\"timed_out\":{},"
-                       "\"refused_clients\":{}}}",
+                       "\"refused_clients\":{},\"dropped_clients\":{}}}",
                        server_.requests, server_.incomplete, server_.bad_frames, server_.timed_out,
-                       server_.refused_clients);
+                       server_.refused_clients, server_.dropped_clients);
     out += fmt::format(",\"sessions_active\":{},\"workers\":[", app_.sessions_active());
     for (unsigned w = 0; w < app_.workers(); ++w) {
         const auto& c = app_.worker_at(w).counters();

@@ -21,10 +21,7 @@ public:
     // `path`: the configuration file the daemon started with (empty: none); a successful apply is
     // written there atomically so a restart comes back with it.
     // `server`: the control socket's own counters, for the stats reply.
-    commands(dp::appliance& app, config running, std::string path, const server_counters& server)
-        : app_(app), running_(std::move(running)), path_(std::move(path)), server_(server)
-    {
-    }
+    commands(dp::appliance& app, config running, const std::string& path, const server_counters& server);
 
     // One request: the command line and its body; returns the JSON reply.
     std::string handle(std::string_view command, std::string_view body);

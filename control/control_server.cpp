@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,9 +44,19 @@ std::string error_reply(std::string_view message)
     return fmt::format("{{\"ok\":false,\"error\":{}}}\n", json_string(message));
 }
 
-std::unique_ptr<control_server> control_server::create(const std::string& path, handler h, server_limits limits,
-                                                       server_counters& counters, std::string& error)
+std::unique_ptr<control_server> control_server::create(const std::string& path, const std::string& group, handler h,
+                                                       server_limits limits, server_counters& counters,
+                                                       std::string& error)
 {
+    gid_t gid = static_cast<gid_t>(-1);
+    if (!group.empty()) {
+        const struct group* g = getgrnam(group.c_str());
+        if (g == nullptr) {
+            error = fmt::format("control group '{}' does not exist", group);
+            return nullptr;
+        }
+        gid = g->gr_gid;
+    }
     sockaddr_un a{};
     if (path.empty() || path.size() >= sizeof a.sun_path) {
         error = fmt::format("control socket path '{}' is empty or longer than {} bytes", path, sizeof a.sun_path - 1);
@@ -76,7 +87,8 @@ std::unique_ptr<control_server> control_server::create(const std::string& path, 
     const mode_t old = umask(0117);
     const int rc = bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
     umask(old);
-    if (rc != 0 || chmod(path.c_str(), 0660) != 0 || listen(fd, SOMAXCONN) != 0) {
+    if (rc != 0 || chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 || chmod(path.c_str(), 0660) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
         error = fmt::format("cannot listen on control socket {}: {}", path, std::strerror(errno));
         close(fd);
         return nullptr;
@@ -156,10 +168,21 @@ void control_server::accept_all()
         }
         client c;
         c.fd = fd;
-        c.deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
-        if (clients_.size() >= limits_.max_clients) {
+        c.since = std::chrono::steady_clock::now();
+        c.deadline = c.since + limits_.request_timeout;
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+            c.uid = cred.uid;
+        } else {
+            c.uid = static_cast<unsigned>(-1); // unknown: not root
+        }
+        if (!admit(c.uid)) {
             ++counters_.refused_clients;
-            refuse(c, "too many clients at once; try again");
+            refuse(c, c.uid != 0 && held_by(c.uid) >= limits_.max_per_user
+                          ? fmt::format("too many connections of user {} at once (at most {}); try again", c.uid,
+                                        limits_.max_per_user)
+                          : std::string("too many clients at once; try again"));
             if (!write_to(c)) {
                 close(fd);
                 continue;
@@ -167,6 +190,52 @@ void control_server::accept_all()
         }
         clients_.push_back(std::move(c));
     }
+}
+
+std::size_t control_server::held_by(unsigned uid) const
+{
+    return static_cast<std::size_t>(
+        std::count_if(clients_.begin(), clients_.end(), [uid](const client& c) { return c.uid == uid && !c.replying; }));
+}
+
+bool control_server::admit(unsigned uid)
+{
+    if (uid != 0 && held_by(uid) >= limits_.max_per_user) {
+        return false;
+    }
+    std::size_t open = 0;
+    for (const auto& c : clients_) {
+        open += c.replying ? 0u : 1u;
+    }
+    if (open < limits_.max_clients) {
+        return true;
+    }
+    // Full: the user holding the most gives up its oldest connection that is still sending.
+    std::vector<std::pair<unsigned, std::size_t>> held;
+    for (const auto& c : clients_) {
+        if (c.replying) {
+            continue;
+        }
+        auto it = std::find_if(held.begin(), held.end(), [&](const auto& h) { return h.first == c.uid; });
+        if (it == held.end()) {
+            held.emplace_back(c.uid, 1);
+        } else {
+            ++it->second;
+        }
+    }
+    const auto most = std::max_element(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (most == held.end() || (most->first == uid && uid != 0)) {
+        return false;
+    }
+    client* oldest = nullptr;
+    for (auto& c : clients_) {
+        if (!c.replying && c.uid == most->first && (oldest == nullptr || c.since < oldest->since)) {
+            oldest = &c;
+        }
+    }
+    ++counters_.dropped_clients;
+    refuse(*oldest, "dropped to make room for another client (too many connections at once)");
+    return true;
 }
 
 bool control_server::read_from(client& c)

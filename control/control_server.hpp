@@ -19,7 +19,11 @@ namespace sipalg::control {
 
 struct server_limits {
     std::size_t max_request = 16u << 20;          // bytes; beyond it the request is refused
-    std::size_t max_clients = 256;                // connections at once; beyond it a new one is refused
+    // Connections at once. When they are all taken, a newcomer makes room by dropping the oldest
+    // connection of the user that holds the most (unless that is its own user, and it is not root):
+    // no one client locks the operators out, and root always gets in.
+    std::size_t max_clients = 256;
+    std::size_t max_per_user = 32;                // connections at once of one user other than root
     std::chrono::milliseconds request_timeout{10000}; // to send a whole request
     std::chrono::milliseconds reply_timeout{10000};   // to take the whole reply
 };
@@ -30,7 +34,8 @@ struct server_counters {
     std::uint64_t incomplete = 0; // the connection ended before the request's end: nothing done
     std::uint64_t bad_frames = 0; // oversized, an over-long command line, bytes after the end
     std::uint64_t timed_out = 0;  // not sent within the request timeout
-    std::uint64_t refused_clients = 0; // turned away at connect (too many at once)
+    std::uint64_t refused_clients = 0; // turned away at connect (too many at once, or of its user)
+    std::uint64_t dropped_clients = 0; // dropped to make room for a newcomer
 };
 
 class control_server {
@@ -39,9 +44,11 @@ public:
     using handler = std::function<std::string(std::string_view command, std::string_view body)>;
 
     // Creates the socket at `path` (its directory too; a stale socket file is replaced, a live one is an
-    // error) with mode 0660. Returns null and sets `error` when it cannot.
-    static std::unique_ptr<control_server> create(const std::string& path, handler h, server_limits limits,
-                                                  server_counters& counters, std::string& error);
+    // error) with mode 0660, owned by `group` when that is not empty (so that an operators' group can use
+    // it). Returns null and sets `error` when it cannot.
+    static std::unique_ptr<control_server> create(const std::string& path, const std::string& group, handler h,
+                                                  server_limits limits, server_counters& counters,
+                                                  std::string& error);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
@@ -57,11 +64,18 @@ private:
         std::string out;
         std::size_t sent = 0;
         bool replying = false;
+        unsigned uid = 0; // the peer's user (SO_PEERCRED)
         std::chrono::steady_clock::time_point deadline;
+        std::chrono::steady_clock::time_point since; // connected
     };
 
     control_server(int fd, std::string path, handler h, server_limits limits, server_counters& counters);
     void accept_all();
+    // Whether a newcomer of user `uid` may stay; drops the connection that makes room for it when that
+    // is what it takes.
+    bool admit(unsigned uid);
+    // The connections of user `uid` still sending their request.
+    std::size_t held_by(unsigned uid) const;
     // Returns false when the client is done (closed).
     bool read_from(client& c);
     bool write_to(client& c);

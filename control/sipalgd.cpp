@@ -54,6 +54,7 @@ void on_reload(int)
 struct daemon_options {
     std::string config_path;
     std::string control_socket = default_control_socket;
+    std::string control_group;
     std::string stats_file;
     unsigned drain_idle_ms = 100;
     unsigned control_timeout_ms = 10000;
@@ -70,6 +71,8 @@ po::options_description describe(daemon_options& o)
         ("config,c", po::value(&o.config_path), "configuration file (YAML)")
         ("control-socket", po::value(&o.control_socket)->default_value(o.control_socket),
             "Unix control socket path (mode 0660; sipalgctl --socket, socat UNIX-CONNECT:)")
+        ("control-group", po::value(&o.control_group),
+            "group that owns the control socket, so that its members (operators) can use it")
         ("control-timeout-ms", po::value(&o.control_timeout_ms)->default_value(o.control_timeout_ms),
             "milliseconds a control client has to send its request, and to take its reply")
         ("mbufs", po::value(&o.dp.mbufs)->default_value(o.dp.mbufs), "mbufs in the packet pool")
@@ -277,7 +280,7 @@ int run(int argc, char** argv)
     control::commands cmds(app, cfg, o.config_path, server_counters);
     std::string socket_error;
     auto server = control::control_server::create(
-        o.control_socket, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
+        o.control_socket, o.control_group, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
         control::server_limits{.request_timeout = std::chrono::milliseconds(o.control_timeout_ms),
                                .reply_timeout = std::chrono::milliseconds(o.control_timeout_ms)},
         server_counters, socket_error);

@@ -93,17 +93,18 @@ def from_outside(l3, src_mac=OUTSIDE_MAC):
 
 
 @contextlib.contextmanager
-def replaying_daemon(tmp_path, packets, config_text, tag, extra=()):
+def replaying_daemon(tmp_path, packets, config_text, tag, extra=(), sock=None, cfg=None):
     """sipalgd replaying `packets` from memory (net_pcap0, infinite_rx) into net_null0, so it forwards
-    all along, with a control socket of its own; stopped on leaving. The daemon carries `sock`, `cfg`,
-    `eal`, `opts` and `tmp` for tests that talk to it or start it again."""
+    all along, with a control socket of its own (`sock`, or one in tmp_path) and the configuration file
+    `cfg` (or one in tmp_path; written with config_text); stopped on leaving. The daemon carries
+    `sock`, `cfg`, `eal`, `opts` and `tmp` for tests that talk to it or start it again."""
     from scapy.utils import wrpcap
     from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
     rx = tmp_path / 'loop.pcap'
     wrpcap(str(rx), packets)
-    cfg = tmp_path / 'sipalg.yaml'
+    cfg = cfg or tmp_path / 'sipalg.yaml'
     cfg.write_text(config_text)
-    sock = str(tmp_path / 'ctl.sock')
+    sock = sock or str(tmp_path / 'ctl.sock')
     eal = eal_args(unique_prefix(tag), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
     opts = ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock] + list(extra)
     d = Daemon(eal, opts, log_path=tmp_path / 'sipalgd.log')
