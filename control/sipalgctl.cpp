@@ -2,6 +2,7 @@
 // others send one request to sipalgd's control socket (README "The control socket") and print the
 // reply for people, or as it came with --json. Exit status: 0 all good, 1 something to report (a
 // finding, a refused request, no daemon), 2 usage errors.
+#include "control/json.hpp"
 #include "control/request.hpp"
 #include "control/sip_check.hpp"
 
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -228,39 +230,22 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
     return 0;
 }
 
-// apply FILE, validate FILE, show config, stats, sessions [filters], clear [filters].
-int cmd_control(std::string verb, const std::vector<std::string>& args)
+// An error, for people on standard error or, with --json, as a reply would carry it on standard output
+// (a script reads one JSON object either way). Returns `status`.
+int fail(bool json, int status, const std::string& message)
 {
-    std::string socket_path = default_socket;
-    bool json = false;
-    bool cli_form = false;
-    std::vector<std::string> rest;
-    po::options_description d(fmt::format("sipalgctl {} [options]", verb));
-    // clang-format off
-    d.add_options()
-        ("help,h", "show this help")
-        ("socket,s", po::value(&socket_path)->default_value(socket_path), "sipalgd's control socket")
-        ("json", po::bool_switch(&json), "print the reply as sipalgd sent it (one JSON object)")
-        ("cli", po::bool_switch(&cli_form), "show config: as FortiOS CLI instead of YAML");
-    // clang-format on
-    po::options_description hidden;
-    hidden.add_options()("args", po::value(&rest));
-    po::options_description all;
-    all.add(d).add(hidden);
-    po::positional_options_description pos;
-    pos.add("args", -1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        fmt::print(stderr, "sipalgctl {}: {}\n", verb, e.what());
-        return 2;
+    if (json) {
+        fmt::print("{{\"ok\":false,\"error\":{}}}\n", control::json_string(message));
+    } else {
+        fmt::print(stderr, "{}\n", message);
     }
-    if (vm.count("help") != 0) {
-        std::cout << d << "\n";
-        return 0;
-    }
+    return status;
+}
+
+// The request of a control command, sent; the reply printed. Returns the exit status.
+int run_control(std::string verb, const std::vector<std::string>& rest, const std::string& socket_path, bool json,
+                bool cli_form)
+{
     std::string request;
     std::string source = "request";
     if (verb == "cli" && rest.empty() && isatty(0) != 0) {
@@ -281,8 +266,7 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
                 depth = 0;
                 std::string reply;
                 if (!exchange(socket_path, control::frame_request("cli", block), reply)) {
-                    fmt::print(stderr, "{}\n", reply);
-                    return 1;
+                    return fail(json, 1, reply);
                 }
                 try {
                     const YAML::Node r = YAML::Load(reply);
@@ -302,16 +286,14 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
     }
     if (verb == "cli") {
         if (rest.size() > 1) {
-            fmt::print(stderr, "sipalgctl cli: give at most one FILE (- or none reads standard input)\n");
-            return 2;
+            return fail(json, 2, "sipalgctl cli: give at most one FILE (- or none reads standard input)");
         }
         const std::string file = rest.empty() ? "-" : rest[0];
         source = file == "-" ? "<stdin>" : file;
         request = control::frame_request("cli", read_input(file));
     } else if (verb == "apply" || verb == "validate") {
         if (rest.size() != 1) {
-            fmt::print(stderr, "sipalgctl {}: give one FILE (- reads standard input)\n", verb);
-            return 2;
+            return fail(json, 2, fmt::format("sipalgctl {}: give one FILE (- reads standard input)", verb));
         }
         source = rest[0] == "-" ? "<stdin>" : rest[0];
         request = control::frame_request(verb, read_input(rest[0]));
@@ -322,15 +304,13 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
         } else if (rest == std::vector<std::string>{"config"}) {
             request = control::frame_request("show config", {});
         } else {
-            fmt::print(stderr, "sipalgctl show: 'show config' or 'show config --cli'\n");
-            return 2;
+            return fail(json, 2, "sipalgctl show: 'show config' or 'show config --cli'");
         }
     } else {
         std::string command = verb;
         for (const auto& a : rest) {
             if (a.find_first_of("\r\n") != std::string::npos) {
-                fmt::print(stderr, "sipalgctl {}: an argument holds a line break\n", verb);
-                return 2;
+                return fail(json, 2, fmt::format("sipalgctl {}: an argument holds a line break", verb));
             }
             command += " " + a;
         }
@@ -338,15 +318,13 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
     }
     std::string reply;
     if (!exchange(socket_path, request, reply)) {
-        fmt::print(stderr, "{}\n", reply);
-        return 1;
+        return fail(json, 1, reply);
     }
     YAML::Node r;
     try {
         r = YAML::Load(reply);
     } catch (const YAML::Exception& e) {
-        fmt::print(stderr, "sipalgctl: the reply is not JSON: {}\n", e.what());
-        return 1;
+        return fail(json, 1, fmt::format("sipalgctl: the reply is not JSON: {}", e.what()));
     }
     if (json) {
         fmt::print("{}", reply);
@@ -358,56 +336,158 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
 struct command {
     const char* name;
     int (*handler)(const std::vector<std::string>&);
-    const char* help;
+    const char* synopsis; // the arguments after the name
+    const char* help;     // one line, for the list of commands
+    const char* details;  // what the arguments are, for COMMAND --help
 };
+const command* find_command(std::string_view name);
+
+// apply FILE, validate FILE, cli [FILE], show config, stats, sessions [filters], clear [filters].
+int cmd_control(std::string verb, const std::vector<std::string>& args)
+{
+    std::string socket_path = default_socket;
+    bool json = std::find(args.begin(), args.end(), "--json") != args.end(); // for errors before parsing
+    bool cli_form = false;
+    std::vector<std::string> rest;
+    const command* self = find_command(verb);
+    po::options_description d(fmt::format("usage: sipalgctl {} {}\n\n{}\n\noptions", verb, self->synopsis,
+                                          self->details));
+    // clang-format off
+    d.add_options()
+        ("help,h", "show this help")
+        ("socket,s", po::value(&socket_path)->default_value(socket_path), "sipalgd's control socket")
+        ("json", po::bool_switch(&json), "print the reply as sipalgd sent it (one JSON object)")
+        ("cli", po::bool_switch(&cli_form), "show config: as FortiOS CLI instead of YAML");
+    // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("args", po::value(&rest));
+    po::options_description all;
+    all.add(d).add(hidden);
+    po::positional_options_description pos;
+    pos.add("args", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return fail(json, 2, fmt::format("sipalgctl {}: {}", verb, e.what()));
+    }
+    if (vm.count("help") != 0) {
+        std::cout << d << "\n";
+        return 0;
+    }
+    try {
+        return run_control(verb, rest, socket_path, json, cli_form);
+    } catch (const std::exception& e) {
+        return fail(json, 2, fmt::format("sipalgctl {}: {}", verb, e.what()));
+    }
+}
+
+constexpr const char* filters_help =
+    "FILTER: src=ADDRESS dst=ADDRESS sport=PORT dport=PORT proto=NUMBER policy=ID, as FortiOS's\n"
+    "diagnose sys session filter: the originator's addresses and ports; every one given must match.";
+
+int control_command(const std::vector<std::string>& a, const char* verb)
+{
+    return cmd_control(verb, a);
+}
 
 constexpr command commands[] = {
-    {"sip-check", cmd_sip_check, "check raw SIP messages in files as the ALG would (no daemon needed)"},
-    {"apply", [](const std::vector<std::string>& a) { return cmd_control("apply", a); },
-     "apply a YAML document (sections it holds replace the running ones); saved to sipalgd's --config"},
-    {"cli", [](const std::vector<std::string>& a) { return cmd_control("cli", a); },
-     "FortiOS CLI text (config blocks, show, diagnose sys session) from FILE, stdin or a prompt"},
-    {"validate", [](const std::vector<std::string>& a) { return cmd_control("validate", a); },
-     "check a YAML document against the running configuration without applying it"},
-    {"show", [](const std::vector<std::string>& a) { return cmd_control("show", a); },
-     "show config [--cli]: the running configuration as YAML, or as FortiOS CLI"},
-    {"stats", [](const std::vector<std::string>& a) { return cmd_control("stats", a); },
-     "counters that are not zero, and the sessions in the tables"},
-    {"sessions", [](const std::vector<std::string>& a) { return cmd_control("sessions", a); },
-     "list sessions [src=A dst=A sport=N dport=N proto=N policy=N]"},
-    {"clear", [](const std::vector<std::string>& a) { return cmd_control("clear", a); },
-     "remove sessions on every worker [same filters as sessions]"},
+    {"sip-check", cmd_sip_check, "[options] FILE...",
+     "check raw SIP messages in files as the ALG would (no daemon needed)",
+     "FILE: raw SIP messages, one per file (\"-\": standard input), or with --stream a TCP byte stream."},
+    {"apply", [](const std::vector<std::string>& a) { return control_command(a, "apply"); }, "FILE [options]",
+     "apply a YAML document (sections it holds replace the running ones); saved to sipalgd's --config",
+     "FILE: a YAML document (\"-\": standard input). The sections it holds replace the running ones, the\n"
+     "others stay; all or nothing. Refusals are printed as FILE:LINE:COLUMN: message."},
+    {"cli", [](const std::vector<std::string>& a) { return control_command(a, "cli"); }, "[FILE] [options]",
+     "FortiOS CLI text (config blocks, show, diagnose, | grep) from FILE, stdin or a prompt",
+     "FILE: FortiOS CLI text (\"-\" or none: standard input; on a terminal, a prompt). One transaction:\n"
+     "every line is checked first, the config blocks are committed once, then the output lines run:\n"
+     "  show [PATH [ENTRY]] | show full-configuration\n"
+     "  diagnose sys session filter FIELD VALUE | filter clear | list | clear\n"
+     "  diagnose sys sip-proxy calls list | diagnose sys sip dialog list | diagnose sys sip mapping list\n"
+     "each optionally followed by | grep [-c] [-i] [-n] [-v] [-A N] [-B N] [-C N] PATTERN."},
+    {"validate", [](const std::vector<std::string>& a) { return control_command(a, "validate"); }, "FILE [options]",
+     "check a YAML document against the running configuration without applying it",
+     "FILE: a YAML document (\"-\": standard input), checked as apply checks it; nothing changes."},
+    {"show", [](const std::vector<std::string>& a) { return control_command(a, "show"); }, "config [--cli] [options]",
+     "show config [--cli]: the running configuration as YAML, or as FortiOS CLI",
+     "config: the running configuration, as YAML that apply takes back unchanged (--cli: as FortiOS CLI)."},
+    {"stats", [](const std::vector<std::string>& a) { return control_command(a, "stats"); }, "[options]",
+     "counters that are not zero, and the sessions in the tables",
+     "The data plane's counters (summed over workers) that are not zero, and the active sessions; --json\n"
+     "adds every counter, the control socket's own, and per-worker figures."},
+    {"sessions", [](const std::vector<std::string>& a) { return control_command(a, "sessions"); },
+     "[FILTER...] [options]", "list sessions [src=A dst=A sport=N dport=N proto=N policy=N]", filters_help},
+    {"clear", [](const std::vector<std::string>& a) { return control_command(a, "clear"); }, "[FILTER...] [options]",
+     "remove sessions on every worker [same filters as sessions]", filters_help},
 };
+
+const command* find_command(std::string_view name)
+{
+    for (const auto& c : commands) {
+        if (name == c.name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
 
 void usage()
 {
-    std::cout << "usage: sipalgctl COMMAND [options]\n\ncommands:\n";
+    std::cout << "usage: sipalgctl [--socket PATH] [--json] COMMAND [ARGS] [options]\n       sipalgctl --version\n\n"
+                 "commands:\n";
     for (const auto& c : commands) {
         std::cout << fmt::format("  {:<12} {}\n", c.name, c.help);
     }
-    std::cout << "\nsipalgctl COMMAND --help shows a command's options.\n";
+    std::cout << "\nsipalgctl COMMAND --help says what a command takes. --socket and --json go before or after it.\n";
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
-    if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-        usage();
-        return argc < 2 ? 2 : 0;
-    }
-    const std::string_view name = argv[1];
-    for (const auto& c : commands) {
-        if (name == c.name) {
-            try {
-                return c.handler(std::vector<std::string>(argv + 2, argv + argc));
-            } catch (const std::exception& e) {
-                fmt::print(stderr, "sipalgctl: {}\n", e.what());
-                return 2;
-            }
+    // Options before the command are the command's too: they go after it.
+    std::vector<std::string> leading;
+    int at = 1;
+    for (; at < argc; ++at) {
+        const std::string_view a = argv[at];
+        if (a == "--version" || a == "-V") {
+            std::cout << "sipalgctl " << SIPALG_VERSION << "\n";
+            return 0;
+        }
+        if (a == "--help" || a == "-h") {
+            usage();
+            return 0;
+        }
+        if ((a == "--socket" || a == "-s") && at + 1 < argc) {
+            leading.emplace_back(a);
+            leading.emplace_back(argv[++at]);
+        } else if (a.starts_with("--socket=") || a == "--json") {
+            leading.emplace_back(a);
+        } else {
+            break;
         }
     }
-    fmt::print(stderr, "sipalgctl: unknown command '{}'\n", name);
-    usage();
-    return 2;
+    if (at >= argc) {
+        usage();
+        return 2;
+    }
+    const command* c = find_command(argv[at]);
+    if (c == nullptr) {
+        const bool json = std::find(leading.begin(), leading.end(), "--json") != leading.end();
+        if (!json) {
+            usage();
+        }
+        return fail(json, 2, fmt::format("sipalgctl: unknown command '{}'", argv[at]));
+    }
+    std::vector<std::string> args(argv + at + 1, argv + argc);
+    args.insert(args.end(), leading.begin(), leading.end());
+    try {
+        return c->handler(args);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "sipalgctl: {}\n", e.what());
+        return 2;
+    }
 }

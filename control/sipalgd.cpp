@@ -33,7 +33,7 @@ using namespace sipalg;
 
 namespace {
 
-constexpr const char* version = "0.1.0";
+constexpr const char* version = SIPALG_VERSION; // meson.build's project version
 constexpr const char* default_control_socket = "/run/sipalg/sipalgd.sock";
 
 std::atomic<bool> g_quit{false};

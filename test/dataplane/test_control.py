@@ -355,3 +355,31 @@ def test_fortios_output_filters(daemon):
     assert r['output'] == '0\n'
     r = control_request(daemon.sock, 'cli\nshow system settings | sort\n')
     assert r['ok'] is False and r['errors'][0]['line'] == 1
+
+
+def test_sipalgctl_as_a_command_line_tool(daemon):
+    import subprocess
+    from sipalg_tools.daemon import SOURCE_ROOT
+    ctl = os.environ.get('SIPALGCTL') or str(SOURCE_ROOT / 'build' / 'control' / 'sipalgctl')
+
+    def run(*args):
+        return subprocess.run([ctl, *args], capture_output=True, text=True, timeout=30)
+    # Global options before the command, or after it.
+    for args in (['--socket', daemon.sock, '--json', 'stats'], ['--json', 'stats', '-s', daemon.sock],
+                 [f'--socket={daemon.sock}', 'stats', '--json']):
+        r = run(*args)
+        assert r.returncode == 0 and json.loads(r.stdout)['ok'] is True, (args, r.stderr)
+    r = run('--version')
+    assert r.returncode == 0 and r.stdout.startswith('sipalgctl ') and r.stdout.split()[1][0].isdigit()
+    # Each command's help says what it takes.
+    r = run('sessions', '--help')
+    assert r.returncode == 0 and 'usage: sipalgctl sessions [FILTER...]' in r.stdout and 'dport=PORT' in r.stdout
+    r = run('cli', '--help')
+    assert r.returncode == 0 and '| grep' in r.stdout and 'diagnose sys session filter' in r.stdout
+    # With --json, errors are JSON on standard output too.
+    for args in (['--json', '--socket', '/nonexistent/sipalgd.sock', 'stats'], ['--json', 'nosuch'],
+                 ['apply', '--json', '--socket', daemon.sock]):
+        r = run(*args)
+        assert r.returncode != 0 and json.loads(r.stdout)['ok'] is False, (args, r.stdout, r.stderr)
+    r = run('--socket', daemon.sock, 'cli', '-')
+    assert r.returncode == 0
