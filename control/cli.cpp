@@ -315,7 +315,8 @@ bool cli_words(std::string_view line, std::vector<std::string>& out)
     return true;
 }
 
-cli_result apply_cli(const config& running, std::string_view text)
+cli_result apply_cli(const config& running, std::string_view text,
+                     const std::function<std::vector<config_error>(const config&)>& check)
 {
     cli_result result;
     tnode root = tree_of(running);
@@ -327,6 +328,10 @@ cli_result apply_cli(const config& running, std::string_view text)
     std::vector<frame> stack;
     const auto fail = [&](int line, std::string message) { result.errors.push_back({{line, 1}, std::move(message)}); };
     int line_no = 0;
+    // The last line that changed the tree, and the last that took something away (unset, delete): an
+    // error in what the text kept of the running configuration is most likely theirs.
+    int last_set = 0;
+    int last_removal = 0;
     std::vector<std::string> w;
     std::size_t pos = 0;
     while (pos <= text.size()) {
@@ -434,6 +439,7 @@ cli_result apply_cli(const config& running, std::string_view text)
             }
             field.leaf = true;
             field.cli_line = line_no;
+            last_set = line_no;
             // "{proxy-based | kernel-helper-based}": FortiOS documentation's notation for "either", as the
             // seed writes it (session helper example 2). The value in force stays when it is one of them;
             // otherwise the first is taken.
@@ -475,6 +481,7 @@ cli_result apply_cli(const config& running, std::string_view text)
                 continue;
             }
             top.node->erase(w[1]); // back to its default
+            last_removal = line_no;
             continue;
         }
         if (verb == "delete") {
@@ -485,6 +492,7 @@ cli_result apply_cli(const config& running, std::string_view text)
             if (!top.node->erase(w[1])) {
                 fail(line_no, fmt::format("delete: entry '{}' does not exist", w[1]));
             }
+            last_removal = line_no;
             continue;
         }
         fail(line_no, fmt::format("unknown command '{}' (config, edit, set, unset, append, delete, next, end, show, "
@@ -502,9 +510,20 @@ cli_result apply_cli(const config& running, std::string_view text)
     std::vector<int> origin;
     emit(root, 0, yaml, origin);
     load_result loaded = load_yaml(yaml);
+    if (check && loaded.ok()) {
+        for (auto& e : check(loaded.cfg)) {
+            loaded.errors.push_back(std::move(e));
+        }
+    }
+    const int last_change = last_removal != 0 ? last_removal : last_set;
     for (const auto& e : loaded.errors) {
         const int yaml_line = e.where.line;
         const int cli_line = yaml_line >= 1 && static_cast<std::size_t>(yaml_line) <= origin.size() ? origin[yaml_line - 1] : 0;
+        if (cli_line == 0 && last_change != 0) {
+            result.errors.push_back({{last_change, 1}, e.message + " (found in what this request keeps of the running "
+                                                                    "configuration)"});
+            continue;
+        }
         result.errors.push_back({{cli_line, cli_line != 0 ? 1 : 0}, e.message});
     }
     result.cfg = std::move(loaded.cfg);

@@ -5,6 +5,7 @@
 // and checked by the YAML reader like any document; errors point at the CLI line that set the value.
 #include "control/config.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,11 @@ struct cli_result {
     }
 };
 
-// Applies the CLI text to `running`. All or nothing: with errors, `cfg` is not to be used.
-cli_result apply_cli(const config& running, std::string_view text);
+// Applies the CLI text to `running`. All or nothing: with errors, `cfg` is not to be used. `check`, when
+// given, adds the caller's own checks of the result; its errors are put at CLI lines like the others.
+// An error about what the text kept of `running` is put at the last line that changed something.
+cli_result apply_cli(const config& running, std::string_view text,
+                     const std::function<std::vector<config_error>(const config&)>& check = {});
 
 // `show [path [entry]]` / `show full-configuration`: the configuration as FortiOS CLI text that
 // apply_cli takes back unchanged. `path` is the words after show; false when it names nothing.

@@ -211,9 +211,19 @@ std::string commands::apply(std::string_view yaml, bool commit)
 {
     const load_result update = load_yaml_sections(yaml);
     const config merged = merge_sections(running_, update.cfg, update.sections);
-    // Every error at once: the document's own and the references across the merged configuration.
+    // Every error at once: the document's own, the references across the merged configuration, and
+    // what a running appliance cannot change.
     std::vector<config_error> errors = update.errors;
     for (auto& e : check_config(merged)) {
+        if (e.where.line == 0 && update.sections != 0) {
+            // About a section kept from the running configuration, which this request broke: said at
+            // the request's own text (its first section), not at a line of another one.
+            e.where = update.first_section;
+            e.message += " (found in what this request keeps of the running configuration)";
+        }
+        errors.push_back(std::move(e));
+    }
+    for (auto& e : check_interfaces_kept(running_, merged)) {
         errors.push_back(std::move(e));
     }
     if (!errors.empty()) {
@@ -335,7 +345,7 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
 // committed once, and the output lines run in order; their output is the reply's "output".
 std::string commands::cli(std::string_view text)
 {
-    cli_result r = apply_cli(running_, text);
+    cli_result r = apply_cli(running_, text, [this](const config& next) { return check_interfaces_kept(running_, next); });
     std::vector<config_error> errors = std::move(r.errors);
     const config& after = r.changed && errors.empty() ? r.cfg : running_;
     std::vector<cli_action> actions(r.commands.size());

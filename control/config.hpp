@@ -288,6 +288,7 @@ struct load_result {
     config cfg;
     std::vector<config_error> errors;
     std::uint32_t sections = 0; // which sections the document held
+    source_position first_section; // where the first of them is
     bool ok() const
     {
         return errors.empty();
@@ -304,6 +305,9 @@ load_result load_yaml_sections(std::string_view text);
 std::vector<config_error> check_config(const config& cfg);
 // The running configuration with the sections the update holds replaced by the update's.
 config merge_sections(const config& running, const config& update, std::uint32_t sections);
+// What a running appliance cannot take from `next`: its interfaces are bound to ports at start, so their
+// number, order, names and DPDK ports must stay those of `running`. Errors at `next`'s positions.
+std::vector<config_error> check_interfaces_kept(const config& running, const config& next);
 // The configuration as a complete YAML document that load_yaml reads back to the same configuration.
 std::string to_yaml(const config& cfg);
 // The same for a file; an unreadable file is one error naming the path.

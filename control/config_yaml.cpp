@@ -1328,52 +1328,59 @@ load_result load_yaml_sections(std::string_view text)
     if (root.is_null()) {
         return result; // an empty document: no interfaces, no routes
     }
+    // Each section the document holds: its bit, and the first one's position.
+    const auto enter = [&result](std::uint32_t bit, const yaml::node& x) {
+        result.sections |= bit;
+        if (result.first_section.line == 0) {
+            result.first_section = x.where;
+        }
+    };
     r.object(root, "the configuration",
              {
                  {"system",
                   [&](const yaml::node& sys) {
                       r.object(sys, "system",
                                {
-                                   {"interface", [&](const yaml::node& x) { result.sections |= section::interface; read_interfaces(r, x, result.cfg); }},
-                                   {"arp-table", [&](const yaml::node& x) { result.sections |= section::arp_table; read_arp_table(r, x, result.cfg); }},
-                                   {"settings", [&](const yaml::node& x) { result.sections |= section::settings; read_settings(r, x, result.cfg); }},
-                                   {"session-helper", [&](const yaml::node& x) { result.sections |= section::session_helper; read_session_helpers(r, x, result.cfg); }},
-                                   {"global", [&](const yaml::node& x) { result.sections |= section::global; read_system_global(r, x, result.cfg); }},
-                                   {"session-ttl", [&](const yaml::node& x) { result.sections |= section::session_ttl; read_session_ttl(r, x, result.cfg); }},
+                                   {"interface", [&](const yaml::node& x) { enter(section::interface, x); read_interfaces(r, x, result.cfg); }},
+                                   {"arp-table", [&](const yaml::node& x) { enter(section::arp_table, x); read_arp_table(r, x, result.cfg); }},
+                                   {"settings", [&](const yaml::node& x) { enter(section::settings, x); read_settings(r, x, result.cfg); }},
+                                   {"session-helper", [&](const yaml::node& x) { enter(section::session_helper, x); read_session_helpers(r, x, result.cfg); }},
+                                   {"global", [&](const yaml::node& x) { enter(section::global, x); read_system_global(r, x, result.cfg); }},
+                                   {"session-ttl", [&](const yaml::node& x) { enter(section::session_ttl, x); read_session_ttl(r, x, result.cfg); }},
                                });
                   }},
                  {"firewall",
                   [&](const yaml::node& fw) {
                       r.object(fw, "firewall",
                                {
-                                   {"address", [&](const yaml::node& x) { result.sections |= section::address; read_addresses(r, x, result.cfg); }},
-                                   {"addrgrp", [&](const yaml::node& x) { result.sections |= section::addrgrp; read_addrgrps(r, x, result.cfg); }},
+                                   {"address", [&](const yaml::node& x) { enter(section::address, x); read_addresses(r, x, result.cfg); }},
+                                   {"addrgrp", [&](const yaml::node& x) { enter(section::addrgrp, x); read_addrgrps(r, x, result.cfg); }},
                                    {"service",
                                     [&](const yaml::node& x) {
                                         r.object(x, "firewall service",
-                                                 {{"custom", [&](const yaml::node& y) { result.sections |= section::service; read_services(r, y, result.cfg); }}});
+                                                 {{"custom", [&](const yaml::node& y) { enter(section::service, x); read_services(r, y, result.cfg); }}});
                                     }},
                                    {"schedule",
                                     [&](const yaml::node& x) {
                                         r.object(x, "firewall schedule",
-                                                 {{"recurring", [&](const yaml::node& y) { result.sections |= section::schedule; read_schedules(r, y, result.cfg); }}});
+                                                 {{"recurring", [&](const yaml::node& y) { enter(section::schedule, x); read_schedules(r, y, result.cfg); }}});
                                     }},
-                                   {"vip", [&](const yaml::node& x) { result.sections |= section::vip; read_vips(r, x, result.cfg); }},
-                                   {"policy", [&](const yaml::node& x) { result.sections |= section::policy; read_policies(r, x, result.cfg); }},
+                                   {"vip", [&](const yaml::node& x) { enter(section::vip, x); read_vips(r, x, result.cfg); }},
+                                   {"policy", [&](const yaml::node& x) { enter(section::policy, x); read_policies(r, x, result.cfg); }},
                                });
                   }},
                  {"voip",
                   [&](const yaml::node& voip) {
                       r.object(voip, "voip",
                                {
-                                   {"profile", [&](const yaml::node& x) { result.sections |= section::voip_profile; read_voip_profiles(r, x, result.cfg); }},
+                                   {"profile", [&](const yaml::node& x) { enter(section::voip_profile, x); read_voip_profiles(r, x, result.cfg); }},
                                });
                   }},
                  {"router",
                   [&](const yaml::node& router) {
                       r.object(router, "router",
                                {
-                                   {"static", [&](const yaml::node& x) { result.sections |= section::router_static; read_static_routes(r, x, result.cfg); }},
+                                   {"static", [&](const yaml::node& x) { enter(section::router_static, x); read_static_routes(r, x, result.cfg); }},
                                });
                   }},
              });
@@ -1431,9 +1438,18 @@ config merge_sections(const config& running, const config& update, std::uint32_t
     if ((sections & section::settings) != 0) {
         out.settings = update.settings;
     }
+    // A section kept from the running configuration keeps no positions: they were lines of another
+    // text (the file, an earlier request), and an error about it must not point into this one.
     const auto take = [&](std::uint32_t bit, auto member) {
         if ((sections & bit) != 0) {
             out.*member = update.*member;
+            return;
+        }
+        for (auto& object : out.*member) {
+            object.where = {};
+            if constexpr (requires { object.fields; }) {
+                object.fields.clear();
+            }
         }
     };
     take(section::interface, &config::interfaces);
@@ -1457,6 +1473,32 @@ config merge_sections(const config& running, const config& update, std::uint32_t
         out.timers.session_ttl = update.timers.session_ttl;
     }
     return out;
+}
+
+std::vector<config_error> check_interfaces_kept(const config& running, const config& next)
+{
+    std::vector<config_error> errors;
+    const auto& was = running.interfaces;
+    const auto& now = next.interfaces;
+    for (std::size_t i = 0; i < std::max(was.size(), now.size()); ++i) {
+        if (i >= now.size()) {
+            errors.push_back({now.empty() ? source_position{} : now.back().where,
+                              fmt::format("interface {} cannot be removed while running (ports are bound at start)",
+                                          was[i].name)});
+        } else if (i >= was.size()) {
+            errors.push_back({now[i].where, fmt::format("interface {} cannot be added while running (ports are bound "
+                                                        "at start)",
+                                                        now[i].name)});
+        } else if (now[i].name != was[i].name) {
+            errors.push_back({now[i].where, fmt::format("interface {} cannot become {} while running (the same "
+                                                        "interfaces, in the same order)",
+                                                        was[i].name, now[i].name)});
+        } else if (now[i].dpdk_port != was[i].dpdk_port) {
+            errors.push_back({now[i].where, fmt::format("interface {} cannot move from {} to {} while running",
+                                                        now[i].name, was[i].dpdk_port, now[i].dpdk_port)});
+        }
+    }
+    return errors;
 }
 
 load_result load_yaml_file(const std::string& path)

@@ -3,6 +3,8 @@
 #include "control/yaml.hpp"
 #include "control/json.hpp"
 
+#include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -153,6 +155,7 @@ private:
     {
         if (depth > max_depth) {
             ok_ = false;
+            too_deep_ = here();
             return;
         }
         if (at() == '-' && blank(at(1))) {
@@ -305,6 +308,7 @@ private:
     {
         if (depth > max_depth) {
             ok_ = false;
+            too_deep_ = here();
             return;
         }
         out.where = here();
@@ -566,6 +570,10 @@ private:
     int line_ = 1;
     std::size_t line_start_ = 0;
     bool ok_ = true;
+
+public:
+    // Where the document went deeper than max_depth, if it did (line 0: it did not).
+    source_position too_deep_;
 };
 
 source_position position_of(const YAML::Node& n)
@@ -614,6 +622,9 @@ parse_result parse_with_yaml_cpp(std::string_view text)
     parse_result r;
     try {
         r.root = convert(YAML::Load(std::string(text)));
+    } catch (const YAML::DeepRecursion& e) {
+        r.error = config_error{{e.mark.line + 1, e.mark.column + 1},
+                               fmt::format("the document nests deeper than {} levels", e.depth())};
     } catch (const YAML::ParserException& e) {
         r.error = config_error{{e.mark.line + 1, e.mark.column + 1}, e.msg};
     } catch (const YAML::Exception& e) {
@@ -624,8 +635,16 @@ parse_result parse_with_yaml_cpp(std::string_view text)
 
 parse_result parse(std::string_view text)
 {
-    if (auto root = parse_subset(text)) {
+    subset_reader subset(text);
+    if (auto root = subset.document()) {
         return {std::move(*root), std::nullopt};
+    }
+    // No configuration nests that deep (its deepest is a handful of levels): said as it is, rather than
+    // whatever yaml-cpp makes of it.
+    if (subset.too_deep_.line != 0) {
+        return {node{}, config_error{subset.too_deep_, fmt::format("the document nests deeper than {} levels; no "
+                                                                   "configuration does",
+                                                                   max_depth)}};
     }
     return parse_with_yaml_cpp(text);
 }

@@ -243,6 +243,34 @@ TEST_CASE("errors name the CLI line; nothing is applied")
     CHECK_FALSE(apply_cli(base(), "reboot now\n").ok());
 }
 
+TEST_CASE("an error in what the text kept of the running configuration is put at the line that caused it")
+{
+    // Policy 1 of the running configuration names the address the text deletes: the error is at the
+    // delete, not at "line 0" of some other text.
+    const auto running = run(base(), "config firewall address\n    edit lan\n        set subnet 10.0.1.0/24\n    next\nend\n"
+                                     "config firewall policy\n    edit 1\n        set srcaddr lan\n    next\nend\n").cfg;
+    const auto r = apply_cli(running, "# comment\nconfig firewall address\n    delete lan\nend\n");
+    INFO(dump(r));
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].where.line == 3);
+    CHECK(r.errors[0].message.find("lan") != std::string::npos);
+    CHECK(r.errors[0].message.find("running configuration") != std::string::npos);
+    // An unset likewise.
+    const auto u = apply_cli(running, "config firewall address\n    edit lan\n        unset subnet\n        set type fqdn\n"
+                                      "    next\nend\n");
+    if (!u.ok()) {
+        for (const auto& e : u.errors) {
+            CHECK(e.where.line != 0);
+        }
+    }
+    // The caller's own check of the result is put at CLI lines too.
+    const auto checked = apply_cli(running, "config firewall policy\n    edit 1\n        set name x\n    next\nend\n",
+                                   [](const config&) { return std::vector<config_error>{{{}, "no"}}; });
+    REQUIRE(checked.errors.size() == 1);
+    CHECK(checked.errors[0].where.line == 3);
+}
+
 TEST_CASE("the running configuration survives a CLI round of no changes")
 {
     const auto running = base();

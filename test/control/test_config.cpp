@@ -266,6 +266,37 @@ firewall:
     REQUIRE(errors.size() == 1);
     REQUIRE(errors[0].where.line == 3);
     REQUIRE(errors[0].message.find("nowhere") != std::string::npos);
+    // A section kept from the running configuration keeps no positions: an error in it (here the
+    // policy, whose address this update removes) must not point at a line of the running file.
+    const auto removes = load_yaml_sections("# the addresses, again\nfirewall:\n  address:\n    other: {subnet: 10.9.0.0/16}\n");
+    REQUIRE(removes.ok());
+    CHECK(removes.first_section.line == 4);
+    const auto kept = check_config(merge_sections(running.cfg, removes.cfg, removes.sections));
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].where.line == 0);
+    CHECK(kept[0].message.find("lan") != std::string::npos);
+}
+
+TEST_CASE("the interfaces a running appliance has bound stay: errors at the update's positions")
+{
+    const auto running = load_yaml("system:\n  interface:\n    port1: {dpdk-port: net_pcap0, ip: 10.0.0.1/24}\n    wan1: {dpdk-port: net_pcap1, ip: 10.1.0.1/24}\n");
+    REQUIRE(running.ok());
+    const auto same = load_yaml("system:\n  interface:\n    port1: {dpdk-port: net_pcap0, ip: 10.0.0.9/24}\n"
+                                "    wan1: {dpdk-port: net_pcap1, ip: 10.1.0.1/24}\n");
+    CHECK(check_interfaces_kept(running.cfg, same.cfg).empty()); // addresses may change
+    const auto moved = load_yaml("system:\n  interface:\n    port1: {dpdk-port: net_pcap7, ip: 10.0.0.1/24}\n    wan1: {dpdk-port: net_pcap1, ip: 10.1.0.1/24}\n");
+    auto errors = check_interfaces_kept(running.cfg, moved.cfg);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].where.line == 3);
+    CHECK(errors[0].message.find("net_pcap7") != std::string::npos);
+    const auto renamed = load_yaml("system:\n  interface:\n    port1: {dpdk-port: net_pcap0, ip: 10.0.0.1/24}\n    lan9: {dpdk-port: net_pcap1, ip: 10.1.0.1/24}\n");
+    errors = check_interfaces_kept(running.cfg, renamed.cfg);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].where.line == 4);
+    const auto fewer = load_yaml("system:\n  interface:\n    port1: {dpdk-port: net_pcap0, ip: 10.0.0.1/24}\n");
+    errors = check_interfaces_kept(running.cfg, fewer.cfg);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].message.find("wan1 cannot be removed") != std::string::npos);
 }
 
 TEST_CASE("VoIP defaults are FortiOS's: proxy-based, SIP ports 5060/5060/5061, helper 13 sip/17/5060, profile default")

@@ -140,3 +140,17 @@ TEST_CASE("deep nesting is handed to yaml-cpp instead of recursing without bound
     }
     CHECK_FALSE(yaml::parse_subset(block).has_value());
 }
+
+TEST_CASE("deep nesting is refused with a message that says so, on either reader")
+{
+    const auto deep = load_yaml("firewall: " + std::string(100, '[') + std::string(100, ']') + "\n");
+    REQUIRE(deep.errors.size() == 1);
+    CHECK(deep.errors[0].message.find("nests deeper than 64 levels") != std::string::npos);
+    CHECK(deep.errors[0].where.line == 1);
+    // An anchor first sends the document to yaml-cpp, which has its own limit.
+    const auto anchored = load_yaml("firewall: &a " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+    REQUIRE(anchored.errors.size() == 1);
+    CHECK(anchored.errors[0].message.find("nests deeper than") != std::string::npos);
+    // A configuration's own depth is far from it.
+    CHECK(load_yaml("firewall:\n  policy:\n    1: {srcaddr: [all], dstaddr: [all]}\n").ok());
+}

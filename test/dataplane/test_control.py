@@ -83,7 +83,25 @@ def test_a_restart_comes_back_with_the_applied_configuration(daemon):
 
 def test_interfaces_cannot_change_while_running(daemon):
     r = control_request(daemon.sock, 'apply\nsystem:\n  interface:\n    port1: {dpdk-port: net_pcap7, ip: 10.0.1.1/24}\n')
-    assert r['ok'] is False and 'interface' in r['error']
+    assert r['ok'] is False, r
+    # Each refusal at the request's own line: port1 moved (line 3), wan1 gone.
+    assert {e['line'] for e in r['errors']} == {3}, r
+    assert sum('cannot' in e['message'] for e in r['errors']) == 2, r
+    r = control_request(daemon.sock, 'cli\nconfig system interface\n    edit port1\n        set dpdk-port net_pcap7\n'
+                                     '    next\nend\n')
+    assert r['ok'] is False and [e['line'] for e in r['errors']] == [3], r
+
+
+def test_errors_point_at_the_request_not_at_the_running_configuration(daemon):
+    assert control_request(daemon.sock, 'apply\nfirewall:\n  address:\n    lan: {subnet: 10.0.1.0/24}\n'
+                                        '  policy:\n    3: {name: uses-lan, srcaddr: lan, action: accept}\n')['ok']
+    # The request replaces the addresses without 'lan', which the running policy 3 names.
+    r = control_request(daemon.sock, 'apply\n# only the addresses\nfirewall:\n  address:\n    other: {subnet: 10.9.0.0/16}\n')
+    assert r['ok'] is False and len(r['errors']) == 1, r
+    e = r['errors'][0]
+    assert e['line'] == 4 and 'lan' in e['message'] and 'running configuration' in e['message'], r
+    r = control_request(daemon.sock, 'cli\nconfig firewall address\n    delete lan\nend\n')
+    assert r['ok'] is False and [e['line'] for e in r['errors']] == [2], r
 
 
 def test_sessions_and_clear(daemon):
