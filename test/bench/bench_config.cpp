@@ -1,8 +1,10 @@
 // The stages of an apply on the control core, for a configuration with N policies (default 10,000, the
 // document scripts/bench/apply sends): read the YAML, merge the sections into the running
 // configuration, check references, compile the plan, and write the configuration back as YAML (what
-// is saved to the file). Prints the median of several runs of each as `result config_<stage>_ms`.
+// is saved to the file); the configuration shown as FortiOS CLI and that text applied back. Prints the
+// median of several runs of each as `result config_<stage>_ms`.
 // scripts/bench/apply measures the whole request through the daemon; this says where the time goes.
+#include "control/cli.hpp"
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 #include "control/yaml.hpp"
@@ -73,5 +75,18 @@ int main(int argc, char** argv)
     std::printf("result config_check_ms %.2f ms\n", median_ms(runs, [&] { (void)check_config(merged); }));
     std::printf("result config_plan_ms %.2f ms\n", median_ms(runs, [&] { (void)build_plan(merged); }));
     std::printf("result config_emit_ms %.2f ms\n", median_ms(runs, [&] { (void)to_yaml(merged); }));
+    // The same configuration as FortiOS CLI (show full-configuration), and that text applied back onto it
+    // (scripts/bench/apply's cli_apply_ms_10k_policies, without the daemon).
+    std::string cli_text;
+    std::printf("result config_cli_show_ms %.2f ms\n", median_ms(runs, [&] {
+                    cli_text.clear();
+                    show_cli(merged, {"full-configuration"}, cli_text);
+                }));
+    std::printf("result config_cli_apply_ms %.2f ms\n", median_ms(runs, [&] {
+                    if (!apply_cli(merged, cli_text).ok()) {
+                        std::fprintf(stderr, "the CLI text was refused\n");
+                        std::exit(1);
+                    }
+                }));
     return 0;
 }
