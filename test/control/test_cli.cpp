@@ -4,6 +4,7 @@
 #include "control/config.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <string>
@@ -269,6 +270,37 @@ TEST_CASE("an error in what the text kept of the running configuration is put at
                                    [](const config&) { return std::vector<config_error>{{{}, "no"}}; });
     REQUIRE(checked.errors.size() == 1);
     CHECK(checked.errors[0].where.line == 3);
+}
+
+TEST_CASE("a large table is edited by name: new, existing, deleted and made again")
+{
+    // Over 32 entries the table is looked up by a hash of the names; deletes move the others.
+    std::string text = "config firewall address\n";
+    for (int i = 0; i < 100; ++i) {
+        text += fmt::format("    edit a{}\n        set subnet 10.{}.0.0/16\n    next\n", i, i);
+    }
+    text += "    delete a3\n    delete a50\n    edit a51\n        set subnet 10.200.0.0/16\n    next\n"
+            "    edit a3\n        set subnet 10.201.0.0/16\n    next\n    edit a99\n        set subnet 10.202.0.0/16\n"
+            "    next\nend\n";
+    const auto r = run(base(), text);
+    REQUIRE(r.cfg.addresses.size() == 99);
+    const auto subnet_of = [&](std::string_view name) {
+        for (const auto& a : r.cfg.addresses) {
+            if (a.name == name) {
+                return format_ipv4(a.first);
+            }
+        }
+        return std::string("none");
+    };
+    CHECK(subnet_of("a3") == "10.201.0.0");
+    CHECK(subnet_of("a50") == "none");
+    CHECK(subnet_of("a51") == "10.200.0.0");
+    CHECK(subnet_of("a99") == "10.202.0.0");
+    CHECK(subnet_of("a98") == "10.98.0.0");
+    // The same through a second text on the result: the table is found again after the edits.
+    const auto again = run(r.cfg, "config firewall address\n    delete a0\n    edit a98\n        set subnet 10.203.0.0/16\n"
+                                  "    next\nend\n");
+    CHECK(again.cfg.addresses.size() == 98);
 }
 
 TEST_CASE("the running configuration survives a CLI round of no changes")
