@@ -369,6 +369,21 @@ cli_result apply_cli(const config& running, std::string_view text,
                      const std::function<std::vector<config_error>(const config&)>& check)
 {
     cli_result result;
+    // The same text rules as YAML: UTF-8, and no NUL byte. Said at the first line that breaks them.
+    if (!is_utf8(text) || text.find('\0') != std::string_view::npos) {
+        int line = 1;
+        for (std::size_t pos = 0; pos < text.size();) {
+            const std::size_t nl = std::min(text.find('\n', pos), text.size());
+            const std::string_view l = text.substr(pos, nl - pos);
+            if (!is_utf8(l) || l.find('\0') != std::string_view::npos) {
+                break;
+            }
+            pos = nl + 1;
+            ++line;
+        }
+        result.errors.push_back({{line, 1}, "the text must be UTF-8, without NUL bytes"});
+        return result;
+    }
     tnode root = tree_of(running);
     // The open blocks: each `config` pushes the node it entered; `edit` pushes the entry.
     struct frame {
@@ -482,6 +497,11 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, fmt::format("{} needs a field", verb));
                 continue;
             }
+            if (w.size() < 3) {
+                // FortiOS refuses a bare `set name` too; an empty value is written "" ('' in FortiOS).
+                fail(line_no, fmt::format("{} {} needs a value (unset {} goes back to the default)", verb, w[1], w[1]));
+                continue;
+            }
             tnode& field = top.node->child(w[1]);
             if (!field.leaf && !field.kids.empty()) {
                 fail(line_no, fmt::format("'{}' is a block: use config {}", w[1], w[1]));
@@ -517,9 +537,6 @@ cli_result apply_cli(const config& running, std::string_view text,
             }
             if (verb == "set") {
                 field.values.assign(w.begin() + 2, w.end());
-                if (field.values.empty()) {
-                    field.values.push_back("");
-                }
             } else {
                 field.values.insert(field.values.end(), w.begin() + 2, w.end());
             }

@@ -302,8 +302,23 @@ public:
         return parsed(n, what, parse_mac, "a MAC address like 02:00:00:00:00:01");
     }
 
-    // A space-separated FortiOS list ("ping https") or a YAML sequence of words.
+    // A space-separated FortiOS list ("ping https") or a YAML sequence of words. A word given twice is
+    // there once, as FortiOS keeps such lists (each member is an entry of a table, by name).
     std::vector<std::string> words(const yaml::node& n, const label& what)
+    {
+        std::vector<std::string> out = all_words(n, what);
+        for (std::size_t i = 1; i < out.size();) {
+            if (std::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i), out[i]) != out.begin() + static_cast<std::ptrdiff_t>(i)) {
+                out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
+            } else {
+                ++i;
+            }
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::string> all_words(const yaml::node& n, const label& what)
     {
         std::vector<std::string> out;
         if (n.is_sequence()) {
@@ -328,7 +343,6 @@ public:
         return out;
     }
 
-private:
     std::vector<config_error>& errors_;
 };
 

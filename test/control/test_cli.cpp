@@ -303,6 +303,35 @@ TEST_CASE("a large table is edited by name: new, existing, deleted and made agai
     CHECK(again.cfg.addresses.size() == 98);
 }
 
+TEST_CASE("one set of text rules: a value for every set, UTF-8 without NUL, a member once")
+{
+    auto r = apply_cli(base(), "config firewall policy\n    edit 1\n        set name\n    next\nend\n");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].where.line == 3);
+    CHECK(r.errors[0].message.find("needs a value") != std::string::npos);
+    CHECK(run(base(), "config firewall policy\n    edit 1\n        set name \"\"\n    next\nend\n").cfg.policies.size() == 1);
+    r = apply_cli(base(), "config firewall policy\n    edit 1\n        set name caf\xc3\n    next\nend\n");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].where.line == 3);
+    CHECK(r.errors[0].message.find("UTF-8") != std::string::npos);
+    std::string with_nul = "config firewall policy\n    edit 1\n        set name a";
+    with_nul += '\0';
+    with_nul += "b\n    next\nend\n";
+    r = apply_cli(base(), with_nul);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].where.line == 3);
+    // A member named twice is there once, as FortiOS keeps its member tables (YAML the same).
+    const auto merged = run(base(), "config firewall address\n    edit a\n        set subnet 10.0.0.0/8\n    next\nend\n"
+                                    "config firewall addrgrp\n    edit g\n        set member a a\n    next\nend\n"
+                                    "config firewall policy\n    edit 1\n        set srcaddr g a g\n    next\nend\n");
+    REQUIRE(merged.cfg.addrgrps.size() == 1);
+    CHECK(merged.cfg.addrgrps[0].member == std::vector<std::string>{"a"});
+    CHECK(merged.cfg.policies[0].srcaddr == std::vector<std::string>{"g", "a"});
+    const auto yaml = load_yaml("firewall:\n  policy:\n    1: {service: [SIP, ALL, SIP]}\n");
+    REQUIRE(yaml.ok());
+    CHECK(yaml.cfg.policies[0].service == std::vector<std::string>{"SIP", "ALL"});
+}
+
 TEST_CASE("the running configuration survives a CLI round of no changes")
 {
     const auto running = base();
