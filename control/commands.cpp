@@ -28,14 +28,13 @@ namespace {
 
 std::string errors_reply(const std::vector<config_error>& errors)
 {
-    std::string out = fmt::format("{{\"ok\":false,\"error\":{},\"errors\":[",
-                                  json_string(errors.size() == 1 ? format_error(errors[0])
-                                                                 : fmt::format("{} errors", errors.size())));
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-        out += fmt::format("{}{{\"line\":{},\"column\":{},\"message\":{}}}", i ? "," : "", errors[i].where.line,
-                           errors[i].where.column, json_string(errors[i].message));
+    json reply{{"ok", false},
+               {"error", errors.size() == 1 ? format_error(errors[0]) : fmt::format("{} errors", errors.size())}};
+    json& list = reply["errors"] = json::array();
+    for (const auto& e : errors) {
+        list.push_back({{"line", e.where.line}, {"column", e.where.column}, {"message", e.message}});
     }
-    return out + "]}\n";
+    return json_line(reply);
 }
 
 // Writes `text` to `link` so that a crash leaves the old file or the new one, never half of one:
@@ -96,7 +95,7 @@ std::string write_atomically(const std::string& link, const std::string& text)
 
 std::string endpoint(be32 a, be16 p)
 {
-    return json_string(fmt::format("{}:{}", format_ipv4(a.to_host()), p.to_host()));
+    return fmt::format("{}:{}", format_ipv4(a.to_host()), p.to_host());
 }
 
 } // namespace
@@ -120,7 +119,7 @@ std::string commands::handle(std::string_view command, std::string_view body)
         return apply(body, false);
     }
     if (command == "show config" || command == "show") {
-        return fmt::format("{{\"ok\":true,\"yaml\":{}}}\n", json_string(to_yaml(running_)));
+        return json_line({{"ok", true}, {"yaml", to_yaml(running_)}});
     }
     if (verb == "stats") {
         return stats();
@@ -135,7 +134,7 @@ std::string commands::handle(std::string_view command, std::string_view body)
         return cli(body);
     }
     if (verb == "ping") {
-        return "{\"ok\":true}\n";
+        return json_line({{"ok", true}});
     }
     return error_reply(fmt::format("unknown command '{}' (apply, validate, cli, show config, stats, sessions, clear)",
                                    command.substr(0, 80)));
@@ -234,13 +233,13 @@ std::string commands::apply(std::string_view yaml, bool commit)
         return errors_reply(planned.errors);
     }
     if (!commit) {
-        return "{\"ok\":true,\"applied\":false}\n";
+        return json_line({{"ok", true}, {"applied", false}});
     }
-    std::string saved;
-    if (const std::string err = this->commit(merged, planned.plan, saved); !err.empty()) {
+    json reply{{"ok", true}, {"applied", true}};
+    if (const std::string err = this->commit(merged, planned.plan, reply); !err.empty()) {
         return error_reply(err);
     }
-    return fmt::format("{{\"ok\":true,\"applied\":true,{}}}\n", saved);
+    return json_line(reply);
 }
 
 std::string commands::put_in_force(const config& next, const dp::plan& plan)
@@ -252,17 +251,21 @@ std::string commands::put_in_force(const config& next, const dp::plan& plan)
     return {};
 }
 
-std::string commands::commit(const config& next, const dp::plan& plan, std::string& saved)
+std::string commands::commit(const config& next, const dp::plan& plan, json& reply)
 {
     if (std::string err = put_in_force(next, plan); !err.empty()) {
         return err;
     }
-    saved = "\"saved\":null";
+    reply["saved"] = nullptr;
     if (!path_.empty()) {
         const std::string err = write_atomically(path_, to_yaml(running_));
         // In force either way; when the file could not be written a restart would not see it: say so.
-        saved = err.empty() ? fmt::format("\"saved\":{}", json_string(path_))
-                            : fmt::format("\"saved\":false,\"warning\":{}", json_string(err));
+        if (err.empty()) {
+            reply["saved"] = path_;
+        } else {
+            reply["saved"] = false;
+            reply["warning"] = err;
+        }
     }
     return {};
 }
@@ -360,13 +363,13 @@ std::string commands::cli(std::string_view text)
         });
         return errors_reply(errors);
     }
-    std::string saved = "\"saved\":null";
+    json reply{{"ok", true}, {"applied", r.changed}, {"saved", nullptr}};
     if (r.changed) {
         const plan_result planned = build_plan(r.cfg);
         if (!planned.ok()) {
             return errors_reply(planned.errors);
         }
-        if (const std::string err = commit(r.cfg, planned.plan, saved); !err.empty()) {
+        if (const std::string err = commit(r.cfg, planned.plan, reply); !err.empty()) {
             return error_reply(err);
         }
     }
@@ -436,16 +439,11 @@ std::string commands::cli(std::string_view text)
         }
         output += a.pipe.filters.empty() ? out : a.pipe.run(std::move(out));
     }
-    std::string warned;
+    reply["output"] = std::move(output);
     if (!warnings.empty()) {
-        warned = ",\"warnings\":[";
-        for (std::size_t i = 0; i < warnings.size(); ++i) {
-            warned += (i ? "," : "") + json_string(warnings[i]);
-        }
-        warned += "]";
+        reply["warnings"] = warnings;
     }
-    return fmt::format("{{\"ok\":true,\"applied\":{},{},\"output\":{}{}}}\n", r.changed ? "true" : "false", saved,
-                       json_string(output), warned);
+    return json_line(reply);
 }
 
 void commands::reload_file()
@@ -477,22 +475,24 @@ void commands::reload_file()
 std::string commands::stats() const
 {
     const auto totals = app_.totals();
-    std::string out = "{\"ok\":true,\"counters\":{";
+    json reply{{"ok", true}};
+    json& counters = reply["counters"] = json::object();
     for (std::size_t i = 0; i < dp::counter_count; ++i) {
-        out += fmt::format("{}\"{}\":{}", i ? "," : "", dp::counter_names[i], totals[i]);
+        counters[std::string(dp::counter_names[i])] = totals[i];
     }
-    out += fmt::format("}},\"control\":{{\"requests\":{},\"incomplete\":{},\"bad_frames\":{},\"timed_out\":{},"
-                       "\"refused_clients\":{},\"dropped_clients\":{}}}",
-                       server_.requests, server_.incomplete, server_.bad_frames, server_.timed_out,
-                       server_.refused_clients, server_.dropped_clients);
-    out += fmt::format(",\"sessions_active\":{},\"workers\":[", app_.sessions_active());
+    reply["control"] = {{"requests", server_.requests},         {"incomplete", server_.incomplete},
+                        {"bad_frames", server_.bad_frames},     {"timed_out", server_.timed_out},
+                        {"refused_clients", server_.refused_clients}, {"dropped_clients", server_.dropped_clients}};
+    reply["sessions_active"] = app_.sessions_active();
+    json& workers = reply["workers"] = json::array();
     for (unsigned w = 0; w < app_.workers(); ++w) {
         const auto& c = app_.worker_at(w).counters();
-        out += fmt::format("{}{{\"id\":{},\"rx_packets\":{},\"forwarded\":{},\"sessions_active\":{}}}", w ? "," : "", w,
-                           c.get(dp::counter::rx_packets), c.get(dp::counter::forwarded),
-                           app_.worker_at(w).sessions_active());
+        workers.push_back({{"id", w},
+                           {"rx_packets", c.get(dp::counter::rx_packets)},
+                           {"forwarded", c.get(dp::counter::forwarded)},
+                           {"sessions_active", app_.worker_at(w).sessions_active()}});
     }
-    return out + "]}\n";
+    return json_line(reply);
 }
 
 std::string commands::sessions(std::string_view filter_text, bool clear) const
@@ -507,30 +507,37 @@ std::string commands::sessions(std::string_view filter_text, bool clear) const
     const dp::session_list list = app_.query_sessions(*filter, clear, clear ? 0 : max_listed);
     if (clear) {
         // The workers that answered have cleared theirs: that is no refusal, but it is not all.
-        return list.complete ? fmt::format("{{\"ok\":true,\"cleared\":{}}}\n", list.cleared)
-                             : fmt::format("{{\"ok\":true,\"cleared\":{},\"warnings\":[\"a worker did not answer in "
-                                           "time; its sessions may remain\"]}}\n",
-                                           list.cleared);
+        json reply{{"ok", true}, {"cleared", list.cleared}};
+        if (!list.complete) {
+            reply["warnings"] = {"a worker did not answer in time; its sessions may remain"};
+        }
+        return json_line(reply);
     }
     if (!list.complete) {
         return error_reply("a worker did not answer in time");
     }
-    std::string out = fmt::format("{{\"ok\":true,\"matched\":{},\"listed\":{},\"sessions\":[", list.matched,
-                                  list.sessions.size());
-    for (std::size_t i = 0; i < list.sessions.size(); ++i) {
-        const auto& s = list.sessions[i];
+    json reply{{"ok", true}, {"matched", list.matched}, {"listed", list.sessions.size()}};
+    json& sessions = reply["sessions"] = json::array();
+    for (const auto& s : list.sessions) {
         const auto& o = s.rewrite[0];
-        out += fmt::format(
-            "{}{{\"proto\":{},\"state\":\"{}\",\"policy\":{},\"expire\":{},\"duration\":{},\"worker\":{},"
-            "\"src\":{},\"dst\":{},\"nat_src\":{},\"nat_dst\":{},\"packets\":[{},{}],\"bytes\":[{},{}],"
-            "\"snat\":{},\"dnat\":{},\"engine\":\"{}\",\"ndr\":{}}}",
-            i ? "," : "", s.key.proto, nat::state_name(s.state), s.policy_id, s.expires_in, s.age, s.worker,
-            endpoint(s.key.src, s.key.sport), endpoint(s.key.dst, s.key.dport), endpoint(o.src, o.sport),
-            endpoint(o.dst, o.dport), s.packets[0], s.packets[1], s.bytes[0], s.bytes[1],
-            (s.flags & nat::session_flag::snat) != 0, (s.flags & nat::session_flag::dnat) != 0,
-            nat::sip_engine_name(s.engine), (s.voip_flags & nat::voip_flag::ips) != 0);
+        sessions.push_back({{"proto", s.key.proto},
+                            {"state", nat::state_name(s.state)},
+                            {"policy", s.policy_id},
+                            {"expire", s.expires_in},
+                            {"duration", s.age},
+                            {"worker", s.worker},
+                            {"src", endpoint(s.key.src, s.key.sport)},
+                            {"dst", endpoint(s.key.dst, s.key.dport)},
+                            {"nat_src", endpoint(o.src, o.sport)},
+                            {"nat_dst", endpoint(o.dst, o.dport)},
+                            {"packets", {s.packets[0], s.packets[1]}},
+                            {"bytes", {s.bytes[0], s.bytes[1]}},
+                            {"snat", (s.flags & nat::session_flag::snat) != 0},
+                            {"dnat", (s.flags & nat::session_flag::dnat) != 0},
+                            {"engine", nat::sip_engine_name(s.engine)},
+                            {"ndr", (s.voip_flags & nat::voip_flag::ips) != 0}});
     }
-    return out + "]}\n";
+    return json_line(reply);
 }
 
 } // namespace sipalg::control

@@ -4,6 +4,7 @@
 // changes nothing and says what and where.
 #include "control/config.hpp"
 #include "control/control_server.hpp"
+#include "control/json.hpp"
 #include "nat/session_filter.hpp"
 
 #include <string>
@@ -39,8 +40,8 @@ private:
     std::string cli(std::string_view text);
     // Puts a checked configuration and its plan in force; an error text or empty.
     std::string put_in_force(const config& next, const dp::plan& plan);
-    // The same, then writes it to the file; `saved` gets the reply's "saved" member(s).
-    std::string commit(const config& next, const dp::plan& plan, std::string& saved);
+    // The same, then writes it to the file; `reply` gets its "saved" member (and "warning").
+    std::string commit(const config& next, const dp::plan& plan, json& reply);
     std::string stats() const;
     std::string sessions(std::string_view filter, bool clear) const;
 

@@ -41,7 +41,7 @@ bool someone_listens(const std::string& path)
 
 std::string error_reply(std::string_view message)
 {
-    return fmt::format("{{\"ok\":false,\"error\":{}}}\n", json_string(message));
+    return json_line({{"ok", false}, {"error", message}});
 }
 
 std::unique_ptr<control_server> control_server::create(const std::string& path, const std::string& group, handler h,

@@ -5,6 +5,11 @@
 
 namespace sipalg::control {
 
+std::string json_line(const json& j)
+{
+    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 namespace {
 
 // Length of the well-formed UTF-8 sequence at s[i], or 0 (RFC 3629 §4: no overlong forms, no

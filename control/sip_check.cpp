@@ -11,7 +11,7 @@
 
 namespace sipalg::control {
 
-sip_check_report sip_check(std::string_view name, std::string_view bytes, const sip::check_options& options, bool json)
+sip_check_report sip_check(std::string_view name, std::string_view bytes, const sip::check_options& options, bool as_json)
 {
     sip_check_report r;
     auto m = std::make_unique<sip::message>(); // a few KiB of index: not on the stack
@@ -19,9 +19,10 @@ sip_check_report sip_check(std::string_view name, std::string_view bytes, const 
     if (!status.ok()) {
         r.clean = false;
         const auto at = m->position_of(status.offset);
-        if (json) {
-            r.text = fmt::format(R"({{"file":{},"parsed":false,"error":{},"line":{},"column":{}}})", json_string(name),
-                                 json_string(sip::parse_error_name(status.error)), at.line, at.column);
+        if (as_json) {
+            r.text = json{{"file", name}, {"parsed", false}, {"error", sip::parse_error_name(status.error)},
+                          {"line", at.line}, {"column", at.column}}
+                         .dump(-1, ' ', false, json::error_handler_t::replace);
         } else {
             r.text = fmt::format("{}: not parsed: {} (line {}, column {})", name,
                                  sip::parse_error_name(status.error), at.line, at.column);
@@ -31,19 +32,20 @@ sip_check_report sip_check(std::string_view name, std::string_view bytes, const 
     const sip::findings f = sip::check_message(*m, options);
     r.clean = f.empty();
     const std::string_view call_id = m->value_of(sip::header_type::call_id);
-    if (json) {
-        std::string list;
+    if (as_json) {
+        json list = json::array();
         for (const auto& x : f.list()) {
             const auto at = m->position_of(x.offset);
-            list += fmt::format(R"({}{{"check":{},"line":{},"column":{},"field":{},"detail":{}}})",
-                                list.empty() ? "" : ",", json_string(sip::check_name(x.id)), at.line, at.column,
-                                json_string(x.field), json_string(x.detail));
+            list.push_back({{"check", sip::check_name(x.id)}, {"line", at.line}, {"column", at.column},
+                            {"field", x.field}, {"detail", x.detail}});
         }
-        r.text = fmt::format(
-            R"({{"file":{},"parsed":true,"request":{},"method":{},"status":{},"call_id":{},"findings":[{}],"findings_total":{}}})",
-            json_string(name), m->is_request() ? "true" : "false",
-            m->is_request() ? json_string(m->method_text()) : "null",
-            m->is_request() ? "null" : std::to_string(m->status_code()), json_string(call_id), list, f.total());
+        json j{{"file", name}, {"parsed", true}, {"request", m->is_request()}};
+        j["method"] = m->is_request() ? json(m->method_text()) : json(nullptr);
+        j["status"] = m->is_request() ? json(nullptr) : json(m->status_code());
+        j["call_id"] = call_id;
+        j["findings"] = std::move(list);
+        j["findings_total"] = f.total();
+        r.text = j.dump(-1, ' ', false, json::error_handler_t::replace);
         return r;
     }
     r.text = fmt::format("{}: {} {}, Call-ID {}, {} finding{}", name,
@@ -66,7 +68,7 @@ sip_check_report sip_check(std::string_view name, std::string_view bytes, const 
 namespace sipalg::control {
 
 std::vector<sip_check_report> sip_check_stream(std::string_view name, std::string_view bytes,
-                                               const sip::check_options& options, bool json)
+                                               const sip::check_options& options, bool as_json)
 {
     std::vector<sip_check_report> out;
     sip::stream_framer framer(sip::message::max_size);
@@ -74,7 +76,7 @@ std::vector<sip_check_report> sip_check_stream(std::string_view name, std::strin
     unsigned n = 0;
     const sip::frame_error error = framer.feed(bytes, [&](const sip::frame& f) {
         if (f.kind == sip::frame_kind::message) {
-            out.push_back(sip_check(fmt::format("{}#{}", name, ++n), f.bytes, options, json));
+            out.push_back(sip_check(fmt::format("{}#{}", name, ++n), f.bytes, options, as_json));
         }
         offset += f.bytes.size();
     });
@@ -82,9 +84,9 @@ std::vector<sip_check_report> sip_check_stream(std::string_view name, std::strin
         sip_check_report r;
         r.clean = false;
         const std::string_view why = error != sip::frame_error::none ? sip::frame_error_name(error) : "incomplete";
-        r.text = json ? fmt::format(R"({{"file":{},"stream_error":{},"offset":{}}})", json_string(name),
-                                    json_string(why), offset)
-                      : fmt::format("{}: stream refused: {} at byte {}", name, why, offset);
+        r.text = as_json ? json{{"file", name}, {"stream_error", why}, {"offset", offset}}.dump(
+                               -1, ' ', false, json::error_handler_t::replace)
+                         : fmt::format("{}: stream refused: {} at byte {}", name, why, offset);
         out.push_back(std::move(r));
     }
     return out;

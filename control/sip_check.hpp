@@ -17,11 +17,11 @@ struct sip_check_report {
 };
 
 sip_check_report sip_check(std::string_view name, std::string_view bytes, const sip::check_options& options,
-                           bool json);
+                           bool as_json);
 
 // The same for a TCP byte stream: framed into messages first (framer.hpp); a stream the framer
 // refuses ends with a report saying why and where.
 std::vector<sip_check_report> sip_check_stream(std::string_view name, std::string_view bytes,
-                                               const sip::check_options& options, bool json);
+                                               const sip::check_options& options, bool as_json);
 
 } // namespace sipalg::control

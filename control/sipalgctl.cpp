@@ -8,7 +8,6 @@
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -154,78 +153,102 @@ std::string read_input(const std::string& file)
 }
 
 // Prints a reply for people. Returns the exit status.
-int render(const std::string& verb, const YAML::Node& r, const std::string& source)
+// A member's value, or `fallback` when the reply lacks it or it has another type.
+template <class T>
+T member(const control::json& j, const char* key, T fallback)
 {
-    if (!r["ok"].as<bool>(false)) {
-        if (const auto errors = r["errors"]; errors && errors.IsSequence() && errors.size() > 0) {
-            for (const auto& e : errors) {
-                fmt::print(stderr, "{}:{}:{}: {}\n", source, e["line"].as<int>(0), e["column"].as<int>(0),
-                           e["message"].as<std::string>(""));
+    const auto it = j.find(key);
+    if (it == j.end()) {
+        return fallback;
+    }
+    try {
+        return it->get<T>();
+    } catch (const control::json::exception&) {
+        return fallback;
+    }
+}
+
+// "; saved to FILE" when the reply says where it was saved.
+std::string saved_to(const control::json& r)
+{
+    const auto it = r.find("saved");
+    return it != r.end() && it->is_string() ? fmt::format("; saved to {}", it->get<std::string>()) : std::string{};
+}
+
+int render(const std::string& verb, const control::json& r, const std::string& source)
+{
+    if (!member(r, "ok", false)) {
+        if (const auto errors = r.find("errors"); errors != r.end() && errors->is_array() && !errors->empty()) {
+            for (const auto& e : *errors) {
+                fmt::print(stderr, "{}:{}:{}: {}\n", source, member(e, "line", 0), member(e, "column", 0),
+                           member(e, "message", std::string{}));
             }
         } else {
-            fmt::print(stderr, "sipalgctl: {}\n", r["error"].as<std::string>("refused"));
+            fmt::print(stderr, "sipalgctl: {}\n", member(r, "error", std::string("refused")));
         }
         return 1;
     }
     // Accepted, with something that could not be done in full (a worker that did not answer).
-    if (const auto warnings = r["warnings"]; warnings && warnings.IsSequence()) {
-        for (const auto& w : warnings) {
-            fmt::print(stderr, "sipalgctl: warning: {}\n", w.as<std::string>(""));
+    if (const auto warnings = r.find("warnings"); warnings != r.end() && warnings->is_array()) {
+        for (const auto& w : *warnings) {
+            fmt::print(stderr, "sipalgctl: warning: {}\n", w.is_string() ? w.get<std::string>() : w.dump());
         }
     }
     if (verb == "apply") {
-        const auto saved = r["saved"];
-        fmt::print("applied{}\n", saved && !saved.IsNull() && saved.IsScalar() && saved.Scalar() != "false"
-                                      ? fmt::format("; saved to {}", saved.Scalar())
-                                      : std::string{});
-        if (r["warning"]) {
-            fmt::print(stderr, "sipalgctl: warning: {}\n", r["warning"].as<std::string>());
+        fmt::print("applied{}\n", saved_to(r));
+        if (r.contains("warning")) {
+            fmt::print(stderr, "sipalgctl: warning: {}\n", member(r, "warning", std::string{}));
         }
     } else if (verb == "validate") {
         fmt::print("valid\n");
     } else if (verb == "cli") {
-        fmt::print("{}", r["output"].as<std::string>(""));
-        if (r["applied"].as<bool>(false)) {
-            const auto saved = r["saved"];
-            fmt::print(stderr, "applied{}\n", saved && saved.IsScalar() && saved.Scalar() != "false" && !saved.IsNull()
-                                                  ? fmt::format("; saved to {}", saved.Scalar())
-                                                  : std::string{});
+        fmt::print("{}", member(r, "output", std::string{}));
+        if (member(r, "applied", false)) {
+            fmt::print(stderr, "applied{}\n", saved_to(r));
         }
     } else if (verb == "show") {
-        fmt::print("{}", r["yaml"].as<std::string>(""));
+        fmt::print("{}", member(r, "yaml", std::string{}));
     } else if (verb == "stats") {
-        for (const auto& kv : r["counters"]) {
-            if (kv.second.as<std::uint64_t>(0) != 0) {
-                fmt::print("{:<32} {}\n", kv.first.as<std::string>(), kv.second.as<std::uint64_t>());
+        if (const auto counters = r.find("counters"); counters != r.end() && counters->is_object()) {
+            for (const auto& [name, value] : counters->items()) {
+                if (value.is_number_unsigned() && value.get<std::uint64_t>() != 0) {
+                    fmt::print("{:<32} {}\n", name, value.get<std::uint64_t>());
+                }
             }
         }
-        fmt::print("{:<32} {}\n", "sessions_active", r["sessions_active"].as<std::uint64_t>(0));
+        fmt::print("{:<32} {}\n", "sessions_active", member(r, "sessions_active", std::uint64_t{0}));
     } else if (verb == "sessions") {
         // In the shape of FortiOS "diagnose sys session list".
-        for (const auto& s : r["sessions"]) {
+        const auto sessions = r.find("sessions");
+        for (const auto& s : sessions != r.end() && sessions->is_array() ? *sessions : control::json::array()) {
             fmt::print("session info: proto={} proto_state={} duration={} expire={} policy_id={} worker={}\n",
-                       s["proto"].as<int>(), s["state"].as<std::string>(), s["duration"].as<std::uint64_t>(),
-                       s["expire"].as<std::uint64_t>(), s["policy"].as<std::uint64_t>(), s["worker"].as<int>());
+                       member(s, "proto", 0), member(s, "state", std::string{}), member(s, "duration", std::uint64_t{0}),
+                       member(s, "expire", std::uint64_t{0}), member(s, "policy", std::uint64_t{0}), member(s, "worker", 0));
             // Who handles it, as FortiOS flags it (seed): helper=sip, or redir local (the SIP ALG), ndr (IPS SIP).
-            const auto engine = s["engine"].as<std::string>("none");
+            const auto engine = member(s, "engine", std::string("none"));
             fmt::print("helper={} state={}{}\n", engine == "helper" ? "sip" : "", engine == "alg" ? "redir local" : "",
-                       s["ndr"].as<bool>(false) ? (engine == "alg" ? " ndr" : "ndr") : "");
-            fmt::print("stats: org pkts={} bytes={}, reply pkts={} bytes={}\n", s["packets"][0].as<std::uint64_t>(),
-                       s["bytes"][0].as<std::uint64_t>(), s["packets"][1].as<std::uint64_t>(),
-                       s["bytes"][1].as<std::uint64_t>());
-            const bool snat = s["snat"].as<bool>(false);
-            const bool dnat = s["dnat"].as<bool>(false);
-            fmt::print("orig: {}->{}{}\n", s["src"].as<std::string>(), s["dst"].as<std::string>(),
-                       snat || dnat ? fmt::format(" ({}->{}) {}", s["nat_src"].as<std::string>(),
-                                                  s["nat_dst"].as<std::string>(), snat && dnat ? "snat+dnat"
-                                                                                  : snat       ? "snat"
-                                                                                               : "dnat")
+                       member(s, "ndr", false) ? (engine == "alg" ? " ndr" : "ndr") : "");
+            const auto pair = [&](const char* key, std::size_t i) {
+                const auto it = s.find(key);
+                return it != s.end() && it->is_array() && it->size() > i && (*it)[i].is_number_unsigned()
+                           ? (*it)[i].get<std::uint64_t>()
+                           : std::uint64_t{0};
+            };
+            fmt::print("stats: org pkts={} bytes={}, reply pkts={} bytes={}\n", pair("packets", 0), pair("bytes", 0),
+                       pair("packets", 1), pair("bytes", 1));
+            const bool snat = member(s, "snat", false);
+            const bool dnat = member(s, "dnat", false);
+            fmt::print("orig: {}->{}{}\n", member(s, "src", std::string{}), member(s, "dst", std::string{}),
+                       snat || dnat ? fmt::format(" ({}->{}) {}", member(s, "nat_src", std::string{}),
+                                                  member(s, "nat_dst", std::string{}), snat && dnat ? "snat+dnat"
+                                                                                       : snat       ? "snat"
+                                                                                                    : "dnat")
                                     : std::string{});
             fmt::print("\n");
         }
-        fmt::print("total session {}\n", r["matched"].as<std::uint64_t>(0));
+        fmt::print("total session {}\n", member(r, "matched", std::uint64_t{0}));
     } else if (verb == "clear") {
-        fmt::print("cleared {} session(s)\n", r["cleared"].as<std::uint64_t>(0));
+        fmt::print("cleared {} session(s)\n", member(r, "cleared", std::uint64_t{0}));
     }
     return 0;
 }
@@ -235,7 +258,7 @@ int render(const std::string& verb, const YAML::Node& r, const std::string& sour
 int fail(bool json, int status, const std::string& message)
 {
     if (json) {
-        fmt::print("{{\"ok\":false,\"error\":{}}}\n", control::json_string(message));
+        fmt::print("{}", control::json_line({{"ok", false}, {"error", message}}));
     } else {
         fmt::print(stderr, "{}\n", message);
     }
@@ -269,10 +292,10 @@ int run_control(std::string verb, const std::vector<std::string>& rest, const st
                     return fail(json, 1, reply);
                 }
                 try {
-                    const YAML::Node r = YAML::Load(reply);
-                    status = json ? (fmt::print("{}", reply), r["ok"].as<bool>(false) ? status : 1)
+                    const auto r = control::json::parse(reply);
+                    status = json ? (fmt::print("{}", reply), member(r, "ok", false) ? status : 1)
                                   : std::max(status, render("cli", r, "<prompt>"));
-                } catch (const YAML::Exception& e) {
+                } catch (const control::json::exception& e) {
                     fmt::print(stderr, "sipalgctl: the reply is not JSON: {}\n", e.what());
                     status = 1;
                 }
@@ -320,15 +343,15 @@ int run_control(std::string verb, const std::vector<std::string>& rest, const st
     if (!exchange(socket_path, request, reply)) {
         return fail(json, 1, reply);
     }
-    YAML::Node r;
+    control::json r;
     try {
-        r = YAML::Load(reply);
-    } catch (const YAML::Exception& e) {
+        r = control::json::parse(reply);
+    } catch (const control::json::exception& e) {
         return fail(json, 1, fmt::format("sipalgctl: the reply is not JSON: {}", e.what()));
     }
     if (json) {
         fmt::print("{}", reply);
-        return r["ok"].as<bool>(false) ? 0 : 1;
+        return member(r, "ok", false) ? 0 : 1;
     }
     return render(verb, r, source);
 }

@@ -129,39 +129,39 @@ void usage(const po::options_description& d)
 
 std::string stats_json(const dp::appliance& app)
 {
-    std::ostringstream out;
+    using control::json;
     const auto totals = app.totals();
-    out << "{\"counters\":{";
+    json out;
+    json& counters = out["counters"] = json::object();
     for (std::size_t i = 0; i < dp::counter_count; ++i) {
-        out << (i ? "," : "") << '"' << dp::counter_names[i] << "\":" << totals[i];
+        counters[std::string(dp::counter_names[i])] = totals[i];
     }
-    out << "},\"workers\":[";
+    json& workers = out["workers"] = json::array();
     for (unsigned w = 0; w < app.workers(); ++w) {
-        out << (w ? "," : "") << '{';
+        json one = json::object();
         for (std::size_t i = 0; i < dp::counter_count; ++i) {
-            out << (i ? "," : "") << '"' << dp::counter_names[i]
-                << "\":" << app.worker_at(w).counters().get(static_cast<dp::counter>(i));
+            one[std::string(dp::counter_names[i])] = app.worker_at(w).counters().get(static_cast<dp::counter>(i));
         }
-        out << '}';
+        workers.push_back(std::move(one));
     }
-    out << "],\"sessions\":{\"active\":" << app.sessions_active() << ",\"bytes_allocated\":[";
+    json bytes = json::array();
     for (unsigned w = 0; w < app.workers(); ++w) {
-        out << (w ? "," : "") << app.worker_at(w).session_bytes();
+        bytes.push_back(app.worker_at(w).session_bytes());
     }
-    out << "]},\"pinholes\":{\"bytes_per_pinhole\":" << (app.workers() != 0 ? app.worker_at(0).pinhole_bytes_per_entry() : 0.0)
-        << "},\"sip_tcp\":{\"bytes_per_connection\":" << (app.workers() != 0 ? app.worker_at(0).sip_connection_bytes() : 0)
-        << "},\"interfaces\":{";
+    out["sessions"] = {{"active", app.sessions_active()}, {"bytes_allocated", std::move(bytes)}};
+    out["pinholes"] = {{"bytes_per_pinhole", app.workers() != 0 ? app.worker_at(0).pinhole_bytes_per_entry() : 0.0}};
+    out["sip_tcp"] = {{"bytes_per_connection", app.workers() != 0 ? app.worker_at(0).sip_connection_bytes() : 0}};
+    json& interfaces = out["interfaces"] = json::object();
     app.with_snapshot([&](const dp::snapshot& s) {
         for (std::size_t i = 0; i < s.interfaces.size(); ++i) {
             const auto& itf = s.interfaces[i];
             const rte_eth_stats st = app.port_stats(i);
-            out << (i ? "," : "") << control::json_string(itf.name) << ":{\"port\":" << itf.port << ",\"mac\":\""
-                << format_mac(itf.mac) << "\",\"ipackets\":" << st.ipackets << ",\"opackets\":" << st.opackets
-                << ",\"imissed\":" << st.imissed << ",\"oerrors\":" << st.oerrors << '}';
+            interfaces[itf.name] = {{"port", itf.port},           {"mac", format_mac(itf.mac)},
+                                    {"ipackets", st.ipackets},    {"opackets", st.opackets},
+                                    {"imissed", st.imissed},      {"oerrors", st.oerrors}};
         }
     });
-    out << "}}\n";
-    return out.str();
+    return control::json_line(out);
 }
 
 // Counters that are not zero, one per line, for the log at exit.

@@ -29,3 +29,11 @@ TEST_CASE("what is not UTF-8 becomes the replacement character")
     CHECK_FALSE(is_utf8("\xed\xa0\x80"));
     CHECK(is_utf8("J\xc3\xbcrgen"));
 }
+
+TEST_CASE("replies through the JSON library: one line, and bytes that are not UTF-8 replaced")
+{
+    CHECK(json_line({{"ok", true}, {"n", 3}}) == "{\"ok\":true,\"n\":3}\n");
+    const std::string reply = json_line({{"ok", false}, {"error", std::string("bad \xff byte")}});
+    CHECK(reply == "{\"ok\":false,\"error\":\"bad \xef\xbf\xbd byte\"}\n");
+    CHECK(json::parse(reply)["error"] == "bad \xef\xbf\xbd byte");
+}
