@@ -50,7 +50,6 @@ namespace {
 constexpr std::uint32_t phone_ip = RTE_IPV4(10, 1, 0, 2);
 constexpr std::uint32_t far_ip = RTE_IPV4(198, 51, 100, 2);
 constexpr std::uint16_t far_sip_port = 5060;
-constexpr std::uint16_t far_media_port = 30000;
 constexpr std::uint16_t first_phone_port = 10000;
 constexpr std::uint16_t first_media_port = 20000;
 constexpr std::array<std::uint8_t, 6> phone_mac{2, 0, 0, 0, 0, 2};
@@ -411,6 +410,7 @@ struct generator {
         const auto answer = [&](std::string_view status, bool tag, bool sdp) {
             // The far side's tag "t<k + 1>" where the To has none yet ("%.0llu" prints nothing for 0).
             const bool add_tag = tag && to.find(";tag=") == std::string_view::npos;
+            // The far side answers with its media at port 30000.
             const char* body = sdp ? "v=0\r\no=bob 1 1 IN IP4 198.51.100.2\r\ns=-\r\nc=IN IP4 198.51.100.2\r\nt=0 0\r\n"
                                      "m=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
                                    : "";
