@@ -2,6 +2,7 @@
 #include "control/commands.hpp"
 
 #include "control/cli.hpp"
+#include "control/command_table.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
 #include "control/output_filter.hpp"
@@ -110,34 +111,42 @@ commands::commands(dp::appliance& app, config running, const std::string& path, 
 
 std::string commands::handle(std::string_view command, std::string_view body)
 {
-    std::string_view verb = command.substr(0, command.find(' '));
-    std::string_view rest = verb.size() < command.size() ? command.substr(verb.size() + 1) : std::string_view{};
-    if (verb == "apply") {
+    const command_spec* c = find_command(surface::socket, command);
+    if (c == nullptr) {
+        std::string known;
+        for (const auto& k : command_table()) {
+            if ((k.surfaces & surface::socket) != 0) {
+                known += known.empty() ? "" : ", ";
+                known += k.words;
+            }
+        }
+        return error_reply(fmt::format("unknown command '{}' ({})", command.substr(0, 80), known));
+    }
+    // The arguments: what follows the command's own words.
+    const auto words = split_words(command);
+    const std::size_t fixed = split_words(c->words).size();
+    const std::string_view rest =
+        words.size() > fixed ? command.substr(static_cast<std::size_t>(words[fixed].data() - command.data())) : std::string_view{};
+    switch (c->id) {
+    case command_id::apply:
         return apply(body, true);
-    }
-    if (verb == "validate") {
+    case command_id::validate:
         return apply(body, false);
-    }
-    if (command == "show config" || command == "show") {
-        return json_line({{"ok", true}, {"yaml", to_yaml(running_)}});
-    }
-    if (verb == "stats") {
-        return stats();
-    }
-    if (verb == "sessions") {
-        return sessions(rest, false);
-    }
-    if (verb == "clear") {
-        return sessions(rest, true);
-    }
-    if (verb == "cli") {
+    case command_id::cli:
         return cli(body);
-    }
-    if (verb == "ping") {
+    case command_id::show_config:
+        return json_line({{"ok", true}, {"yaml", to_yaml(running_)}});
+    case command_id::stats:
+        return stats();
+    case command_id::sessions:
+        return sessions(rest, false);
+    case command_id::clear:
+        return sessions(rest, true);
+    case command_id::ping:
         return json_line({{"ok", true}});
+    default:
+        return error_reply(fmt::format("'{}' is not a command of the socket", c->words));
     }
-    return error_reply(fmt::format("unknown command '{}' (apply, validate, cli, show config, stats, sessions, clear)",
-                                   command.substr(0, 80)));
 }
 
 // One session in the shape of FortiOS `diagnose sys session list`: the state flags say who handles it
@@ -274,29 +283,14 @@ namespace {
 
 // One output line of a cli request (show, diagnose), checked before anything changes; run after.
 struct cli_action {
-    enum class kind {
-        show,           // `text` is the configuration as the request leaves it
-        alg_calls,      // diagnose sys sip-proxy calls list
-        helper_calls,   // diagnose sys sip dialog list
-        mappings,       // diagnose sys sip mapping list
-        filter_clear,   // diagnose sys session filter clear
-        filter_set,     // diagnose sys session filter FIELD VALUE
-        session_list,   // diagnose sys session list
-        session_clear,  // diagnose sys session clear
-    };
     int line = 0;
-    kind what = kind::show;
-    std::string text;
-    nat::session_filter filter;
+    command_id what = command_id::show;
+    std::string text;           // show: the configuration as the request leaves it
+    nat::session_filter filter; // diagnose sys session filter FIELD VALUE
     output_pipe pipe;
 };
 
-bool words_are(const std::vector<std::string>& w, std::initializer_list<std::string_view> expected)
-{
-    return w.size() == expected.size() && std::equal(w.begin(), w.end(), expected.begin());
-}
-
-// The action of one command line, or an error text.
+// The action of one command line (control/command_table.hpp's CLI commands), or an error text.
 std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
 {
     std::vector<std::string> w;
@@ -305,37 +299,25 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
         return error;
     }
     a.line = c.line;
-    if (w[0] == "show") {
-        a.what = cli_action::kind::show;
-        if (!show_cli(cfg, std::vector<std::string>(w.begin() + 1, w.end()), a.text)) {
-            return fmt::format("show: no such path '{}'", fmt::join(w.begin() + 1, w.end(), " "));
-        }
-        return {};
+    std::vector<std::string_view> views(w.begin(), w.end());
+    const command_spec* spec = find_command(surface::cli, views);
+    if (spec == nullptr) {
+        return fmt::format("'{}' is not supported here", fmt::join(w, " "));
     }
-    using k = cli_action::kind;
-    if (words_are(w, {"diagnose", "sys", "sip-proxy", "calls", "list"})) {
-        a.what = k::alg_calls;
-    } else if (words_are(w, {"diagnose", "sys", "sip", "dialog", "list"})) {
-        a.what = k::helper_calls;
-    } else if (words_are(w, {"diagnose", "sys", "sip", "mapping", "list"})) {
-        a.what = k::mappings;
-    } else if (words_are(w, {"diagnose", "sys", "session", "filter", "clear"})) {
-        a.what = k::filter_clear;
-    } else if (words_are(w, {"diagnose", "sys", "session", "list"})) {
-        a.what = k::session_list;
-    } else if (words_are(w, {"diagnose", "sys", "session", "clear"})) {
-        a.what = k::session_clear;
-    } else if (w.size() == 6 && words_are({w.begin(), w.begin() + 4}, {"diagnose", "sys", "session", "filter"})) {
-        const auto f = nat::parse_session_filter(w[4] + "=" + w[5]);
+    a.what = spec->id;
+    const std::vector<std::string> args(w.begin() + static_cast<std::ptrdiff_t>(split_words(spec->words).size()), w.end());
+    if (a.what == command_id::show) {
+        if (!show_cli(cfg, args, a.text)) {
+            return fmt::format("show: no such path '{}'", fmt::join(args, " "));
+        }
+    } else if (a.what == command_id::session_filter) {
+        const auto f = nat::parse_session_filter(args[0] + "=" + args[1]);
         if (!f) {
             return fmt::format("diagnose sys session filter: field {} or value {} not understood (src dst sport dport "
                                "proto policy)",
-                               w[4], w[5]);
+                               args[0], args[1]);
         }
-        a.what = k::filter_set;
         a.filter = *f;
-    } else {
-        return fmt::format("'{}' is not supported here", fmt::join(w, " "));
     }
     return {};
 }
@@ -379,7 +361,7 @@ std::string commands::cli(std::string_view text)
     const auto late = [&](const cli_action& a) {
         warnings.push_back(fmt::format("line {}: a worker did not answer in time; its output is missing", a.line));
     };
-    using k = cli_action::kind;
+    using k = command_id;
     for (auto& a : actions) {
         std::string out;
         switch (a.what) {
@@ -401,10 +383,10 @@ std::string commands::cli(std::string_view text)
                                                                                      : nat::sip_engine::helper);
             break;
         }
-        case k::filter_clear:
+        case k::session_filter_clear:
             diag_filter_ = {};
             continue;
-        case k::filter_set: {
+        case k::session_filter: {
             // Fields add up, as on FortiOS.
             const auto take = [](auto& to, const auto& from) {
                 if (from) {
@@ -436,6 +418,8 @@ std::string commands::cli(std::string_view text)
             out += fmt::format("total session {}\n", list.matched);
             break;
         }
+        default:
+            continue; // no other command is a CLI line (plan_action found it in the table's CLI part)
         }
         output += a.pipe.filters.empty() ? out : a.pipe.run(std::move(out));
     }

@@ -1,6 +1,8 @@
 // See request.hpp.
 #include "control/request.hpp"
 
+#include "control/command_table.hpp"
+
 #include <fmt/format.h>
 
 namespace sipalg::control {
@@ -22,8 +24,8 @@ bool is_end_line(std::string_view line) noexcept
 
 bool takes_body(std::string_view command) noexcept
 {
-    const std::string_view verb = verb_of(command);
-    return verb == "apply" || verb == "validate" || verb == "cli";
+    const command_spec* c = find_command(surface::socket, command);
+    return c != nullptr && c->body;
 }
 
 std::string frame_request(std::string_view command, std::string_view body)

@@ -15,7 +15,7 @@
 
 namespace sipalg::control {
 
-// Whether the command (its first word decides) carries a body.
+// Whether the command carries a body (control/command_table.hpp says which do).
 bool takes_body(std::string_view command) noexcept;
 
 // The request for `command` with `body` (ignored for a command without one), framed and stuffed; a body

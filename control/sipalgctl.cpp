@@ -2,6 +2,7 @@
 // others send one request to sipalgd's control socket (README "The control socket") and print the
 // reply for people, or as it came with --json. Exit status: 0 all good, 1 something to report (a
 // finding, a refused request, no daemon), 2 usage errors.
+#include "control/command_table.hpp"
 #include "control/json.hpp"
 #include "control/request.hpp"
 #include "control/sip_check.hpp"
@@ -356,14 +357,16 @@ int run_control(std::string verb, const std::vector<std::string>& rest, const st
     return render(verb, r, source);
 }
 
-struct command {
-    const char* name;
-    int (*handler)(const std::vector<std::string>&);
-    const char* synopsis; // the arguments after the name
-    const char* help;     // one line, for the list of commands
-    const char* details;  // what the arguments are, for COMMAND --help
-};
-const command* find_command(std::string_view name);
+// A sipalgctl command of the command table (control/command_table.hpp), by name.
+const control::command_spec* ctl_command(std::string_view name)
+{
+    for (const auto& c : control::command_table()) {
+        if ((c.surfaces & control::surface::sipalgctl) != 0 && c.words == name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
 
 // apply FILE, validate FILE, cli [FILE], show config, stats, sessions [filters], clear [filters].
 int cmd_control(std::string verb, const std::vector<std::string>& args)
@@ -372,7 +375,7 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
     bool json = std::find(args.begin(), args.end(), "--json") != args.end(); // for errors before parsing
     bool cli_form = false;
     std::vector<std::string> rest;
-    const command* self = find_command(verb);
+    const control::command_spec* self = ctl_command(verb);
     po::options_description d(fmt::format("usage: sipalgctl {} {}\n\n{}\n\noptions", verb, self->synopsis,
                                           self->details));
     // clang-format off
@@ -406,63 +409,14 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
     }
 }
 
-constexpr const char* filters_help =
-    "FILTER: src=ADDRESS dst=ADDRESS sport=PORT dport=PORT proto=NUMBER policy=ID, as FortiOS's\n"
-    "diagnose sys session filter: the originator's addresses and ports; every one given must match.";
-
-int control_command(const std::vector<std::string>& a, const char* verb)
-{
-    return cmd_control(verb, a);
-}
-
-constexpr command commands[] = {
-    {"sip-check", cmd_sip_check, "[options] FILE...",
-     "check raw SIP messages in files as the ALG would (no daemon needed)",
-     "FILE: raw SIP messages, one per file (\"-\": standard input), or with --stream a TCP byte stream."},
-    {"apply", [](const std::vector<std::string>& a) { return control_command(a, "apply"); }, "FILE [options]",
-     "apply a YAML document (sections it holds replace the running ones); saved to sipalgd's --config",
-     "FILE: a YAML document (\"-\": standard input). The sections it holds replace the running ones, the\n"
-     "others stay; all or nothing. Refusals are printed as FILE:LINE:COLUMN: message."},
-    {"cli", [](const std::vector<std::string>& a) { return control_command(a, "cli"); }, "[FILE] [options]",
-     "FortiOS CLI text (config blocks, show, diagnose, | grep) from FILE, stdin or a prompt",
-     "FILE: FortiOS CLI text (\"-\" or none: standard input; on a terminal, a prompt). One transaction:\n"
-     "every line is checked first, the config blocks are committed once, then the output lines run:\n"
-     "  show [PATH [ENTRY]] | show full-configuration\n"
-     "  diagnose sys session filter FIELD VALUE | filter clear | list | clear\n"
-     "  diagnose sys sip-proxy calls list | diagnose sys sip dialog list | diagnose sys sip mapping list\n"
-     "each optionally followed by | grep [-c] [-i] [-n] [-v] [-A N] [-B N] [-C N] PATTERN."},
-    {"validate", [](const std::vector<std::string>& a) { return control_command(a, "validate"); }, "FILE [options]",
-     "check a YAML document against the running configuration without applying it",
-     "FILE: a YAML document (\"-\": standard input), checked as apply checks it; nothing changes."},
-    {"show", [](const std::vector<std::string>& a) { return control_command(a, "show"); }, "config [--cli] [options]",
-     "show config [--cli]: the running configuration as YAML, or as FortiOS CLI",
-     "config: the running configuration, as YAML that apply takes back unchanged (--cli: as FortiOS CLI)."},
-    {"stats", [](const std::vector<std::string>& a) { return control_command(a, "stats"); }, "[options]",
-     "counters that are not zero, and the sessions in the tables",
-     "The data plane's counters (summed over workers) that are not zero, and the active sessions; --json\n"
-     "adds every counter, the control socket's own, and per-worker figures."},
-    {"sessions", [](const std::vector<std::string>& a) { return control_command(a, "sessions"); },
-     "[FILTER...] [options]", "list sessions [src=A dst=A sport=N dport=N proto=N policy=N]", filters_help},
-    {"clear", [](const std::vector<std::string>& a) { return control_command(a, "clear"); }, "[FILTER...] [options]",
-     "remove sessions on every worker [same filters as sessions]", filters_help},
-};
-
-const command* find_command(std::string_view name)
-{
-    for (const auto& c : commands) {
-        if (name == c.name) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
 void usage()
 {
     std::cout << "usage: sipalgctl [--socket PATH] [--json] COMMAND [ARGS] [options]\n       sipalgctl --version\n\n"
                  "commands:\n";
-    for (const auto& c : commands) {
-        std::cout << fmt::format("  {:<12} {}\n", c.name, c.help);
+    for (const auto& c : control::command_table()) {
+        if ((c.surfaces & control::surface::sipalgctl) != 0) {
+            std::cout << fmt::format("  {:<12} {}\n", c.words, c.help);
+        }
     }
     std::cout << "\nsipalgctl COMMAND --help says what a command takes. --socket and --json go before or after it.\n";
 }
@@ -497,7 +451,7 @@ int main(int argc, char** argv)
         usage();
         return 2;
     }
-    const command* c = find_command(argv[at]);
+    const control::command_spec* c = ctl_command(argv[at]);
     if (c == nullptr) {
         const bool json = std::find(leading.begin(), leading.end(), "--json") != leading.end();
         if (!json) {
@@ -508,7 +462,7 @@ int main(int argc, char** argv)
     std::vector<std::string> args(argv + at + 1, argv + argc);
     args.insert(args.end(), leading.begin(), leading.end());
     try {
-        return c->handler(args);
+        return c->id == control::command_id::sip_check ? cmd_sip_check(args) : cmd_control(std::string(c->words), args);
     } catch (const std::exception& e) {
         fmt::print(stderr, "sipalgctl: {}\n", e.what());
         return 2;

@@ -2,6 +2,7 @@
 // The main lcore is the control core: it loads the configuration, brings up the data plane, serves
 // telemetry and waits for a signal (or, for pcap tests, for the inputs to drain); every other lcore is a
 // worker. Start-up failures print one clear message and exit non-zero.
+#include "control/command_table.hpp"
 #include "control/commands.hpp"
 #include "control/config.hpp"
 #include "control/control_server.hpp"
@@ -261,7 +262,15 @@ int run(int argc, char** argv)
         return 1;
     }
     dp::appliance& app = *started.app;
-    if (auto err = dp::register_telemetry(&app, version); !err.empty()) {
+    const auto telemetry_help = [](std::string_view name) -> const char* {
+        for (const auto& c : control::command_table()) {
+            if ((c.surfaces & control::surface::telemetry) != 0 && c.words == name) {
+                return c.help.data(); // a string literal of the table: NUL-terminated, static
+            }
+        }
+        return nullptr;
+    };
+    if (auto err = dp::register_telemetry(&app, version, telemetry_help); !err.empty()) {
         fmt::print(stderr, "sipalgd: {}\n", err);
         started.app.reset();
         rte_eal_cleanup();

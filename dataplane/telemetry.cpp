@@ -165,27 +165,29 @@ int cmd_sessions_clear(const char*, const char* params, rte_tel_data* d)
 
 } // namespace
 
-std::string register_telemetry(const appliance* app, const char* version)
+std::string register_telemetry(const appliance* app, const char* version,
+                               const std::function<const char*(std::string_view name)>& help_of)
 {
     g_app.store(app);
     g_version = version;
     struct command {
         const char* name;
         telemetry_cb fn;
-        const char* help;
     };
     static const command commands[] = {
-        {"/sipalg/info", cmd_info, "sipalgd version, workers and TSC frequency. Takes no parameters."},
-        {"/sipalg/stats", cmd_stats, "Every counter summed over the workers. Takes no parameters."},
-        {"/sipalg/worker_stats", cmd_worker_stats, "Counters of one worker. Parameter: worker id."},
-        {"/sipalg/interfaces", cmd_interfaces, "Interfaces with port, address, MAC, MTU. Takes no parameters."},
-        {"/sipalg/sessions", cmd_sessions,
-         "Sessions: counts and the first 16. Parameter: filter src=,dst=,sport=,dport=,proto=,policy= (optional)."},
-        {"/sipalg/sessions_clear", cmd_sessions_clear,
-         "Removes the sessions that match. Parameter: filter as /sipalg/sessions (none: all)."},
+        {"/sipalg/info", cmd_info},
+        {"/sipalg/stats", cmd_stats},
+        {"/sipalg/worker_stats", cmd_worker_stats},
+        {"/sipalg/interfaces", cmd_interfaces},
+        {"/sipalg/sessions", cmd_sessions},
+        {"/sipalg/sessions_clear", cmd_sessions_clear},
     };
     for (const auto& c : commands) {
-        if (const int rc = rte_telemetry_register_cmd(c.name, c.fn, c.help); rc != 0) {
+        const char* help = help_of(c.name);
+        if (help == nullptr) {
+            return fmt::format("telemetry command {} has no help in the command table", c.name);
+        }
+        if (const int rc = rte_telemetry_register_cmd(c.name, c.fn, help); rc != 0) {
             return fmt::format("cannot register telemetry command {} ({})", c.name, rc);
         }
     }

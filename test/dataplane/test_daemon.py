@@ -119,6 +119,8 @@ def test_counters_are_readable_with_the_stock_dpdk_telemetry_script(running):
     # The counters keep rising while traffic flows.
     later = stock_telemetry(running.prefix, '/sipalg/stats')['/sipalg/stats']
     assert later['forwarded'] > stats['forwarded']
+    # Help comes from the control plane's command table.
+    assert 'worker id' in stock_telemetry(running.prefix, '/help,/sipalg/worker_stats')['/help']['/sipalg/worker_stats']
 
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
