@@ -423,8 +423,79 @@ void usage()
 
 } // namespace
 
+// `sipalgctl __complete WORD...`: the candidates for the last word (which may be empty) of a command
+// line being typed, one per line; "__files__" when it is a file name. For control/completion/sipalgctl.bash.
+int complete(const std::vector<std::string>& words)
+{
+    const auto print_options = [](const control::command_spec* c) {
+        for (const char* o : {"--socket", "--json", "--help"}) {
+            fmt::print("{}\n", o);
+        }
+        if (c != nullptr && c->id == control::command_id::show_config) {
+            fmt::print("--cli\n");
+        }
+    };
+    // The command: the first word that is not an option (or an option's value).
+    const control::command_spec* c = nullptr;
+    std::size_t at = 0;
+    for (; at + 1 < words.size(); ++at) {
+        if (words[at] == "--socket" || words[at] == "-s") {
+            ++at;
+            continue;
+        }
+        if (!words[at].starts_with("-")) {
+            c = ctl_command(words[at]);
+            break;
+        }
+    }
+    const std::string& current = words.empty() ? std::string() : words.back();
+    const bool after_socket = words.size() >= 2 && (words[words.size() - 2] == "--socket" || words[words.size() - 2] == "-s");
+    if (after_socket || (c != nullptr && current.empty() == false && current[0] != '-' &&
+                         (c->id == control::command_id::apply || c->id == control::command_id::validate ||
+                          c->id == control::command_id::cli || c->id == control::command_id::sip_check))) {
+        fmt::print("__files__\n");
+        return 0;
+    }
+    if (c == nullptr) {
+        for (const auto& k : control::command_table()) {
+            if ((k.surfaces & control::surface::sipalgctl) != 0) {
+                fmt::print("{}\n", k.words);
+            }
+        }
+        print_options(nullptr);
+        return 0;
+    }
+    switch (c->id) {
+    case control::command_id::sessions:
+    case control::command_id::clear:
+        for (const char* f : {"src=", "dst=", "sport=", "dport=", "proto=", "policy="}) {
+            fmt::print("{}\n", f);
+        }
+        break;
+    case control::command_id::show_config:
+        fmt::print("config\n");
+        break;
+    case control::command_id::apply:
+    case control::command_id::validate:
+    case control::command_id::cli:
+    case control::command_id::sip_check:
+        if (current.empty()) {
+            fmt::print("__files__\n");
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    print_options(c);
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
+    if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+        return complete(std::vector<std::string>(argv + 2, argv + argc));
+    }
     // Options before the command are the command's too: they go after it.
     std::vector<std::string> leading;
     int at = 1;
