@@ -44,6 +44,16 @@ std::unique_ptr<grep_filter> grep_filter::make(std::string_view pattern, options
         error = fmt::format("grep: the pattern is longer than {} bytes", max_pattern);
         return nullptr;
     }
+    // Back-references make matching exponential in the worst case; the control core is one thread.
+    for (std::size_t i = 0; i + 1 < pattern.size(); ++i) {
+        if (pattern[i] == '\\') {
+            if (pattern[i + 1] >= '1' && pattern[i + 1] <= '9') {
+                error = "grep: back-references (\\1 to \\9) are not supported";
+                return nullptr;
+            }
+            ++i;
+        }
+    }
     std::unique_ptr<grep_filter> g(new grep_filter(o));
     auto c = std::make_unique<compiled>();
     const std::string p(pattern);

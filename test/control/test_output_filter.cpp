@@ -67,4 +67,6 @@ TEST_CASE("what grep cannot take is refused, with the reason")
     CHECK(run("show | grep set name").starts_with("error: grep takes one pattern"));
     CHECK(run("show | grep 'a\\{1'").starts_with("error: grep: pattern"));
     CHECK(run("show | grep " + std::string(1025, 'a')).starts_with("error: grep: the pattern is longer"));
+    CHECK(run("show | grep '\\(a*\\)*\\1'").starts_with("error: grep: back-references"));
+    CHECK(run("show | grep 'a\\\\1'").empty()); // an escaped backslash, then 1: no back-reference
 }
