@@ -93,15 +93,16 @@ std::string to_yaml(const config& cfg)
         out.append(text);
         out += '\n';
     };
+    // A list of numbers, as a sequence: shown as FortiOS shows it (set sip-tcp-port 5060 5064).
     const auto ports = [](const std::vector<std::uint16_t>& ps) {
-        std::string s;
+        std::string s = "[";
         for (const auto p : ps) {
-            if (!s.empty()) {
-                s += ' ';
+            if (s.size() > 1) {
+                s += ", ";
             }
             s += std::to_string(p);
         }
-        return q(s);
+        return s + "]";
     };
     line(0, "system:");
     line(2, "settings:");

@@ -332,6 +332,15 @@ TEST_CASE("one set of text rules: a value for every set, UTF-8 without NUL, a me
     CHECK(yaml.cfg.policies[0].service == std::vector<std::string>{"SIP", "ALL"});
 }
 
+TEST_CASE("show prints a list of numbers as FortiOS does, unquoted")
+{
+    const auto r = run(base(), "config system settings\n    set sip-tcp-port 5060 5064\nend\n");
+    std::string out;
+    REQUIRE(show_cli(r.cfg, {"system", "settings"}, out));
+    CHECK(out.find("    set sip-tcp-port 5060 5064\n") != std::string::npos);
+    CHECK(out.find("    set sip-udp-port 5060\n") != std::string::npos);
+}
+
 TEST_CASE("the running configuration survives a CLI round of no changes")
 {
     const auto running = base();
