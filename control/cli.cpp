@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -384,7 +385,9 @@ cli_result apply_cli(const config& running, std::string_view text,
         result.errors.push_back({{line, 1}, "the text must be UTF-8, without NUL bytes"});
         return result;
     }
-    tnode root = tree_of(running);
+    // The running configuration's tree, made when the text first enters a config block: a text of show
+    // and diagnose lines only changes nothing and needs none.
+    std::optional<tnode> root;
     // The open blocks: each `config` pushes the node it entered; `edit` pushes the entry.
     struct frame {
         tnode* node;
@@ -432,7 +435,10 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, "config needs a path, such as config firewall policy");
                 continue;
             }
-            tnode* at = stack.empty() ? &root : stack.back().node;
+            if (!root) {
+                root = tree_of(running);
+            }
+            tnode* at = stack.empty() ? &*root : stack.back().node;
             for (std::size_t i = 1; i < w.size(); ++i) {
                 at = &at->child(w[i]);
                 at->leaf = false;
@@ -572,10 +578,13 @@ cli_result apply_cli(const config& running, std::string_view text,
     if (!result.errors.empty()) {
         return result;
     }
+    if (!result.changed) {
+        return result; // no config block: `cfg` is not to be used, the running configuration stays
+    }
     // The edited tree is read like any document; each error goes back to the CLI line behind it.
     std::string yaml;
     std::vector<int> origin;
-    emit(root, 0, yaml, origin);
+    emit(*root, 0, yaml, origin);
     load_result loaded = load_yaml(yaml);
     if (check && loaded.ok()) {
         for (auto& e : check(loaded.cfg)) {

@@ -19,7 +19,7 @@ struct cli_command {
 };
 
 struct cli_result {
-    config cfg;                        // the running configuration with the text's edits
+    config cfg;                        // the running configuration with the text's edits (when changed)
     bool changed = false;              // some config block was entered
     std::vector<config_error> errors;  // with the CLI line (column 1 = the line's first word)
     std::vector<cli_command> commands; // show ..., diagnose ..., in order

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 namespace sipalg::control {
@@ -330,7 +331,16 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
 // committed once, and the output lines run in order; their output is the reply's "output".
 std::string commands::cli(std::string_view text)
 {
-    cli_result r = apply_cli(running_, text, [this](const config& next) { return check_interfaces_kept(running_, next); });
+    // The plan is made inside apply_cli's check, so that its errors too are put at the CLI lines behind them.
+    std::optional<plan_result> planned;
+    cli_result r = apply_cli(running_, text, [&](const config& next) {
+        std::vector<config_error> found = check_interfaces_kept(running_, next);
+        if (found.empty()) {
+            planned = build_plan(next);
+            found = planned->errors;
+        }
+        return found;
+    });
     std::vector<config_error> errors = std::move(r.errors);
     const config& after = r.changed && errors.empty() ? r.cfg : running_;
     std::vector<cli_action> actions(r.commands.size());
@@ -347,11 +357,10 @@ std::string commands::cli(std::string_view text)
     }
     json reply{{"ok", true}, {"applied", r.changed}, {"saved", nullptr}};
     if (r.changed) {
-        const plan_result planned = build_plan(r.cfg);
-        if (!planned.ok()) {
-            return errors_reply(planned.errors);
+        if (!planned || !planned->ok()) {
+            return error_reply("internal error: no plan for an accepted configuration");
         }
-        if (const std::string err = commit(r.cfg, planned.plan, reply); !err.empty()) {
+        if (const std::string err = commit(r.cfg, planned->plan, reply); !err.empty()) {
             return error_reply(err);
         }
     }

@@ -2,6 +2,7 @@
 // commands, and errors that name the CLI line.
 #include "control/cli.hpp"
 #include "control/config.hpp"
+#include "control/route_plan.hpp"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -265,6 +266,13 @@ TEST_CASE("an error in what the text kept of the running configuration is put at
             CHECK(e.where.line != 0);
         }
     }
+    // The route plan's errors, made in the check, come back at the line that made the route.
+    const auto routed = apply_cli(running, "config router static\n    edit 7\n        set dst 0.0.0.0/0\n"
+                                           "        set device nowhere\n    next\nend\n",
+                                  [](const config& next) { return build_plan(next).errors; });
+    REQUIRE(routed.errors.size() == 1);
+    CHECK(routed.errors[0].where.line == 2);
+    CHECK(routed.errors[0].message.find("nowhere") != std::string::npos);
     // The caller's own check of the result is put at CLI lines too.
     const auto checked = apply_cli(running, "config firewall policy\n    edit 1\n        set name x\n    next\nend\n",
                                    [](const config&) { return std::vector<config_error>{{{}, "no"}}; });
