@@ -2,6 +2,7 @@
 #include "control/cli.hpp"
 
 #include "control/json.hpp"
+#include "control/schema.hpp"
 #include "control/yaml.hpp"
 
 #include <fmt/format.h>
@@ -193,124 +194,169 @@ bool is_command_word(std::string_view w)
     return w == "show" || w == "diagnose" || w == "get" || w == "execute";
 }
 
-// The CLI paths, in the order `show full-configuration` prints them; tables have edit entries.
-struct cli_path {
-    std::vector<std::string> words;
-    bool table;
-};
-const std::vector<cli_path>& cli_paths()
-{
-    static const std::vector<cli_path> paths{
-        {{"system", "settings"}, false},
-        {{"system", "global"}, false},
-        {{"system", "session-ttl"}, false},
-        {{"system", "interface"}, true},
-        {{"system", "arp-table"}, true},
-        {{"system", "session-helper"}, true},
-        {{"router", "static"}, true},
-        {{"voip", "profile"}, true},
-        {{"firewall", "address"}, true},
-        {{"firewall", "addrgrp"}, true},
-        {{"firewall", "service", "custom"}, true},
-        {{"firewall", "schedule", "recurring"}, true},
-        {{"firewall", "vip"}, true},
-        {{"firewall", "policy"}, true},
-    };
-    return paths;
-}
-
-std::string cli_value(const std::string& v)
-{
-    const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '/' || c == ':' || c == '_';
-    });
-    if (plain) {
-        return v;
-    }
-    std::string q = "\"";
-    for (const char c : v) {
-        if (c == '"' || c == '\\') {
-            q += '\\';
-        }
-        q += c;
-    }
-    return q + '"';
-}
-
-void show_fields(const tnode& n, int indent, std::string& out)
+void show_block(const block_spec& b, const void* object, int indent, std::string& out)
 {
     const std::string pad(static_cast<std::size_t>(indent), ' ');
-    for (const auto& [k, v] : n.kids) {
-        if (v.leaf) {
-            out += pad + "set " + k;
-            for (const auto& s : v.values) {
-                out += ' ';
-                out += cli_value(s);
-            }
-            out += '\n';
-        } else {
-            out += pad + "config " + k + "\n";
-            show_fields(v, indent + 4, out);
-            out += pad + "end\n";
+    for (const auto& f : b.fields) {
+        const std::size_t mark = out.size();
+        out += pad;
+        out += "set ";
+        out += f.key;
+        out += ' ';
+        if (!field_value(f, object, out, value_style::cli)) {
+            out.resize(mark);
+            continue;
         }
+        out += '\n';
+    }
+    for (const auto& inner : b.blocks) {
+        out += pad + "config " + std::string(inner.key) + "\n";
+        show_block(*inner.block, object, indent + 4, out);
+        out += pad + "end\n";
     }
 }
 
-void show_path(const tnode& root, const cli_path& p, const std::string* only, std::string& out)
+// An entry's name as `edit` takes it: a name in quotes, as FortiOS shows it; an id as it is.
+void append_entry_name(const section_spec& s, const void* e, std::string& out)
 {
-    const tnode* n = &root;
-    for (const auto& w : p.words) {
-        n = const_cast<tnode*>(n)->find(w);
-        if (n == nullptr) {
-            return;
-        }
-    }
     std::string name;
-    for (const auto& w : p.words) {
-        name += (name.empty() ? "" : " ");
-        name += w;
+    s.entry_name(e, name);
+    if (s.key != entry_key::name) {
+        out += name;
+        return;
     }
-    out += "config " + name + "\n";
-    if (!p.table) {
-        show_fields(*n, 4, out);
+    out += '"';
+    for (const char c : name) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += '"';
+}
+
+void show_section(const config& cfg, const section_spec& s, const std::string* only, std::string& out)
+{
+    out += "config ";
+    out += s.path;
+    out += '\n';
+    if (s.key == entry_key::none) {
+        show_block(*s.block, s.object(cfg), 4, out);
     } else {
-        for (const auto& [k, v] : n->kids) {
-            if (only != nullptr && k != *only) {
-                continue;
+        std::string name;
+        for (std::size_t i = 0; i < s.count(cfg); ++i) {
+            const void* e = s.entry(cfg, i);
+            if (only != nullptr) {
+                name.clear();
+                s.entry_name(e, name);
+                if (name != *only) {
+                    continue;
+                }
             }
-            out += "    edit " + cli_value(k) + "\n";
-            show_fields(v, 8, out);
+            out += "    edit ";
+            append_entry_name(s, e, out);
+            out += '\n';
+            show_block(*s.block, e, 8, out);
             out += "    next\n";
         }
     }
     out += "end\n";
 }
 
+// The section the words name, and the entry after it when `entry` is given: {section, entry index}.
+struct named {
+    const section_spec* section = nullptr;
+    const std::string* entry = nullptr;
+};
+named find_path(const std::vector<std::string>& path)
+{
+    std::string joined;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        joined += i == 0 ? "" : " ";
+        joined += path[i];
+        if (const section_spec* s = find_section(joined)) {
+            if (i + 1 == path.size()) {
+                return {s, nullptr};
+            }
+            if (i + 2 == path.size() && s->key != entry_key::none) {
+                return {s, &path.back()};
+            }
+            return {};
+        }
+    }
+    return {};
+}
+
+void get_block(const block_spec& b, const void* object, int indent, std::string& out)
+{
+    std::size_t width = 0;
+    for (const auto& f : b.fields) {
+        width = std::max(width, f.key.size());
+    }
+    for (const auto& f : b.fields) {
+        const std::size_t mark = out.size();
+        out.append(static_cast<std::size_t>(indent), ' ');
+        out += f.key;
+        out.append(width - f.key.size() + 1, ' ');
+        out += ": ";
+        if (!field_value(f, object, out, value_style::cli_option)) {
+            if (f.shown != nullptr && !f.shown(object)) {
+                out.resize(mark);
+                continue;
+            }
+        }
+        out += '\n';
+    }
+    for (const auto& inner : b.blocks) {
+        out.append(static_cast<std::size_t>(indent), ' ');
+        out += inner.key;
+        out += ":\n";
+        get_block(*inner.block, object, indent + 4, out);
+    }
+}
+
 } // namespace
 
 bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out)
 {
-    const tnode root = tree_of(cfg);
     if (path.empty() || (path.size() == 1 && path[0] == "full-configuration")) {
-        for (const auto& p : cli_paths()) {
-            show_path(root, p, nullptr, out);
+        for (const auto& s : schema()) {
+            show_section(cfg, s, nullptr, out);
         }
         return true;
     }
-    for (const auto& p : cli_paths()) {
-        if (path.size() < p.words.size() || !std::equal(p.words.begin(), p.words.end(), path.begin())) {
-            continue;
-        }
-        if (path.size() == p.words.size()) {
-            show_path(root, p, nullptr, out);
-            return true;
-        }
-        if (path.size() == p.words.size() + 1 && p.table) {
-            show_path(root, p, &path.back(), out);
+    const named n = find_path(path);
+    if (n.section == nullptr) {
+        return false;
+    }
+    show_section(cfg, *n.section, n.entry, out);
+    return true;
+}
+
+bool get_cli(const config& cfg, const std::vector<std::string>& path, std::string& out)
+{
+    const named n = find_path(path);
+    if (n.section == nullptr) {
+        return false;
+    }
+    const section_spec& s = *n.section;
+    if (s.key == entry_key::none) {
+        get_block(*s.block, s.object(cfg), 0, out);
+        return true;
+    }
+    std::string name;
+    for (std::size_t i = 0; i < s.count(cfg); ++i) {
+        const void* e = s.entry(cfg, i);
+        name.clear();
+        s.entry_name(e, name);
+        if (n.entry == nullptr) {
+            out += "== [ " + name + " ]\n"; // FortiOS lists a table's entries so
+        } else if (name == *n.entry) {
+            get_block(*s.block, e, 0, out);
             return true;
         }
     }
-    return false;
+    return n.entry == nullptr;
 }
 
 bool cli_words(std::string_view line, std::vector<std::string>& out)
@@ -392,10 +438,31 @@ cli_result apply_cli(const config& running, std::string_view text,
     struct frame {
         tnode* node;
         bool entry; // an edit (closed by next) rather than a config (closed by end)
+        const section_spec* section; // the section whose table this is or whose entry (null: a block)
+        const block_spec* block;     // the fields that may be set here (null: a table, edit first)
     };
     std::vector<frame> stack;
     const auto fail = [&](int line, std::string message) { result.errors.push_back({{line, 1}, std::move(message)}); };
     int line_no = 0;
+    // A field the schema has where the line is (set, unset, append); said at the line otherwise.
+    const auto known_field = [&](const block_spec* block, const std::string& key, int line, const std::string& verb) {
+        if (block == nullptr) {
+            fail(line, fmt::format("{} {}: edit an entry first", verb, key));
+            return false;
+        }
+        const field_spec* f = block->find(key);
+        if (f == nullptr) {
+            fail(line, block->find_block(key) != nullptr ? fmt::format("'{}' is a block: use config {}", key, key)
+                                                         : fmt::format("{}: no field '{}' here", verb, key));
+            return false;
+        }
+        if (verb == "append" && f->kind != field_kind::words && f->kind != field_kind::service_ports &&
+            f->kind != field_kind::days) {
+            fail(line, fmt::format("append {}: the field is not a list", key));
+            return false;
+        }
+        return true;
+    };
     // The last line that changed the tree, and the last that took something away (unset, delete): an
     // error in what the text kept of the running configuration is most likely theirs.
     int last_set = 0;
@@ -435,6 +502,30 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, "config needs a path, such as config firewall policy");
                 continue;
             }
+            // What the schema has at this path: a section at the top, a block (config sip) in an entry.
+            const section_spec* section = nullptr;
+            const block_spec* block = nullptr;
+            std::string path;
+            for (std::size_t i = 1; i < w.size(); ++i) {
+                path += i == 1 ? "" : " ";
+                path += w[i];
+            }
+            if (stack.empty()) {
+                section = find_section(path);
+                if (section == nullptr) {
+                    fail(line_no, fmt::format("config {}: no such path", path));
+                    stack.push_back({nullptr, false, nullptr, nullptr}); // its lines are not looked at
+                    continue;
+                }
+                block = section->key == entry_key::none ? section->block : nullptr;
+            } else if (stack.back().node == nullptr || stack.back().block == nullptr ||
+                       (block = stack.back().block->find_block(path)) == nullptr) {
+                if (stack.back().node != nullptr) {
+                    fail(line_no, fmt::format("config {}: no such block here", path));
+                }
+                stack.push_back({nullptr, false, nullptr, nullptr});
+                continue;
+            }
             if (!root) {
                 root = tree_of(running);
             }
@@ -446,7 +537,7 @@ cli_result apply_cli(const config& running, std::string_view text,
             if (at->cli_line == 0) {
                 at->cli_line = line_no;
             }
-            stack.push_back({at, false});
+            stack.push_back({at, false, section, block});
             result.changed = true;
             continue;
         }
@@ -455,12 +546,36 @@ cli_result apply_cli(const config& running, std::string_view text,
             continue;
         }
         frame& top = stack.back();
+        if (top.node == nullptr) {
+            // Inside a block that was refused: only its structure is followed, to find its end.
+            if (verb == "edit" && !top.entry) {
+                stack.push_back({nullptr, true, nullptr, nullptr});
+            } else if ((verb == "next" && top.entry) || (verb == "end" && !top.entry)) {
+                stack.pop_back();
+            } else if (verb == "end") {
+                stack.pop_back();
+                if (!stack.empty()) {
+                    stack.pop_back();
+                }
+            }
+            continue;
+        }
         if (verb == "edit") {
-            if (w.size() != 2 || top.entry) {
-                fail(line_no, top.entry ? "edit inside an edit (close it with next)" : "edit needs one name or id");
+            if (w.size() != 2 || top.entry || top.section == nullptr || top.block != nullptr) {
+                fail(line_no, top.entry ? "edit inside an edit (close it with next)"
+                              : w.size() != 2 ? "edit needs one name or id"
+                                              : "edit: this block has no entries (set its fields)");
                 continue;
             }
             std::string key = w[1];
+            if (top.section->key == entry_key::id && !is_number(key)) {
+                fail(line_no, fmt::format("edit: {} entries are numbered, not '{}'", top.section->path, key));
+                continue;
+            }
+            if (top.section->name_max != 0 && key.size() > top.section->name_max) {
+                fail(line_no, fmt::format("edit: the name is longer than {} characters (FortiOS's limit)", top.section->name_max));
+                continue;
+            }
             if (key == "0") {
                 // FortiOS: the next free id.
                 std::uint64_t next = 1;
@@ -476,7 +591,7 @@ cli_result apply_cli(const config& running, std::string_view text,
             if (entry.kids.empty()) {
                 entry.cli_line = line_no;
             }
-            stack.push_back({&entry, true});
+            stack.push_back({&entry, true, top.section, top.section->block});
             continue;
         }
         if (verb == "next") {
@@ -508,11 +623,10 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, fmt::format("{} {} needs a value (unset {} goes back to the default)", verb, w[1], w[1]));
                 continue;
             }
-            tnode& field = top.node->child(w[1]);
-            if (!field.leaf && !field.kids.empty()) {
-                fail(line_no, fmt::format("'{}' is a block: use config {}", w[1], w[1]));
+            if (!known_field(top.block, w[1], line_no, verb)) {
                 continue;
             }
+            tnode& field = top.node->child(w[1]);
             field.leaf = true;
             field.cli_line = line_no;
             last_set = line_no;
@@ -553,13 +667,16 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, "unset needs one field");
                 continue;
             }
+            if (!known_field(top.block, w[1], line_no, verb)) {
+                continue;
+            }
             top.node->erase(w[1]); // back to its default
             last_removal = line_no;
             continue;
         }
         if (verb == "delete") {
-            if (w.size() != 2 || top.entry) {
-                fail(line_no, "delete needs one entry, outside an edit");
+            if (w.size() != 2 || top.entry || top.block != nullptr) {
+                fail(line_no, "delete needs one entry of a table, outside an edit");
                 continue;
             }
             if (!top.node->erase(w[1])) {
@@ -574,19 +691,20 @@ cli_result apply_cli(const config& running, std::string_view text,
     }
     if (!stack.empty()) {
         fail(line_no, "the text ends inside a config block (end missing)");
-    }
-    if (!result.errors.empty()) {
         return result;
     }
     if (!result.changed) {
         return result; // no config block: `cfg` is not to be used, the running configuration stays
     }
+    // With lines already refused, the values of the others are still checked, so that one reply names
+    // every refused line; the caller's checks of the whole result are for a text without such errors.
+    const bool lines_ok = result.errors.empty();
     // The edited tree is read like any document; each error goes back to the CLI line behind it.
     std::string yaml;
     std::vector<int> origin;
     emit(*root, 0, yaml, origin);
     load_result loaded = load_yaml(yaml);
-    if (check && loaded.ok()) {
+    if (check && loaded.ok() && lines_ok) {
         for (auto& e : check(loaded.cfg)) {
             loaded.errors.push_back(std::move(e));
         }
@@ -602,6 +720,8 @@ cli_result apply_cli(const config& running, std::string_view text,
         }
         result.errors.push_back({{cli_line, cli_line != 0 ? 1 : 0}, e.message});
     }
+    std::stable_sort(result.errors.begin(), result.errors.end(),
+                     [](const config_error& a, const config_error& b) { return a.where.line < b.where.line; });
     result.cfg = std::move(loaded.cfg);
     return result;
 }

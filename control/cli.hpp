@@ -39,6 +39,10 @@ cli_result apply_cli(const config& running, std::string_view text,
 // apply_cli takes back unchanged. `path` is the words after show; false when it names nothing.
 bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out);
 
+// `get PATH [ENTRY]`: every field of an object or entry as `key : value`, defaults too, as FortiOS's
+// get prints them; a table without ENTRY lists its entries (== [ name ]). False when it names nothing.
+bool get_cli(const config& cfg, const std::vector<std::string>& path, std::string& out);
+
 // Splits a CLI line into words: blanks separate, "double" and 'single' quotes group (backslash escapes
 // inside double quotes). False when a quote is not closed.
 bool cli_words(std::string_view line, std::vector<std::string>& out);

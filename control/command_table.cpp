@@ -25,6 +25,7 @@ constexpr command_spec table[] = {
      "FILE: FortiOS CLI text (\"-\" or none: standard input; on a terminal, a prompt). One transaction:\n"
      "every line is checked first, the config blocks are committed once, then the output lines run:\n"
      "  show [PATH [ENTRY]] | show full-configuration\n"
+     "  get PATH [ENTRY]\n"
      "  diagnose sys session filter FIELD VALUE | filter clear | list | clear\n"
      "  diagnose sys sip-proxy calls list | diagnose sys sip dialog list | diagnose sys sip mapping list\n"
      "each optionally followed by | grep [-c] [-i] [-n] [-v] [-A N] [-B N] [-C N] PATTERN."},
@@ -52,6 +53,9 @@ constexpr command_spec table[] = {
     // Lines of FortiOS CLI text (the cli command) that are not configuration.
     {command_id::show, surface::cli, "show", 0, any_number, false, "[PATH [ENTRY]] | full-configuration",
      "the configuration as FortiOS CLI", "PATH: a config path such as firewall policy; ENTRY: one entry of it."},
+    {command_id::get, surface::cli, "get", 1, any_number, false, "PATH [ENTRY]",
+     "every field of an object or entry as key : value, defaults too",
+     "PATH: a config path such as system settings; ENTRY: one entry of a table (none: its entries' names)."},
     {command_id::session_filter, surface::cli, "diagnose sys session filter", 2, 2, false, "FIELD VALUE",
      "narrow the session list (the fields add up; kept between requests)",
      "FIELD: src dst sport dport proto policy."},

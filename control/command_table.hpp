@@ -30,6 +30,7 @@ enum class command_id : std::uint8_t {
     ping,
     sip_check,
     show,              // show [PATH [ENTRY]] | show full-configuration
+    get,               // get PATH [ENTRY]
     session_filter,    // diagnose sys session filter FIELD VALUE
     session_filter_clear,
     session_list,

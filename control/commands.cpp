@@ -311,6 +311,10 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
         if (!show_cli(cfg, args, a.text)) {
             return fmt::format("show: no such path '{}'", fmt::join(args, " "));
         }
+    } else if (a.what == command_id::get) {
+        if (!get_cli(cfg, args, a.text)) {
+            return fmt::format("get: no such path or entry '{}'", fmt::join(args, " "));
+        }
     } else if (a.what == command_id::session_filter) {
         const auto f = nat::parse_session_filter(args[0] + "=" + args[1]);
         if (!f) {
@@ -375,6 +379,7 @@ std::string commands::cli(std::string_view text)
         std::string out;
         switch (a.what) {
         case k::show:
+        case k::get:
             out = std::move(a.text);
             break;
         case k::alg_calls:

@@ -79,7 +79,12 @@ struct arp_entry_config {
 // config firewall address / edit <name>: type ipmask (subnet) or iprange (start-ip, end-ip).
 struct address_config {
     std::string name;
-    ipv4_address first = 0;
+    std::string type = "ipmask";
+    ipv4_prefix subnet{0, 0};
+    ipv4_address start_ip = 0;
+    ipv4_address end_ip = 0;
+    std::string comment;
+    ipv4_address first = 0; // what the fields above cover, made by the reader
     ipv4_address last = 0;
     source_position where;
 };
@@ -88,6 +93,7 @@ struct address_config {
 struct addrgrp_config {
     std::string name;
     std::vector<std::string> member;
+    std::string comment;
     source_position where;
     field_positions fields;
     source_position where_of(std::string_view key) const
@@ -113,6 +119,8 @@ struct service_config {
     std::vector<port_range_config> sctp;
     std::int16_t icmptype = -1;      // ICMP: -1 any
     std::uint8_t protocol_number = 0; // IP: 0 any
+    std::string category;
+    std::string comment;
     source_position where;
 };
 
@@ -122,12 +130,14 @@ struct schedule_config {
     std::uint8_t days = 0; // bit 0 Sunday .. bit 6 Saturday
     std::uint16_t start = 0; // minutes after midnight
     std::uint16_t end = 0;
+    std::uint8_t color = 0;
     source_position where;
 };
 
 // config firewall vip / edit <name>.
 struct vip_config {
     std::string name;
+    std::string type = "static-nat"; // the only type sipalg has (FortiOS has load balancing, DNS, ...)
     std::string extintf = "any";
     ipv4_address extip_first = 0;
     ipv4_address extip_last = 0;
@@ -139,6 +149,7 @@ struct vip_config {
     std::uint16_t extport_last = 0;
     std::uint16_t mappedport_first = 0;
     std::uint16_t mappedport_last = 0;
+    std::string comment;
     source_position where;
     field_positions fields;
     source_position where_of(std::string_view key) const
@@ -166,6 +177,8 @@ struct policy_config {
     std::string logtraffic = "utm";
     std::string voip_profile;
     std::string ips_voip_filter;
+    std::string comments;
+    std::string uuid; // kept as given (FortiOS makes one; sipalg does not need it)
     source_position where;
     field_positions fields;
     source_position where_of(std::string_view key) const
@@ -181,6 +194,7 @@ struct session_timers {
     std::uint32_t tcp_timewait = 1;
     std::uint32_t udp_idle = 180;
     std::uint32_t session_ttl = 3600;
+    std::string hostname; // config system global: shown, no effect
 };
 
 // config system settings: the VoIP engine choice and the SIP ALG's ports (FortiOS defaults).

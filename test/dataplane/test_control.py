@@ -295,7 +295,7 @@ def test_fortios_cli_through_the_socket(daemon):
     assert 'edit 13' not in r['output'] and 'edit 12' in r['output']
     shown = control_request(daemon.sock, 'cli\nshow firewall policy\n')
     assert shown['applied'] is False
-    assert 'set name VoIP-Proxy' in shown['output'] and 'set voip-profile sip-alg-profile' in shown['output']
+    assert 'set name "VoIP-Proxy"' in shown['output'] and 'set voip-profile "sip-alg-profile"' in shown['output']
     # The whole configuration as CLI, applied back: nothing changes.
     full = control_request(daemon.sock, 'cli\nshow full-configuration\n')['output']
     before = control_request(daemon.sock, 'show config\n')['yaml']

@@ -1,0 +1,1236 @@
+// See schema.hpp. The codecs (how a value of each type is read, checked and written), the field
+// tables of every section, and each section's `finish`: what ties the fields of one entry together.
+#include "control/schema.hpp"
+
+#include "control/config_reader.hpp"
+#include "control/json.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace sipalg::control {
+
+using detail::reader;
+
+namespace {
+
+// ---- parsing of the FortiOS value forms -------------------------------------------------------------
+
+// "a.b.c.d" or "a.b.c.d-e.f.g.h" (FortiOS address ranges in VIPs).
+std::optional<std::pair<ipv4_address, ipv4_address>> parse_address_range(std::string_view s)
+{
+    const auto dash = s.find('-');
+    if (dash == std::string_view::npos) {
+        const auto a = parse_ipv4(s);
+        if (!a) {
+            return std::nullopt;
+        }
+        return std::make_pair(*a, *a);
+    }
+    const auto a = parse_ipv4(s.substr(0, dash));
+    const auto b = parse_ipv4(s.substr(dash + 1));
+    if (!a || !b || *b < *a) {
+        return std::nullopt;
+    }
+    return std::make_pair(*a, *b);
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view s, std::uint64_t min)
+{
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < min || v > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(v);
+}
+
+// "low" or "low-high".
+std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_port_range(std::string_view s, std::uint64_t min)
+{
+    const auto dash = s.find('-');
+    const auto a = parse_port(s.substr(0, dash), min);
+    if (!a) {
+        return std::nullopt;
+    }
+    if (dash == std::string_view::npos) {
+        return std::make_pair(*a, *a);
+    }
+    const auto b = parse_port(s.substr(dash + 1), min);
+    if (!b || *b < *a) {
+        return std::nullopt;
+    }
+    return std::make_pair(*a, *b);
+}
+
+// A FortiOS service port range: "dst[-dst][:src[-src]]".
+std::optional<port_range_config> parse_service_ports(std::string_view s)
+{
+    const auto colon = s.find(':');
+    const auto dst = parse_port_range(s.substr(0, colon), 0);
+    if (!dst) {
+        return std::nullopt;
+    }
+    port_range_config r{dst->first, dst->second, 0, 65535};
+    if (colon != std::string_view::npos) {
+        const auto src = parse_port_range(s.substr(colon + 1), 0);
+        if (!src) {
+            return std::nullopt;
+        }
+        r.src_first = src->first;
+        r.src_last = src->second;
+    }
+    return r;
+}
+
+// "HH:MM" to minutes after midnight.
+std::optional<std::uint16_t> parse_clock(std::string_view s)
+{
+    const auto colon = s.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    unsigned h = 0;
+    unsigned m = 0;
+    const auto r1 = std::from_chars(s.data(), s.data() + colon, h);
+    const auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), m);
+    if (colon == 0 || r1.ec != std::errc{} || r1.ptr != s.data() + colon || r2.ec != std::errc{} ||
+        r2.ptr != s.data() + s.size() || h > 23 || m > 59) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(h * 60 + m);
+}
+
+void append_range(std::string& out, std::uint32_t first, std::uint32_t last)
+{
+    if (first == last) {
+        fmt::format_to(std::back_inserter(out), "{}", first);
+    } else {
+        fmt::format_to(std::back_inserter(out), "{}-{}", first, last);
+    }
+}
+
+// A name or text: YAML's double-quoted form (JSON's), or FortiOS's ("..." with \\ before " and \\).
+void append_quoted(std::string& out, std::string_view s, value_style st)
+{
+    if (st == value_style::yaml) {
+        out += json_string(s);
+        return;
+    }
+    if (st == value_style::cli_option) {
+        out += s;
+        return;
+    }
+    out += '"';
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += '"';
+}
+
+// A value FortiOS shows as one plain word (a MAC, a time, a range) that YAML must quote.
+void append_plain(std::string& out, std::string_view s, value_style st)
+{
+    if (st == value_style::yaml) {
+        out += '"';
+        out += s;
+        out += '"';
+    } else {
+        out += s;
+    }
+}
+
+bool chosen(const field_spec& f, std::string_view word)
+{
+    return f.choices.empty() || std::find(f.choices.begin(), f.choices.end(), word) != f.choices.end();
+}
+
+std::string choice_list(const field_spec& f)
+{
+    std::string s;
+    for (std::size_t i = 0; i < f.choices.size(); ++i) {
+        s += i == 0 ? "" : i + 1 == f.choices.size() ? " or " : ", ";
+        s += f.choices[i];
+    }
+    return s;
+}
+
+// ---- codecs: read (check, store on success) and write, per kind of value ---------------------------
+
+struct flag_codec {
+    static constexpr field_kind kind = field_kind::flag;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, bool& out)
+    {
+        if (const auto v = r.enable_disable(n, what)) {
+            out = *v;
+        }
+    }
+    static bool write(bool v, std::string& out, value_style)
+    {
+        out += v ? "enable" : "disable";
+        return true;
+    }
+};
+
+// A yes/no setting FortiOS writes as two words of its own: choices[0] is true, choices[1] false
+// (action accept|deny; default-voip-alg-mode proxy-based|kernel-helper-based).
+struct two_words_codec {
+    static constexpr field_kind kind = field_kind::choice;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, bool& out)
+    {
+        if (const auto s = r.scalar(n, what)) {
+            if (*s == f.choices[0] || *s == f.choices[1]) {
+                out = *s == f.choices[0];
+            } else {
+                r.error(n, fmt::format("{} must be {}, not '{}'", what, choice_list(f), *s));
+            }
+        }
+    }
+};
+
+template <class Int>
+struct integer_codec {
+    static constexpr field_kind kind = field_kind::integer;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, Int& out)
+    {
+        if (const auto v = r.integer(n, what, f.min, f.max)) {
+            out = static_cast<Int>(*v);
+        }
+    }
+    static bool write(Int v, std::string& out, value_style)
+    {
+        fmt::format_to(std::back_inserter(out), "{}", v);
+        return true;
+    }
+};
+
+// A service's ICMP type: -1 (any) is not written.
+struct icmp_type_codec {
+    static constexpr field_kind kind = field_kind::integer;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, std::int16_t& out)
+    {
+        if (const auto v = r.integer(n, what, f.min, f.max)) {
+            out = static_cast<std::int16_t>(*v);
+        }
+    }
+    static bool write(std::int16_t v, std::string& out, value_style)
+    {
+        if (v < 0) {
+            return false;
+        }
+        fmt::format_to(std::back_inserter(out), "{}", v);
+        return true;
+    }
+};
+
+// Text; with choices, one of them; with max, at most that many bytes (FortiOS's "size").
+struct text_codec {
+    static constexpr field_kind kind = field_kind::text;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, std::string& out)
+    {
+        const auto s = r.scalar(n, what);
+        if (!s) {
+            return;
+        }
+        if (!chosen(f, *s)) {
+            r.error(n, fmt::format("{} must be {}, not '{}'", what, choice_list(f), *s));
+        } else if (f.max != 0 && s->size() > f.max) {
+            r.error(n, fmt::format("{} is longer than {} characters (FortiOS's limit)", what, f.max));
+        } else {
+            out = *s;
+        }
+    }
+    static bool write(const std::string& v, std::string& out, value_style st)
+    {
+        if (v.empty()) {
+            return false;
+        }
+        append_quoted(out, v, st);
+        return true;
+    }
+};
+
+// A list of names ("port1 port2" or a YAML sequence); a name given twice is kept once, as FortiOS's
+// member tables keep it. min: the fewest names; choices: the names it may hold.
+struct words_codec {
+    static constexpr field_kind kind = field_kind::words;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, std::vector<std::string>& out)
+    {
+        auto words = r.words(n, what);
+        bool ok = true;
+        for (const auto& w : words) {
+            if (!chosen(f, w)) {
+                r.error(n, fmt::format("{}: unknown value '{}' (one of {})", what, w, choice_list(f)));
+                ok = false;
+            }
+        }
+        if (words.size() < f.min) {
+            r.error(n, fmt::format("{} must name at least one object", what));
+            ok = false;
+        }
+        if (ok) {
+            out = std::move(words);
+        }
+    }
+    static bool write(const std::vector<std::string>& v, std::string& out, value_style st)
+    {
+        if (v.empty()) {
+            return false;
+        }
+        out += st == value_style::yaml ? "[" : "";
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            out += i == 0 ? "" : st == value_style::yaml ? ", " : " ";
+            append_quoted(out, v[i], st);
+        }
+        out += st == value_style::yaml ? "]" : "";
+        return true;
+    }
+};
+
+// One to `max` ports, written as a sequence: shown as FortiOS shows it (set sip-tcp-port 5060 5064).
+struct port_list_codec {
+    static constexpr field_kind kind = field_kind::ports;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, std::vector<std::uint16_t>& out)
+    {
+        const auto words = r.words(n, what);
+        if (words.empty() || words.size() > f.max) {
+            r.error(n, fmt::format("{} takes one or two ports", what));
+            return;
+        }
+        std::vector<std::uint16_t> got;
+        for (const auto& w : words) {
+            const auto p = parse_port(w, 1);
+            if (!p) {
+                r.error(n, fmt::format("{}: '{}' is not a port", what, w));
+                return;
+            }
+            got.push_back(*p);
+        }
+        out = std::move(got);
+    }
+    static bool write(const std::vector<std::uint16_t>& v, std::string& out, value_style st)
+    {
+        out += st == value_style::yaml ? "[" : "";
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            fmt::format_to(std::back_inserter(out), "{}{}", i == 0 ? "" : st == value_style::yaml ? ", " : " ", v[i]);
+        }
+        out += st == value_style::yaml ? "]" : "";
+        return true;
+    }
+};
+
+// An address; 0.0.0.0 is "not set" and not written (a route without a gateway).
+struct address_codec {
+    static constexpr field_kind kind = field_kind::address;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, ipv4_address& out)
+    {
+        if (const auto a = r.address(n, what)) {
+            out = *a;
+        }
+    }
+    static bool write(ipv4_address v, std::string& out, value_style)
+    {
+        if (v == 0) {
+            return false;
+        }
+        out += format_ipv4(v);
+        return true;
+    }
+};
+
+// "a.b.c.d/len" or "a.b.c.d m.m.m.m"; min and max bound the length (an interface: 1-31).
+struct prefix_codec {
+    static constexpr field_kind kind = field_kind::prefix;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, ipv4_prefix& out)
+    {
+        if (const auto p = r.prefix(n, what)) {
+            if (p->length < f.min || p->length > f.max) {
+                r.error(n, fmt::format("{} needs a prefix length from {} to {}", what, f.min, f.max));
+            } else {
+                out = *p;
+            }
+        }
+    }
+    static bool write(const ipv4_prefix& v, std::string& out, value_style st)
+    {
+        if (st == value_style::cli) { // as FortiOS shows it: set ip 10.0.1.1 255.255.255.0
+            out += format_ipv4(v.address);
+            out += ' ';
+            out += format_ipv4(v.length == 0 ? 0 : ~ipv4_address{0} << (32 - v.length));
+            return true;
+        }
+        out += format_prefix(v);
+        return true;
+    }
+};
+
+struct mac_codec {
+    static constexpr field_kind kind = field_kind::mac;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, mac_address& out)
+    {
+        if (const auto m = r.mac(n, what)) {
+            out = *m;
+        }
+    }
+    static bool write(const mac_address& v, std::string& out, value_style st)
+    {
+        append_plain(out, format_mac(v), st);
+        return true;
+    }
+};
+
+// An interface's own MAC: unset means the port's; a group address cannot be one.
+struct unicast_mac_codec {
+    static constexpr field_kind kind = field_kind::mac;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, std::optional<mac_address>& out)
+    {
+        if (const auto m = r.mac(n, what)) {
+            if (((*m)[0] & 1u) != 0) {
+                r.error(n, fmt::format("{} must be a unicast address", what));
+            } else {
+                out = *m;
+            }
+        }
+    }
+    static bool write(const std::optional<mac_address>& v, std::string& out, value_style st)
+    {
+        if (!v) {
+            return false;
+        }
+        append_plain(out, format_mac(*v), st);
+        return true;
+    }
+};
+
+// "low-high" within min-65535, or unset.
+struct port_range_codec {
+    static constexpr field_kind kind = field_kind::port_range;
+    using value = std::optional<std::pair<std::uint16_t, std::uint16_t>>;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, value& out)
+    {
+        out = r.parsed(n, what, [&f](std::string_view t) { return parse_port_range(t, f.min); },
+                       fmt::format("a port range low-high within {}-65535", f.min));
+    }
+    static bool write(const value& v, std::string& out, value_style st)
+    {
+        if (!v) {
+            return false;
+        }
+        append_plain(out, fmt::format("{}-{}", v->first, v->second), st);
+        return true;
+    }
+};
+
+// A service's port ranges: "dst[-dst][:src[-src]] ...".
+struct service_ports_codec {
+    static constexpr field_kind kind = field_kind::service_ports;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, std::vector<port_range_config>& out)
+    {
+        std::vector<port_range_config> got;
+        bool ok = true;
+        for (const auto& w : r.words(n, what)) {
+            if (const auto p = parse_service_ports(w)) {
+                got.push_back(*p);
+            } else {
+                r.error(n, fmt::format("{}: '{}' is not a port range (dst[-dst][:src[-src]])", what, w));
+                ok = false;
+            }
+        }
+        if (ok) {
+            out = std::move(got);
+        }
+    }
+    static bool write(const std::vector<port_range_config>& v, std::string& out, value_style st)
+    {
+        if (v.empty()) {
+            return false;
+        }
+        out += st == value_style::yaml ? "\"" : "";
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            out += i == 0 ? "" : " ";
+            append_range(out, v[i].dst_first, v[i].dst_last);
+            if (v[i].src_first != 0 || v[i].src_last != 65535) {
+                out += ':';
+                append_range(out, v[i].src_first, v[i].src_last);
+            }
+        }
+        out += st == value_style::yaml ? "\"" : "";
+        return true;
+    }
+};
+
+// Days of the week as a bit set (bit 0 Sunday), written as FortiOS's words; "none" is no day.
+struct days_codec {
+    static constexpr field_kind kind = field_kind::days;
+    static constexpr std::array<std::string_view, 7> names{"sunday", "monday", "tuesday", "wednesday",
+                                                           "thursday", "friday", "saturday"};
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, std::uint8_t& out)
+    {
+        std::uint8_t days = 0;
+        bool ok = true;
+        for (const auto& w : r.words(n, what)) {
+            if (w == "none") {
+                continue;
+            }
+            const auto it = std::find(names.begin(), names.end(), w);
+            if (it == names.end()) {
+                r.error(n, fmt::format("{}: '{}' is not a day of the week", what, w));
+                ok = false;
+            } else {
+                days = static_cast<std::uint8_t>(days | (1u << (it - names.begin())));
+            }
+        }
+        if (ok) {
+            out = days;
+        }
+    }
+    static bool write(std::uint8_t v, std::string& out, value_style st)
+    {
+        out += st == value_style::yaml ? "\"" : "";
+        const std::size_t start = out.size();
+        for (unsigned i = 0; i < 7; ++i) {
+            if ((v >> i & 1u) != 0) {
+                out += out.size() == start ? "" : " ";
+                out += names[i];
+            }
+        }
+        out += out.size() == start ? "none" : "";
+        out += st == value_style::yaml ? "\"" : "";
+        return true;
+    }
+};
+
+struct clock_codec {
+    static constexpr field_kind kind = field_kind::clock;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, std::uint16_t& out)
+    {
+        if (const auto m = r.parsed(n, what, parse_clock, "a time of day HH:MM")) {
+            out = *m;
+        }
+    }
+    static bool write(std::uint16_t v, std::string& out, value_style st)
+    {
+        append_plain(out, fmt::format("{:02}:{:02}", v / 60, v % 60), st);
+        return true;
+    }
+};
+
+// Two members holding one FortiOS value: an address range (extip) or a port range (extport).
+struct address_range_codec {
+    static constexpr field_kind kind = field_kind::address_range;
+    static void read(reader& r, const yaml::node& n, const field_spec&, const label& what, ipv4_address& first,
+                     ipv4_address& last)
+    {
+        if (const auto a = r.parsed(n, what, parse_address_range, "an address or a range a-b")) {
+            first = a->first;
+            last = a->second;
+        }
+    }
+    static bool write(ipv4_address first, ipv4_address last, std::string& out, value_style)
+    {
+        out += format_ipv4(first);
+        if (first != last) {
+            out += '-';
+            out += format_ipv4(last);
+        }
+        return true;
+    }
+};
+
+struct port_pair_codec {
+    static constexpr field_kind kind = field_kind::port_range;
+    static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, std::uint16_t& first,
+                     std::uint16_t& last)
+    {
+        if (const auto p = r.parsed(n, what, [&f](std::string_view t) { return parse_port_range(t, f.min); },
+                                    "a port or a range p-q")) {
+            first = p->first;
+            last = p->second;
+        }
+    }
+    static bool write(std::uint16_t first, std::uint16_t last, std::string& out, value_style st)
+    {
+        out += st == value_style::yaml ? "\"" : "";
+        append_range(out, first, last);
+        out += st == value_style::yaml ? "\"" : "";
+        return true;
+    }
+};
+
+// ---- field makers: a codec bound to a member (or two) -----------------------------------------------
+
+template <class M>
+struct member_traits;
+template <class T, class V>
+struct member_traits<V T::*> {
+    using object = T;
+};
+template <auto M>
+using object_of = typename member_traits<decltype(M)>::object;
+
+template <auto M>
+auto& member(void* o)
+{
+    return static_cast<object_of<M>*>(o)->*M;
+}
+template <auto M>
+const auto& member(const void* o)
+{
+    return static_cast<const object_of<M>*>(o)->*M;
+}
+
+template <class Codec, auto M>
+field_spec make(field_spec f)
+{
+    f.kind = Codec::kind;
+    f.read = [](reader& r, const yaml::node& n, const field_spec& s, const label& what, void* o) {
+        Codec::read(r, n, s, what, member<M>(o));
+    };
+    f.write = [](const void* o, std::string& out, value_style st) { return Codec::write(member<M>(o), out, st); };
+    f.write_default = [](std::string& out, value_style st) {
+        const object_of<M> fresh{};
+        return Codec::write(fresh.*M, out, st);
+    };
+    return f;
+}
+
+template <class Codec, auto A, auto B>
+field_spec make2(field_spec f)
+{
+    f.kind = Codec::kind;
+    f.read = [](reader& r, const yaml::node& n, const field_spec& s, const label& what, void* o) {
+        Codec::read(r, n, s, what, member<A>(o), member<B>(o));
+    };
+    f.write = [](const void* o, std::string& out, value_style st) {
+        return Codec::write(member<A>(o), member<B>(o), out, st);
+    };
+    f.write_default = [](std::string& out, value_style st) {
+        const object_of<A> fresh{};
+        return Codec::write(fresh.*A, fresh.*B, out, st);
+    };
+    return f;
+}
+
+template <auto M>
+field_spec flag(field_spec f)
+{
+    return make<flag_codec, M>(f);
+}
+template <auto M>
+field_spec number(field_spec f)
+{
+    return make<integer_codec<std::remove_cvref_t<decltype(std::declval<object_of<M>>().*M)>>, M>(f);
+}
+template <auto M>
+field_spec text(field_spec f)
+{
+    return make<text_codec, M>(f);
+}
+template <auto M>
+field_spec words(field_spec f)
+{
+    return make<words_codec, M>(f);
+}
+
+// The two words of a yes/no setting: the codec writes the word of the field's own choices, so the
+// writer is made here, where the choices are known at compile time.
+template <auto M, const std::string_view* Words>
+field_spec two_words(field_spec f)
+{
+    f = make<flag_codec, M>(f);
+    f.kind = field_kind::choice;
+    f.choices = std::span<const std::string_view>(Words, 2);
+    f.read = [](reader& r, const yaml::node& n, const field_spec& s, const label& what, void* o) {
+        two_words_codec::read(r, n, s, what, member<M>(o));
+    };
+    f.write = [](const void* o, std::string& out, value_style) {
+        out += Words[member<M>(o) ? 0 : 1];
+        return true;
+    };
+    f.write_default = [](std::string& out, value_style) {
+        const object_of<M> fresh{};
+        out += Words[fresh.*M ? 0 : 1];
+        return true;
+    };
+    return f;
+}
+
+template <class T>
+const T& as(const void* o)
+{
+    return *static_cast<const T*>(o);
+}
+
+// ---- the tables ------------------------------------------------------------------------------------
+// The longest names FortiOS takes ("size" in the FortiOS 7.x CLI reference).
+constexpr unsigned interface_name_max = 15;
+constexpr unsigned object_name_max = 79; // address, addrgrp, service custom, vip
+constexpr unsigned schedule_name_max = 31;
+constexpr unsigned policy_name_max = 35;
+constexpr unsigned voip_profile_name_max = 35;
+
+constexpr std::string_view access_words[] = {"ping", "https", "ssh", "http", "telnet", "snmp", "fgfm", "fabric"};
+constexpr std::string_view helper_names[] = {"ftp",     "tftp", "ras",    "h323", "tns",   "mms",
+                                             "sip",     "pptp", "rtsp",   "dns-udp", "dns-tcp", "pmap",
+                                             "rsh",     "dcerpc", "mgcp", "gtp-c", "gtp-u", "gtp-b"};
+constexpr std::string_view alg_mode_words[] = {"proxy-based", "kernel-helper-based"};
+constexpr std::string_view action_words[] = {"accept", "deny"};
+constexpr std::string_view logtraffic_words[] = {"all", "utm", "disable"};
+constexpr std::string_view address_types[] = {"ipmask", "iprange"};
+constexpr std::string_view service_protocols[] = {"TCP/UDP/SCTP", "ICMP", "IP"};
+constexpr std::string_view vip_protocols[] = {"tcp", "udp", "sctp", "icmp"};
+constexpr std::string_view vip_types[] = {"static-nat"};
+constexpr std::string_view feature_sets[] = {"voipd", "ips", "flow", "proxy"};
+
+// clang-format off
+const field_spec settings_fields[] = {
+    two_words<&settings_config::proxy_based, alg_mode_words>({.key = "default-voip-alg-mode",
+        .help = "which engine carries SIP: proxy-based (the SIP ALG) or kernel-helper-based (the session helper)",
+        .example = "kernel-helper-based"}),
+    make<port_list_codec, &settings_config::sip_tcp_port>({.key = "sip-tcp-port",
+        .help = "TCP ports the SIP ALG takes (one or two)", .example = "5060 5064", .max = 2}),
+    make<port_list_codec, &settings_config::sip_udp_port>({.key = "sip-udp-port",
+        .help = "UDP ports the SIP ALG takes (one or two)", .example = "5062", .max = 2}),
+    number<&settings_config::sip_ssl_port>({.key = "sip-ssl-port",
+        .help = "the SIP ALG's TLS port (SIP over TLS is passed, not inspected)", .example = "5071", .min = 1, .max = 65535}),
+    number<&settings_config::sip_pinholes_per_address>({.key = "sip-pinholes-per-address",
+        .help = "media and Contact pinholes one inside address may hold on a worker (0: no limit; sipalg's own)",
+        .example = "64", .min = 0, .max = 65535}),
+    number<&settings_config::sip_nat_port_reserve>({.key = "sip-nat-port-reserve",
+        .help = "percent of each worker's NAT ports that pinholes never take, kept for other sessions (sipalg's own)",
+        .example = "50", .min = 0, .max = 90}),
+};
+
+const field_spec global_fields[] = {
+    number<&session_timers::tcp_halfopen>({.key = "tcp-halfopen-timer",
+        .help = "seconds a TCP session may wait for its handshake", .example = "30", .min = 1, .max = 86400}),
+    number<&session_timers::tcp_halfclose>({.key = "tcp-halfclose-timer",
+        .help = "seconds a TCP session lives after one side's FIN", .example = "60", .min = 1, .max = 86400}),
+    number<&session_timers::tcp_timewait>({.key = "tcp-timewait-timer",
+        .help = "seconds a closed TCP session is kept", .example = "5", .min = 0, .max = 300}),
+    number<&session_timers::udp_idle>({.key = "udp-idle-timer",
+        .help = "seconds an idle UDP session is kept", .example = "60", .min = 1, .max = 86400}),
+    text<&session_timers::hostname>({.key = "hostname", .help = "the appliance's name (shown, no effect)",
+        .example = "sipalg1", .max = 35}),
+};
+
+const field_spec session_ttl_fields[] = {
+    number<&session_timers::session_ttl>({.key = "default",
+        .help = "seconds an idle session of any other protocol is kept", .example = "7200", .min = 300, .max = 604800}),
+};
+
+const field_spec interface_fields[] = {
+    text<&interface_config::dpdk_port>({.key = "dpdk-port",
+        .help = "the DPDK device the interface runs on (sipalg's own; required)", .example = "net_pcap9", .live = false}),
+    make<prefix_codec, &interface_config::ip>({.key = "ip",
+        .help = "address and prefix length (a.b.c.d/len or a.b.c.d m.m.m.m; required)", .example = "10.0.1.2/24",
+        .min = 1, .max = 31}),
+    words<&interface_config::allowaccess>({.key = "allowaccess",
+        .help = "services answered on the interface's address (only ping has an effect here)", .example = "ping",
+        .choices = access_words}),
+    make<unicast_mac_codec, &interface_config::macaddr>({.key = "macaddr",
+        .help = "the MAC address the interface sends from (unset: the port's)", .example = "02:00:00:00:00:09"}),
+    number<&interface_config::mtu>({.key = "mtu", .help = "the largest IP packet sent", .example = "1400",
+        .min = 576, .max = 9216}),
+};
+
+const field_spec arp_fields[] = {
+    text<&arp_entry_config::interface>({.key = "interface", .help = "the interface the neighbour is on (required)",
+        .example = "port2"}),
+    make<address_codec, &arp_entry_config::ip>({.key = "ip", .help = "the neighbour's address (required)",
+        .example = "10.0.2.77"}),
+    make<mac_codec, &arp_entry_config::mac>({.key = "mac", .help = "the neighbour's MAC address (required)",
+        .example = "02:00:00:00:00:77"}),
+};
+
+const field_spec route_fields[] = {
+    make<prefix_codec, &static_route_config::dst>({.key = "dst", .help = "the destination prefix (default 0.0.0.0/0)",
+        .example = "192.0.2.0/24", .min = 0, .max = 32}),
+    make<address_codec, &static_route_config::gateway>({.key = "gateway", .help = "the next hop",
+        .example = "10.0.2.254"}),
+    text<&static_route_config::device>({.key = "device", .help = "the interface the route leaves by",
+        .example = "port1"}),
+    number<&static_route_config::distance>({.key = "distance", .help = "administrative distance (lower wins)",
+        .example = "20", .min = 1, .max = 255}),
+    flag<&static_route_config::enabled>({.key = "status", .help = "whether the route is used", .example = "disable"}),
+    flag<&static_route_config::blackhole>({.key = "blackhole", .help = "drop what the route matches",
+        .example = "enable"}),
+};
+
+const field_spec address_fields[] = {
+    text<&address_config::type>({.key = "type", .help = "ipmask (subnet) or iprange (start-ip, end-ip)",
+        .example = "iprange", .choices = address_types}),
+    make<prefix_codec, &address_config::subnet>({.key = "subnet", .help = "the addresses of the prefix",
+        .example = "10.9.0.0/16", .only_with = "type ipmask", .min = 0, .max = 32,
+        .shown = [](const void* o) { return as<address_config>(o).type == "ipmask"; }}),
+    make<address_codec, &address_config::start_ip>({.key = "start-ip", .help = "the range's first address",
+        .example = "10.9.0.1", .only_with = "type iprange",
+        .shown = [](const void* o) { return as<address_config>(o).type == "iprange"; }}),
+    make<address_codec, &address_config::end_ip>({.key = "end-ip", .help = "the range's last address",
+        .example = "10.9.0.200", .only_with = "type iprange",
+        .shown = [](const void* o) { return as<address_config>(o).type == "iprange"; }}),
+    text<&address_config::comment>({.key = "comment", .help = "a note", .example = "lab phones", .max = 255}),
+};
+
+const field_spec addrgrp_fields[] = {
+    words<&addrgrp_config::member>({.key = "member", .help = "addresses, groups or VIPs (required)",
+        .example = "lan", .min = 1}),
+    text<&addrgrp_config::comment>({.key = "comment", .help = "a note", .example = "phones", .max = 255}),
+};
+
+const auto is_ports = [](const void* o) { return as<service_config>(o).protocol == "TCP/UDP/SCTP"; };
+const field_spec service_fields[] = {
+    text<&service_config::protocol>({.key = "protocol", .help = "TCP/UDP/SCTP (port ranges), ICMP or IP",
+        .example = "IP", .choices = service_protocols}),
+    make<service_ports_codec, &service_config::tcp>({.key = "tcp-portrange",
+        .help = "TCP ports: dst[-dst][:src[-src]] ...", .example = "8080-8081:1024-65535", .only_with = "protocol TCP/UDP/SCTP",
+        .shown = is_ports}),
+    make<service_ports_codec, &service_config::udp>({.key = "udp-portrange",
+        .help = "UDP ports: dst[-dst][:src[-src]] ...", .example = "5004", .only_with = "protocol TCP/UDP/SCTP",
+        .shown = is_ports}),
+    make<service_ports_codec, &service_config::sctp>({.key = "sctp-portrange",
+        .help = "SCTP ports: dst[-dst][:src[-src]] ...", .example = "2905", .only_with = "protocol TCP/UDP/SCTP",
+        .shown = is_ports}),
+    make<icmp_type_codec, &service_config::icmptype>({.key = "icmptype", .help = "the ICMP type (unset: any)",
+        .example = "8", .only_with = "protocol ICMP", .min = 0, .max = 255,
+        .shown = [](const void* o) { return as<service_config>(o).protocol == "ICMP"; }}),
+    number<&service_config::protocol_number>({.key = "protocol-number", .help = "the IP protocol (0: any)",
+        .example = "47", .only_with = "protocol IP", .min = 0, .max = 254,
+        .shown = [](const void* o) { return as<service_config>(o).protocol == "IP"; }}),
+    text<&service_config::category>({.key = "category", .help = "the GUI's category (no effect)",
+        .example = "VoIP", .max = 63}),
+    text<&service_config::comment>({.key = "comment", .help = "a note", .example = "RTP", .max = 255}),
+};
+
+const field_spec schedule_fields[] = {
+    make<days_codec, &schedule_config::days>({.key = "day", .help = "days of the week, or none",
+        .example = "monday friday"}),
+    make<clock_codec, &schedule_config::start>({.key = "start", .help = "HH:MM the schedule starts", .example = "08:00"}),
+    make<clock_codec, &schedule_config::end>({.key = "end", .help = "HH:MM the schedule ends (before start: past midnight)",
+        .example = "18:30"}),
+    number<&schedule_config::color>({.key = "color", .help = "the GUI's color (no effect)", .example = "3",
+        .min = 0, .max = 32}),
+};
+
+const auto is_forwarding = [](const void* o) { return as<vip_config>(o).portforward; };
+const auto is_port_forwarding = [](const void* o) {
+    return as<vip_config>(o).portforward && as<vip_config>(o).protocol != "icmp";
+};
+const field_spec vip_fields[] = {
+    text<&vip_config::type>({.key = "type", .help = "static-nat (the only type here)", .choices = vip_types}),
+    text<&vip_config::extintf>({.key = "extintf", .help = "the interface the VIP answers on (any: every one)",
+        .example = "port2"}),
+    make2<address_range_codec, &vip_config::extip_first, &vip_config::extip_last>({.key = "extip",
+        .help = "the public address or range a-b (required)", .example = "198.51.100.20"}),
+    make2<address_range_codec, &vip_config::mappedip_first, &vip_config::mappedip_last>({.key = "mappedip",
+        .help = "the inside address, or a range as large as extip (required)", .example = "10.0.1.20"}),
+    flag<&vip_config::portforward>({.key = "portforward", .help = "translate one protocol's ports only",
+        .example = "enable"}),
+    text<&vip_config::protocol>({.key = "protocol", .help = "tcp, udp, sctp or icmp", .example = "udp",
+        .only_with = "portforward enable", .choices = vip_protocols, .shown = is_forwarding}),
+    make2<port_pair_codec, &vip_config::extport_first, &vip_config::extport_last>({.key = "extport",
+        .help = "the public port or range (required with portforward)", .example = "5070",
+        .only_with = "portforward enable", .min = 1, .shown = is_port_forwarding}),
+    make2<port_pair_codec, &vip_config::mappedport_first, &vip_config::mappedport_last>({.key = "mappedport",
+        .help = "the inside port, or a range as large as extport (unset: extport)", .example = "5080",
+        .only_with = "portforward enable", .min = 1, .shown = is_port_forwarding}),
+    text<&vip_config::comment>({.key = "comment", .help = "a note", .example = "PBX", .max = 255}),
+};
+
+const field_spec policy_fields[] = {
+    text<&policy_config::name>({.key = "name", .help = "the policy's name", .example = "voice", .max = policy_name_max}),
+    words<&policy_config::srcintf>({.key = "srcintf", .help = "incoming interfaces (any: every one)", .example = "port1", .min = 1}),
+    words<&policy_config::dstintf>({.key = "dstintf", .help = "outgoing interfaces (any: every one)", .example = "port2", .min = 1}),
+    two_words<&policy_config::accept, action_words>({.key = "action", .help = "accept or deny", .example = "deny"}),
+    words<&policy_config::srcaddr>({.key = "srcaddr", .help = "source addresses or groups", .example = "lan", .min = 1}),
+    words<&policy_config::dstaddr>({.key = "dstaddr", .help = "destination addresses, groups or VIPs", .example = "lan", .min = 1}),
+    text<&policy_config::schedule>({.key = "schedule", .help = "when the policy applies (always, or a schedule)",
+        .example = "office"}),
+    words<&policy_config::service>({.key = "service", .help = "services (ALL, SIP, ... or custom ones)", .example = "SIP", .min = 1}),
+    flag<&policy_config::utm_status>({.key = "utm-status", .help = "security profiles on (FortiOS: needed for a VoIP profile's SIP ALG)",
+        .example = "enable"}),
+    text<&policy_config::voip_profile>({.key = "voip-profile", .help = "the VoIP profile of the SIP ALG (proxy-based)",
+        .example = "default"}),
+    text<&policy_config::ips_voip_filter>({.key = "ips-voip-filter", .help = "the VoIP profile of flow-based SIP",
+        .example = "default"}),
+    text<&policy_config::logtraffic>({.key = "logtraffic", .help = "all, utm or disable", .example = "all",
+        .choices = logtraffic_words}),
+    flag<&policy_config::nat>({.key = "nat", .help = "source NAT to the outgoing interface's address", .example = "enable"}),
+    flag<&policy_config::enabled>({.key = "status", .help = "whether the policy is used", .example = "disable"}),
+    text<&policy_config::comments>({.key = "comments", .help = "a note", .example = "calls out", .max = 1023}),
+    text<&policy_config::uuid>({.key = "uuid", .help = "FortiOS's identifier, kept as given (no effect)",
+        .example = "2d3b6c7e-4f4a-51ee-1234-0123456789ab", .max = 36}),
+};
+
+const field_spec session_helper_fields[] = {
+    text<&session_helper_config::name>({.key = "name", .help = "the helper (sip, ftp, ...; required)", .example = "sip",
+        .choices = helper_names}),
+    number<&session_helper_config::protocol>({.key = "protocol", .help = "IP protocol: 6 TCP, 17 UDP", .example = "6",
+        .min = 0, .max = 255}),
+    number<&session_helper_config::port>({.key = "port", .help = "the port it takes (required)", .example = "5062",
+        .min = 1, .max = 65535}),
+};
+
+const field_spec voip_sip_fields[] = {
+    flag<&voip_profile_config::sip_status>({.key = "status", .help = "SIP inspection on", .example = "disable"}),
+    flag<&voip_profile_config::sip_rtp>({.key = "rtp", .help = "open pinholes for the media SDP offers", .example = "disable"}),
+    flag<&voip_profile_config::open_register_pinhole>({.key = "open-register-pinhole",
+        .help = "a 2xx to a REGISTER opens the Contact to inbound requests", .example = "disable"}),
+    flag<&voip_profile_config::open_contact_pinhole>({.key = "open-contact-pinhole",
+        .help = "other messages' Contact port opens too, when it is not the session's", .example = "disable"}),
+    flag<&voip_profile_config::strict_register>({.key = "strict-register",
+        .help = "the registration pinhole admits the registrar only", .example = "disable"}),
+    flag<&voip_profile_config::contact_fixup>({.key = "contact-fixup",
+        .help = "translate Contact when its host is the party's, even on another port", .example = "disable"}),
+    flag<&voip_profile_config::no_sdp_fixup>({.key = "no-sdp-fixup",
+        .help = "leave SDP as written (the PBX writes its public address itself)", .example = "enable"}),
+    flag<&voip_profile_config::nat_trace>({.key = "nat-trace",
+        .help = "add the original address as an SDP i= line (off here by default: it discloses it)", .example = "enable"}),
+    flag<&voip_profile_config::preserve_override>({.key = "preserve-override",
+        .help = "with nat-trace, replace an existing i= line", .example = "enable"}),
+    flag<&voip_profile_config::hosted_nat_traversal>({.key = "hosted-nat-traversal",
+        .help = "a remote phone behind its own NAT: write the address it is seen from", .example = "enable"}),
+    flag<&voip_profile_config::hnt_restrict_source_ip>({.key = "hnt-restrict-source-ip",
+        .help = "with hosted-nat-traversal, take its media from that address only", .example = "enable"}),
+    make<port_range_codec, &voip_profile_config::nat_port_range>({.key = "nat-port-range",
+        .help = "where translated media ports come from, low-high (unset: anywhere)", .example = "20000-29999",
+        .min = 1024}),
+    number<&voip_profile_config::max_dialogs>({.key = "max-dialogs", .help = "calls at once per policy (0: no limit)",
+        .example = "100", .min = 0, .max = 4294967295u}),
+    number<&voip_profile_config::provisional_invite_expiry_time>({.key = "provisional-invite-expiry-time",
+        .help = "seconds an INVITE may wait for its final answer", .example = "60", .min = 10, .max = 3600}),
+    number<&voip_profile_config::register_expiry_max>({.key = "register-expiry-max",
+        .help = "the longest a registration pinhole lasts, whatever the registrar grants (sipalg's own)",
+        .example = "600", .min = 60, .max = 604800}),
+    flag<&voip_profile_config::open_privileged_pinhole>({.key = "open-privileged-pinhole",
+        .help = "let pinholes open to inside ports below 1024 (sipalg's own; off stops NAT Slipstreaming's shapes)",
+        .example = "enable"}),
+};
+
+const field_spec voip_fields[] = {
+    text<&voip_profile_config::feature_set>({.key = "feature-set", .help = "voipd (the SIP ALG) or ips (flow-based)",
+        .example = "ips", .choices = feature_sets}),
+    text<&voip_profile_config::comment>({.key = "comment", .help = "a note", .example = "phones", .max = 255}),
+};
+// clang-format on
+
+const block_spec settings_block{settings_fields, {}};
+const block_spec global_block{global_fields, {}};
+const block_spec session_ttl_block{session_ttl_fields, {}};
+const block_spec interface_block{interface_fields, {}};
+const block_spec arp_block{arp_fields, {}};
+const block_spec route_block{route_fields, {}};
+const block_spec address_block{address_fields, {}};
+const block_spec addrgrp_block{addrgrp_fields, {}};
+const block_spec service_block{service_fields, {}};
+const block_spec schedule_block{schedule_fields, {}};
+const block_spec vip_block{vip_fields, {}};
+const block_spec policy_block{policy_fields, {}};
+const block_spec session_helper_block{session_helper_fields, {}};
+const block_spec voip_sip_block{voip_sip_fields, {}};
+const sub_block voip_blocks[] = {{"sip", &voip_sip_block}};
+const block_spec voip_block{voip_fields, voip_blocks};
+
+// ---- each section's finish: what ties an entry's fields together ------------------------------------
+
+bool has(const field_positions& present, std::string_view key)
+{
+    return std::any_of(present.begin(), present.end(), [key](const auto& p) { return p.first == key; });
+}
+
+void finish_interface(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+{
+    auto& i = *static_cast<interface_config*>(o);
+    if (!has(present, "dpdk-port")) {
+        r.error(key, fmt::format("{} needs dpdk-port (the DPDK device it runs on)", what));
+    }
+    if (!has(present, "ip")) {
+        r.error(key, fmt::format("{} needs ip", what));
+    }
+    (void)i;
+}
+
+void finish_arp(reader& r, const yaml::node& key, const label& what, void*, const field_positions& present)
+{
+    if (!has(present, "interface") || !has(present, "ip") || !has(present, "mac")) {
+        r.error(key, fmt::format("{} needs interface, ip and mac", what));
+    }
+}
+
+void finish_route(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+{
+    auto& s = *static_cast<static_route_config*>(o);
+    if (s.dst.address != s.dst.network()) {
+        r.error_at(where_of(present, "dst", key.where), fmt::format("{} dst {} has host bits set", what, format_prefix(s.dst)));
+    }
+    if (!s.blackhole && s.gateway == 0 && s.device.empty()) {
+        r.error(key, fmt::format("{} needs a gateway, a device, or blackhole enable", what));
+    }
+}
+
+void finish_address(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+{
+    auto& a = *static_cast<address_config*>(o);
+    if (a.type == "ipmask") {
+        if (!has(present, "subnet")) {
+            r.error(key, fmt::format("{} needs subnet", what));
+        }
+        a.first = a.subnet.network();
+        a.last = a.subnet.broadcast();
+    } else if (!has(present, "start-ip") || !has(present, "end-ip")) {
+        r.error(key, fmt::format("{} (iprange) needs start-ip and end-ip", what));
+    } else if (a.end_ip < a.start_ip) {
+        r.error(key, fmt::format("{}: end-ip is before start-ip", what));
+    } else {
+        a.first = a.start_ip;
+        a.last = a.end_ip;
+    }
+}
+
+void finish_addrgrp(reader& r, const yaml::node& key, const label& what, void*, const field_positions& present)
+{
+    if (!has(present, "member")) {
+        r.error(key, fmt::format("{} needs member", what));
+    }
+}
+
+void finish_service(reader& r, const yaml::node& key, const label& what, void* o, const field_positions&)
+{
+    const auto& sv = *static_cast<service_config*>(o);
+    if (sv.protocol == "TCP/UDP/SCTP" && sv.tcp.empty() && sv.udp.empty() && sv.sctp.empty()) {
+        r.error(key, fmt::format("{} needs tcp-portrange, udp-portrange or sctp-portrange", what));
+    }
+}
+
+void finish_schedule(reader&, const yaml::node&, const label&, void* o, const field_positions& present)
+{
+    if (!has(present, "day")) {
+        static_cast<schedule_config*>(o)->days = 0x7f; // FortiOS: every day unless told otherwise
+    }
+}
+
+void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+{
+    auto& vp = *static_cast<vip_config*>(o);
+    if (!has(present, "extip") || !has(present, "mappedip")) {
+        r.error(key, fmt::format("{} needs extip and mappedip", what));
+    } else if (vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
+               vp.mappedip_first != vp.mappedip_last) {
+        r.error(key, fmt::format("{}: mappedip must be one address or a range as large as extip", what));
+    }
+    if (vp.mappedip_first == vp.mappedip_last) {
+        vp.mappedip_last = vp.mappedip_first + (vp.extip_last - vp.extip_first);
+    }
+    if (vp.portforward && vp.protocol != "icmp") {
+        if (!has(present, "extport")) {
+            r.error(key, fmt::format("{} with portforward needs extport", what));
+        }
+        if (!has(present, "mappedport")) {
+            vp.mappedport_first = vp.extport_first;
+            vp.mappedport_last = vp.extport_last;
+        } else if (vp.mappedport_last - vp.mappedport_first != vp.extport_last - vp.extport_first &&
+                   vp.mappedport_first != vp.mappedport_last) {
+            r.error(key, fmt::format("{}: mappedport must be one port or a range as large as extport", what));
+        }
+    }
+}
+
+void finish_session_helper(reader& r, const yaml::node& key, const label& what, void* o, const field_positions&)
+{
+    const auto& h = *static_cast<session_helper_config*>(o);
+    if (h.name.empty() || h.port == 0) {
+        r.error(key, fmt::format("{} needs name and port", what));
+    }
+}
+
+void finish_voip_profile(reader&, const yaml::node&, const label&, void* o, const field_positions&)
+{
+    // FortiOS's older names of the two feature sets.
+    auto& p = *static_cast<voip_profile_config*>(o);
+    if (p.feature_set == "flow") {
+        p.feature_set = "ips";
+    } else if (p.feature_set == "proxy") {
+        p.feature_set = "voipd";
+    }
+}
+
+// ---- sections ---------------------------------------------------------------------------------------
+
+template <auto Table>
+section_spec table_section(section_spec s)
+{
+    using entry = typename std::remove_cvref_t<decltype(std::declval<config>().*Table)>::value_type;
+    s.count = [](const config& c) { return (c.*Table).size(); };
+    s.entry = [](const config& c, std::size_t i) -> const void* { return &(c.*Table)[i]; };
+    s.clear = [](config& c) { (c.*Table).clear(); };
+    s.append = [](config& c) -> void* { return &(c.*Table).emplace_back(); };
+    s.drop_last = [](config& c) { (c.*Table).pop_back(); };
+    s.where = [](void* o) -> source_position& { return static_cast<entry*>(o)->where; };
+    s.positions = [](void* o) -> field_positions* {
+        if constexpr (requires(entry e) { e.fields; }) {
+            return &static_cast<entry*>(o)->fields;
+        } else {
+            return nullptr;
+        }
+    };
+    if constexpr (requires(entry e) { e.id; }) { // a policy's or helper's name is a field; the id keys it
+        s.key = entry_key::id;
+        s.entry_name = [](const void* o, std::string& out) { fmt::format_to(std::back_inserter(out), "{}", static_cast<const entry*>(o)->id); };
+        s.set_name = [](void* o, std::string_view, std::uint32_t id) { static_cast<entry*>(o)->id = id; };
+        s.id_of = [](const void* o) { return static_cast<const entry*>(o)->id; };
+    } else {
+        s.key = entry_key::name;
+        s.entry_name = [](const void* o, std::string& out) { out += static_cast<const entry*>(o)->name; };
+        s.set_name = [](void* o, std::string_view name, std::uint32_t) { static_cast<entry*>(o)->name = name; };
+    }
+    return s;
+}
+
+template <auto Object>
+section_spec object_section(section_spec s)
+{
+    s.key = entry_key::none;
+    s.object = [](const config& c) -> const void* { return &(c.*Object); };
+    s.append = [](config& c) -> void* { return &(c.*Object); };
+    return s;
+}
+
+// clang-format off
+const section_spec sections[] = {
+    object_section<&config::settings>({.path = "system settings", .bit = section::settings,
+        .help = "the VoIP engine and the SIP ALG's ports", .block = &settings_block}),
+    object_section<&config::timers>({.path = "system global", .bit = section::global,
+        .help = "session timers", .block = &global_block}),
+    object_section<&config::timers>({.path = "system session-ttl", .bit = section::session_ttl,
+        .help = "the idle timer of other protocols", .block = &session_ttl_block}),
+    table_section<&config::interfaces>({.path = "system interface", .bit = section::interface,
+        .name_max = interface_name_max, .help = "interfaces, each on a DPDK port (fixed while running)",
+        .block = &interface_block, .finish = finish_interface}),
+    table_section<&config::arp_table>({.path = "system arp-table", .bit = section::arp_table,
+        .help = "static neighbours", .block = &arp_block, .finish = finish_arp}),
+    table_section<&config::session_helpers>({.path = "system session-helper", .bit = section::session_helper,
+        .help = "which helper takes which protocol and port (the whole table: a section replaces it)",
+        .block = &session_helper_block, .finish = finish_session_helper}),
+    table_section<&config::static_routes>({.path = "router static", .bit = section::router_static,
+        .help = "static routes", .block = &route_block, .finish = finish_route}),
+    table_section<&config::voip_profiles>({.path = "voip profile", .bit = section::voip_profile,
+        .name_max = voip_profile_name_max, .help = "VoIP profiles: what the SIP ALG does (config sip)",
+        .block = &voip_block, .finish = finish_voip_profile}),
+    table_section<&config::addresses>({.path = "firewall address", .bit = section::address,
+        .name_max = object_name_max, .help = "address objects", .block = &address_block, .finish = finish_address}),
+    table_section<&config::addrgrps>({.path = "firewall addrgrp", .bit = section::addrgrp,
+        .name_max = object_name_max, .help = "address groups", .block = &addrgrp_block, .finish = finish_addrgrp}),
+    table_section<&config::services>({.path = "firewall service custom", .bit = section::service,
+        .name_max = object_name_max, .help = "custom services", .block = &service_block, .finish = finish_service}),
+    table_section<&config::schedules>({.path = "firewall schedule recurring", .bit = section::schedule,
+        .name_max = schedule_name_max, .help = "recurring schedules", .block = &schedule_block,
+        .finish = finish_schedule}),
+    table_section<&config::vips>({.path = "firewall vip", .bit = section::vip, .name_max = object_name_max,
+        .help = "virtual IPs (destination NAT)", .block = &vip_block, .finish = finish_vip}),
+    table_section<&config::policies>({.path = "firewall policy", .bit = section::policy,
+        .help = "firewall policies, in the order they match", .block = &policy_block}),
+};
+// clang-format on
+
+} // namespace
+
+const field_spec* block_spec::find(std::string_view key) const
+{
+    for (const auto& f : fields) {
+        if (f.key == key) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+const block_spec* block_spec::find_block(std::string_view key) const
+{
+    for (const auto& b : blocks) {
+        if (b.key == key) {
+            return b.block;
+        }
+    }
+    return nullptr;
+}
+
+std::span<const section_spec> schema()
+{
+    return sections;
+}
+
+const section_spec* find_section(std::string_view path)
+{
+    for (const auto& s : sections) {
+        if (s.path == path) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+bool field_value(const field_spec& f, const void* object, std::string& out, value_style st)
+{
+    if (st == value_style::cli && !f.choices.empty()) {
+        st = value_style::cli_option;
+    }
+    return (f.shown == nullptr || f.shown(object)) && f.write(object, out, st);
+}
+
+std::string default_text(const field_spec& f, value_style st)
+{
+    if (st == value_style::cli && !f.choices.empty()) {
+        st = value_style::cli_option;
+    }
+    std::string out;
+    f.write_default(out, st);
+    return out;
+}
+
+std::string type_text(const field_spec& f)
+{
+    std::string choices;
+    for (const auto& c : f.choices) {
+        choices += choices.empty() ? "" : "|";
+        choices += c;
+    }
+    switch (f.kind) {
+    case field_kind::flag:
+        return "enable|disable";
+    case field_kind::choice:
+        return choices;
+    case field_kind::integer:
+        return fmt::format("integer {}-{}", f.min, f.max);
+    case field_kind::text:
+        return !choices.empty() ? choices : f.max != 0 ? fmt::format("text, at most {} characters", f.max) : "text";
+    case field_kind::words:
+        return !choices.empty() ? "words: " + choices : "names";
+    case field_kind::ports:
+        return fmt::format("1 to {} ports", f.max);
+    case field_kind::address:
+        return "IPv4 address";
+    case field_kind::prefix:
+        return "a.b.c.d/len or a.b.c.d m.m.m.m";
+    case field_kind::mac:
+        return "MAC address";
+    case field_kind::port_range:
+        return fmt::format("port or low-high, from {}", f.min);
+    case field_kind::service_ports:
+        return "dst[-dst][:src[-src]] ...";
+    case field_kind::address_range:
+        return "address or a-b";
+    case field_kind::days:
+        return "sunday ... saturday, or none";
+    case field_kind::clock:
+        return "HH:MM";
+    }
+    return "";
+}
+
+} // namespace sipalg::control
