@@ -91,94 +91,98 @@ bool tnode::erase(std::string_view name)
     return true;
 }
 
-// The tree of a parsed document, its strings moved out of it (the document is not used again).
-tnode from_yaml(yaml::node&& n)
+// The running configuration as a tree, from the schema: each field's words as the CLI shows them.
+void fill_block(const block_spec& b, const void* object, tnode& t, std::string& text)
 {
-    tnode t;
-    if (n.is_map()) {
-        t.kids.reserve(n.entries());
-        for (std::size_t i = 0; i < n.entries(); ++i) {
-            t.kids.push_back(tentry{std::move(n.children[2 * i].text), from_yaml(std::move(n.children[2 * i + 1]))});
+    t.kids.reserve(b.fields.size() + b.blocks.size());
+    for (const auto& f : b.fields) {
+        text.clear();
+        if (!field_value(f, object, text, value_style::cli)) {
+            continue;
         }
-    } else if (n.is_sequence()) {
-        t.leaf = true;
-        t.values.reserve(n.children.size());
-        for (auto& v : n.children) {
-            t.values.push_back(std::move(v.text));
-        }
-    } else {
-        t.leaf = true;
-        if (n.is_scalar()) {
-            t.values.push_back(std::move(n.text));
-        }
+        tnode leaf;
+        leaf.leaf = true;
+        cli_words(text, leaf.values);
+        t.kids.push_back(tentry{std::string(f.key), std::move(leaf)});
     }
-    return t;
+    for (const auto& inner : b.blocks) {
+        tnode block;
+        fill_block(*inner.block, object, block, text);
+        t.kids.push_back(tentry{std::string(inner.key), std::move(block)});
+    }
 }
 
-// The running configuration as a tree; to_yaml writes what the reader takes back.
 tnode tree_of(const config& cfg)
 {
-    return from_yaml(std::move(yaml::parse(to_yaml(cfg)).root));
-}
-
-// YAML text of the tree; `origin[yaml line]` = the CLI line behind it (0: the running configuration).
-// A value as YAML: plain when it is a word that cannot mean anything else (the usual case, and the
-// cheaper one for 10,000 policies), quoted otherwise.
-void append_scalar(std::string& out, std::string_view s)
-{
-    const bool plain = !s.empty() && std::isalnum(static_cast<unsigned char>(s[0])) != 0 && s != "null" &&
-                       s != "Null" && s != "NULL" && std::all_of(s.begin(), s.end(), [](char c) {
-                           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-                                  c == '.' || c == '/';
-                       });
-    if (plain) {
-        out += s;
-    } else {
-        out += json_string(s);
-    }
-}
-
-void emit(const tnode& t, int indent, std::string& out, std::vector<int>& origin)
-{
-    for (const auto& [key, v] : t.kids) {
-        out.append(static_cast<std::size_t>(indent), ' ');
-        append_scalar(out, key);
-        out += ':';
-        if (v.leaf) {
-            const bool spaced = std::any_of(v.values.begin(), v.values.end(),
-                                            [](const std::string& s) { return s.find(' ') != std::string::npos; });
-            if (v.values.size() == 1) {
-                out += ' ';
-                append_scalar(out, v.values[0]);
-            } else if (!v.values.empty() && !spaced) {
-                std::string joined;
-                for (const auto& s : v.values) {
-                    if (!joined.empty()) {
-                        joined += ' ';
-                    }
-                    joined += s;
-                }
-                out += ' ';
-                out += json_string(joined);
-            } else {
-                out += " [";
-                for (std::size_t i = 0; i < v.values.size(); ++i) {
-                    if (i != 0) {
-                        out += ", ";
-                    }
-                    out += json_string(v.values[i]);
-                }
-                out += ']';
-            }
-        } else if (v.kids.empty()) {
-            out += " {}";
+    tnode root;
+    std::string text;
+    std::string name;
+    for (const auto& s : schema()) {
+        tnode* at = &root;
+        for (std::size_t i = 0; i < s.path.size();) {
+            const std::size_t sp = std::min(s.path.find(' ', i), s.path.size());
+            at = &at->child(s.path.substr(i, sp - i));
+            i = sp + 1;
         }
-        out += '\n';
-        origin.push_back(v.cli_line);
-        if (!v.leaf && !v.kids.empty()) {
-            emit(v, indent + 2, out, origin);
+        if (s.key == entry_key::none) {
+            fill_block(*s.block, s.object(cfg), *at, text);
+            continue;
+        }
+        const std::size_t n = s.count(cfg);
+        at->kids.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const void* e = s.entry(cfg, i);
+            name.clear();
+            s.entry_name(e, name);
+            tnode entry;
+            fill_block(*s.block, e, entry, text);
+            at->kids.push_back(tentry{name, std::move(entry)});
         }
     }
+    return root;
+}
+
+// The tree as the YAML reader's nodes, moved out of it (it is not used again): each at the CLI line
+// behind it, column 1, or at no position when it comes from the running configuration. A value of
+// several words is one scalar ("port1 port2", as FortiOS lists are written) unless a word holds a
+// blank, which only a sequence keeps apart.
+yaml::node to_node(tnode&& t)
+{
+    yaml::node n;
+    n.where = {t.cli_line, t.cli_line != 0 ? 1 : 0};
+    if (!t.leaf) {
+        n.type = yaml::kind::map;
+        n.children.reserve(2 * t.kids.size());
+        for (auto& [key, v] : t.kids) {
+            yaml::node k;
+            k.type = yaml::kind::scalar;
+            k.where = {v.cli_line, v.cli_line != 0 ? 1 : 0};
+            k.text = std::move(key);
+            n.children.push_back(std::move(k));
+            n.children.push_back(to_node(std::move(v)));
+        }
+        return n;
+    }
+    const bool spaced = std::any_of(t.values.begin(), t.values.end(),
+                                    [](const std::string& s) { return s.find(' ') != std::string::npos; });
+    if (t.values.size() == 1 || (!t.values.empty() && !spaced)) {
+        n.type = yaml::kind::scalar;
+        n.text = std::move(t.values[0]);
+        for (std::size_t i = 1; i < t.values.size(); ++i) {
+            n.text += ' ';
+            n.text += t.values[i];
+        }
+    } else if (!t.values.empty()) {
+        n.type = yaml::kind::sequence;
+        for (auto& v : t.values) {
+            yaml::node item;
+            item.type = yaml::kind::scalar;
+            item.where = n.where;
+            item.text = std::move(v);
+            n.children.push_back(std::move(item));
+        }
+    }
+    return n;
 }
 
 bool is_number(std::string_view s)
@@ -699,11 +703,8 @@ cli_result apply_cli(const config& running, std::string_view text,
     // With lines already refused, the values of the others are still checked, so that one reply names
     // every refused line; the caller's checks of the whole result are for a text without such errors.
     const bool lines_ok = result.errors.empty();
-    // The edited tree is read like any document; each error goes back to the CLI line behind it.
-    std::string yaml;
-    std::vector<int> origin;
-    emit(*root, 0, yaml, origin);
-    load_result loaded = load_yaml(yaml);
+    // The edited tree is read like any document, its nodes at the CLI lines behind them.
+    load_result loaded = load_node(to_node(std::move(*root)));
     if (check && loaded.ok() && lines_ok) {
         for (auto& e : check(loaded.cfg)) {
             loaded.errors.push_back(std::move(e));
@@ -711,8 +712,7 @@ cli_result apply_cli(const config& running, std::string_view text,
     }
     const int last_change = last_removal != 0 ? last_removal : last_set;
     for (const auto& e : loaded.errors) {
-        const int yaml_line = e.where.line;
-        const int cli_line = yaml_line >= 1 && static_cast<std::size_t>(yaml_line) <= origin.size() ? origin[yaml_line - 1] : 0;
+        const int cli_line = e.where.line;
         if (cli_line == 0 && last_change != 0) {
             result.errors.push_back({{last_change, 1}, e.message + " (found in what this request keeps of the running "
                                                                     "configuration)"});

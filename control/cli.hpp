@@ -1,8 +1,10 @@
 #pragma once
 // The FortiOS CLI as configuration input (README "FortiOS CLI"): `config <path>` ... `end` blocks with
-// `edit`, `set`, `unset`, `append`, `delete`, `next`, applied to the running configuration. The text edits
-// a tree made from the running configuration's YAML (the same model, the same names), which is then read
-// and checked by the YAML reader like any document; errors point at the CLI line that set the value.
+// `edit`, `set`, `unset`, `append`, `delete`, `next`, applied to the running configuration. Each line is
+// checked against the schema (control/schema.hpp) where it stands: a path, block or field the schema
+// does not have is refused at its line. The text edits a tree made from the running configuration by
+// the schema; the tree becomes the YAML reader's nodes directly (no text in between), each at the CLI
+// line behind it, and is read and checked like any document, so errors point at the CLI line.
 #include "control/config.hpp"
 
 #include <functional>

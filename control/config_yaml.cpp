@@ -342,14 +342,19 @@ void check_references(reader& r, const config& cfg)
 
 load_result load_yaml_sections(std::string_view text)
 {
-    load_result result;
-    reader r(result.errors);
     auto parsed = yaml::parse(text);
     if (parsed.error) {
+        load_result result;
         result.errors.push_back(std::move(*parsed.error));
         return result;
     }
-    const yaml::node& root = parsed.root;
+    return load_node_sections(parsed.root);
+}
+
+load_result load_node_sections(const yaml::node& root)
+{
+    load_result result;
+    reader r(result.errors);
     if (root.is_null()) {
         return result; // an empty document: no interfaces, no routes
     }
@@ -387,6 +392,15 @@ std::vector<config_error> check_config(const config& cfg)
     check_references(r, cfg);
     check_firewall_references(r, cfg);
     return errors;
+}
+
+load_result load_node(const yaml::node& root)
+{
+    load_result result = load_node_sections(root);
+    for (auto& e : check_config(result.cfg)) {
+        result.errors.push_back(std::move(e));
+    }
+    return result;
 }
 
 load_result load_yaml(std::string_view text)

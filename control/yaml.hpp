@@ -52,3 +52,12 @@ std::optional<node> parse_subset(std::string_view text);
 parse_result parse_with_yaml_cpp(std::string_view text);
 
 } // namespace sipalg::control::yaml
+
+namespace sipalg::control {
+
+// The configuration of a tree made without text (the CLI's edits, control/cli.cpp): load_yaml and
+// load_yaml_sections after parsing. Errors are at the nodes' positions.
+load_result load_node(const yaml::node& root);
+load_result load_node_sections(const yaml::node& root);
+
+} // namespace sipalg::control
