@@ -675,6 +675,9 @@ cli_result apply_cli(const config& running, std::string_view text,
                 continue;
             }
             top.node->erase(w[1]); // back to its default
+            if (top.entry) {
+                top.node->cli_line = line_no; // what the entry now lacks is this line's doing
+            }
             last_removal = line_no;
             continue;
         }

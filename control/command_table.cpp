@@ -50,6 +50,10 @@ constexpr command_spec table[] = {
     {command_id::sip_check, surface::sipalgctl, "sip-check", 1, any_number, false, "[options] FILE...",
      "check raw SIP messages in files as the ALG would (no daemon needed)",
      "FILE: raw SIP messages, one per file (\"-\": standard input), or with --stream a TCP byte stream."},
+    {command_id::schema, surface::sipalgctl, "schema", 0, any_number, false, "[PATH]",
+     "the configuration's sections, or one section's fields: type, default, live, help (no daemon needed)",
+     "PATH: a section such as firewall policy or voip profile (none: every section). Each field with\n"
+     "what its value looks like, its default, whether a running sipalgd takes a change, and an example."},
     // Lines of FortiOS CLI text (the cli command) that are not configuration.
     {command_id::show, surface::cli, "show", 0, any_number, false, "[PATH [ENTRY]] | full-configuration",
      "the configuration as FortiOS CLI", "PATH: a config path such as firewall policy; ENTRY: one entry of it."},

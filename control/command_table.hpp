@@ -29,6 +29,7 @@ enum class command_id : std::uint8_t {
     clear,
     ping,
     sip_check,
+    schema,
     show,              // show [PATH [ENTRY]] | show full-configuration
     get,               // get PATH [ENTRY]
     session_filter,    // diagnose sys session filter FIELD VALUE

@@ -127,7 +127,7 @@ struct service_config {
 // config firewall schedule recurring / edit <name>.
 struct schedule_config {
     std::string name;
-    std::uint8_t days = 0; // bit 0 Sunday .. bit 6 Saturday
+    std::uint8_t days = 0x7f; // bit 0 Sunday .. bit 6 Saturday; FortiOS: every day unless told otherwise
     std::uint16_t start = 0; // minutes after midnight
     std::uint16_t end = 0;
     std::uint8_t color = 0;

@@ -181,7 +181,6 @@ struct flag_codec {
 // A yes/no setting FortiOS writes as two words of its own: choices[0] is true, choices[1] false
 // (action accept|deny; default-voip-alg-mode proxy-based|kernel-helper-based).
 struct two_words_codec {
-    static constexpr field_kind kind = field_kind::choice;
     static void read(reader& r, const yaml::node& n, const field_spec& f, const label& what, bool& out)
     {
         if (const auto s = r.scalar(n, what)) {
@@ -727,9 +726,9 @@ const field_spec session_ttl_fields[] = {
 
 const field_spec interface_fields[] = {
     text<&interface_config::dpdk_port>({.key = "dpdk-port",
-        .help = "the DPDK device the interface runs on (sipalg's own; required)", .example = "net_pcap9", .live = false}),
+        .help = "the DPDK device the interface runs on (sipalg's own; required)", .example = "net_pcap9", .live = false, .required = true}),
     make<prefix_codec, &interface_config::ip>({.key = "ip",
-        .help = "address and prefix length (a.b.c.d/len or a.b.c.d m.m.m.m; required)", .example = "10.0.1.2/24",
+        .help = "address and prefix length (a.b.c.d/len or a.b.c.d m.m.m.m; required)", .example = "10.0.1.2 255.255.255.0", .required = true,
         .min = 1, .max = 31}),
     words<&interface_config::allowaccess>({.key = "allowaccess",
         .help = "services answered on the interface's address (only ping has an effect here)", .example = "ping",
@@ -742,16 +741,16 @@ const field_spec interface_fields[] = {
 
 const field_spec arp_fields[] = {
     text<&arp_entry_config::interface>({.key = "interface", .help = "the interface the neighbour is on (required)",
-        .example = "port2"}),
+        .example = "port2", .required = true}),
     make<address_codec, &arp_entry_config::ip>({.key = "ip", .help = "the neighbour's address (required)",
-        .example = "10.0.2.77"}),
+        .example = "10.0.2.77", .required = true}),
     make<mac_codec, &arp_entry_config::mac>({.key = "mac", .help = "the neighbour's MAC address (required)",
-        .example = "02:00:00:00:00:77"}),
+        .example = "02:00:00:00:00:77", .required = true}),
 };
 
 const field_spec route_fields[] = {
     make<prefix_codec, &static_route_config::dst>({.key = "dst", .help = "the destination prefix (default 0.0.0.0/0)",
-        .example = "192.0.2.0/24", .min = 0, .max = 32}),
+        .example = "192.0.2.0 255.255.255.0", .min = 0, .max = 32}),
     make<address_codec, &static_route_config::gateway>({.key = "gateway", .help = "the next hop",
         .example = "10.0.2.254"}),
     text<&static_route_config::device>({.key = "device", .help = "the interface the route leaves by",
@@ -765,22 +764,22 @@ const field_spec route_fields[] = {
 
 const field_spec address_fields[] = {
     text<&address_config::type>({.key = "type", .help = "ipmask (subnet) or iprange (start-ip, end-ip)",
-        .example = "iprange", .choices = address_types}),
+        .example = "iprange", .with = "start-ip 10.9.0.1; end-ip 10.9.0.200", .choices = address_types}),
     make<prefix_codec, &address_config::subnet>({.key = "subnet", .help = "the addresses of the prefix",
-        .example = "10.9.0.0/16", .only_with = "type ipmask", .min = 0, .max = 32,
+        .example = "10.9.0.0 255.255.0.0", .with = "type ipmask", .required = true, .min = 0, .max = 32,
         .shown = [](const void* o) { return as<address_config>(o).type == "ipmask"; }}),
     make<address_codec, &address_config::start_ip>({.key = "start-ip", .help = "the range's first address",
-        .example = "10.9.0.1", .only_with = "type iprange",
+        .example = "10.9.0.1", .with = "type iprange; end-ip 10.9.0.200", .required = true,
         .shown = [](const void* o) { return as<address_config>(o).type == "iprange"; }}),
     make<address_codec, &address_config::end_ip>({.key = "end-ip", .help = "the range's last address",
-        .example = "10.9.0.200", .only_with = "type iprange",
+        .example = "10.9.0.200", .with = "type iprange; start-ip 10.9.0.1", .required = true,
         .shown = [](const void* o) { return as<address_config>(o).type == "iprange"; }}),
-    text<&address_config::comment>({.key = "comment", .help = "a note", .example = "lab phones", .max = 255}),
+    text<&address_config::comment>({.key = "comment", .help = "a note", .example = "\"lab phones\"", .max = 255}),
 };
 
 const field_spec addrgrp_fields[] = {
     words<&addrgrp_config::member>({.key = "member", .help = "addresses, groups or VIPs (required)",
-        .example = "lan", .min = 1}),
+        .example = "lan", .required = true, .min = 1}),
     text<&addrgrp_config::comment>({.key = "comment", .help = "a note", .example = "phones", .max = 255}),
 };
 
@@ -789,19 +788,19 @@ const field_spec service_fields[] = {
     text<&service_config::protocol>({.key = "protocol", .help = "TCP/UDP/SCTP (port ranges), ICMP or IP",
         .example = "IP", .choices = service_protocols}),
     make<service_ports_codec, &service_config::tcp>({.key = "tcp-portrange",
-        .help = "TCP ports: dst[-dst][:src[-src]] ...", .example = "8080-8081:1024-65535", .only_with = "protocol TCP/UDP/SCTP",
+        .help = "TCP ports: dst[-dst][:src[-src]] ...", .example = "8080-8081:1024-65535", .with = "protocol TCP/UDP/SCTP",
         .shown = is_ports}),
     make<service_ports_codec, &service_config::udp>({.key = "udp-portrange",
-        .help = "UDP ports: dst[-dst][:src[-src]] ...", .example = "5004", .only_with = "protocol TCP/UDP/SCTP",
+        .help = "UDP ports: dst[-dst][:src[-src]] ...", .example = "5004", .with = "protocol TCP/UDP/SCTP",
         .shown = is_ports}),
     make<service_ports_codec, &service_config::sctp>({.key = "sctp-portrange",
-        .help = "SCTP ports: dst[-dst][:src[-src]] ...", .example = "2905", .only_with = "protocol TCP/UDP/SCTP",
+        .help = "SCTP ports: dst[-dst][:src[-src]] ...", .example = "2905", .with = "protocol TCP/UDP/SCTP",
         .shown = is_ports}),
     make<icmp_type_codec, &service_config::icmptype>({.key = "icmptype", .help = "the ICMP type (unset: any)",
-        .example = "8", .only_with = "protocol ICMP", .min = 0, .max = 255,
+        .example = "8", .with = "protocol ICMP", .min = 0, .max = 255,
         .shown = [](const void* o) { return as<service_config>(o).protocol == "ICMP"; }}),
     number<&service_config::protocol_number>({.key = "protocol-number", .help = "the IP protocol (0: any)",
-        .example = "47", .only_with = "protocol IP", .min = 0, .max = 254,
+        .example = "47", .with = "protocol IP", .min = 0, .max = 254,
         .shown = [](const void* o) { return as<service_config>(o).protocol == "IP"; }}),
     text<&service_config::category>({.key = "category", .help = "the GUI's category (no effect)",
         .example = "VoIP", .max = 63}),
@@ -827,19 +826,19 @@ const field_spec vip_fields[] = {
     text<&vip_config::extintf>({.key = "extintf", .help = "the interface the VIP answers on (any: every one)",
         .example = "port2"}),
     make2<address_range_codec, &vip_config::extip_first, &vip_config::extip_last>({.key = "extip",
-        .help = "the public address or range a-b (required)", .example = "198.51.100.20"}),
+        .help = "the public address or range a-b (required)", .example = "198.51.100.20", .required = true}),
     make2<address_range_codec, &vip_config::mappedip_first, &vip_config::mappedip_last>({.key = "mappedip",
-        .help = "the inside address, or a range as large as extip (required)", .example = "10.0.1.20"}),
+        .help = "the inside address, or a range as large as extip (required)", .example = "10.0.1.20", .required = true}),
     flag<&vip_config::portforward>({.key = "portforward", .help = "translate one protocol's ports only",
-        .example = "enable"}),
+        .example = "enable", .with = "extport 5070"}),
     text<&vip_config::protocol>({.key = "protocol", .help = "tcp, udp, sctp or icmp", .example = "udp",
-        .only_with = "portforward enable", .choices = vip_protocols, .shown = is_forwarding}),
+        .with = "portforward enable; extport 5070", .choices = vip_protocols, .shown = is_forwarding}),
     make2<port_pair_codec, &vip_config::extport_first, &vip_config::extport_last>({.key = "extport",
-        .help = "the public port or range (required with portforward)", .example = "5070",
-        .only_with = "portforward enable", .min = 1, .shown = is_port_forwarding}),
+        .help = "the public port or range", .example = "5070",
+        .with = "portforward enable", .required = true, .min = 1, .shown = is_port_forwarding}),
     make2<port_pair_codec, &vip_config::mappedport_first, &vip_config::mappedport_last>({.key = "mappedport",
         .help = "the inside port, or a range as large as extport (unset: extport)", .example = "5080",
-        .only_with = "portforward enable", .min = 1, .shown = is_port_forwarding}),
+        .with = "portforward enable; extport 5070", .min = 1, .shown = is_port_forwarding}),
     text<&vip_config::comment>({.key = "comment", .help = "a note", .example = "PBX", .max = 255}),
 };
 
@@ -863,17 +862,17 @@ const field_spec policy_fields[] = {
         .choices = logtraffic_words}),
     flag<&policy_config::nat>({.key = "nat", .help = "source NAT to the outgoing interface's address", .example = "enable"}),
     flag<&policy_config::enabled>({.key = "status", .help = "whether the policy is used", .example = "disable"}),
-    text<&policy_config::comments>({.key = "comments", .help = "a note", .example = "calls out", .max = 1023}),
+    text<&policy_config::comments>({.key = "comments", .help = "a note", .example = "\"calls out\"", .max = 1023}),
     text<&policy_config::uuid>({.key = "uuid", .help = "FortiOS's identifier, kept as given (no effect)",
         .example = "2d3b6c7e-4f4a-51ee-1234-0123456789ab", .max = 36}),
 };
 
 const field_spec session_helper_fields[] = {
-    text<&session_helper_config::name>({.key = "name", .help = "the helper (sip, ftp, ...; required)", .example = "sip",
+    text<&session_helper_config::name>({.key = "name", .help = "the helper (sip, ftp, ...; required)", .example = "sip", .required = true,
         .choices = helper_names}),
     number<&session_helper_config::protocol>({.key = "protocol", .help = "IP protocol: 6 TCP, 17 UDP", .example = "6",
         .min = 0, .max = 255}),
-    number<&session_helper_config::port>({.key = "port", .help = "the port it takes (required)", .example = "5062",
+    number<&session_helper_config::port>({.key = "port", .help = "the port it takes (required)", .example = "5062", .required = true,
         .min = 1, .max = 65535}),
 };
 
@@ -944,25 +943,6 @@ bool has(const field_positions& present, std::string_view key)
     return std::any_of(present.begin(), present.end(), [key](const auto& p) { return p.first == key; });
 }
 
-void finish_interface(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
-{
-    auto& i = *static_cast<interface_config*>(o);
-    if (!has(present, "dpdk-port")) {
-        r.error(key, fmt::format("{} needs dpdk-port (the DPDK device it runs on)", what));
-    }
-    if (!has(present, "ip")) {
-        r.error(key, fmt::format("{} needs ip", what));
-    }
-    (void)i;
-}
-
-void finish_arp(reader& r, const yaml::node& key, const label& what, void*, const field_positions& present)
-{
-    if (!has(present, "interface") || !has(present, "ip") || !has(present, "mac")) {
-        r.error(key, fmt::format("{} needs interface, ip and mac", what));
-    }
-}
-
 void finish_route(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
 {
     auto& s = *static_cast<static_route_config*>(o);
@@ -974,29 +954,17 @@ void finish_route(reader& r, const yaml::node& key, const label& what, void* o, 
     }
 }
 
-void finish_address(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+void finish_address(reader& r, const yaml::node& key, const label& what, void* o, const field_positions&)
 {
     auto& a = *static_cast<address_config*>(o);
     if (a.type == "ipmask") {
-        if (!has(present, "subnet")) {
-            r.error(key, fmt::format("{} needs subnet", what));
-        }
         a.first = a.subnet.network();
         a.last = a.subnet.broadcast();
-    } else if (!has(present, "start-ip") || !has(present, "end-ip")) {
-        r.error(key, fmt::format("{} (iprange) needs start-ip and end-ip", what));
     } else if (a.end_ip < a.start_ip) {
         r.error(key, fmt::format("{}: end-ip is before start-ip", what));
     } else {
         a.first = a.start_ip;
         a.last = a.end_ip;
-    }
-}
-
-void finish_addrgrp(reader& r, const yaml::node& key, const label& what, void*, const field_positions& present)
-{
-    if (!has(present, "member")) {
-        r.error(key, fmt::format("{} needs member", what));
     }
 }
 
@@ -1008,19 +976,10 @@ void finish_service(reader& r, const yaml::node& key, const label& what, void* o
     }
 }
 
-void finish_schedule(reader&, const yaml::node&, const label&, void* o, const field_positions& present)
-{
-    if (!has(present, "day")) {
-        static_cast<schedule_config*>(o)->days = 0x7f; // FortiOS: every day unless told otherwise
-    }
-}
-
 void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
 {
     auto& vp = *static_cast<vip_config*>(o);
-    if (!has(present, "extip") || !has(present, "mappedip")) {
-        r.error(key, fmt::format("{} needs extip and mappedip", what));
-    } else if (vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
+    if (has(present, "extip") && has(present, "mappedip") && vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
                vp.mappedip_first != vp.mappedip_last) {
         r.error(key, fmt::format("{}: mappedip must be one address or a range as large as extip", what));
     }
@@ -1028,9 +987,6 @@ void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, co
         vp.mappedip_last = vp.mappedip_first + (vp.extip_last - vp.extip_first);
     }
     if (vp.portforward && vp.protocol != "icmp") {
-        if (!has(present, "extport")) {
-            r.error(key, fmt::format("{} with portforward needs extport", what));
-        }
         if (!has(present, "mappedport")) {
             vp.mappedport_first = vp.extport_first;
             vp.mappedport_last = vp.extport_last;
@@ -1038,14 +994,6 @@ void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, co
                    vp.mappedport_first != vp.mappedport_last) {
             r.error(key, fmt::format("{}: mappedport must be one port or a range as large as extport", what));
         }
-    }
-}
-
-void finish_session_helper(reader& r, const yaml::node& key, const label& what, void* o, const field_positions&)
-{
-    const auto& h = *static_cast<session_helper_config*>(o);
-    if (h.name.empty() || h.port == 0) {
-        r.error(key, fmt::format("{} needs name and port", what));
     }
 }
 
@@ -1111,12 +1059,12 @@ const section_spec sections[] = {
         .help = "the idle timer of other protocols", .block = &session_ttl_block}),
     table_section<&config::interfaces>({.path = "system interface", .bit = section::interface,
         .name_max = interface_name_max, .help = "interfaces, each on a DPDK port (fixed while running)",
-        .block = &interface_block, .finish = finish_interface}),
+        .block = &interface_block}),
     table_section<&config::arp_table>({.path = "system arp-table", .bit = section::arp_table,
-        .help = "static neighbours", .block = &arp_block, .finish = finish_arp}),
+        .help = "static neighbours", .block = &arp_block}),
     table_section<&config::session_helpers>({.path = "system session-helper", .bit = section::session_helper,
         .help = "which helper takes which protocol and port (the whole table: a section replaces it)",
-        .block = &session_helper_block, .finish = finish_session_helper}),
+        .block = &session_helper_block}),
     table_section<&config::static_routes>({.path = "router static", .bit = section::router_static,
         .help = "static routes", .block = &route_block, .finish = finish_route}),
     table_section<&config::voip_profiles>({.path = "voip profile", .bit = section::voip_profile,
@@ -1125,12 +1073,11 @@ const section_spec sections[] = {
     table_section<&config::addresses>({.path = "firewall address", .bit = section::address,
         .name_max = object_name_max, .help = "address objects", .block = &address_block, .finish = finish_address}),
     table_section<&config::addrgrps>({.path = "firewall addrgrp", .bit = section::addrgrp,
-        .name_max = object_name_max, .help = "address groups", .block = &addrgrp_block, .finish = finish_addrgrp}),
+        .name_max = object_name_max, .help = "address groups", .block = &addrgrp_block}),
     table_section<&config::services>({.path = "firewall service custom", .bit = section::service,
         .name_max = object_name_max, .help = "custom services", .block = &service_block, .finish = finish_service}),
     table_section<&config::schedules>({.path = "firewall schedule recurring", .bit = section::schedule,
-        .name_max = schedule_name_max, .help = "recurring schedules", .block = &schedule_block,
-        .finish = finish_schedule}),
+        .name_max = schedule_name_max, .help = "recurring schedules", .block = &schedule_block}),
     table_section<&config::vips>({.path = "firewall vip", .bit = section::vip, .name_max = object_name_max,
         .help = "virtual IPs (destination NAT)", .block = &vip_block, .finish = finish_vip}),
     table_section<&config::policies>({.path = "firewall policy", .bit = section::policy,

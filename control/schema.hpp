@@ -44,9 +44,11 @@ struct field_spec {
     std::string_view key = {};     // the FortiOS name
     std::string_view help = {};
     std::string_view example = {}; // a good value other than the default (help, the table test)
-    // A field shown only in some cases says which, as the CLI line that makes it so ("protocol ICMP").
-    std::string_view only_with = {};
+    // What the example needs alongside, as `set` lines without the verb, ";" between them: for a field
+    // shown only in some cases, the one that makes it so ("protocol ICMP").
+    std::string_view with = {};
     bool live = true;         // false: fixed while sipalgd runs (interfaces are bound to ports at start)
+    bool required = false;    // an entry without it is refused (while it is shown, when `shown` says)
     // Limits the codec checks: integers' range, a list's number of words, a text's length (0: none).
     std::uint64_t min = 0;
     std::uint64_t max = 0;

@@ -5,6 +5,7 @@
 #include "control/command_table.hpp"
 #include "control/json.hpp"
 #include "control/request.hpp"
+#include "control/schema.hpp"
 #include "control/sip_check.hpp"
 
 #include <boost/program_options.hpp>
@@ -409,6 +410,95 @@ int cmd_control(std::string verb, const std::vector<std::string>& args)
     }
 }
 
+// The schema (control/schema.hpp) as help: the sections, or one section's fields.
+void print_block(const control::block_spec& b, int indent, bool json, control::json& out)
+{
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    for (const auto& f : b.fields) {
+        const std::string def = control::default_text(f);
+        if (json) {
+            out.push_back({{"key", f.key}, {"type", control::type_text(f)}, {"default", def}, {"live", f.live},
+                           {"help", f.help}, {"example", f.example}, {"with", f.with}, {"required", f.required}});
+            continue;
+        }
+        std::cout << fmt::format("{}{}  ({}; {}{})\n{}    {}\n", pad, f.key, control::type_text(f),
+                                 f.required ? "required" : def.empty() ? "unset by default" : "default " + def,
+                                 f.live ? "" : "; fixed while sipalgd runs", pad, f.help);
+        if (!f.example.empty()) {
+            // The example with what it needs alongside: "set type iprange; set start-ip ...".
+            std::string with;
+            for (std::size_t i = 0; i < f.with.size();) {
+                const std::size_t end = std::min(f.with.find("; ", i), f.with.size());
+                with += fmt::format("set {}; ", f.with.substr(i, end - i));
+                i = end + 2;
+            }
+            std::cout << fmt::format("{}    e.g. {}set {} {}\n", pad, with, f.key, f.example);
+        }
+    }
+    for (const auto& inner : b.blocks) {
+        if (json) {
+            control::json fields = control::json::array();
+            print_block(*inner.block, 0, true, fields);
+            out.push_back({{"block", inner.key}, {"fields", std::move(fields)}});
+            continue;
+        }
+        std::cout << fmt::format("{}config {}\n", pad, inner.key);
+        print_block(*inner.block, indent + 4, false, out);
+        std::cout << fmt::format("{}end\n", pad);
+    }
+}
+
+int cmd_schema(const std::vector<std::string>& args)
+{
+    bool json = false;
+    std::string path;
+    for (const auto& a : args) {
+        if (a == "--json") {
+            json = true;
+        } else if (a == "--help" || a == "-h") {
+            const auto& spec = control::spec_of(control::command_id::schema);
+            std::cout << fmt::format("sipalgctl schema {}: {}\n{}\n", spec.synopsis, spec.help, spec.details);
+            return 0;
+        } else if (a.starts_with("-")) {
+            return fail(json, 2, fmt::format("sipalgctl schema: unknown option '{}'", a));
+        } else {
+            path += path.empty() ? "" : " ";
+            path += a;
+        }
+    }
+    if (path.empty()) {
+        control::json out = control::json::array();
+        for (const auto& s : control::schema()) {
+            if (json) {
+                out.push_back({{"path", s.path}, {"help", s.help}});
+            } else {
+                std::cout << fmt::format("  {:<28} {}\n", s.path, s.help);
+            }
+        }
+        if (json) {
+            std::cout << control::json_line(control::json{{"ok", true}, {"sections", std::move(out)}});
+        }
+        return 0;
+    }
+    const control::section_spec* s = control::find_section(path);
+    if (s == nullptr) {
+        return fail(json, 2, fmt::format("sipalgctl schema: no section '{}' (sipalgctl schema lists them)", path));
+    }
+    control::json fields = control::json::array();
+    if (!json) {
+        const std::string entries = s->key == control::entry_key::none ? "one object"
+                                    : s->key == control::entry_key::id ? "entries by number (edit 0: the next free)"
+                                    : s->name_max != 0 ? fmt::format("entries by name, at most {} characters", s->name_max)
+                                                       : "entries by name";
+        std::cout << fmt::format("config {}: {} ({})\n", s->path, s->help, entries);
+    }
+    print_block(*s->block, 4, json, fields);
+    if (json) {
+        std::cout << control::json_line(control::json{{"ok", true}, {"path", s->path}, {"fields", std::move(fields)}});
+    }
+    return 0;
+}
+
 void usage()
 {
     std::cout << "usage: sipalgctl [--socket PATH] [--json] COMMAND [ARGS] [options]\n       sipalgctl --version\n\n"
@@ -466,6 +556,27 @@ int complete(const std::vector<std::string>& words)
         return 0;
     }
     switch (c->id) {
+    case control::command_id::schema: {
+        // The next word of a section's path, after the words already typed.
+        std::string typed;
+        for (std::size_t i = at + 1; i + 1 < words.size(); ++i) {
+            typed += words[i] + " ";
+        }
+        std::vector<std::string_view> next;
+        for (const auto& s : control::schema()) {
+            if (s.path.size() > typed.size() && s.path.starts_with(typed)) {
+                const auto rest = s.path.substr(typed.size());
+                const auto word = rest.substr(0, rest.find(' '));
+                if (std::find(next.begin(), next.end(), word) == next.end()) {
+                    next.push_back(word);
+                }
+            }
+        }
+        for (const auto w : next) {
+            fmt::print("{}\n", w);
+        }
+        break;
+    }
     case control::command_id::sessions:
     case control::command_id::clear:
         for (const char* f : {"src=", "dst=", "sport=", "dport=", "proto=", "policy="}) {
@@ -533,6 +644,9 @@ int main(int argc, char** argv)
     std::vector<std::string> args(argv + at + 1, argv + argc);
     args.insert(args.end(), leading.begin(), leading.end());
     try {
+        if (c->id == control::command_id::schema) {
+            return cmd_schema(args);
+        }
         return c->id == control::command_id::sip_check ? cmd_sip_check(args) : cmd_control(std::string(c->words), args);
     } catch (const std::exception& e) {
         fmt::print(stderr, "sipalgctl: {}\n", e.what());

@@ -1,8 +1,8 @@
 // libFuzzer target: the YAML configuration reader, the FortiOS CLI reader and the route plan take any
 // bytes and answer with a configuration or errors, never a crash (ARCHITECTURE.md "Errors by plane");
-// what they accept shows and reads back unchanged. The control socket's request framing reads the same
-// request whole or a byte at a time, and gives back any body it framed; a line's output filters parse
-// or refuse, and run on the text.
+// what they accept shows (as YAML and as CLI) and reads back unchanged. The control socket's request
+// framing reads the same request whole or a byte at a time, and gives back any body it framed; a
+// line's output filters parse or refuse, and run on the text.
 #include "control/cli.hpp"
 #include "control/config.hpp"
 #include "control/output_filter.hpp"
@@ -31,8 +31,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     const auto c = apply_cli(config{}, text);
-    if (c.ok()) {
+    if (c.ok() && c.changed) {
         (void)build_plan(c.cfg);
+        // What the CLI made shows as CLI that makes it again, and as YAML that reads back.
+        std::string shown;
+        show_cli(c.cfg, {"full-configuration"}, shown);
+        const auto again = apply_cli(config{}, shown);
+        const auto yaml = load_yaml(to_yaml(c.cfg));
+        if (!again.ok() || to_yaml(again.cfg) != to_yaml(c.cfg) || !yaml.ok() || to_yaml(yaml.cfg) != to_yaml(c.cfg)) {
+            std::abort();
+        }
     }
 
     // Framing: whole, and byte by byte, the same verdict and the same request.
