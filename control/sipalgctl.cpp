@@ -572,10 +572,14 @@ int complete(const std::vector<std::string>& words)
                 }
             }
         }
+        if (current.starts_with("-")) {
+            fmt::print("--json\n--help\n");
+            return 0;
+        }
         for (const auto w : next) {
             fmt::print("{}\n", w);
         }
-        break;
+        return 0;
     }
     case control::command_id::sessions:
     case control::command_id::clear:

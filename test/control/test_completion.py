@@ -35,3 +35,10 @@ def test_files_where_a_command_takes_one(tmp_path):
     (tmp_path / 'policies.yaml').write_text('')
     assert complete('apply', 'pol', cwd=tmp_path) == ['policies.yaml']
     assert complete('--socket', '', cwd=tmp_path) == ['policies.yaml']
+
+
+def test_schema_paths_word_by_word():
+    assert complete('schema', 'fire') == ['firewall ']
+    assert complete('schema', 'firewall', 'sc') == ['schedule ']
+    assert complete('schema', 'firewall', 'schedule', '') == ['recurring ']
+    assert set(complete('schema', 'system', '')) >= {'settings', 'interface', 'session-helper', 'arp-table'}
