@@ -28,6 +28,7 @@ struct tnode {
     std::vector<std::string> values;
     bool leaf = false;
     int cli_line = 0; // the CLI line that set this value or created this entry
+    const field_spec* spec = nullptr; // a value's field: a list of names is read back as a list
 
     // Defined below, where tnode is complete (its children are tnodes).
     tnode* find(std::string_view name);
@@ -102,6 +103,7 @@ void fill_block(const block_spec& b, const void* object, tnode& t, std::string& 
         }
         tnode leaf;
         leaf.leaf = true;
+        leaf.spec = &f;
         cli_words(text, leaf.values);
         t.kids.push_back(tentry{std::string(f.key), std::move(leaf)});
     }
@@ -163,9 +165,11 @@ yaml::node to_node(tnode&& t)
         }
         return n;
     }
+    // A list of names stays a list: a name may hold a blank ("LAN subnet"), which a scalar would split.
+    const bool names = t.spec != nullptr && t.spec->kind == field_kind::words;
     const bool spaced = std::any_of(t.values.begin(), t.values.end(),
                                     [](const std::string& s) { return s.find(' ') != std::string::npos; });
-    if (t.values.size() == 1 || (!t.values.empty() && !spaced)) {
+    if (!names && (t.values.size() == 1 || (!t.values.empty() && !spaced))) {
         n.type = yaml::kind::scalar;
         n.text = std::move(t.values[0]);
         for (std::size_t i = 1; i < t.values.size(); ++i) {
@@ -449,23 +453,24 @@ cli_result apply_cli(const config& running, std::string_view text,
     const auto fail = [&](int line, std::string message) { result.errors.push_back({{line, 1}, std::move(message)}); };
     int line_no = 0;
     // A field the schema has where the line is (set, unset, append); said at the line otherwise.
-    const auto known_field = [&](const block_spec* block, const std::string& key, int line, const std::string& verb) {
+    const auto known_field = [&](const block_spec* block, const std::string& key, int line,
+                                 const std::string& verb) -> const field_spec* {
         if (block == nullptr) {
             fail(line, fmt::format("{} {}: edit an entry first", verb, key));
-            return false;
+            return nullptr;
         }
         const field_spec* f = block->find(key);
         if (f == nullptr) {
             fail(line, block->find_block(key) != nullptr ? fmt::format("'{}' is a block: use config {}", key, key)
                                                          : fmt::format("{}: no field '{}' here", verb, key));
-            return false;
+            return nullptr;
         }
         if (verb == "append" && f->kind != field_kind::words && f->kind != field_kind::service_ports &&
             f->kind != field_kind::days) {
             fail(line, fmt::format("append {}: the field is not a list", key));
-            return false;
+            return nullptr;
         }
-        return true;
+        return f;
     };
     // The last line that changed the tree, and the last that took something away (unset, delete): an
     // error in what the text kept of the running configuration is most likely theirs.
@@ -627,10 +632,12 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, fmt::format("{} {} needs a value (unset {} goes back to the default)", verb, w[1], w[1]));
                 continue;
             }
-            if (!known_field(top.block, w[1], line_no, verb)) {
+            const field_spec* spec = known_field(top.block, w[1], line_no, verb);
+            if (spec == nullptr) {
                 continue;
             }
             tnode& field = top.node->child(w[1]);
+            field.spec = spec;
             field.leaf = true;
             field.cli_line = line_no;
             last_set = line_no;
@@ -671,7 +678,7 @@ cli_result apply_cli(const config& running, std::string_view text,
                 fail(line_no, "unset needs one field");
                 continue;
             }
-            if (!known_field(top.block, w[1], line_no, verb)) {
+            if (known_field(top.block, w[1], line_no, verb) == nullptr) {
                 continue;
             }
             top.node->erase(w[1]); // back to its default

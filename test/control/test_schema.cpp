@@ -268,3 +268,20 @@ TEST_CASE("the help of every field says what its value looks like and what it is
     CHECK(type_text(*policy->block->find("logtraffic")) == "all|utm|disable");
     CHECK(find_section("firewall nothing") == nullptr);
 }
+
+TEST_CASE("a name with a blank stays one name in a list, through the CLI and back")
+{
+    const auto r = apply_cli(base(), "config firewall address\n    edit \"LAN subnet\"\n        set subnet 10.0.1.0 "
+                                     "255.255.255.0\n    next\nend\nconfig firewall policy\n    edit 1\n        set srcaddr "
+                                     "\"LAN subnet\"\n        append srcaddr lan\n        set dstaddr \"LAN subnet\"\n    next\nend\n");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    CHECK(r.cfg.policies[0].srcaddr == std::vector<std::string>{"LAN subnet", "lan"});
+    CHECK(r.cfg.policies[0].dstaddr == std::vector<std::string>{"LAN subnet"});
+    std::string text;
+    REQUIRE(show_cli(r.cfg, {"firewall", "policy", "1"}, text));
+    CHECK(text.find("set srcaddr \"LAN subnet\" \"lan\"\n") != std::string::npos);
+    const auto again = apply_cli(r.cfg, text);
+    REQUIRE(again.ok());
+    CHECK(to_yaml(again.cfg) == to_yaml(r.cfg));
+}
