@@ -224,7 +224,8 @@ std::string appliance::apply(const plan& p)
     if (!mismatch.empty()) {
         return mismatch;
     }
-    auto snap = compile_snapshot(p, ports_, generation);
+    // Only this (control) thread publishes: the current snapshot stays while the next is made from it.
+    auto snap = compile_snapshot(p, ports_, generation, snapshots_->current());
     if (!snap.snap) {
         return snap.error;
     }

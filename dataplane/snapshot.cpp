@@ -11,14 +11,60 @@
 
 namespace sipalg::dp {
 
-snapshot::~snapshot()
+route_table::~route_table()
 {
     if (lpm != nullptr) {
         rte_lpm_free(lpm);
     }
 }
 
-snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation)
+namespace {
+
+// A new route table for the plan's routes, or an error.
+std::shared_ptr<const route_table> make_route_table(const plan& p, std::uint64_t generation, std::string& error)
+{
+    auto t = std::make_shared<route_table>();
+    t->routes = p.routes;
+    const std::string name = fmt::format("sipalg_lpm_{}", generation);
+    rte_lpm_config cfg{};
+    cfg.max_rules = static_cast<std::uint32_t>(std::max<std::size_t>(1024, p.routes.size() * 2));
+    cfg.number_tbl8s = static_cast<std::uint32_t>(std::max<std::size_t>(256, p.routes.size() + 64));
+    t->lpm = rte_lpm_create(name.c_str(), static_cast<int>(rte_socket_id()), &cfg);
+    if (t->lpm == nullptr) {
+        error = fmt::format("cannot create the route table ({}); give the EAL more memory (-m)", rte_strerror(rte_errno));
+        return nullptr;
+    }
+    // rte_lpm takes depths 1 to 32: a default route becomes its two /1 halves, except a half that a
+    // configured /1 route already covers (the longer prefix wins anyway).
+    std::vector<route_plan> routes;
+    for (const auto& route : p.routes) {
+        if (route.prefix.length != 0) {
+            routes.push_back(route);
+            continue;
+        }
+        for (const ipv4_address half : {0u, 0x80000000u}) {
+            const ipv4_prefix h{half, 1};
+            const bool taken = std::any_of(p.routes.begin(), p.routes.end(),
+                                           [&](const route_plan& x) { return x.prefix == h; });
+            if (!taken) {
+                routes.push_back({h, route.nexthop});
+            }
+        }
+    }
+    for (const auto& route : routes) {
+        const int rc = rte_lpm_add(t->lpm, route.prefix.network(), route.prefix.length, route.nexthop);
+        if (rc != 0) {
+            error = fmt::format("cannot add route {} ({})", format_prefix(route.prefix), rte_strerror(-rc));
+            return nullptr;
+        }
+    }
+    return t;
+}
+
+} // namespace
+
+snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation,
+                                 const snapshot* previous)
 {
     snapshot_result r;
     auto s = std::make_unique<snapshot>();
@@ -65,40 +111,17 @@ snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>&
         r.error = "too many next hops for rte_lpm";
         return r;
     }
-    const std::string name = fmt::format("sipalg_lpm_{}", generation);
-    rte_lpm_config cfg{};
-    cfg.max_rules = static_cast<std::uint32_t>(std::max<std::size_t>(1024, p.routes.size() * 2));
-    cfg.number_tbl8s = static_cast<std::uint32_t>(std::max<std::size_t>(256, p.routes.size() + 64));
-    s->lpm = rte_lpm_create(name.c_str(), static_cast<int>(rte_socket_id()), &cfg);
-    if (s->lpm == nullptr) {
-        r.error = fmt::format("cannot create the route table ({}); give the EAL more memory (-m)",
-                              rte_strerror(rte_errno));
-        return r;
-    }
-    // rte_lpm takes depths 1 to 32: a default route becomes its two /1 halves, except a half that a
-    // configured /1 route already covers (the longer prefix wins anyway).
-    std::vector<route_plan> routes;
-    for (const auto& route : p.routes) {
-        if (route.prefix.length != 0) {
-            routes.push_back(route);
-            continue;
-        }
-        for (const ipv4_address half : {0u, 0x80000000u}) {
-            const ipv4_prefix h{half, 1};
-            const bool taken = std::any_of(p.routes.begin(), p.routes.end(),
-                                           [&](const route_plan& x) { return x.prefix == h; });
-            if (!taken) {
-                routes.push_back({h, route.nexthop});
-            }
-        }
-    }
-    for (const auto& route : routes) {
-        const int rc = rte_lpm_add(s->lpm, route.prefix.network(), route.prefix.length, route.nexthop);
-        if (rc != 0) {
-            r.error = fmt::format("cannot add route {} ({})", format_prefix(route.prefix), rte_strerror(-rc));
+    // The next-hop ids the routes name are indices into this snapshot's own array: the same routes
+    // (prefixes and ids) look up the same ids, so the table of the previous snapshot serves.
+    if (previous != nullptr && previous->route_table_of != nullptr && previous->route_table_of->routes == p.routes) {
+        s->route_table_of = previous->route_table_of;
+    } else {
+        s->route_table_of = make_route_table(p, generation, r.error);
+        if (s->route_table_of == nullptr) {
             return r;
         }
     }
+    s->lpm = s->route_table_of->lpm;
     r.snap = std::move(s);
     return r;
 }

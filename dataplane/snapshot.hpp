@@ -50,9 +50,23 @@ struct port_binding {
     std::uint16_t tx_queues = 1;
 };
 
+// The route table: an rte_lpm made from the plan's routes. Building one writes rte_lpm's whole tbl24
+// (2^24 entries, 64 MiB: a default route alone fills it), which was most of an apply's time; so
+// consecutive snapshots whose routes are the same share it (an apply that changes policies, not routes).
+// Only the control thread makes, shares and frees it; workers read `snapshot::lpm`.
+struct route_table {
+    rte_lpm* lpm = nullptr;
+    std::vector<route_plan> routes; // the plan's, as given
+    route_table() = default;
+    route_table(const route_table&) = delete;
+    route_table& operator=(const route_table&) = delete;
+    ~route_table();
+};
+
 struct snapshot {
     std::uint64_t generation = 0;
-    rte_lpm* lpm = nullptr;
+    rte_lpm* lpm = nullptr; // route_table's, for the workers
+    std::shared_ptr<const route_table> route_table_of;
     std::vector<nexthop_rt> nexthops;
     std::vector<interface_rt> interfaces;
     std::array<std::int16_t, RTE_MAX_ETHPORTS> interface_of_port{}; // -1: no interface
@@ -64,7 +78,6 @@ struct snapshot {
     snapshot() = default;
     snapshot(const snapshot&) = delete;
     snapshot& operator=(const snapshot&) = delete;
-    ~snapshot();
 
     const interface_rt* interface_on(std::uint16_t port) const noexcept
     {
@@ -89,8 +102,10 @@ struct snapshot_result {
 };
 
 // Builds the rte_lpm table and the next-hop and interface arrays from a plan whose interfaces are bound
-// to ports as given (one binding per interface, same order).
-snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation);
+// to ports as given (one binding per interface, same order). The route table of `previous` is shared
+// when its routes are the plan's.
+snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>& bindings, std::uint64_t generation,
+                                 const snapshot* previous = nullptr);
 
 // Holds the current snapshot. Workers call current() once per burst and report quiescence; publish()
 // swaps the pointer and frees the old snapshot after every worker has passed a quiescent state. Readers

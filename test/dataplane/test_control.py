@@ -44,6 +44,24 @@ def test_apply_replaces_the_sections_it_holds_and_is_saved(daemon):
     assert daemon.cfg.read_text() == shown  # written where the daemon started from
 
 
+def test_routes_follow_an_apply_and_stay_through_one_of_policies_only(daemon):
+    # The route table is made again when the routes change, and shared when only policies do
+    # (dataplane/snapshot.hpp, route_table): either way the workers route by what is in force.
+    def grows(name):
+        before = control_request(daemon.sock, 'stats\n')['counters'].get(name, 0)
+        time.sleep(0.3)
+        return control_request(daemon.sock, 'stats\n')['counters'].get(name, 0) > before
+
+    routes = 'apply\nrouter:\n  static:\n    1: {dst: 203.0.113.0/24, gateway: 198.51.100.254}\n'
+    assert grows('forwarded')
+    assert control_request(daemon.sock, routes + '    3: {dst: 198.51.100.2/32, blackhole: enable}\n')['ok']
+    assert grows('drop_blackhole') and not grows('forwarded')
+    assert control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    1: {name: again, action: accept}\n')['ok']
+    assert grows('drop_blackhole') and not grows('forwarded')
+    assert control_request(daemon.sock, routes)['ok']
+    assert grows('forwarded') and not grows('drop_blackhole')
+
+
 def test_errors_name_line_and_column_and_change_nothing(daemon):
     before = control_request(daemon.sock, 'show config\n')['yaml']
     r = control_request(daemon.sock, 'apply\nfirewall:\n  policy:\n    3: {srcaddr: nowhere, action: maybe}\n')
