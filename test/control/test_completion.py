@@ -1,5 +1,7 @@
 """The bash completion file (control/completion/sipalgctl.bash) in a real bash, against the sipalgctl
-that was built: commands, filters, options and files come from the command table."""
+that was built: commands, filters, options and files come from the command table, section paths from
+the schema; and sipalgctl's schema help, which needs no daemon."""
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -42,3 +44,18 @@ def test_schema_paths_word_by_word():
     assert complete('schema', 'firewall', 'sc') == ['schedule ']
     assert complete('schema', 'firewall', 'schedule', '') == ['recurring ']
     assert set(complete('schema', 'system', '')) >= {'settings', 'interface', 'session-helper', 'arp-table'}
+
+
+def test_schema_help_needs_no_daemon():
+    run = lambda *a: subprocess.run([CTL, 'schema', *a], capture_output=True, text=True, timeout=30)
+    listed = run()
+    assert listed.returncode == 0 and 'firewall policy' in listed.stdout and 'voip profile' in listed.stdout
+    policy = json.loads(run('firewall', 'policy', '--json').stdout)
+    action = next(f for f in policy['fields'] if f['key'] == 'action')
+    assert action['type'] == 'accept|deny' and action['default'] == 'accept' and action['live'] is True
+    interface = json.loads(run('system', 'interface', '--json').stdout)
+    assert next(f for f in interface['fields'] if f['key'] == 'dpdk-port')['live'] is False
+    voip = run('voip', 'profile').stdout
+    assert 'config sip' in voip and 'max-dialogs' in voip
+    missing = run('firewall', 'nothing', '--json')
+    assert missing.returncode == 2 and json.loads(missing.stdout)['ok'] is False
