@@ -322,9 +322,11 @@ private:
         while (ok_ && at() != close) {
             if (is_map) {
                 node& key = kids.emplace_back();
+                const auto key_start = p_;
                 flow_scalar(key, indent);
                 skip_spaces(); // an implicit key and its ':' are on one line (spec 7.4.2)
-                if (!ok_ || key.is_null() || at() != ':' || !(blank(at(1)) || at(1) == ',' || at(1) == '}')) {
+                if (!ok_ || key.is_null() || at() != ':' || !(blank(at(1)) || at(1) == ',' || at(1) == '}') ||
+                    p_ - key_start > max_key_length) {
                     ok_ = false; // a key without a value, a complex key: yaml-cpp's
                     return;
                 }

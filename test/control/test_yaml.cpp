@@ -93,6 +93,15 @@ TEST_CASE("the subset reader leaves to yaml-cpp what it does not know, and parse
             CHECK(test::yaml_difference(r.root, full.root) == "");
         }
     }
+    // An implicit key is at most 1024 characters (spec 7.4.2), in a flow mapping as in a block one
+    // (found by fuzz_yaml: the subset reader took a longer flow key, which yaml-cpp refuses).
+    for (const std::string& key : {std::string(1025, 'k'), "\"" + std::string(1023, 'k') + "\""}) {
+        for (const std::string& text : {"{" + key + ": v}\n", key + ": v\n"}) {
+            CHECK_FALSE(yaml::parse_subset(text).has_value());
+            CHECK(yaml::parse(text).error.has_value() == yaml::parse_with_yaml_cpp(text).error.has_value());
+        }
+    }
+    same_as_yaml_cpp("{" + std::string(1024, 'k') + ": v}\n");
     // What is anchored reads as the value it names.
     const auto r = yaml::parse("a: &x v\nb: *x\n");
     REQUIRE(r.root.is_map());
