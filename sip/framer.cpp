@@ -185,26 +185,17 @@ std::optional<std::uint32_t> frame_scanner::frame_of(const message& m, std::uint
         !whole_start_line(b.substr(0, first_lf))) {
         return std::nullopt;
     }
-    frame_scanner s(max_message);
-    s.size_ = static_cast<std::uint32_t>(first_lf + 1);
-    const std::span<const header> headers = m.headers();
-    std::uint32_t next_line = 2;
-    for (const header& h : headers) {
-        // One line each: consecutive line numbers show that no line folded into the one before; the
-        // last header's own line is looked at below.
-        if (h.line != next_line++ || h.line_start != s.size_ || h.line_end <= h.line_start) {
-            return std::nullopt;
-        }
-        s.size_ = h.line_end;
-    }
-    if (s.size_ > max_message) {
+    // The header lines: the parse makes every line after the start line a header of its own or a
+    // fold of the one before (anything else is a parse error), so without folds they are one line
+    // each, back to back from the start line's end to the last header's.
+    if (m.folded()) {
         return std::nullopt;
     }
-    if (!headers.empty()) {
-        const header& last = headers.back();
-        if (std::memchr(b.data() + last.line_start, '\n', last.line_end - 1 - last.line_start) != nullptr) {
-            return std::nullopt; // a folded line
-        }
+    frame_scanner s(max_message);
+    const std::span<const header> headers = m.headers();
+    s.size_ = headers.empty() ? static_cast<std::uint32_t>(first_lf + 1) : headers.back().line_end;
+    if (s.size_ > max_message) {
+        return std::nullopt;
     }
     // The lines the scanner takes for Content-Length are those the parse does: a parsed name is a token
     // (bytes 0x21-0x7E), and lookup_header folds case exactly on those. Each is read as the scanner

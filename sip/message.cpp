@@ -123,6 +123,7 @@ parse_status message::parse(std::string_view bytes) noexcept
     terminated_ = false;
     has_content_length_ = false;
     body_truncated_ = false;
+    folded_ = false;
     content_length_ = 0;
     if (bytes.empty()) {
         return {parse_error::empty, 0};
@@ -196,6 +197,7 @@ parse_status message::parse(std::string_view bytes) noexcept
                 return {parse_error::fold_before_header, offset(p)};
             }
             header& h = headers_[n_headers_ - 1u];
+            folded_ = true;
             const std::string_view more = trim_lws(std::string_view(p, static_cast<std::size_t>(line_end - p)));
             if (!more.empty()) {
                 const std::uint32_t more_start = offset(more.data());

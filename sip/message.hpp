@@ -185,6 +185,11 @@ public:
     {
         return terminated_;
     }
+    // Some header was folded over lines (RFC 3261 §7.3.1): its line holds more than one line feed.
+    bool folded() const noexcept
+    {
+        return folded_;
+    }
     // The first Content-Length is a valid number; its value.
     bool has_content_length() const noexcept
     {
@@ -228,6 +233,7 @@ private:
     bool terminated_ = false;
     bool has_content_length_ = false;
     bool body_truncated_ = false;
+    bool folded_ = false;
     std::uint16_t n_headers_ = 0;
     std::array<std::uint8_t, static_cast<std::size_t>(header_type::count_)> first_{}; // index by type
     std::array<header, max_headers> headers_;
