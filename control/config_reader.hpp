@@ -10,12 +10,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
 namespace sipalg::control {
@@ -46,33 +44,6 @@ struct fmt::formatter<sipalg::control::label> : fmt::formatter<std::string_view>
 };
 
 namespace sipalg::control::detail {
-
-// A non-owning reference to a callable (the handlers of object() live until the end of its call), so a
-// table of handlers costs no allocation; std::function would allocate for most of these lambdas.
-template <class Signature>
-class function_ref;
-
-template <class R, class... Args>
-class function_ref<R(Args...)> {
-public:
-    template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref>)
-    function_ref(F&& f) // NOLINT(google-explicit-constructor): taking lambdas in place is the point
-        : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
-          call_([](void* o, Args... args) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...); })
-    {
-    }
-    R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
-
-private:
-    void* object_;
-    R (*call_)(void*, Args...);
-};
-
-struct field {
-    std::string_view key;
-    function_ref<void(const yaml::node&)> read;
-};
 
 // Walks YAML nodes and records errors instead of throwing.
 class reader {
@@ -128,25 +99,6 @@ public:
             }
             f(k, key, n.value(i));
         }
-    }
-
-    // Keys of one object: each known key has a handler; any other key is an error.
-    // Calls the handler of each key; records where each value is in `positions` when given, so that
-    // later checks (references) point at the value, not the object.
-    void object(const yaml::node& n, std::string_view what, std::initializer_list<field> handlers,
-                field_positions* positions = nullptr)
-    {
-        each_entry(n, what, [&](const std::string& k, const yaml::node& key, const yaml::node& value) {
-            const auto h = std::find_if(handlers.begin(), handlers.end(), [&k](const field& f) { return f.key == k; });
-            if (h == handlers.end()) {
-                error(key, fmt::format("unknown key '{}' in {}", k, what));
-                return;
-            }
-            if (positions != nullptr) {
-                positions->emplace_back(k, value.where); // each key once: duplicates were refused above
-            }
-            h->read(value);
-        });
     }
 
     std::optional<std::string> scalar(const yaml::node& n, const label& what)

@@ -98,7 +98,6 @@ const std::vector<service_config>& predefined_services()
 
 namespace {
 
-using detail::field;
 using detail::reader;
 
 // The fields of one object (and its blocks, as config sip of a voip profile) by the schema's table;
