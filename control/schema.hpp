@@ -1,17 +1,17 @@
 #pragma once
-// The configuration schema (ARCHITECTURE.md "Schema"): one declarative table of fields per section,
+// The configuration schema (ARCHITECTURE.md, "The control path"): one declarative table of fields per section,
 // the only place a configuration key is written. A field names its FortiOS key, the model member it
 // is stored in, its type and limits, its help text, whether it takes effect on a running appliance,
-// and a good value for help and tests; its default is the model's (config.hpp), read from a
-// default-made object. The tables drive:
+// whether an entry needs it, and a good value for help and tests; its default is the model's
+// (config.hpp), read from a default-made object. The tables drive:
 //   - reading YAML, with each error at its value's position (config_yaml.cpp);
 //   - writing YAML, `show config` (config_emit.cpp);
 //   - the CLI: a `set`, `unset` or `config` of something the table does not have is refused at its
 //     line; `show` and `get` print from the tables (cli.cpp);
 //   - sipalgctl's `schema` help and its shell completion;
 //   - the table-driven test (test/control/test_schema.cpp), which walks every field.
-// What ties fields together (an iprange needs start-ip and end-ip, a VIP's ranges are as large as each
-// other) stays in each section's `finish` step, in code.
+// What ties fields together (an iprange's end is not before its start, a VIP's ranges are as large
+// as each other) stays in each section's `finish` step, in code.
 #include "control/config.hpp"
 
 #include <cstdint>
