@@ -1,6 +1,6 @@
 #pragma once
-// The configuration schema (ARCHITECTURE.md, "The control path"): one declarative table of fields per section,
-// the only place a configuration key is written. A field names its FortiOS key, the model member it
+// The configuration schema (ARCHITECTURE.md, "The control path"): one declarative table of fields
+// per section, the only place a configuration key is written. A field names its FortiOS key, the model member it
 // is stored in, its type and limits, its help text, whether it takes effect on a running appliance,
 // whether an entry needs it, and a good value for help and tests; its default is the model's
 // (config.hpp), read from a default-made object. The tables drive:
