@@ -570,19 +570,27 @@ cli_result apply_cli(const config& running, std::string_view text,
             continue;
         }
         if (verb == "edit") {
-            if (w.size() != 2 || top.entry || top.section == nullptr || top.block != nullptr) {
-                fail(line_no, top.entry ? "edit inside an edit (close it with next)"
-                              : w.size() != 2 ? "edit needs one name or id"
-                                              : "edit: this block has no entries (set its fields)");
+            if (top.entry) {
+                fail(line_no, "edit inside an edit (close it with next)");
+                continue;
+            }
+            // A refused edit still opens its entry, unused, so that its lines up to next are not
+            // refused again one by one.
+            const auto refuse = [&](std::string message) {
+                fail(line_no, std::move(message));
+                stack.push_back({nullptr, true, nullptr, nullptr});
+            };
+            if (w.size() != 2 || top.section == nullptr || top.block != nullptr) {
+                refuse(w.size() != 2 ? "edit needs one name or id" : "edit: this block has no entries (set its fields)");
                 continue;
             }
             std::string key = w[1];
             if (top.section->key == entry_key::id && !is_number(key)) {
-                fail(line_no, fmt::format("edit: {} entries are numbered, not '{}'", top.section->path, key));
+                refuse(fmt::format("edit: {} entries are numbered, not '{}'", top.section->path, key));
                 continue;
             }
             if (top.section->name_max != 0 && key.size() > top.section->name_max) {
-                fail(line_no, fmt::format("edit: the name is longer than {} characters (FortiOS's limit)", top.section->name_max));
+                refuse(fmt::format("edit: the name is longer than {} characters (FortiOS's limit)", top.section->name_max));
                 continue;
             }
             if (key == "0") {
