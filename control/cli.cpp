@@ -1,6 +1,7 @@
 // See cli.hpp.
 #include "control/cli.hpp"
 
+#include "control/command_table.hpp"
 #include "control/json.hpp"
 #include "control/schema.hpp"
 #include "control/yaml.hpp"
@@ -121,10 +122,8 @@ tnode tree_of(const config& cfg)
     std::string name;
     for (const auto& s : schema()) {
         tnode* at = &root;
-        for (std::size_t i = 0; i < s.path.size();) {
-            const std::size_t sp = std::min(s.path.find(' ', i), s.path.size());
-            at = &at->child(s.path.substr(i, sp - i));
-            i = sp + 1;
+        for (const auto word : split_words(s.path)) {
+            at = &at->child(word);
         }
         if (s.key == entry_key::none) {
             fill_block(*s.block, s.object(cfg), *at, text);
@@ -202,45 +201,22 @@ bool is_command_word(std::string_view w)
     return w == "show" || w == "diagnose" || w == "get" || w == "execute";
 }
 
-void show_block(const block_spec& b, const void* object, int indent, std::string& out)
-{
-    const std::string pad(static_cast<std::size_t>(indent), ' ');
-    for (const auto& f : b.fields) {
-        const std::size_t mark = out.size();
-        out += pad;
-        out += "set ";
-        out += f.key;
-        out += ' ';
-        if (!field_value(f, object, out, value_style::cli)) {
-            out.resize(mark);
-            continue;
-        }
-        out += '\n';
-    }
-    for (const auto& inner : b.blocks) {
-        out += pad + "config " + std::string(inner.key) + "\n";
-        show_block(*inner.block, object, indent + 4, out);
-        out += pad + "end\n";
-    }
-}
+constexpr block_format cli_fields{.style = value_style::cli, .lead = "set ", .separator = " ", .open = "config ",
+                                  .open_end = "\n", .close = "end\n", .step = 4};
+// get: every field FortiOS has for the object, aligned, an empty one too.
+constexpr block_format get_fields{.style = value_style::cli_option, .lead = "", .separator = ": ", .open = "",
+                                  .open_end = ":\n", .close = "", .step = 4, .aligned = true, .empty_values = true};
 
 // An entry's name as `edit` takes it: a name in quotes, as FortiOS shows it; an id as it is.
 void append_entry_name(const section_spec& s, const void* e, std::string& out)
 {
     std::string name;
     s.entry_name(e, name);
-    if (s.key != entry_key::name) {
+    if (s.key == entry_key::name) {
+        append_cli_quoted(out, name);
+    } else {
         out += name;
-        return;
     }
-    out += '"';
-    for (const char c : name) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    out += '"';
 }
 
 void show_section(const config& cfg, const section_spec& s, const std::string* only, std::string& out)
@@ -249,7 +225,7 @@ void show_section(const config& cfg, const section_spec& s, const std::string* o
     out += s.path;
     out += '\n';
     if (s.key == entry_key::none) {
-        show_block(*s.block, s.object(cfg), 4, out);
+        write_block(*s.block, s.object(cfg), 4, cli_fields, out);
     } else {
         std::string name;
         for (std::size_t i = 0; i < s.count(cfg); ++i) {
@@ -264,7 +240,7 @@ void show_section(const config& cfg, const section_spec& s, const std::string* o
             out += "    edit ";
             append_entry_name(s, e, out);
             out += '\n';
-            show_block(*s.block, e, 8, out);
+            write_block(*s.block, e, 8, cli_fields, out);
             out += "    next\n";
         }
     }
@@ -295,34 +271,6 @@ named find_path(const std::vector<std::string>& path)
     return {};
 }
 
-void get_block(const block_spec& b, const void* object, int indent, std::string& out)
-{
-    std::size_t width = 0;
-    for (const auto& f : b.fields) {
-        width = std::max(width, f.key.size());
-    }
-    for (const auto& f : b.fields) {
-        const std::size_t mark = out.size();
-        out.append(static_cast<std::size_t>(indent), ' ');
-        out += f.key;
-        out.append(width - f.key.size() + 1, ' ');
-        out += ": ";
-        if (!field_value(f, object, out, value_style::cli_option)) {
-            if (f.shown != nullptr && !f.shown(object)) {
-                out.resize(mark);
-                continue;
-            }
-        }
-        out += '\n';
-    }
-    for (const auto& inner : b.blocks) {
-        out.append(static_cast<std::size_t>(indent), ' ');
-        out += inner.key;
-        out += ":\n";
-        get_block(*inner.block, object, indent + 4, out);
-    }
-}
-
 } // namespace
 
 bool show_cli(const config& cfg, const std::vector<std::string>& path, std::string& out)
@@ -349,7 +297,7 @@ bool get_cli(const config& cfg, const std::vector<std::string>& path, std::strin
     }
     const section_spec& s = *n.section;
     if (s.key == entry_key::none) {
-        get_block(*s.block, s.object(cfg), 0, out);
+        write_block(*s.block, s.object(cfg), 0, get_fields, out);
         return true;
     }
     std::string name;
@@ -360,7 +308,7 @@ bool get_cli(const config& cfg, const std::vector<std::string>& path, std::strin
         if (n.entry == nullptr) {
             out += "== [ " + name + " ]\n"; // FortiOS lists a table's entries so
         } else if (name == *n.entry) {
-            get_block(*s.block, e, 0, out);
+            write_block(*s.block, e, 0, get_fields, out);
             return true;
         }
     }

@@ -5,6 +5,7 @@
 // session timers; later issues add settings, session helpers and VoIP profiles to the same structure.
 #include "nat/ipv4.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,6 +25,12 @@ struct source_position {
 // Where each key's value of an object was, for errors found after reading (dangling references). A few
 // keys per object, so a flat list (no allocation per key: the names fit std::string's small buffer).
 struct field_positions : std::vector<std::pair<std::string, source_position>> {};
+
+// Whether the field was written.
+inline bool has_field(const field_positions& fields, std::string_view key)
+{
+    return std::any_of(fields.begin(), fields.end(), [key](const auto& f) { return f.first == key; });
+}
 
 // The position of a field's value, or of the object when the field was not written.
 inline source_position where_of(const field_positions& fields, std::string_view key, source_position object)

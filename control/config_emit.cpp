@@ -1,6 +1,7 @@
 // See config.hpp (to_yaml). The running configuration as a YAML document the reader takes back
 // unchanged, written from the schema's tables (schema.hpp): every section, FortiOS key names, strings
 // double-quoted (YAML's double-quoted form is JSON's), values in the forms the reader accepts.
+#include "control/command_table.hpp"
 #include "control/config.hpp"
 #include "control/json.hpp"
 #include "control/schema.hpp"
@@ -14,37 +15,8 @@ namespace sipalg::control {
 
 namespace {
 
-void write_block(const block_spec& b, const void* object, int indent, std::string& out)
-{
-    for (const auto& f : b.fields) {
-        const std::size_t mark = out.size();
-        out.append(static_cast<std::size_t>(indent), ' ');
-        out += f.key;
-        out += ": ";
-        if (!field_value(f, object, out, value_style::yaml)) {
-            out.resize(mark);
-            continue;
-        }
-        out += '\n';
-    }
-    for (const auto& inner : b.blocks) {
-        out.append(static_cast<std::size_t>(indent), ' ');
-        out += inner.key;
-        out += ":\n";
-        write_block(*inner.block, object, indent + 2, out);
-    }
-}
-
-std::vector<std::string_view> words_of(std::string_view path)
-{
-    std::vector<std::string_view> w;
-    for (std::size_t i = 0; i <= path.size();) {
-        const std::size_t sp = std::min(path.find(' ', i), path.size());
-        w.push_back(path.substr(i, sp - i));
-        i = sp + 1;
-    }
-    return w;
-}
+constexpr block_format yaml_fields{.style = value_style::yaml, .lead = "", .separator = ": ", .open = "",
+                                   .open_end = ":\n", .close = "", .step = 2};
 
 } // namespace
 
@@ -54,7 +26,7 @@ std::string to_yaml(const config& cfg)
     std::vector<std::string_view> open; // the path words whose mappings are open
     std::string name;
     for (const auto& s : schema()) {
-        const auto words = words_of(s.path);
+        const auto words = split_words(s.path);
         std::size_t same = 0;
         while (same < open.size() && same + 1 < words.size() && open[same] == words[same]) {
             ++same;
@@ -71,7 +43,7 @@ std::string to_yaml(const config& cfg)
         const int indent = static_cast<int>(2 * words.size());
         if (s.key == entry_key::none) {
             out += '\n';
-            write_block(*s.block, s.object(cfg), indent, out);
+            write_block(*s.block, s.object(cfg), indent, yaml_fields, out);
             continue;
         }
         const std::size_t n = s.count(cfg);
@@ -87,7 +59,7 @@ std::string to_yaml(const config& cfg)
             out.append(static_cast<std::size_t>(indent), ' ');
             out += s.key == entry_key::name ? json_string(name) : name;
             out += ":\n";
-            write_block(*s.block, e, indent + 2, out);
+            write_block(*s.block, e, indent + 2, yaml_fields, out);
         }
     }
     return out;

@@ -151,8 +151,7 @@ void read_section(reader& r, const yaml::node& n, const section_spec& s, config&
         read_block(r, v, *s.block, what, e, present);
         for (const auto& f : s.block->fields) {
             // Required always, or while it is shown (subnet of an ipmask address, extport of a port forward).
-            if (f.required && (f.shown == nullptr || f.shown(e)) &&
-                std::none_of(present.begin(), present.end(), [&f](const auto& p) { return p.first == f.key; })) {
+            if (f.required && (f.shown == nullptr || f.shown(e)) && !has_field(present, f.key)) {
                 r.error(key, fmt::format("{} needs {}", what, f.key));
             }
         }

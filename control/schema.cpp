@@ -124,14 +124,7 @@ void append_quoted(std::string& out, std::string_view s, value_style st)
         out += s;
         return;
     }
-    out += '"';
-    for (const char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    out += '"';
+    append_cli_quoted(out, s);
 }
 
 // A value FortiOS shows as one plain word (a MAC, a time, a range) that YAML must quote.
@@ -642,7 +635,6 @@ field_spec words(field_spec f)
 template <auto M, const std::string_view* Words>
 field_spec two_words(field_spec f)
 {
-    f = make<flag_codec, M>(f);
     f.kind = field_kind::choice;
     f.choices = std::span<const std::string_view>(Words, 2);
     f.read = [](reader& r, const yaml::node& n, const field_spec& s, const label& what, void* o) {
@@ -938,11 +930,6 @@ const block_spec voip_block{voip_fields, voip_blocks};
 
 // ---- each section's finish: what ties an entry's fields together ------------------------------------
 
-bool has(const field_positions& present, std::string_view key)
-{
-    return std::any_of(present.begin(), present.end(), [key](const auto& p) { return p.first == key; });
-}
-
 void finish_route(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
 {
     auto& s = *static_cast<static_route_config*>(o);
@@ -979,7 +966,8 @@ void finish_service(reader& r, const yaml::node& key, const label& what, void* o
 void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
 {
     auto& vp = *static_cast<vip_config*>(o);
-    if (has(present, "extip") && has(present, "mappedip") && vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
+    if (has_field(present, "extip") && has_field(present, "mappedip") &&
+        vp.mappedip_last - vp.mappedip_first != vp.extip_last - vp.extip_first &&
                vp.mappedip_first != vp.mappedip_last) {
         r.error(key, fmt::format("{}: mappedip must be one address or a range as large as extip", what));
     }
@@ -987,7 +975,7 @@ void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, co
         vp.mappedip_last = vp.mappedip_first + (vp.extip_last - vp.extip_first);
     }
     if (vp.portforward && vp.protocol != "icmp") {
-        if (!has(present, "mappedport")) {
+        if (!has_field(present, "mappedport")) {
             vp.mappedport_first = vp.extport_first;
             vp.mappedport_last = vp.extport_last;
         } else if (vp.mappedport_last - vp.mappedport_first != vp.extport_last - vp.extport_first &&
@@ -1120,6 +1108,66 @@ const section_spec* find_section(std::string_view path)
         }
     }
     return nullptr;
+}
+
+void append_cli_quoted(std::string& out, std::string_view s)
+{
+    out += '"';
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += '"';
+}
+
+std::vector<std::string_view> with_settings(const field_spec& f)
+{
+    std::vector<std::string_view> out;
+    for (std::size_t i = 0; i < f.with.size();) {
+        const std::size_t end = std::min(f.with.find("; ", i), f.with.size());
+        out.push_back(f.with.substr(i, end - i));
+        i = end + 2;
+    }
+    return out;
+}
+
+void write_block(const block_spec& b, const void* object, int indent, const block_format& format, std::string& out)
+{
+    std::size_t width = 0;
+    if (format.aligned) {
+        for (const auto& f : b.fields) {
+            width = std::max(width, f.key.size());
+        }
+    }
+    for (const auto& f : b.fields) {
+        const std::size_t mark = out.size();
+        out.append(static_cast<std::size_t>(indent), ' ');
+        out += format.lead;
+        out += f.key;
+        if (format.aligned) {
+            out.append(width - f.key.size() + 1, ' ');
+        }
+        out += format.separator;
+        const bool shown = f.shown == nullptr || f.shown(object);
+        if (!shown || (!field_value(f, object, out, format.style) && !format.empty_values)) {
+            out.resize(mark);
+            continue;
+        }
+        out += '\n';
+    }
+    for (const auto& inner : b.blocks) {
+        out.append(static_cast<std::size_t>(indent), ' ');
+        out += format.open;
+        out += inner.key;
+        out += format.open_end;
+        write_block(*inner.block, object, indent + format.step, format, out);
+        if (!format.close.empty()) {
+            out.append(static_cast<std::size_t>(indent), ' ');
+            out += format.close;
+        }
+    }
 }
 
 bool field_value(const field_spec& f, const void* object, std::string& out, value_style st)

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sipalg::control {
 
@@ -120,5 +121,26 @@ bool field_value(const field_spec& f, const void* object, std::string& out, valu
 std::string default_text(const field_spec& f, value_style st = value_style::cli);
 // What a value looks like, for help: "enable|disable", "integer 1-255", ...
 std::string type_text(const field_spec& f);
+// The settings a field's example needs alongside (`with`), one "key value" each.
+std::vector<std::string_view> with_settings(const field_spec& f);
+
+// A name or text as FortiOS's CLI writes one: in double quotes, a backslash before " and \.
+void append_cli_quoted(std::string& out, std::string_view s);
+
+// How a block's fields are written, one per line: `lead` KEY [padding] `separator` VALUE. A block
+// inside (config sip) opens with `open` KEY `open_end`, is indented `step` more, and ends with `close`.
+struct block_format {
+    value_style style;
+    std::string_view lead;      // "set " (CLI show) or nothing
+    std::string_view separator; // ": " or " "
+    std::string_view open;      // "config " (CLI) or nothing
+    std::string_view open_end;  // "\n" (CLI) or ":\n" (YAML, get)
+    std::string_view close;     // "end\n" (CLI) or nothing
+    int step;
+    bool aligned = false;       // keys padded to the longest (get)
+    bool empty_values = false;  // a shown field without a value still has its line (get)
+};
+// Appends the fields of `object` in block `b` at `indent`, and its blocks.
+void write_block(const block_spec& b, const void* object, int indent, const block_format& format, std::string& out);
 
 } // namespace sipalg::control

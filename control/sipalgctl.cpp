@@ -427,10 +427,8 @@ void print_block(const control::block_spec& b, int indent, bool json, control::j
         if (!f.example.empty()) {
             // The example with what it needs alongside: "set type iprange; set start-ip ...".
             std::string with;
-            for (std::size_t i = 0; i < f.with.size();) {
-                const std::size_t end = std::min(f.with.find("; ", i), f.with.size());
-                with += fmt::format("set {}; ", f.with.substr(i, end - i));
-                i = end + 2;
+            for (const auto setting : control::with_settings(f)) {
+                with += fmt::format("set {}; ", setting);
             }
             std::cout << fmt::format("{}    e.g. {}set {} {}\n", pad, with, f.key, f.example);
         }

@@ -4,6 +4,8 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 
+#include "test/control/errors_text.hpp"
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -12,6 +14,7 @@
 
 using namespace sipalg;
 using namespace sipalg::control;
+using sipalg::test::dump;
 
 namespace {
 
@@ -35,15 +38,6 @@ config base()
 )");
     REQUIRE(r.ok());
     return r.cfg;
-}
-
-std::string dump(const cli_result& r)
-{
-    std::string s;
-    for (const auto& e : r.errors) {
-        s += format_error(e) + "\n";
-    }
-    return s;
 }
 
 const session_helper_config* helper(const config& c, std::uint32_t id)

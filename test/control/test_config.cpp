@@ -2,6 +2,8 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 
+#include "test/control/errors_text.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 
 using namespace sipalg;
 using namespace sipalg::control;
+using sipalg::test::dump;
 
 namespace {
 
@@ -19,15 +22,6 @@ bool has_error(const load_result& r, int line, int column, const std::string& fr
     return std::any_of(r.errors.begin(), r.errors.end(), [&](const config_error& e) {
         return e.where.line == line && e.where.column == column && e.message.find(fragment) != std::string::npos;
     });
-}
-
-std::string dump(const load_result& r)
-{
-    std::string s;
-    for (const auto& e : r.errors) {
-        s += format_error(e) + "\n";
-    }
-    return s;
 }
 
 } // namespace

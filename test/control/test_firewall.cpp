@@ -5,6 +5,8 @@
 #include "control/route_plan.hpp"
 #include "nat/firewall.hpp"
 
+#include "test/control/errors_text.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 
 using namespace sipalg;
 using namespace sipalg::control;
+using sipalg::test::dump;
 
 namespace {
 
@@ -28,15 +31,6 @@ system:
       dpdk-port: net_pcap2
       ip: 172.16.0.1/24
 )";
-
-std::string dump(const load_result& r)
-{
-    std::string s;
-    for (const auto& e : r.errors) {
-        s += format_error(e) + "\n";
-    }
-    return s;
-}
 
 bool has_error(const load_result& r, int line, const std::string& fragment)
 {

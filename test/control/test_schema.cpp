@@ -5,6 +5,8 @@
 #include "control/config.hpp"
 #include "control/schema.hpp"
 
+#include "test/control/errors_text.hpp"
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 
 using namespace sipalg;
 using namespace sipalg::control;
+using sipalg::test::dump;
 
 namespace {
 
@@ -49,15 +52,6 @@ config base()
     const auto r = load_yaml(base_yaml);
     REQUIRE(r.ok());
     return r.cfg;
-}
-
-std::string dump(const cli_result& r)
-{
-    std::string s;
-    for (const auto& e : r.errors) {
-        s += format_error(e) + "\n";
-    }
-    return s;
 }
 
 // The entry of the base configuration each table's fields are tried on (session helper 13 is the
@@ -148,10 +142,8 @@ void walk(const section_spec& s, std::string_view block_key, const block_spec& b
 
         // set: the example, with what it needs alongside.
         std::vector<std::string> lines;
-        for (std::size_t i = 0; i < f.with.size();) {
-            const std::size_t end = std::min(f.with.find("; ", i), f.with.size());
-            lines.push_back(fmt::format("set {}", f.with.substr(i, end - i)));
-            i = end + 2;
+        for (const auto setting : with_settings(f)) {
+            lines.push_back(fmt::format("set {}", setting));
         }
         lines.push_back(fmt::format("set {} {}", f.key, f.example));
         const auto set = apply_cli(running, cli_text(s, entry, block_key, lines));
