@@ -162,7 +162,10 @@ void walk(const section_spec& s, std::string_view block_key, const block_spec& b
         CHECK(text.find(fmt::format("set {} {}\n", f.key, shown(f, o))) != std::string::npos);
         std::string got;
         REQUIRE(get_cli(set.cfg, path, got));
+        std::string plain;
+        REQUIRE(field_value(f, o, plain, value_style::cli_option));
         CHECK(got.find(fmt::format("{} ", f.key)) != std::string::npos);
+        CHECK(got.find(fmt::format(": {}\n", plain)) != std::string::npos);
 
         // The same configuration back through YAML, and through the whole CLI onto an empty one.
         const auto yaml = load_yaml(to_yaml(set.cfg));
@@ -191,8 +194,12 @@ void walk(const section_spec& s, std::string_view block_key, const block_spec& b
             INFO(dump(unset));
             REQUIRE(unset.ok());
             std::string def;
-            if (field_value(f, object_of(s, unset.cfg, entry), def, value_style::cli)) {
+            const void* after = object_of(s, unset.cfg, entry);
+            if (field_value(f, after, def, value_style::cli)) {
                 CHECK(words(def) == words(default_text(f)));
+            } else {
+                // Not shown: its default shows nothing, or the field is not for this object.
+                CHECK((default_text(f).empty() || (f.shown != nullptr && !f.shown(after))));
             }
         }
     }
