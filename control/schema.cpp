@@ -1006,7 +1006,6 @@ section_spec table_section(section_spec s)
     s.entry = [](const config& c, std::size_t i) -> const void* { return &(c.*Table)[i]; };
     s.clear = [](config& c) { (c.*Table).clear(); };
     s.append = [](config& c) -> void* { return &(c.*Table).emplace_back(); };
-    s.drop_last = [](config& c) { (c.*Table).pop_back(); };
     s.where = [](void* o) -> source_position& { return static_cast<entry*>(o)->where; };
     s.positions = [](void* o) -> field_positions* {
         if constexpr (requires(entry e) { e.fields; }) {

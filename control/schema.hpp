@@ -99,7 +99,6 @@ struct section_spec {
     // name or id set, where it was written, and where its fields' positions go (null: not kept).
     void (*clear)(config&) = nullptr;
     void* (*append)(config&) = nullptr;
-    void (*drop_last)(config&) = nullptr;
     void (*set_name)(void* entry, std::string_view name, std::uint32_t id) = nullptr;
     std::uint32_t (*id_of)(const void* entry) = nullptr;
     source_position& (*where)(void* entry) = nullptr;
