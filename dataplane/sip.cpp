@@ -1,7 +1,8 @@
-// The SIP engines in the worker (ARCHITECTURE.md "The packet path" step 4): a message of a session the
-// session helper or the ALG handles is parsed, translated by sip/nat into an edit list, and written back
-// into the packet with new lengths and checksums (before the session's own NAT rewrite, which then
-// updates them incrementally as for any packet). The media ports its SDP announces become pinholes,
+// The SIP engines in the worker (ARCHITECTURE.md "The packet path" step 4, "The SIP engine decides, the
+// data path commits"): a message of a session the session helper or the ALG handles is parsed once, the
+// engine (sip/engine) decides what it does, and its decision is committed whole or not at all: pinholes
+// granted, the edit list written back into the packet with new lengths and checksums (before the
+// session's own NAT rewrite, which then updates them incrementally as for any packet), state moved. The media ports its SDP announces become pinholes,
 // closed with the call (BYE, CANCEL, a failure response) or by their timeout. A payload that is not a
 // SIP message, or one the edit list cannot hold, passes unchanged and is counted: a call is never broken
 // by what the engine does not understand.
@@ -25,40 +26,75 @@
 
 namespace sipalg::dp {
 
-// sip::media_ports for the worker: a port pair from its own slice (so the media of a call comes back to
-// the core that has its SIP, ARCHITECTURE.md "Processes and cores"), two pinholes per stream. Every
-// public port is decided by worker::pinhole_port_free, and every pinhole is bounded: none to a
-// privileged inside port unless the profile allows it, no more per inside address than
-// sip-pinholes-per-address (all counted).
-class media_opener final : public sip::media_ports {
+// The pinholes a decision asks for, granted for the worker (ARCHITECTURE.md "The SIP engine": the data
+// path commits a decision whole or not at all): a port pair from its own slice (so the media of a call
+// comes back to the core that has its SIP, "Processes and cores"), two pinholes per stream. Every public
+// port is decided by worker::pinhole_port_free, and every pinhole is bounded: none to a privileged inside
+// port unless the profile allows it, no more per inside address than sip-pinholes-per-address (all
+// counted). What it inserts or refreshes is logged, so that a decision that cannot be committed after
+// all (its message does not fit) leaves the table as it was.
+class pinhole_granter {
 public:
-    media_opener(worker& w, const nat::session& s, std::uint32_t index, const sip::nat_summary& summary,
-                 std::uint32_t stamp) noexcept
-        : w_(w), s_(s), index_(index), summary_(summary), stamp_(stamp)
+    pinhole_granter(worker& w, const nat::session& s, std::uint32_t index, std::uint64_t call, std::uint32_t stamp) noexcept
+        : w_(w), s_(s), index_(index), call_(call), stamp_(stamp)
     {
     }
 
+    // The public port given to ask `a`, or nothing (the message then says what it said).
+    std::optional<std::uint16_t> grant(const sip::pinhole_ask& a) noexcept
+    {
+        return a.kind == sip::ask_kind::contact ? open_contact(a.inside, a.public_address)
+                                                : open(a.inside, a.rtcp, a.public_address, a.preferred, a.stream);
+    }
+    // Takes back what grant() did.
+    void undo() noexcept
+    {
+        nat::pinhole_table& t = *w_.pinholes_;
+        for (unsigned k = inserted_; k > 0; --k) {
+            t.remove(new_[k - 1]);
+        }
+        for (unsigned k = saved_; k > 0; --k) {
+            const saved& o = old_[k - 1];
+            nat::pinhole& p = t.at(o.slot);
+            p.expires = o.expires;
+            p.stamp = o.stamp;
+            p.stream = o.stream;
+        }
+        inserted_ = saved_ = 0;
+    }
+    // Counts what was opened (once the decision is committed).
+    void count() noexcept
+    {
+        w_.counters_.add(counter::pinholes_opened, media_);
+        w_.counters_.add(counter::contact_pinholes_opened, contacts_);
+    }
+
+private:
     std::optional<std::uint16_t> open(sip::endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
-                                      std::uint16_t preferred, unsigned stream) noexcept override
+                                      std::uint16_t preferred, std::uint8_t stream) noexcept
     {
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
         // The same stream of the same call again (a re-INVITE or the answer's 200 retransmitted): the same
         // public port. The endpoint's pinholes of other calls stay: one phone port may serve several calls.
         const auto same_call = [&](const nat::pinhole& o) {
-            return o.kind == nat::pinhole_kind::media && o.call == summary_.call_key && o.public_address == public_address;
+            return o.kind == nat::pinhole_kind::media && o.call == call_ && o.public_address == public_address;
         };
-        if (const auto i = t.find_inside_if(ip_proto::udp, inside.address, inside.port, same_call); i != nat::pinhole_table::none) {
+        const auto refresh = [&](std::uint32_t i) {
             nat::pinhole& p = t.at(i);
+            if (saved_ < old_.size()) {
+                old_[saved_++] = {i, p.expires, p.stamp, p.stream};
+            }
             p.expires = expires;
             p.stamp = stamp_;
-            p.stream = stream_of(stream);
+            p.stream = stream;
+        };
+        if (const auto i = t.find_inside_if(ip_proto::udp, inside.address, inside.port, same_call); i != nat::pinhole_table::none) {
+            refresh(i);
             if (const auto c = t.find_inside_if(ip_proto::udp, inside.address, rtcp, same_call); c != nat::pinhole_table::none) {
-                t.at(c).stamp = stamp_;
-                t.at(c).expires = expires;
-                t.at(c).stream = stream_of(stream);
+                refresh(c);
             }
-            return p.public_port;
+            return t.at(i).public_port;
         }
         if (!allowed(inside.port) || !allowed(rtcp)) {
             return std::nullopt;
@@ -68,15 +104,16 @@ public:
             w_.counters_.add(counter::pinholes_address_limit);
             return std::nullopt; // the pair, or nothing
         }
-        nat::pinhole p;        p.proto = ip_proto::udp;
+        nat::pinhole p;
+        p.proto = ip_proto::udp;
         p.inside_address = inside.address;
         p.public_address = public_address;
-        p.call = summary_.call_key;
+        p.call = call_;
         p.expires = expires;
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
         p.stamp = stamp_;
-        p.stream = stream_of(stream);
+        p.stream = stream;
         p.parent = index_;
         p.parent_generation = s_.slot_generation;
         // hnt-restrict-source-ip: the media of a remote (hosted-NAT) caller only from where its SIP came.
@@ -101,11 +138,8 @@ public:
 
     // open-contact-pinhole: the Contact of a non-REGISTER message names a port of the party other than
     // the session's; requests from anywhere to its public side reach it (FortiOS research §1.3).
-    std::optional<std::uint16_t> open_contact(sip::endpoint inside, ipv4_address public_address) noexcept override
+    std::optional<std::uint16_t> open_contact(sip::endpoint inside, ipv4_address public_address) noexcept
     {
-        if ((s_.sip_options & nat::sip_option::open_contact) == 0) {
-            return std::nullopt;
-        }
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint8_t proto = s_.key.proto;
         const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
@@ -113,6 +147,9 @@ public:
             nat::pinhole& p = t.at(i);
             if (p.kind != nat::pinhole_kind::contact || p.public_address != public_address) {
                 return std::nullopt; // the endpoint is another pinhole's (media, or a registration)
+            }
+            if (saved_ < old_.size()) {
+                old_[saved_++] = {i, p.expires, p.stamp, p.stream};
             }
             p.expires = expires;
             return p.public_port;
@@ -128,7 +165,7 @@ public:
         p.public_address = public_address;
         p.engine = s_.engine;
         p.voip_flags = static_cast<std::uint8_t>(s_.voip_flags & (nat::voip_flag::ips | nat::voip_flag::rtp));
-        p.call = summary_.call_key;
+        p.call = call_;
         p.expires = expires;
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
@@ -136,10 +173,12 @@ public:
         p.parent_generation = s_.slot_generation;
         const auto insert = [&](std::uint16_t port) {
             p.public_port = port;
-            if (!inserted(t.insert(p, w_.snap_->firewall.sip_global.pinholes_per_address))) {
+            const std::uint32_t slot = t.insert(p, w_.snap_->firewall.sip_global.pinholes_per_address);
+            if (!inserted(slot)) {
                 return false;
             }
-            w_.counters_.add(counter::contact_pinholes_opened);
+            logged(slot);
+            ++contacts_;
             return true;
         };
         // The Contact's own port when it is free on the public address, else one of the slice.
@@ -149,10 +188,9 @@ public:
         return search(insert, public_address, proto, false);
     }
 
-private:
-    static std::uint8_t stream_of(unsigned stream) noexcept
+    void logged(std::uint32_t slot) noexcept
     {
-        return static_cast<std::uint8_t>(std::min(stream, 0xffu));
+        new_[inserted_++] = slot; // at most two per ask
     }
 
     // A port of ours a pinhole may take (`sip_share`: within SIP's share of the slice, for ports chosen
@@ -251,31 +289,38 @@ private:
         if (!inserted(a)) {
             return false;
         }
+        logged(a);
+        ++media_;
         p.inside_port = rtcp;
         p.public_port = static_cast<std::uint16_t>(public_rtp + 1);
-        const std::uint32_t b = t.insert(p, limit);
-        w_.counters_.add(counter::pinholes_opened, b == nat::pinhole_table::none ? 1 : 2);
+        if (const std::uint32_t b = t.insert(p, limit); b != nat::pinhole_table::none) {
+            logged(b);
+            ++media_;
+        }
         return true;
     }
+
+    struct saved {
+        std::uint32_t slot;
+        std::uint32_t expires;
+        std::uint32_t stamp;
+        std::uint8_t stream;
+    };
 
     worker& w_;
     const nat::session& s_;
     std::uint32_t index_;
-    const sip::nat_summary& summary_;
+    std::uint64_t call_;
     std::uint32_t stamp_;
-};
-
-// The translations a session's SIP carries: its SNAT (the originator inside) and its DNAT (a VIP: the
-// responder inside). Without NAT, the originator as itself, so that its media still gets pinholes.
-struct worker::session_translations {
-    std::array<sip::translation, 2> t;
-    std::array<bool, 2> inside_is_originator;
-    unsigned n = 0;
+    std::array<std::uint32_t, 2 * sip::pinhole_asks::capacity> new_;
+    std::array<saved, 2 * sip::pinhole_asks::capacity> old_;
+    unsigned inserted_ = 0;
+    unsigned saved_ = 0;
+    unsigned media_ = 0;
+    unsigned contacts_ = 0;
 };
 
 namespace {
-
-using session_translations = worker::session_translations;
 
 // How much of the L4 bytes the first segment holds (what the route stage's rewrite may touch).
 std::uint16_t l4_in_first_segment(const rte_mbuf* m, const std::uint8_t* l4, unsigned l4_total) noexcept
@@ -316,30 +361,48 @@ rte_mbuf* new_chain(rte_mempool* pool, const void* hdr, unsigned hdr_len, std::u
     return m;
 }
 
-session_translations translations_of(const nat::session& s) noexcept
+// What the engine knows of session `s` for a message in direction `dir` (sip/engine.hpp).
+void view_of(const nat::session& s, unsigned dir, const nat::sip_profile_limits* limits, sip::session_view& v) noexcept
 {
-    session_translations r;
+    v.n = 0;
     const nat_rewrite& o = s.rewrite[0];
     if ((s.flags & nat::session_flag::snat) != 0) {
-        r.t[r.n] = {{s.key.src.to_host(), s.key.sport.to_host()}, {o.src.to_host(), o.sport.to_host()}};
-        r.inside_is_originator[r.n++] = true;
+        v.t[v.n] = {{s.key.src.to_host(), s.key.sport.to_host()}, {o.src.to_host(), o.sport.to_host()}};
+        v.inside_is_originator[v.n++] = true;
     }
     if ((s.flags & nat::session_flag::dnat) != 0) {
-        r.t[r.n] = {{o.dst.to_host(), o.dport.to_host()}, {s.key.dst.to_host(), s.key.dport.to_host()}};
-        r.inside_is_originator[r.n++] = false;
+        v.t[v.n] = {{o.dst.to_host(), o.dport.to_host()}, {s.key.dst.to_host(), s.key.dport.to_host()}};
+        v.inside_is_originator[v.n++] = false;
     }
-    if (r.n == 0) {
-        r.t[0] = {{s.key.src.to_host(), s.key.sport.to_host()}, {s.key.src.to_host(), s.key.sport.to_host()}};
-        r.inside_is_originator[r.n++] = true;
+    if (v.n == 0) {
+        v.t[0] = {{s.key.src.to_host(), s.key.sport.to_host()}, {s.key.src.to_host(), s.key.sport.to_host()}};
+        v.inside_is_originator[v.n++] = true;
     }
-    return r;
+    v.dir = dir;
+    v.tcp = s.key.proto == ip_proto::tcp;
+    const std::uint16_t so = s.sip_options;
+    v.options.contact_fixup = (so & nat::sip_option::contact_fixup) != 0;
+    v.options.sdp_fixup = (so & nat::sip_option::sdp_fixup) != 0;
+    v.options.nat_trace = (so & nat::sip_option::nat_trace) != 0;
+    v.options.preserve_override = (so & nat::sip_option::preserve_override) != 0;
+    v.options.rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
+    v.options.open_contact = (so & nat::sip_option::open_contact) != 0;
+    v.open_register = (so & nat::sip_option::open_register) != 0;
+    v.strict_register = (so & nat::sip_option::strict_register) != 0;
+    v.hosted_nat = (so & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0;
+    v.seen = {s.key.src.to_host(), s.key.sport.to_host()};
+    const nat::sip_profile_limits l = limits != nullptr ? *limits : nat::sip_profile_limits{};
+    v.invite_expiry_s = l.invite_expiry_s;
+    v.register_expiry_max_s = l.register_expiry_max_s;
+    v.max_dialogs = s.engine == nat::sip_engine::alg ? l.max_dialogs : 0;
 }
 
 } // namespace
 
-// The message in `payload` translated (the engine's part, for either transport: a UDP datagram, or a
-// whole message of a TCP stream): on success the new message is in sip_->out and its length is
-// returned; nothing when nothing changes, or when it cannot be translated (counted).
+// The message in `payload` through the SIP engine (either transport: a UDP datagram, or a whole
+// message of a TCP stream), its decision committed whole or not at all: on success the new message is
+// in sip_->out and its length is returned; nothing when nothing changes, or when it cannot be
+// translated (counted; it then passes as it came and changes nothing).
 std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
                                                    unsigned dir) noexcept
 {
@@ -353,226 +416,255 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         counters_.add(counter::sip_unparsed);
         return std::nullopt;
     }
-    sip::edit_list& edits = sip_->edits;
-    edits.clear();
-    const session_translations tr = translations_of(s);
-    const std::uint32_t stamp = ++sdp_stamp_;
-    const bool rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
-    sip::nat_options options{(s.sip_options & nat::sip_option::contact_fixup) != 0,
-                             (s.sip_options & nat::sip_option::sdp_fixup) != 0,
-                             (s.sip_options & nat::sip_option::nat_trace) != 0,
-                             (s.sip_options & nat::sip_option::preserve_override) != 0, rtp};
+    const auto& limits = snap_->firewall.sip_limits;
+    const nat::sip_profile_limits* profile =
+        s.voip_profile >= 0 && static_cast<std::size_t>(s.voip_profile) < limits.size() ? &limits[static_cast<std::size_t>(s.voip_profile)] : nullptr;
+    sip::session_view& view = sip_->view;
+    view_of(s, dir, profile, view);
     // A call belongs to the session it is signalled over (its slot and the slot's generation), or to the
     // session whose call opened the Contact pinhole this session came through.
-    options.call_salt = (s.voip_flags & nat::voip_flag::call_of_parent) != 0
-                            ? (std::uint64_t{s.pinhole} << 16 | s.pinhole_generation) + 1
-                            : (std::uint64_t{index} << 16 | s.slot_generation) + 1;
-    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0) {
-        const sip_session_entry* e = dir == 0 ? nullptr : sip_->sessions.find(index, s.slot_generation);
-        const std::optional<sip::endpoint> written = dir == 0 ? sip::written_endpoint(msg)
-                                                   : e != nullptr && e->hnt_written.address != 0 ? std::optional(e->hnt_written)
-                                                                                                 : std::nullopt;
-        if (written) {
-            options.call_host_seen = s.key.src.to_host();
-            options.call_host_written = written->address;
+    view.options.call_salt = (s.voip_flags & nat::voip_flag::call_of_parent) != 0
+                                 ? (std::uint64_t{s.pinhole} << 16 | s.pinhole_generation) + 1
+                                 : (std::uint64_t{index} << 16 | s.slot_generation) + 1;
+    view.written.reset();
+    if (view.hosted_nat && dir == 1) {
+        if (const sip_session_entry* e = sip_->sessions.find(index, s.slot_generation); e != nullptr && e->hnt_written.address != 0) {
+            view.written = e->hnt_written;
         }
     }
-    // A response is believed only when it answers a request this session carried the other way (RFC
-    // 3261 §17.1.3); one that does not is still translated, but opens, closes and changes nothing.
-    sip::nat_summary summary = sip::identify(msg, tr.t[0], tr.inside_is_originator[0] == (dir == 0), options);
+    sip::decision& d = sip_->decision;
+    d.reset();
+    sip::begin(msg, view, d);
+    const sip::nat_summary& id = d.id;
     // What this message will look up is asked for now and read after its translation, a thousand
     // cycles later, from the cache: its transaction (a request's, to record; a response's request, to
     // match), and where the indexes keep its call and its call's pinholes (those entries themselves
-    // are asked for once the translation is done).
-    const bool recorded = summary.request && summary.method != sip::method::ack;
-    const nat::transaction_id transaction{summary.transaction, summary.call_key, index, s.slot_generation,
-                                          static_cast<std::uint8_t>(dir)};
-    const nat::transaction_id asked{summary.transaction, summary.call_key, index, s.slot_generation,
+    // are asked for once the translation is done, and read once its edits are applied).
+    const nat::transaction_id transaction{id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir)};
+    const nat::transaction_id asked{id.transaction, id.call_key, index, s.slot_generation,
                                     static_cast<std::uint8_t>(dir ^ 1u)}; // a response's request went the other way
-    if (recorded) {
-        transactions_->prefetch(transaction);
-    } else if (!summary.request) {
-        transactions_->prefetch(asked);
-    }
-    calls_->prefetch_index(summary.call_key);
-    pinholes_->prefetch_call_index(summary.call_key);
-    media_opener media(*this, s, index, summary, stamp);
-    // A response from an inside party is matched first (it may open pinholes for its own SDP); one from
-    // outside after the translation.
-    nat::transaction_table::match_result request;
-    bool believed = summary.request;
-    bool matched = believed;
-    const auto match = [&] {
-        request = transactions_->match(asked, summary.cseq, table_now_, summary.method == sip::method::register_);
-        believed = request.found;
-        matched = true;
-        if (!believed) {
-            counters_.add(counter::sip_responses_unmatched);
-        }
-    };
-    if (!believed && (tr.inside_is_originator[0] == (dir == 0) || (tr.n > 1 && tr.inside_is_originator[1] == (dir == 0)))) {
-        match();
-    } else if (summary.request && summary.method == sip::method::invite && over_max_dialogs(s, summary)) {
-        // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused; over UDP the
-        // INVITE is dropped (the caller hears nothing and gives up or retries), over TCP, where a
-        // message cannot be taken out of the stream, it goes on without pinholes and is not followed.
-        counters_.add(counter::sip_dialogs_over_limit);
-        if (s.key.proto == ip_proto::udp) {
-            sip_refused_ = true;
-            return std::nullopt;
-        }
-        believed = false;
-    }
-    ipv4_address sdp_from_inside = 0; // the inside party whose SDP this message carries, if it does
-    std::array<std::uint32_t, 2> rejected{}; // per translation: its inside party's streams this SDP rejects
-    // Translation i (only a session with SNAT and DNAT has a second) into `sum`.
-    const auto translate_one = [&](unsigned i, sip::nat_summary& sum) {
-        const bool from_inside = tr.inside_is_originator[i] == (dir == 0);
-        // The first translation's summary is identify()'s, made above; a second is worked out afresh.
-        if (sip::translate(msg, tr.t[i], from_inside, believed || !matched ? &media : nullptr, edits, sum, options, i == 0) !=
-            sip::edit_error::ok) {
-            counters_.add(counter::sip_not_rewritten);
-            return false;
-        }
-        if (!matched) {
-            match(); // a response from outside (media opens only for what an inside party sends)
-        }
-        if (from_inside && sum.has_sdp) {
-            sdp_from_inside = tr.t[i].inside.address;
-        }
-        rejected[i] = sum.rejected_streams;
-        if (i != 0) {
-            summary.media_opened += sum.media_opened;
-            summary.media_refused += sum.media_refused;
-        }
-        if (tr.inside_is_originator[i] && believed) {
-            registration(tr.t[i], from_inside, sum, s, index, request.requested);
-        }
-        return true;
-    };
-    if (!translate_one(0, summary)) {
-        return std::nullopt;
-    }
-    if (tr.n > 1) {
-        sip::nat_summary second;
-        if (!translate_one(1, second)) {
-            return std::nullopt;
-        }
-    }
-    // hosted-nat-traversal: the originator is a remote phone behind a NAT of its own (the session has no
-    // SNAT: it came in, through a VIP); what it writes of itself becomes where it is seen from, and what
-    // is sent to it goes back to what it wrote: it must find its own Via sent-by (RFC 3261 §18.1.2) and
-    // Call-ID (§12.2.2) in what it receives. Its media ports are left as written (its NAT is expected
-    // to keep them, or to be symmetric).
-    if ((s.sip_options & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0 &&
-        !hosted_nat(msg, s, index, dir, options)) {
+    transactions_->prefetch(id.request ? transaction : asked);
+    calls_->prefetch_index(id.call_key);
+    pinholes_->prefetch_call_index(id.call_key);
+    sip::translate(msg, view, sip_->edits, d);
+    if (!d.translated) {
         counters_.add(counter::sip_not_rewritten);
         return std::nullopt;
     }
-    counters_.add(counter::media_ports_exhausted, summary.media_refused);
-    if (believed) {
-        calls_->prefetch(summary.call_key);
-        pinholes_->prefetch_call(summary.call_key);
-    }
-    std::optional<std::uint32_t> length;
-    if (!edits.empty()) {
-        const sip::edit_list::applied a = edits.apply(msg, sip_->out);
-        if (a.error != sip::edit_error::ok || a.length > 65000) {
-            counters_.add(counter::sip_not_rewritten);
-        } else {
-            length = static_cast<std::uint32_t>(a.length);
+    calls_->prefetch(id.call_key);
+    pinholes_->prefetch_call(id.call_key);
+    // The dialog as the tables know it. A response is believed only when it answers a request this
+    // session carried the other way (RFC 3261 §17.1.3); one that does not is still translated, but
+    // opens, closes and changes nothing.
+    sip::dialog_view& dialog = sip_->dialog;
+    dialog = {};
+    if (!id.request) {
+        const auto request = transactions_->match(asked, id.cseq, table_now_, id.method == sip::method::register_);
+        dialog.response_matched = request.found;
+        dialog.requested = request.requested;
+        if (!request.found) {
+            counters_.add(counter::sip_responses_unmatched);
         }
     }
+    if (view.max_dialogs != 0 && id.request && id.method == sip::method::invite) {
+        // max-dialogs needs the call now (is this INVITE a new call?), not after the edits.
+        call_of(id.call_key, dialog);
+        dialog.policy_calls = calls_->live_calls(s.policy_id);
+    }
+    sip::settle(view, dialog, d);
+    if (d.why == sip::drop_reason::max_dialogs) {
+        counters_.add(counter::sip_dialogs_over_limit);
+    }
+    if (d.action == sip::verdict::drop) {
+        sip_refused_ = true;
+        return std::nullopt;
+    }
+    return commit(d, payload, s, index, dir);
+}
+
+// What the call table says of call `key` (sip::dialog_view): its slot, or none.
+std::uint32_t worker::call_of(std::uint64_t key, sip::dialog_view& dialog) noexcept
+{
+    const std::uint32_t slot = key != 0 ? calls_->find(key) : nat::call_table::none;
+    if (slot != nat::call_table::none) {
+        const nat::call_entry& c = calls_->at(slot);
+        dialog.call_known = true;
+        dialog.call_state = c.state;
+        dialog.call_tag = c.tag;
+    }
+    return slot;
+}
+
+// The decision's pinholes, edits and state, all or none.
+std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view payload, nat::session& s,
+                                            std::uint32_t index, unsigned dir) noexcept
+{
+    const sip::nat_summary& id = d.id;
+    const sip::session_view& view = sip_->view;
+    sip::edit_list& edits = sip_->edits;
+    const std::uint32_t stamp = ++sdp_stamp_;
+    pinhole_granter pinholes(*this, s, index, id.call_key, stamp);
+    unsigned refused = 0;
+    bool fits = true;
+    for (unsigned k = 0; k < d.asks.n && fits; ++k) {
+        if (const auto port = pinholes.grant(d.asks.list[k])) {
+            fits = sip::grant(edits, d.asks.list[k], *port) == sip::edit_error::ok;
+        } else if (d.asks.list[k].kind == sip::ask_kind::media) {
+            ++refused;
+        }
+    }
+    std::optional<std::uint32_t> length;
+    if (fits && !edits.empty()) {
+        const sip::edit_list::applied a = edits.apply(sip_->message, sip_->out);
+        fits = a.error == sip::edit_error::ok && a.length <= 65000;
+        length = static_cast<std::uint32_t>(a.length);
+    }
+    if (!fits) {
+        pinholes.undo();
+        counters_.add(counter::sip_not_rewritten);
+        return std::nullopt;
+    }
+    pinholes.count();
+    counters_.add(counter::media_ports_exhausted, refused);
     // What leaves from the inside party must not name it any more (unless nat-trace writes it on
     // purpose): a field the engine could not read still carries it, and that is counted.
-    if (!options.nat_trace) {
+    if (!view.options.nat_trace) {
         const std::string_view leaving = length ? std::string_view(sip_->out.data(), *length) : payload;
-        for (unsigned i = 0; i < tr.n; ++i) {
-            if (tr.inside_is_originator[i] == (dir == 0) && tr.t[i].inside.address != tr.t[i].outside.address &&
-                sip::mentions_address(leaving, tr.t[i].inside.address)) {
+        for (unsigned i = 0; i < view.n; ++i) {
+            if (view.inside_is_originator[i] == (dir == 0) && view.t[i].inside.address != view.t[i].outside.address &&
+                sip::mentions_address(leaving, view.t[i].inside.address)) {
                 counters_.add(counter::sip_inside_address_left);
                 break;
             }
         }
     }
-    if (believed) {
-        apply_call(summary, s, tr, sdp_from_inside, rejected, stamp, rtp);
-        // A final response completes its transaction (RFC 3261 §17.1.1.2): its retransmissions, and a
-        // second 2xx of a forked INVITE, are translated but change nothing more.
-        if (!summary.request && summary.status >= 200) {
-            transactions_->erase(asked, summary.cseq);
+    if (d.remember_written) {
+        if (sip_session_entry* e = sip_->sessions.make(index, s.slot_generation)) {
+            e->hnt_written = *d.remember_written;
         }
     }
-    if (recorded) {
-        // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
-        // provisional-invite-expiry-time.
-        const std::uint32_t lifetime = summary.method == sip::method::invite ? invite_expiry_s(s) : 32u;
-        const auto requested = summary.method == sip::method::register_ ? std::optional(summary.expires.value_or(3600u))
-                                                                        : std::nullopt;
-        if (transactions_->record(transaction, summary.cseq, requested, table_now_ + lifetime * nat::ticks_per_second, table_now_)) {
-            counters_.add(counter::sip_transactions_evicted);
-        }
+    if (d.hosted_nat_rewritten) {
+        counters_.add(counter::sip_hnt_rewritten);
+    }
+    if (d.believed) {
+        const std::uint32_t call_slot = call_of(id.call_key, sip_->dialog);
+        sip::follow(sip_->dialog, d);
+        apply_call(d, s, call_slot, stamp);
+        commit_registration(d, s, index);
+    }
+    const nat::transaction_id transaction{id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir)};
+    if (d.complete_transaction) {
+        // A final response completes its transaction (RFC 3261 §17.1.1.2): its retransmissions, and a
+        // second 2xx of a forked INVITE, are translated but change nothing more.
+        transactions_->erase({id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir ^ 1u)}, id.cseq);
+    }
+    if (d.record_transaction &&
+        transactions_->record(transaction, id.cseq, d.requested,
+                              table_now_ + d.transaction_lifetime_s * nat::ticks_per_second, table_now_)) {
+        counters_.add(counter::sip_transactions_evicted);
     }
     return length;
 }
 
-// What a believed message does to its call: the call list moves on, pinholes of streams moved, removed
-// or rejected close, the call's end closes them all, anything else of the call refreshes them.
-void worker::apply_call(const sip::nat_summary& summary, const nat::session& s, const session_translations& tr,
-                        ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
-                        bool rtp) noexcept
+// What a believed message does to its call: the call list moves on (the engine's call step), pinholes
+// of streams moved, removed or rejected close, the call's end closes them all, anything else of the
+// call refreshes them.
+void worker::apply_call(const sip::decision& d, const nat::session& s, std::uint32_t slot, std::uint32_t stamp) noexcept
 {
-    const call_step call = follow_call(summary, s);
+    const sip::nat_summary& id = d.id;
+    bool tracked = d.call != sip::call_step::none;
+    switch (d.call) {
+    case sip::call_step::none:
+        break;
+    case sip::call_step::start: {
+        slot = calls_->upsert(id.call_key, table_now_, s.policy_id);
+        if (slot == nat::call_table::none) {
+            counters_.add(counter::sip_call_table_full);
+            tracked = false;
+            break;
+        }
+        nat::call_entry& c = calls_->at(slot);
+        c.engine = s.engine;
+        c.tag = id.from_tag;
+        c.deadline = table_now_ + sip_->view.invite_expiry_s * nat::ticks_per_second;
+        c.call_id_length = static_cast<std::uint8_t>(std::min(id.call_id.size(), c.call_id.size()));
+        if (c.call_id_length != 0) { // an INVITE without a Call-ID has none to copy
+            std::memcpy(c.call_id.data(), id.call_id.data(), c.call_id_length);
+        }
+        counters_.add(counter::sip_calls);
+        break;
+    }
+    case sip::call_step::other_dialog:
+        counters_.add(counter::sip_requests_other_dialog);
+        break;
+    case sip::call_step::ring:
+    case sip::call_step::answer:
+    case sip::call_step::end:
+    case sip::call_step::touch: {
+        nat::call_entry& c = calls_->at(slot);
+        c.updated = table_now_;
+        if (d.call == sip::call_step::ring) {
+            c.state = nat::call_state::ringing;
+        } else if (d.call == sip::call_step::answer) {
+            if (c.state != nat::call_state::answered) {
+                c.answered = table_now_;
+            }
+            c.state = nat::call_state::answered;
+        } else if (d.call == sip::call_step::end) {
+            calls_->end(slot, table_now_);
+        }
+        break;
+    }
+    }
+    if (id.call_key == 0) {
+        return;
+    }
+    const sip::session_view& view = sip_->view;
     // A new SDP of the inside party (re-INVITE, UPDATE, a changed answer) describes all its media: the
     // call's pinholes it no longer asks for close (RFC 3264 §8: a moved or removed stream), and their
     // media sessions with them.
     // The other party's SDP rejecting or disabling a stream (port 0 in its m= line at the same place,
     // RFC 3264 §6, §8.2) closes the inside party's pinholes of that stream: no media is to flow there.
-    if (rtp && (sdp_from_inside != 0 || (rejected[0] | rejected[1]) != 0) && summary.call_key != 0) {
+    if (view.options.rtp && (d.sdp_from_inside != 0 || (d.rejected[0] | d.rejected[1]) != 0)) {
         std::array<std::uint32_t, 32> stale;
         unsigned n = 0;
-        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t slot, const nat::pinhole& ph) {
+        pinholes_->for_each_in_call(id.call_key, [&](std::uint32_t ph_slot, const nat::pinhole& ph) {
             if (ph.kind != nat::pinhole_kind::media || n == stale.size()) {
                 return;
             }
             bool rejected_here = false;
-            for (unsigned i = 0; i < tr.n; ++i) {
-                rejected_here |= ph.inside_address == tr.t[i].inside.address && ph.stream < 32 &&
-                                 (rejected[i] >> ph.stream & 1u) != 0;
+            for (unsigned i = 0; i < view.n; ++i) {
+                rejected_here |= ph.inside_address == view.t[i].inside.address && ph.stream < 32 &&
+                                 (d.rejected[i] >> ph.stream & 1u) != 0;
             }
-            if ((ph.inside_address == sdp_from_inside && ph.stamp != stamp) || rejected_here) {
-                stale[n++] = slot;
+            if ((ph.inside_address == d.sdp_from_inside && ph.stamp != stamp) || rejected_here) {
+                stale[n++] = ph_slot;
             }
         });
         for (unsigned k = 0; k < n; ++k) {
             pinholes_->remove(stale[k]);
         }
     }
-    // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
-    // response to the INVITE (§13.2.2.3; not to a re-INVITE of an answered call, §14.1) closes them; any
-    // other message of the call refreshes them.
     // The other party's SDP says where its media of each stream is: the inside party's pinholes of
     // that stream learn it (the way out for a phone port in several calls).
-    if (rtp && summary.has_sdp && summary.call_key != 0) {
-        pinholes_->for_each_in_call(summary.call_key, [&](std::uint32_t, nat::pinhole& ph) {
-            if (ph.kind == nat::pinhole_kind::media && ph.stream < summary.remote_media.size() &&
-                summary.remote_media[ph.stream].address != 0) {
-                const sip::endpoint far = summary.remote_media[ph.stream];
+    if (view.options.rtp && id.has_sdp) {
+        pinholes_->for_each_in_call(id.call_key, [&](std::uint32_t, nat::pinhole& ph) {
+            if (ph.kind == nat::pinhole_kind::media && ph.stream < id.remote_media.size() && id.remote_media[ph.stream].address != 0) {
+                const sip::endpoint far = id.remote_media[ph.stream];
                 ph.remote_address = far.address;
                 ph.remote_port = static_cast<std::uint16_t>(far.port + (ph.public_port & 1u)); // RTCP: the next port
             }
         });
     }
-    if (summary.call_key != 0) {
-        const bool failure = !summary.request && summary.method == sip::method::invite && summary.status >= 300;
-        const bool ending = (summary.request && (summary.method == sip::method::bye || summary.method == sip::method::cancel)) || failure;
-        if (call.ended || (ending && !call.tracked)) {
-            if (pinholes_->remove_call(summary.call_key) != 0) {
-                counters_.add(counter::sip_calls_ended);
-            }
-        } else if (!call.other_dialog) {
-            pinholes_->refresh_call(summary.call_key, table_now_ + timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)]);
+    // The call's pinholes live as long as the call: a BYE or CANCEL (RFC 3261 §15, §9) or a failure
+    // response to the INVITE (§13.2.2.3; not to a re-INVITE of an answered call, §14.1) closes them; any
+    // other message of the call refreshes them.
+    if (d.call == sip::call_step::end || (d.ending && !tracked)) {
+        if (pinholes_->remove_call(id.call_key) != 0) {
+            counters_.add(counter::sip_calls_ended);
         }
+    } else if (d.call != sip::call_step::other_dialog) {
+        pinholes_->refresh_call(id.call_key, table_now_ + timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)]);
     }
 }
 
@@ -973,160 +1065,31 @@ void worker::send_back(const nat::session& s, const sip::tcp_stream& c, unsigned
     }
 }
 
-// The remote phone's part of hosted NAT traversal (above): its messages (direction 0) say where it is
-// seen from instead of what it wrote, which is kept for the session; those to it (direction 1) say
-// what it wrote again. False when the edits could not be recorded.
-bool worker::hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
-                        sip::nat_options options) noexcept
-{
-    const sip::endpoint seen{s.key.src.to_host(), s.key.sport.to_host()};
-    std::optional<sip::endpoint> written;
-    if (dir == 0) {
-        written = sip::written_endpoint(msg);
-        if (written && written->address != seen.address) {
-            if (sip_session_entry* e = sip_->sessions.make(index, s.slot_generation)) {
-                e->hnt_written = *written;
-            }
-        }
-    } else if (const sip_session_entry* e = sip_->sessions.find(index, s.slot_generation); e != nullptr && e->hnt_written.address != 0) {
-        written = e->hnt_written;
-    }
-    if (!written || written->address == seen.address) {
-        return true;
-    }
-    sip::nat_summary hnt;
-    options.nat_trace = false;
-    if (sip::translate(msg, {*written, seen}, dir == 0, nullptr, sip_->edits, hnt, options) != sip::edit_error::ok) {
-        return false;
-    }
-    counters_.add(counter::sip_hnt_rewritten);
-    return true;
-}
-
-// Whether an INVITE starts a call its policy has no room for (the profile's max-dialogs).
-bool worker::over_max_dialogs(const nat::session& s, const sip::nat_summary& id) noexcept
-{
-    const auto& limits = snap_->firewall.sip_limits;
-    if (s.voip_profile < 0 || static_cast<std::size_t>(s.voip_profile) >= limits.size() || s.engine != nat::sip_engine::alg) {
-        return false;
-    }
-    const std::uint32_t max = limits[static_cast<std::size_t>(s.voip_profile)].max_dialogs;
-    if (max == 0 || calls_->live_calls(s.policy_id) < max) {
-        return false;
-    }
-    return calls_->find(id.call_key) == nat::call_table::none; // a re-INVITE of a call it has is no new call
-}
-
 std::size_t worker::sip_connection_bytes() const noexcept
 {
     return sip_session_table::bytes_per_entry_of(std::max<std::uint32_t>(opts_.sip_connections, 8));
 }
 
-// How long an INVITE waits for its final answer (provisional-invite-expiry-time) and the longest a
-// registration pinhole lasts (register-expiry-max), in seconds: the ALG profile's, or FortiOS's defaults.
-std::uint32_t worker::invite_expiry_s(const nat::session& s) const noexcept
+// The engine's registration step (sip::registration_step): a grant opens the registration pinhole
+// (ARCHITECTURE.md; FortiOS open-register-pinhole), calls from anywhere reaching the phone's Contact
+// through the public address and port it registered from, or refreshes it; a removal closes it.
+void worker::commit_registration(const sip::decision& d, const nat::session& s, std::uint32_t index) noexcept
 {
-    const auto& limits = snap_->firewall.sip_limits;
-    return s.voip_profile >= 0 && static_cast<std::size_t>(s.voip_profile) < limits.size()
-               ? limits[static_cast<std::size_t>(s.voip_profile)].invite_expiry_s
-               : nat::sip_profile_limits{}.invite_expiry_s;
-}
-
-std::uint32_t worker::register_expiry_max_s(const nat::session& s) const noexcept
-{
-    const auto& limits = snap_->firewall.sip_limits;
-    return s.voip_profile >= 0 && static_cast<std::size_t>(s.voip_profile) < limits.size()
-               ? limits[static_cast<std::size_t>(s.voip_profile)].register_expiry_max_s
-               : nat::sip_profile_limits{}.register_expiry_max_s;
-}
-
-// The call list: an INVITE starts a call, a provisional response rings it, a 2xx answers it, BYE, CANCEL
-// or a failure ends it (RFC 3261 §13, §15).
-worker::call_step worker::follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept
-{
-    if (sum.call_key == 0) {
-        return {};
-    }
-    std::uint32_t slot = calls_->find(sum.call_key);
-    if (slot == nat::call_table::none) {
-        if (!(sum.request && sum.method == sip::method::invite)) {
-            return {};
-        }
-        slot = calls_->upsert(sum.call_key, table_now_, s.policy_id);
-        if (slot == nat::call_table::none) {
-            counters_.add(counter::sip_call_table_full);
-            return {};
-        }
-        nat::call_entry& c = calls_->at(slot);
-        c.engine = s.engine;
-        c.tag = sum.from_tag;
-        c.deadline = table_now_ + invite_expiry_s(s) * nat::ticks_per_second;
-        c.call_id_length = static_cast<std::uint8_t>(std::min(sum.call_id.size(), c.call_id.size()));
-        if (c.call_id_length != 0) { // an INVITE without a Call-ID has none to copy
-            std::memcpy(c.call_id.data(), sum.call_id.data(), c.call_id_length);
-        }
-        counters_.add(counter::sip_calls);
-    }
-    nat::call_entry& c = calls_->at(slot);
-    // A message of the call's dialog carries the caller's tag, in From or in To (RFC 3261 §12.2.1.1):
-    // a BYE or CANCEL with other tags belongs to another dialog and changes nothing here.
-    if (c.tag != 0 && sum.from_tag != c.tag && sum.to_tag != c.tag && sum.request) {
-        counters_.add(counter::sip_requests_other_dialog);
-        return {true, false, true};
-    }
-    c.updated = table_now_;
-    if (c.state == nat::call_state::ended) {
-        return {true, false};
-    }
-    if ((sum.request && (sum.method == sip::method::bye || sum.method == sip::method::cancel)) ||
-        (!sum.request && sum.method == sip::method::invite && sum.status >= 300 && c.state != nat::call_state::answered)) {
-        // (A refused re-INVITE leaves an answered call as it was, RFC 3261 §14.1.)
-        calls_->end(slot, table_now_);
-        return {true, true};
-    }
-    if (!sum.request && sum.method == sip::method::invite && sum.status < 300) {
-        if (sum.status >= 200) {
-            if (c.state != nat::call_state::answered) {
-                c.answered = table_now_;
-            }
-            c.state = nat::call_state::answered;
-        } else if (sum.status > 100 && c.state == nat::call_state::calling) {
-            c.state = nat::call_state::ringing;
-        }
-    }
-    return {true, false};
-}
-
-// The registration pinhole (ARCHITECTURE.md; FortiOS open-register-pinhole): a 2xx to the inside phone's
-// REGISTER lets calls from anywhere reach its Contact, through the public address and port it
-// registered from, for as long as the registrar granted; a REGISTER with expires 0 or a failure
-// response removes it (RFC 3261 §10.2.2, §10.3).
-void worker::registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                          const nat::session& s, std::uint32_t index, std::uint32_t requested) noexcept
-{
-    if (sum.method != sip::method::register_) {
+    const auto& r = d.registration;
+    if (r.step == sip::registration_step::none) {
         return;
     }
     const std::uint8_t proto = s.key.proto;
-    const std::uint32_t existing = pinholes_->find_inside(proto, t.inside.address, t.inside.port);
+    const std::uint32_t existing = pinholes_->find_inside(proto, r.at.inside.address, r.at.inside.port);
     const bool is_registration = existing != nat::pinhole_table::none &&
                                  pinholes_->at(existing).kind == nat::pinhole_kind::registration;
-    const bool removal = (from_inside && sum.request && sum.expires == 0u) ||
-                         (!from_inside && !sum.request && (sum.status >= 300 || sum.expires == 0u));
-    if (removal) {
+    if (r.step == sip::registration_step::remove) {
         if (is_registration) {
             pinholes_->remove(existing);
         }
         return;
     }
-    if (from_inside || sum.request || sum.status < 200 || sum.status >= 300 || !sum.expires ||
-        (s.sip_options & nat::sip_option::open_register) == 0) {
-        return;
-    }
-    // The binding lasts what the registrar granted, but never longer than the REGISTER asked for, nor
-    // than the profile's register-expiry-max (an answer cannot open a hole for longer than was asked).
-    const std::uint32_t granted = std::min({*sum.expires, requested, register_expiry_max_s(s)});
-    const std::uint32_t until = table_now_ + granted * nat::ticks_per_second;
+    const std::uint32_t until = table_now_ + r.seconds * nat::ticks_per_second;
     if (is_registration) {
         pinholes_->at(existing).expires = until;
         pinholes_->at(existing).parent = index; // the binding follows the session that refreshed it
@@ -1139,10 +1102,10 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
     nat::pinhole p;
     p.proto = proto;
     p.kind = nat::pinhole_kind::registration;
-    p.inside_address = t.inside.address;
-    p.inside_port = t.inside.port;
-    p.public_address = t.outside.address;
-    p.public_port = t.outside.port;
+    p.inside_address = r.at.inside.address;
+    p.inside_port = r.at.inside.port;
+    p.public_address = r.at.outside.address;
+    p.public_port = r.at.outside.port;
     p.engine = s.engine;
     p.voip_flags = static_cast<std::uint8_t>(s.voip_flags & (nat::voip_flag::ips | nat::voip_flag::rtp));
     p.expires = until;
@@ -1151,7 +1114,7 @@ void worker::registration(const sip::translation& t, bool from_inside, const sip
     p.parent = index;
     p.parent_generation = s.slot_generation;
     // strict-register: only the registrar (the REGISTER's peer, after any VIP) may use the binding.
-    if ((s.sip_options & nat::sip_option::strict_register) != 0) {
+    if (r.strict) {
         p.peer = s.rewrite[0].dst.to_host();
     }
     if (pinholes_->insert(p) != nat::pinhole_table::none) {

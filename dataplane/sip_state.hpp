@@ -7,6 +7,7 @@
 #include "dataplane/options.hpp"
 #include "nat/open_index.hpp"
 #include "sip/edit.hpp"
+#include "sip/engine.hpp"
 #include "sip/message.hpp"
 #include "sip/nat.hpp"
 #include "sip/tcp_stream.hpp"
@@ -161,6 +162,9 @@ struct sip_state {
     // (stream_translator::parse): translating those same bytes next uses it. Empty: none.
     std::string_view parsed;
     sip::edit_list edits;
+    sip::session_view view;  // the engine's view of the session at hand
+    sip::decision decision;  // and what it decided of its message
+    sip::dialog_view dialog; // what the tables said of its dialog
     std::array<char, 65536> in;
     std::array<char, 65536 + sip::edit_list::arena_size> out;
     std::array<char, 65536> segment; // a TCP segment's payload, when its mbuf is a chain

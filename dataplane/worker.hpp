@@ -14,6 +14,7 @@
 #include "nat/port_ledger.hpp"
 #include "nat/session_filter.hpp"
 #include "nat/session_table.hpp"
+#include "sip/engine.hpp"
 #include "sip/nat.hpp"
 #include "sip/tcp_stream.hpp"
 
@@ -219,29 +220,12 @@ private:
     std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
-    bool hosted_nat(const sip::message& msg, const nat::session& s, std::uint32_t index, unsigned dir,
-                    sip::nat_options options) noexcept;
-    void registration(const sip::translation& t, bool from_inside, const sip::nat_summary& sum,
-                      const nat::session& s, std::uint32_t index, std::uint32_t requested) noexcept;
-    // Moves the call of `sum` on: whether the call table follows it, whether this message ended it, and
-    // whether it belongs to another dialog of the same Call-ID (other tags).
-    struct call_step {
-        bool tracked = false;
-        bool ended = false;
-        bool other_dialog = false;
-    };
-public:
-    struct session_translations;
-
-private:
-    void apply_call(const sip::nat_summary& summary, const nat::session& s, const session_translations& tr,
-                    ipv4_address sdp_from_inside, const std::array<std::uint32_t, 2>& rejected, std::uint32_t stamp,
-                    bool rtp) noexcept;
-    std::uint32_t invite_expiry_s(const nat::session& s) const noexcept;
-    bool over_max_dialogs(const nat::session& s, const sip::nat_summary& id) noexcept;
-    std::uint32_t register_expiry_max_s(const nat::session& s) const noexcept;
-    call_step follow_call(const sip::nat_summary& sum, const nat::session& s) noexcept;
-    friend class media_opener;
+    std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
+                                        unsigned dir) noexcept;
+    std::uint32_t call_of(std::uint64_t key, sip::dialog_view& dialog) noexcept;
+    void apply_call(const sip::decision& d, const nat::session& s, std::uint32_t slot, std::uint32_t stamp) noexcept;
+    void commit_registration(const sip::decision& d, const nat::session& s, std::uint32_t index) noexcept;
+    friend class pinhole_granter;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
                std::uint16_t l4_len) noexcept;

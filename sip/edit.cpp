@@ -77,6 +77,44 @@ edit_error edit_list::replace(const message& m, std::string_view original, std::
                    text, m.bytes().size());
 }
 
+edit_error edit_list::placeholder(const message& m, std::string_view original, std::string_view fallback,
+                                  std::uint8_t& id) noexcept
+{
+    if (holes_ == max_placeholders) {
+        return edit_error::too_many;
+    }
+    if (original.empty()) {
+        return edit_error::out_of_range;
+    }
+    if (const edit_error e = replace(m, original, fallback); e != edit_error::ok) {
+        return e;
+    }
+    id = static_cast<std::uint8_t>(holes_);
+    hole_offsets_[holes_++] = static_cast<std::uint32_t>(original.data() - m.bytes().data());
+    return edit_error::ok;
+}
+
+edit_error edit_list::fill(std::uint8_t id, std::string_view text) noexcept
+{
+    if (id >= holes_) {
+        return edit_error::out_of_range;
+    }
+    if (text.size() > arena_size - used_) {
+        return edit_error::arena_full;
+    }
+    const std::uint32_t offset = hole_offsets_[id];
+    edit* e = std::lower_bound(edits_.begin(), edits_.begin() + n_, offset,
+                               [](const edit& x, std::uint32_t o) { return x.offset < o || (x.offset == o && x.length == 0); });
+    if (e == edits_.begin() + n_ || e->offset != offset) {
+        return edit_error::out_of_range;
+    }
+    std::memcpy(arena_.data() + used_, text.data(), text.size());
+    e->text_start = static_cast<std::uint32_t>(used_);
+    e->text_length = static_cast<std::uint32_t>(text.size());
+    used_ += text.size();
+    return edit_error::ok;
+}
+
 edit_list::applied edit_list::apply(const message& m, std::span<char> out) const noexcept
 {
     const std::string_view src = m.bytes();

@@ -54,6 +54,19 @@ public:
         return replace(offset, 0, text, m.bytes().size());
     }
 
+    // A placeholder (ARCHITECTURE.md "The SIP engine"): `original` is to be replaced by text known only
+    // when the data path commits the engine's decision (the public port a pinhole gets). Until fill(id,
+    // text) it reads `fallback` (what the message says when the pinhole is refused). `id` names it.
+    static constexpr unsigned max_placeholders = 32;
+    edit_error placeholder(const message& m, std::string_view original, std::string_view fallback, std::uint8_t& id) noexcept;
+    // Gives placeholder `id` its text (arena_full when it does not fit: the decision is then not
+    // committed).
+    edit_error fill(std::uint8_t id, std::string_view text) noexcept;
+    unsigned placeholders() const noexcept
+    {
+        return holes_;
+    }
+
     std::span<const edit> edits() const noexcept
     {
         return {edits_.data(), n_};
@@ -70,6 +83,7 @@ public:
     {
         n_ = 0;
         used_ = 0;
+        holes_ = 0;
     }
 
     struct applied {
@@ -85,6 +99,10 @@ private:
     std::array<char, arena_size> arena_;
     unsigned n_ = 0;
     std::size_t used_ = 0;
+    // Placeholders by id: the offset of their edit (edits move as others are added; a placeholder
+    // replaces at least one byte, so its offset names it among the replacements).
+    std::array<std::uint32_t, max_placeholders> hole_offsets_;
+    unsigned holes_ = 0;
 };
 
 } // namespace sipalg::sip

@@ -50,6 +50,15 @@ public:
             ++s_.addresses;
         }
     }
+    // A placeholder for text the data path writes on commit (edit_list::placeholder); `fallback` until then.
+    std::uint8_t placeholder(std::string_view original, std::string_view fallback) noexcept
+    {
+        std::uint8_t id = pinhole_ask::none;
+        if (error_ == edit_error::ok) {
+            error_ = edits_.placeholder(m_, original, fallback, id);
+        }
+        return error_ == edit_error::ok ? id : pinhole_ask::none;
+    }
     edit_error error() const noexcept
     {
         return error_;
@@ -375,7 +384,7 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
 void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, bool from_inside,
-                         media_ports* pinholes, const nat_options& o, nat_summary& s) noexcept
+                         pinhole_asks* asks, const nat_options& o, nat_summary& s) noexcept
 {
     // The dialog's tags (RFC 3261 §12) come from the elements this loop looks at anyway: the From and
     // the To. An element that does not name the translated address (a dotted quad as phones write it)
@@ -412,15 +421,27 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                         return;
                     }
                     const host_port& hp = a->target.host;
-                    if (h.type == header_type::contact && from_inside && pinholes != nullptr &&
+                    if (h.type == header_type::contact && from_inside && asks != nullptr && !asks->full() && o.open_contact &&
                         m.method_type() != method::register_ && hp.kind == host_kind::ipv4 && hp.v4 == from.address &&
                         hp.port.value_or(default_port) != from.port && from.address != to.address &&
                         (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
-                        if (const auto port = pinholes->open_contact({from.address, hp.port.value_or(default_port)}, to.address)) {
-                            text_buffer t;
-                            w.replace(hp.text, t.set(to.address, *port));
-                            return;
+                        // Until granted, the Contact reads as it would be translated without a pinhole:
+                        // the address mapped and the port kept with contact-fixup, else as written.
+                        text_buffer t;
+                        const std::string_view fallback = o.contact_fixup ? t.set(to.address, hp.port) : hp.text;
+                        pinhole_ask& k = asks->list[asks->n];
+                        k = {};
+                        k.kind = ask_kind::contact;
+                        k.inside = {from.address, hp.port.value_or(default_port)};
+                        k.public_address = to.address;
+                        k.port_hole = w.placeholder(hp.text, fallback);
+                        if (k.port_hole != pinhole_ask::none) {
+                            ++asks->n;
                         }
+                        if (const auto maddr = a->target.params.find("maddr")) {
+                            map_address_text(w, maddr->value, from.address, to.address);
+                        }
+                        return;
                     }
                     map_uri(w, a->target, from, to, h.type == header_type::contact && !o.contact_fixup);
                 }
@@ -572,7 +593,7 @@ void note_remote(nat_summary& s, const sdp_media& md, unsigned stream, std::opti
 
 // RFC 4566 §5.2, §5.7, §5.14 and RFC 3605: the origin and connection addresses, and for what the inside
 // party offers or answers, every media port it will receive on (audio, video, image/T.38, any other).
-void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, media_ports* media,
+void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_inside, pinhole_asks* asks,
              nat_summary& s, const nat_options& o) noexcept
 {
     const auto body = find_sdp(m);
@@ -593,16 +614,17 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
             note_rejected(s, md, stream++, from_inside);
             const auto address = md.connection >= 0 ? connection_address(d, md.connection) : session_address;
             note_remote(s, md, stream - 1, address, from_inside);
-            if (!from_inside || media == nullptr || !o.rtp || !md.well_formed || md.port == 0 || !address ||
+            if (!from_inside || asks == nullptr || asks->full() || !o.rtp || !md.well_formed || md.port == 0 || !address ||
                 (*address != from.address && *address != to.address)) {
                 continue;
             }
-            if (media->open({from.address, md.port}, static_cast<std::uint16_t>(md.port + 1), to.address, md.port,
-                            stream - 1)) {
-                ++s.media_opened;
-            } else {
-                ++s.media_refused;
-            }
+            pinhole_ask& k = asks->list[asks->n++];
+            k = {};
+            k.inside = {from.address, md.port};
+            k.rtcp = static_cast<std::uint16_t>(md.port + 1);
+            k.public_address = to.address;
+            k.preferred = md.port;
+            k.stream = static_cast<std::uint8_t>(std::min(stream - 1, 0xffu));
         }
         return;
     }
@@ -628,18 +650,21 @@ void map_sdp(writer& w, const message& m, endpoint from, endpoint to, bool from_
             rtcp = parse_rtcp(v.substr(std::min<std::size_t>(v.size(), 5))); // after "rtcp:"
         }
         // Port 0 rejects a stream and 0.0.0.0 holds it (RFC 3264 §6, §8.4): nothing to open.
-        if (from_inside && media != nullptr && o.rtp && md.well_formed && md.port != 0 && address && *address == from.address) {
-            const std::uint16_t rtcp_port = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
-            if (const auto port = media->open({from.address, md.port}, rtcp_port, to.address, 0, stream - 1)) {
-                ++s.media_opened;
-                text_buffer t;
-                w.replace(md.port_text, t.set_port(*port));
-                if (rtcp) {
-                    text_buffer r;
-                    w.replace(rtcp->port_text, r.set_port(static_cast<std::uint16_t>(*port + 1)));
-                }
-            } else {
-                ++s.media_refused;
+        if (from_inside && asks != nullptr && !asks->full() && o.rtp && md.well_formed && md.port != 0 && address &&
+            *address == from.address) {
+            // The ports stay as written until the pinhole is granted (a refused one leaves them so).
+            pinhole_ask& k = asks->list[asks->n];
+            k = {};
+            k.inside = {from.address, md.port};
+            k.rtcp = rtcp ? rtcp->port : static_cast<std::uint16_t>(md.port + 1);
+            k.public_address = to.address;
+            k.stream = static_cast<std::uint8_t>(std::min(stream - 1, 0xffu));
+            k.port_hole = w.placeholder(md.port_text, md.port_text);
+            if (rtcp) {
+                k.rtcp_hole = w.placeholder(rtcp->port_text, rtcp->port_text);
+            }
+            if (k.port_hole != pinhole_ask::none) {
+                ++asks->n;
             }
         }
         if (rtcp && rtcp->address && rtcp->address->addrtype == "IP4") {
@@ -663,6 +688,20 @@ std::uint64_t hash(std::string_view local, std::string_view host, std::optional<
 }
 
 } // namespace
+
+edit_error grant(edit_list& edits, const pinhole_ask& a, std::uint16_t port) noexcept
+{
+    if (a.port_hole == pinhole_ask::none) {
+        return edit_error::ok; // nothing written (an SDP left as written)
+    }
+    text_buffer t;
+    const edit_error e = edits.fill(a.port_hole, a.kind == ask_kind::contact ? t.set(a.public_address, port) : t.set_port(port));
+    if (e != edit_error::ok || a.rtcp_hole == pinhole_ask::none) {
+        return e;
+    }
+    text_buffer r;
+    return edits.fill(a.rtcp_hole, r.set_port(static_cast<std::uint16_t>(port + 1)));
+}
 
 bool mentions_address(std::string_view text, ipv4_address a) noexcept
 {
@@ -735,7 +774,7 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
     return s;
 }
 
-edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
+edit_error translate(const message& m, const translation& t, bool from_inside, pinhole_asks* asks,
                      edit_list& edits, nat_summary& s, const nat_options& o, bool identified) noexcept
 {
     if (!identified) {
@@ -756,8 +795,8 @@ edit_error translate(const message& m, const translation& t, bool from_inside, m
             map_uri(w, *u, from, to);
         }
     }
-    map_address_headers(w, m, from, to, from_inside, media, o, s);
-    map_sdp(w, m, from, to, from_inside, media, s, o);
+    map_address_headers(w, m, from, to, from_inside, asks, o, s);
+    map_sdp(w, m, from, to, from_inside, asks, s, o);
     if (s.method == method::register_) {
         if (const auto a = parse_address_lenient(first_element(m.value_of(header_type::contact))); a && a->expires.has_value) {
             if (const auto v = parse_number(a->expires.value, 10, 0xffffffffu)) {

@@ -1,7 +1,7 @@
 #pragma once
-// NAT of the addresses a SIP message carries (what both engines do, ARCHITECTURE.md "Both engines"): the
-// engine decides *what* to rewrite and which media ports to ask for; the data plane applies the edits
-// to the packet and owns the pinholes. A translation is one inside endpoint and what it is seen as
+// NAT of the addresses a SIP message carries (what both engines do; sip/engine.hpp runs it): *what* to
+// rewrite and which pinholes to ask for, their public ports left as placeholders; the data plane grants
+// the pinholes, fills the placeholders and applies the edits to the packet. A translation is one inside endpoint and what it is seen as
 // outside (SNAT: the inside phone and its public address and port; a VIP: the inside server and the
 // VIP). A message the inside party sends is rewritten inside -> public, one it receives public ->
 // inside. Only what carries the translated address changes: host names and other hosts' addresses stay.
@@ -27,26 +27,42 @@ struct translation {
     endpoint outside; // as the other side sees it
 };
 
-// Media ports for what the inside party offers or answers: the data plane opens an RTP/RTCP pinhole
-// pair for `inside` (its RTP port; RTCP at `rtcp`) seen as `public_address`, and says which public RTP
-// port it got (RTCP is the next one); nothing when it has none to give. `preferred` (0: any) asks for
-// that public port: the SDP is left as written and must stay true. `stream` is the m= line's place in
-// the SDP, which offer and answer share (RFC 3264 §6): the answer rejects a stream by its place.
-class media_ports {
-public:
-    virtual std::optional<std::uint16_t> open(endpoint inside, std::uint16_t rtcp, ipv4_address public_address,
-                                              std::uint16_t preferred, unsigned stream) noexcept = 0;
-    // A Contact of the inside party on a port other than the session's, in a message other than
-    // REGISTER: a pinhole for requests to it, on the public port returned; nothing: none (the Contact is
-    // then translated as any other).
-    virtual std::optional<std::uint16_t> open_contact(endpoint, ipv4_address) noexcept
-    {
-        return std::nullopt;
-    }
-
-protected:
-    ~media_ports() = default;
+// A pinhole a message asks for (ARCHITECTURE.md "The SIP engine"): the translation writes no public
+// port itself. It leaves a placeholder in the edit list where the port goes, which the data path fills
+// when it gives the pinhole a port (grant), or leaves reading what the message said when it refuses.
+enum class ask_kind : std::uint8_t {
+    media,   // an RTP/RTCP pair for what the inside party offers or answers (SDP m=)
+    contact, // open-contact-pinhole: a Contact of the inside party on a port other than the session's
 };
+
+struct pinhole_ask {
+    static constexpr std::uint8_t none = 0xff;
+    ask_kind kind = ask_kind::media;
+    endpoint inside;                  // media: its RTP port; contact: the Contact's
+    std::uint16_t rtcp = 0;           // media: its RTCP port
+    ipv4_address public_address = 0; // what the inside party is seen as
+    // media left as written (no-sdp-fixup): the public port the SDP names, which must stay true; 0: any.
+    std::uint16_t preferred = 0;
+    // The m= line's place in the SDP, which offer and answer share (RFC 3264 §6): the answer rejects a
+    // stream by its place (0xff: later than the 255th).
+    std::uint8_t stream = 0;
+    std::uint8_t port_hole = none;    // placeholder: the m= port, or the Contact's host:port
+    std::uint8_t rtcp_hole = none;    // placeholder: the a=rtcp port
+};
+
+struct pinhole_asks {
+    static constexpr unsigned capacity = 16;
+    std::array<pinhole_ask, capacity> list;
+    unsigned n = 0;
+    bool full() const noexcept
+    {
+        return n == capacity;
+    }
+};
+
+// Pinhole ask `a` got public port `port`: its placeholders say so (an m= port and a=rtcp the next one,
+// RFC 3550 §11; a Contact's host:port).
+edit_error grant(edit_list& edits, const pinhole_ask& a, std::uint16_t port) noexcept;
 
 // What the engine saw of the message, for dialogs and pinhole lifetimes.
 struct nat_summary {
@@ -57,8 +73,6 @@ struct nat_summary {
     std::optional<ipv4_address> call_host; // the address after its '@', when that is one (RFC 3261 §20.8)
     std::uint64_t call_key = 0; // the Call-ID as the inside party knows it, hashed: one key per dialog both ways
     bool has_sdp = false;
-    unsigned media_opened = 0;  // m= lines given a public port
-    unsigned media_refused = 0; // m= lines the data plane had no port for (left as they were)
     unsigned addresses = 0;     // addresses and ports rewritten in headers and SDP
     // An SDP the translation's inside party receives: its m= lines at port 0 (bit i: the i-th, i < 32),
     // which reject or disable that stream of the inside party's (RFC 3264 §6, §8.2).
@@ -104,6 +118,8 @@ struct nat_options {
     bool preserve_override = false;
     // rtp disable: no media pinholes (m= ports stay); other pinholes (a Contact's) are still asked for.
     bool rtp = true;
+    // open-contact-pinhole.
+    bool open_contact = true;
     // Mixed into call_key: a call belongs to the signalling session it runs over (the data plane
     // passes the session's identity), so another session's BYE with the same Call-ID is another call.
     std::uint64_t call_salt = 0;
@@ -117,12 +133,12 @@ struct nat_options {
 // status), as translate fills them in its summary, without translating.
 nat_summary identify(const message& m, const translation& t, bool from_inside, const nat_options& o) noexcept;
 
-// The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`.
-// `media` may be null: no pinholes at all. Returns edit_error::ok, or why the
+// The edits that translate `m` (which travels from the inside party when `from_inside`), into `edits`,
+// and the pinholes it asks for into `asks` (null: none asked for). Returns edit_error::ok, or why the
 // edits could not be recorded (the message then goes unchanged, and the caller counts it).
 // `identified`: `summary` already holds what identify() said of `m` for this translation, and it is not
 // worked out again.
-edit_error translate(const message& m, const translation& t, bool from_inside, media_ports* media,
+edit_error translate(const message& m, const translation& t, bool from_inside, pinhole_asks* asks,
                      edit_list& edits, nat_summary& summary, const nat_options& options = {},
                      bool identified = false) noexcept;
 

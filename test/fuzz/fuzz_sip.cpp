@@ -65,25 +65,23 @@ void edit_and_recheck(const message& m)
     }
 }
 
-class any_ports final : public media_ports {
-public:
-    std::optional<std::uint16_t> open(endpoint, std::uint16_t, sipalg::ipv4_address, std::uint16_t, unsigned) noexcept override
-    {
-        return static_cast<std::uint16_t>(next += 2);
-    }
-    std::uint16_t next = 40000;
-};
-
 // sip/nat both ways: whatever it records applies and the result is still consistent.
 void translate_both_ways(const message& m)
 {
     const translation t{{0x0a000102, 5060}, {0xc6336401, 40000}};
-    any_ports ports;
+    std::uint16_t next = 40000;
     for (const bool from_inside : {true, false}) {
         edit_list e;
         nat_summary s;
-        if (translate(m, t, from_inside, &ports, e, s) != edit_error::ok) {
+        pinhole_asks asks;
+        if (translate(m, t, from_inside, &asks, e, s) != edit_error::ok) {
             continue;
+        }
+        // Every pinhole granted, every other refused: both must apply.
+        for (unsigned k = 0; k < asks.n; k += 2) {
+            if (grant(e, asks.list[k], next += 2) != edit_error::ok) {
+                return;
+            }
         }
         std::vector<char> out(m.bytes().size() + edit_list::arena_size + 32);
         const auto r = e.apply(m, out);

@@ -225,3 +225,36 @@ TEST_CASE("bytes outside random edits are identical, on RFC 4475 messages")
     }
     REQUIRE(applied > 1000);
 }
+
+TEST_CASE("a placeholder reads its fallback until filled, keeps its place among later edits, and grows Content-Length when filled")
+{
+    const auto c = check_bytes(invite);
+    REQUIRE(c->status.ok());
+    const message& m = *c->m;
+    sdp s;
+    s.parse(*find_sdp(m));
+    edit_list e;
+    std::uint8_t port = 0xff;
+    REQUIRE(e.placeholder(m, s.media()[0].port_text, s.media()[0].port_text, port) == edit_error::ok);
+    const auto v = parse_via(m.value(*m.find(header_type::via)));
+    REQUIRE(e.replace(m, v->sent_by.text, "203.0.113.5:40000") == edit_error::ok); // an edit before it
+    std::uint8_t contact = 0xff;
+    const auto a = parse_address(m.value_of(header_type::contact));
+    REQUIRE(e.placeholder(m, a->target.host.text, "203.0.113.5:5060", contact) == edit_error::ok);
+    CHECK(e.placeholders() == 2);
+    // Unfilled: the port as written, the Contact as its fallback.
+    const std::string before = apply(e, m);
+    CHECK(before.find("m=audio 4917 RTP/AVP 0") != std::string::npos);
+    CHECK(before.find("Contact: <sip:alice@203.0.113.5:5060>") != std::string::npos);
+    CHECK(before.find("Content-Length: 107\r\n") != std::string::npos);
+    REQUIRE(e.fill(port, "40002") == edit_error::ok);
+    REQUIRE(e.fill(contact, "203.0.113.5:41000") == edit_error::ok);
+    const std::string after = apply(e, m);
+    CHECK(after.find("m=audio 40002 RTP/AVP 0") != std::string::npos);
+    CHECK(after.find("Contact: <sip:alice@203.0.113.5:41000>") != std::string::npos);
+    CHECK(after.find("Via: SIP/2.0/UDP 203.0.113.5:40000;") != std::string::npos);
+    CHECK(after.find("Content-Length: 108\r\n") != std::string::npos);
+    CHECK(e.fill(7, "1") == edit_error::out_of_range); // no such placeholder
+    e.clear();
+    CHECK(e.placeholders() == 0);
+}
