@@ -257,6 +257,122 @@ struct voip_profile_config {
     // pinholes may open to inside ports below 1024 (off: no phone needs one, NAT Slipstreaming did).
     std::uint32_t register_expiry_max = 3600;
     bool open_privileged_pinhole = false;
+    // The ALG's syntax checks (research §2.6): what happens to a message whose start line or header (or SDP
+    // line) is malformed: pass (forwarded), discard (dropped), respond (dropped, and the sender gets 400).
+    std::string unknown_header = "pass";
+    std::string malformed_request_line = "pass";
+    std::string malformed_header_via = "pass";
+    std::string malformed_header_from = "pass";
+    std::string malformed_header_to = "pass";
+    std::string malformed_header_call_id = "pass";
+    std::string malformed_header_cseq = "pass";
+    std::string malformed_header_rack = "pass";
+    std::string malformed_header_rseq = "pass";
+    std::string malformed_header_contact = "pass";
+    std::string malformed_header_record_route = "pass";
+    std::string malformed_header_route = "pass";
+    std::string malformed_header_expires = "pass";
+    std::string malformed_header_content_type = "pass";
+    std::string malformed_header_content_length = "pass";
+    std::string malformed_header_max_forwards = "pass";
+    std::string malformed_header_allow = "pass";
+    std::string malformed_header_p_asserted_identity = "pass";
+    std::string malformed_header_no_require = "pass";
+    std::string malformed_header_no_proxy_require = "pass";
+    std::string malformed_header_sdp_v = "pass";
+    std::string malformed_header_sdp_o = "pass";
+    std::string malformed_header_sdp_s = "pass";
+    std::string malformed_header_sdp_i = "pass";
+    std::string malformed_header_sdp_c = "pass";
+    std::string malformed_header_sdp_b = "pass";
+    std::string malformed_header_sdp_z = "pass";
+    std::string malformed_header_sdp_k = "pass";
+    std::string malformed_header_sdp_a = "pass";
+    std::string malformed_header_sdp_t = "pass";
+    std::string malformed_header_sdp_r = "pass";
+    std::string malformed_header_sdp_m = "pass";
+    std::uint32_t max_line_length = 998; // a longer header line: logged; with block-long-lines, answered 413
+    bool block_long_lines = true;
+    std::uint32_t max_body_length = 0;   // 0: no limit
+    bool block_unknown = true;           // requests of a method not known (RFC 3261 and its extensions)
+    // Method blocking: requests of the method are dropped.
+    bool block_ack = false;
+    bool block_bye = false;
+    bool block_cancel = false;
+    bool block_info = false;
+    bool block_invite = false;
+    bool block_message = false;
+    bool block_notify = false;
+    bool block_options = false;
+    bool block_prack = false;
+    bool block_publish = false;
+    bool block_refer = false;
+    bool block_register = false;
+    bool block_subscribe = false;
+    bool block_update = false;
+    bool block_geo_red_options = false; // OPTIONS dropped (still counted as heartbeats on a FortiGate)
+    // Rate limits: requests of the method per second, per policy (0: none), or per source or destination
+    // address with <method>-rate-track.
+    std::uint32_t register_rate = 0;
+    std::string register_rate_track = "none";
+    std::uint32_t invite_rate = 0;
+    std::string invite_rate_track = "none";
+    std::uint32_t subscribe_rate = 0;
+    std::string subscribe_rate_track = "none";
+    std::uint32_t message_rate = 0;
+    std::string message_rate_track = "none";
+    std::uint32_t notify_rate = 0;
+    std::string notify_rate_track = "none";
+    std::uint32_t refer_rate = 0;
+    std::string refer_rate_track = "none";
+    std::uint32_t update_rate = 0;
+    std::string update_rate_track = "none";
+    std::uint32_t options_rate = 0;
+    std::string options_rate_track = "none";
+    std::uint32_t ack_rate = 0;
+    std::string ack_rate_track = "none";
+    std::uint32_t prack_rate = 0;
+    std::string prack_rate_track = "none";
+    std::uint32_t info_rate = 0;
+    std::string info_rate_track = "none";
+    std::uint32_t publish_rate = 0;
+    std::string publish_rate_track = "none";
+    std::uint32_t bye_rate = 0;
+    std::string bye_rate_track = "none";
+    std::uint32_t cancel_rate = 0;
+    std::string cancel_rate_track = "none";
+    std::uint32_t max_idle_dialogs = 0; // answered calls idle this long kept per policy (0: no limit)
+    std::uint32_t call_keepalive = 0;   // minutes a call without media is still followed (0: until its end)
+    bool open_via_pinhole = false;          // a Via port other than the session's opens for responses
+    bool open_record_route_pinhole = true;  // a Record-Route port of the party opens for requests
+    bool register_contact_trace = false;    // a REGISTER's Contact keeps the original address and port
+    bool rfc2543_branch = false;            // accept Via branches without RFC 3261's magic cookie
+    bool ips_rtp = true;                    // IPS may inspect the media (there is no IPS here: stored)
+    bool log_violations = false;            // logging: stored here, acted on by the logging issue
+    bool log_call_summary = true;
+    // SIP over TLS (stored; ssl-mode full is refused until SIP over TLS exists).
+    std::string ssl_mode = "off";
+    std::string ssl_client_renegotiation = "allow";
+    std::string ssl_algorithm = "high";
+    std::string ssl_pfs = "allow";
+    std::string ssl_min_version = "tls-1.1";
+    std::string ssl_max_version = "tls-1.2";
+    std::string ssl_client_certificate = "";
+    std::string ssl_server_certificate = "";
+    std::string ssl_auth_client = "";
+    std::string ssl_auth_server = "";
+    bool ssl_send_empty_frags = true;
+    // config sccp and config msrp: accepted with status disable (neither protocol is inspected here).
+    bool sccp_status = false;
+    bool sccp_block_mcast = false;
+    bool sccp_verify_header = false;
+    bool sccp_log_call_summary = false;
+    bool sccp_log_violations = false;
+    std::uint32_t sccp_max_calls = 0;
+    bool msrp_status = false;
+    bool msrp_log_violations = false;
+    std::uint32_t msrp_max_msg_size = 0;
+    std::string msrp_max_msg_size_action = "pass";
     source_position where;
 };
 

@@ -102,17 +102,19 @@ using detail::reader;
 
 // The fields of one object (and its blocks, as config sip of a voip profile) by the schema's table;
 // the key of each field written, with its value's position, goes to `present`.
+// A block's fields are named in `present` after it ("sip status", "sccp status").
 void read_block(reader& r, const yaml::node& n, const block_spec& b, std::string_view what, void* object,
-                field_positions& present)
+                field_positions& present, std::string_view block = {})
 {
     r.each_entry(n, what, [&](const std::string& k, const yaml::node& key, const yaml::node& value) {
         if (const field_spec* f = b.find(k)) {
-            present.emplace_back(k, value.where); // each key once: duplicates were refused
+            // Each key once: duplicates were refused.
+            present.emplace_back(block.empty() ? k : fmt::format("{} {}", block, k), value.where);
             f->read(r, value, *f, label(what, f->key), object);
             return;
         }
         if (const block_spec* inner = b.find_block(k)) {
-            read_block(r, value, *inner, fmt::format("{} {}", what, k), object, present);
+            read_block(r, value, *inner, fmt::format("{} {}", what, k), object, present, k);
             return;
         }
         r.error(key, fmt::format("unknown key '{}' in {}", k, what));

@@ -678,6 +678,14 @@ constexpr std::string_view service_protocols[] = {"TCP/UDP/SCTP", "ICMP", "IP"};
 constexpr std::string_view vip_protocols[] = {"tcp", "udp", "sctp", "icmp"};
 constexpr std::string_view vip_types[] = {"static-nat"};
 constexpr std::string_view feature_sets[] = {"voipd", "ips", "flow", "proxy"};
+constexpr std::string_view sip_actions[] = {"pass", "discard", "respond"};
+constexpr std::string_view rate_tracks[] = {"none", "src-ip", "dest-ip"};
+constexpr std::string_view ssl_modes[] = {"off", "full"};
+constexpr std::string_view ssl_renegotiations[] = {"allow", "deny", "secure"};
+constexpr std::string_view ssl_algorithms[] = {"high", "medium", "low"};
+constexpr std::string_view ssl_pfs_words[] = {"require", "deny", "allow"};
+constexpr std::string_view ssl_versions[] = {"ssl-3.0", "tls-1.0", "tls-1.1", "tls-1.2", "tls-1.3"};
+constexpr std::string_view msrp_actions[] = {"pass", "block", "reset", "monitor"};
 
 // clang-format off
 const field_spec settings_fields[] = {
@@ -902,6 +910,121 @@ const field_spec voip_sip_fields[] = {
     flag<&voip_profile_config::open_privileged_pinhole>({.key = "open-privileged-pinhole",
         .help = "let pinholes open to inside ports below 1024 (sipalg's own; off stops NAT Slipstreaming's shapes)",
         .example = "enable"}),
+    text<&voip_profile_config::unknown_header>({.key = "unknown-header", .help = "a header line of no known name: pass, discard or respond (400)", .example = "discard", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_request_line>({.key = "malformed-request-line", .help = "malformed the request line: pass, discard or respond (400)", .example = "discard", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_via>({.key = "malformed-header-via", .help = "malformed Via: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_from>({.key = "malformed-header-from", .help = "malformed From: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_to>({.key = "malformed-header-to", .help = "malformed To: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_call_id>({.key = "malformed-header-call-id", .help = "malformed Call-ID: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_cseq>({.key = "malformed-header-cseq", .help = "malformed CSeq: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_rack>({.key = "malformed-header-rack", .help = "malformed RAck (RFC 3262): pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_rseq>({.key = "malformed-header-rseq", .help = "malformed RSeq (RFC 3262): pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_contact>({.key = "malformed-header-contact", .help = "malformed Contact: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_record_route>({.key = "malformed-header-record-route", .help = "malformed Record-Route: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_route>({.key = "malformed-header-route", .help = "malformed Route: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_expires>({.key = "malformed-header-expires", .help = "malformed Expires: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_content_type>({.key = "malformed-header-content-type", .help = "malformed Content-Type: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_content_length>({.key = "malformed-header-content-length", .help = "malformed Content-Length: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_max_forwards>({.key = "malformed-header-max-forwards", .help = "malformed Max-Forwards: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_allow>({.key = "malformed-header-allow", .help = "malformed Allow: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_p_asserted_identity>({.key = "malformed-header-p-asserted-identity", .help = "malformed P-Asserted-Identity (RFC 3325): pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_no_require>({.key = "malformed-header-no-require", .help = "malformed a request without Require: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_no_proxy_require>({.key = "malformed-header-no-proxy-require", .help = "malformed a request without Proxy-Require: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_v>({.key = "malformed-header-sdp-v", .help = "malformed the SDP v= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_o>({.key = "malformed-header-sdp-o", .help = "malformed the SDP o= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_s>({.key = "malformed-header-sdp-s", .help = "malformed the SDP s= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_i>({.key = "malformed-header-sdp-i", .help = "malformed the SDP i= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_c>({.key = "malformed-header-sdp-c", .help = "malformed the SDP c= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_b>({.key = "malformed-header-sdp-b", .help = "malformed the SDP b= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_z>({.key = "malformed-header-sdp-z", .help = "malformed the SDP z= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_k>({.key = "malformed-header-sdp-k", .help = "malformed the SDP k= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_a>({.key = "malformed-header-sdp-a", .help = "malformed the SDP a= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_t>({.key = "malformed-header-sdp-t", .help = "malformed the SDP t= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_r>({.key = "malformed-header-sdp-r", .help = "malformed the SDP r= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    text<&voip_profile_config::malformed_header_sdp_m>({.key = "malformed-header-sdp-m", .help = "malformed the SDP m= line: pass, discard or respond (400)", .example = "respond", .choices = sip_actions}),
+    number<&voip_profile_config::max_line_length>({.key = "max-line-length", .help = "the longest header line, bytes", .example = "512", .min = 78, .max = 4096}),
+    flag<&voip_profile_config::block_long_lines>({.key = "block-long-lines", .help = "answer a request with a longer line 413 and drop it", .example = "disable"}),
+    number<&voip_profile_config::max_body_length>({.key = "max-body-length", .help = "the longest body, bytes (0: no limit); a longer request is answered 413", .example = "4096", .min = 0, .max = 4294967295u}),
+    flag<&voip_profile_config::block_unknown>({.key = "block-unknown", .help = "drop requests of a method not known", .example = "disable"}),
+    flag<&voip_profile_config::block_ack>({.key = "block-ack", .help = "drop ACK requests", .example = "enable"}),
+    flag<&voip_profile_config::block_bye>({.key = "block-bye", .help = "drop BYE requests", .example = "enable"}),
+    flag<&voip_profile_config::block_cancel>({.key = "block-cancel", .help = "drop CANCEL requests", .example = "enable"}),
+    flag<&voip_profile_config::block_info>({.key = "block-info", .help = "drop INFO requests", .example = "enable"}),
+    flag<&voip_profile_config::block_invite>({.key = "block-invite", .help = "drop INVITE requests", .example = "enable"}),
+    flag<&voip_profile_config::block_message>({.key = "block-message", .help = "drop MESSAGE requests", .example = "enable"}),
+    flag<&voip_profile_config::block_notify>({.key = "block-notify", .help = "drop NOTIFY requests", .example = "enable"}),
+    flag<&voip_profile_config::block_options>({.key = "block-options", .help = "drop OPTIONS requests", .example = "enable"}),
+    flag<&voip_profile_config::block_prack>({.key = "block-prack", .help = "drop PRACK requests", .example = "enable"}),
+    flag<&voip_profile_config::block_publish>({.key = "block-publish", .help = "drop PUBLISH requests", .example = "enable"}),
+    flag<&voip_profile_config::block_refer>({.key = "block-refer", .help = "drop REFER requests", .example = "enable"}),
+    flag<&voip_profile_config::block_register>({.key = "block-register", .help = "drop REGISTER requests", .example = "enable"}),
+    flag<&voip_profile_config::block_subscribe>({.key = "block-subscribe", .help = "drop SUBSCRIBE requests", .example = "enable"}),
+    flag<&voip_profile_config::block_update>({.key = "block-update", .help = "drop UPDATE requests", .example = "enable"}),
+    flag<&voip_profile_config::block_geo_red_options>({.key = "block-geo-red-options", .help = "drop OPTIONS requests (FortiOS still reads them as redundancy heartbeats)", .example = "enable"}),
+    number<&voip_profile_config::register_rate>({.key = "register-rate", .help = "REGISTER requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::register_rate_track>({.key = "register-rate-track", .help = "register-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::invite_rate>({.key = "invite-rate", .help = "INVITE requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::invite_rate_track>({.key = "invite-rate-track", .help = "invite-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::subscribe_rate>({.key = "subscribe-rate", .help = "SUBSCRIBE requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::subscribe_rate_track>({.key = "subscribe-rate-track", .help = "subscribe-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::message_rate>({.key = "message-rate", .help = "MESSAGE requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::message_rate_track>({.key = "message-rate-track", .help = "message-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::notify_rate>({.key = "notify-rate", .help = "NOTIFY requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::notify_rate_track>({.key = "notify-rate-track", .help = "notify-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::refer_rate>({.key = "refer-rate", .help = "REFER requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::refer_rate_track>({.key = "refer-rate-track", .help = "refer-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::update_rate>({.key = "update-rate", .help = "UPDATE requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::update_rate_track>({.key = "update-rate-track", .help = "update-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::options_rate>({.key = "options-rate", .help = "OPTIONS requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::options_rate_track>({.key = "options-rate-track", .help = "options-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::ack_rate>({.key = "ack-rate", .help = "ACK requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::ack_rate_track>({.key = "ack-rate-track", .help = "ack-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::prack_rate>({.key = "prack-rate", .help = "PRACK requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::prack_rate_track>({.key = "prack-rate-track", .help = "prack-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::info_rate>({.key = "info-rate", .help = "INFO requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::info_rate_track>({.key = "info-rate-track", .help = "info-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::publish_rate>({.key = "publish-rate", .help = "PUBLISH requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::publish_rate_track>({.key = "publish-rate-track", .help = "publish-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::bye_rate>({.key = "bye-rate", .help = "BYE requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::bye_rate_track>({.key = "bye-rate-track", .help = "bye-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::cancel_rate>({.key = "cancel-rate", .help = "CANCEL requests per second, per policy or per tracked address (0: no limit)", .example = "100", .min = 0, .max = 4294967295u}),
+    text<&voip_profile_config::cancel_rate_track>({.key = "cancel-rate-track", .help = "cancel-rate per policy (none), per source or per destination address", .example = "src-ip", .choices = rate_tracks}),
+    number<&voip_profile_config::max_idle_dialogs>({.key = "max-idle-dialogs", .help = "answered calls with no message for a while kept per policy (0: no limit)", .example = "50", .min = 0, .max = 4294967295u}),
+    number<&voip_profile_config::call_keepalive>({.key = "call-keepalive", .help = "minutes a call without media is still followed (0: until it ends)", .example = "30", .min = 0, .max = 10080}),
+    flag<&voip_profile_config::open_via_pinhole>({.key = "open-via-pinhole", .help = "a Via port of the party other than the session's opens for its responses", .example = "enable"}),
+    flag<&voip_profile_config::open_record_route_pinhole>({.key = "open-record-route-pinhole", .help = "a Record-Route port of the party other than the session's opens for requests", .example = "disable"}),
+    flag<&voip_profile_config::register_contact_trace>({.key = "register-contact-trace", .help = "a REGISTER's Contact keeps the original address and port as a parameter", .example = "enable"}),
+    flag<&voip_profile_config::rfc2543_branch>({.key = "rfc2543-branch", .help = "accept requests whose Via branch lacks RFC 3261's z9hG4bK", .example = "enable"}),
+    flag<&voip_profile_config::ips_rtp>({.key = "ips-rtp", .help = "let IPS inspect the media (stored: there is no IPS engine here)", .example = "disable"}),
+    flag<&voip_profile_config::log_violations>({.key = "log-violations", .help = "log what the checks, blocks and limits refuse", .example = "enable"}),
+    flag<&voip_profile_config::log_call_summary>({.key = "log-call-summary", .help = "log each call's summary", .example = "disable"}),
+    text<&voip_profile_config::ssl_mode>({.key = "ssl-mode", .help = "SIP over TLS: off (full is refused until SIP over TLS exists)", .choices = ssl_modes}),
+    flag<&voip_profile_config::ssl_send_empty_frags>({.key = "ssl-send-empty-frags", .help = "TLS: empty fragments before CBC records (stored)", .example = "disable"}),
+    text<&voip_profile_config::ssl_client_renegotiation>({.key = "ssl-client-renegotiation", .help = "TLS: client renegotiation (stored)", .example = "deny", .choices = ssl_renegotiations}),
+    text<&voip_profile_config::ssl_algorithm>({.key = "ssl-algorithm", .help = "TLS: cipher strength (stored)", .example = "medium", .choices = ssl_algorithms}),
+    text<&voip_profile_config::ssl_pfs>({.key = "ssl-pfs", .help = "TLS: perfect forward secrecy (stored)", .example = "require", .choices = ssl_pfs_words}),
+    text<&voip_profile_config::ssl_min_version>({.key = "ssl-min-version", .help = "TLS: lowest version (stored)", .example = "tls-1.2", .choices = ssl_versions}),
+    text<&voip_profile_config::ssl_max_version>({.key = "ssl-max-version", .help = "TLS: highest version (stored)", .example = "tls-1.3", .choices = ssl_versions}),
+    text<&voip_profile_config::ssl_client_certificate>({.key = "ssl-client-certificate", .help = "TLS: the certificate offered to servers (stored)", .example = "sip-cert", .max = 35}),
+    text<&voip_profile_config::ssl_server_certificate>({.key = "ssl-server-certificate", .help = "TLS: the certificate offered to clients (stored)", .example = "sip-cert", .max = 35}),
+    text<&voip_profile_config::ssl_auth_client>({.key = "ssl-auth-client", .help = "TLS: the peer or peer group clients are checked against (stored)", .example = "sip-cert", .max = 35}),
+    text<&voip_profile_config::ssl_auth_server>({.key = "ssl-auth-server", .help = "TLS: the peer or peer group servers are checked against (stored)", .example = "sip-cert", .max = 35}),
+};
+
+const field_spec voip_sccp_fields[] = {
+    flag<&voip_profile_config::sccp_status>({.key = "status", .help = "SCCP inspection (not supported here: disable only)"}),
+    flag<&voip_profile_config::sccp_block_mcast>({.key = "block-mcast", .help = "SCCP: block multicast media (stored)", .example = "enable"}),
+    flag<&voip_profile_config::sccp_verify_header>({.key = "verify-header", .help = "SCCP: verify headers (stored)", .example = "enable"}),
+    flag<&voip_profile_config::sccp_log_call_summary>({.key = "log-call-summary", .help = "SCCP: call summary logs (stored)", .example = "enable"}),
+    flag<&voip_profile_config::sccp_log_violations>({.key = "log-violations", .help = "SCCP: violation logs (stored)", .example = "enable"}),
+    number<&voip_profile_config::sccp_max_calls>({.key = "max-calls", .help = "SCCP: calls per minute per client (stored)", .example = "10", .min = 0, .max = 65535}),
+};
+
+const field_spec voip_msrp_fields[] = {
+    flag<&voip_profile_config::msrp_status>({.key = "status", .help = "MSRP inspection (not supported here: disable only)"}),
+    flag<&voip_profile_config::msrp_log_violations>({.key = "log-violations", .help = "MSRP: violation logs (stored)", .example = "enable"}),
+    number<&voip_profile_config::msrp_max_msg_size>({.key = "max-msg-size", .help = "MSRP: the largest message (stored)", .example = "2048", .min = 0, .max = 65535}),
+    text<&voip_profile_config::msrp_max_msg_size_action>({.key = "max-msg-size-action", .help = "MSRP: what a larger message gets (stored)", .example = "block", .choices = msrp_actions}),
 };
 
 const field_spec voip_fields[] = {
@@ -925,7 +1048,9 @@ const block_spec vip_block{vip_fields, {}};
 const block_spec policy_block{policy_fields, {}};
 const block_spec session_helper_block{session_helper_fields, {}};
 const block_spec voip_sip_block{voip_sip_fields, {}};
-const sub_block voip_blocks[] = {{"sip", &voip_sip_block}};
+const block_spec voip_sccp_block{voip_sccp_fields, {}};
+const block_spec voip_msrp_block{voip_msrp_fields, {}};
+const sub_block voip_blocks[] = {{"sip", &voip_sip_block}, {"sccp", &voip_sccp_block}, {"msrp", &voip_msrp_block}};
 const block_spec voip_block{voip_fields, voip_blocks};
 
 // ---- each section's finish: what ties an entry's fields together ------------------------------------
@@ -985,10 +1110,23 @@ void finish_vip(reader& r, const yaml::node& key, const label& what, void* o, co
     }
 }
 
-void finish_voip_profile(reader&, const yaml::node&, const label&, void* o, const field_positions&)
+void finish_voip_profile(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
 {
-    // FortiOS's older names of the two feature sets.
     auto& p = *static_cast<voip_profile_config*>(o);
+    // What FortiOS has and this appliance does not do: refused, so that no profile seems to do it.
+    if (p.ssl_mode == "full") {
+        r.error_at(where_of(present, "sip ssl-mode", key.where),
+                   fmt::format("{}: sip ssl-mode full is not supported (there is no SIP over TLS here yet); use off", what));
+    }
+    if (p.sccp_status) {
+        r.error_at(where_of(present, "sccp status", key.where),
+                   fmt::format("{}: sccp status enable is not supported (SCCP is not inspected here); use disable", what));
+    }
+    if (p.msrp_status) {
+        r.error_at(where_of(present, "msrp status", key.where),
+                   fmt::format("{}: msrp status enable is not supported (MSRP is not inspected here); use disable", what));
+    }
+    // FortiOS's older names of the two feature sets.
     if (p.feature_set == "flow") {
         p.feature_set = "ips";
     } else if (p.feature_set == "proxy") {

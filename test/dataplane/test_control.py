@@ -315,9 +315,9 @@ def test_fortios_cli_through_the_socket(daemon):
     assert shown['applied'] is False
     assert 'set name "VoIP-Proxy"' in shown['output'] and 'set voip-profile "sip-alg-profile"' in shown['output']
     # get: every field, defaults too; a field the schema does not have is refused at its line.
-    got = control_request(daemon.sock, "cli\nget voip profile sip-alg-profile | grep 'rtp \\|max-dialogs'\n")
-    assert got['ok'] is True and got['output'].split('\n')[:2] == [
-        '    rtp                            : enable', '    max-dialogs                    : 0'], got
+    got = control_request(daemon.sock, "cli\nget voip profile sip-alg-profile | grep ' rtp \\| max-dialogs '\n")
+    assert got['ok'] is True and [line.split() for line in got['output'].split('\n')[:2]] == [
+        ['rtp', ':', 'enable'], ['max-dialogs', ':', '0']], got
     refused = control_request(daemon.sock, 'cli\nconfig firewall policy\n edit 1\n  unset colour\n next\nend\n')
     assert refused['ok'] is False and refused['errors'][0]['line'] == 3 and 'colour' in refused['errors'][0]['message']
     # The whole configuration as CLI, applied back: nothing changes.
