@@ -1,6 +1,9 @@
 // See firewall_plan.hpp.
 #include "control/firewall_plan.hpp"
 
+#include "sip/checks.hpp"
+#include "sip/message.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +13,102 @@
 namespace sipalg::control {
 
 namespace {
+
+nat::sip_action action_of(const std::string& word)
+{
+    return word == "discard" ? nat::sip_action::discard : word == "respond" ? nat::sip_action::respond : nat::sip_action::pass;
+}
+
+nat::rate_track track_of(const std::string& word)
+{
+    return word == "src-ip" ? nat::rate_track::src_ip : word == "dest-ip" ? nat::rate_track::dest_ip : nat::rate_track::none;
+}
+
+// A VoIP profile's config sip as the data path reads it (nat/firewall.hpp, sip/engine.hpp).
+nat::sip_profile_limits sip_limits_of(const voip_profile_config& v)
+{
+    nat::sip_profile_limits l;
+    l.max_dialogs = v.max_dialogs;
+    l.invite_expiry_s = v.provisional_invite_expiry_time;
+    l.register_expiry_max_s = v.register_expiry_max;
+    l.privileged_ports = v.open_privileged_pinhole;
+    static_assert(sip::check_count <= std::tuple_size_v<decltype(l.check_actions)>);
+    const auto set = [&](sip::check c, nat::sip_action a) { l.check_actions[static_cast<std::size_t>(c)] = a; };
+    set(sip::check::unknown_header, action_of(v.unknown_header));
+    set(sip::check::malformed_request_line, action_of(v.malformed_request_line));
+    set(sip::check::malformed_header_via, action_of(v.malformed_header_via));
+    set(sip::check::malformed_header_from, action_of(v.malformed_header_from));
+    set(sip::check::malformed_header_to, action_of(v.malformed_header_to));
+    set(sip::check::malformed_header_call_id, action_of(v.malformed_header_call_id));
+    set(sip::check::malformed_header_cseq, action_of(v.malformed_header_cseq));
+    set(sip::check::malformed_header_rack, action_of(v.malformed_header_rack));
+    set(sip::check::malformed_header_rseq, action_of(v.malformed_header_rseq));
+    set(sip::check::malformed_header_contact, action_of(v.malformed_header_contact));
+    set(sip::check::malformed_header_record_route, action_of(v.malformed_header_record_route));
+    set(sip::check::malformed_header_route, action_of(v.malformed_header_route));
+    set(sip::check::malformed_header_expires, action_of(v.malformed_header_expires));
+    set(sip::check::malformed_header_content_type, action_of(v.malformed_header_content_type));
+    set(sip::check::malformed_header_content_length, action_of(v.malformed_header_content_length));
+    set(sip::check::malformed_header_max_forwards, action_of(v.malformed_header_max_forwards));
+    set(sip::check::malformed_header_allow, action_of(v.malformed_header_allow));
+    set(sip::check::malformed_header_p_asserted_identity, action_of(v.malformed_header_p_asserted_identity));
+    set(sip::check::malformed_header_no_require, action_of(v.malformed_header_no_require));
+    set(sip::check::malformed_header_no_proxy_require, action_of(v.malformed_header_no_proxy_require));
+    set(sip::check::malformed_header_sdp_v, action_of(v.malformed_header_sdp_v));
+    set(sip::check::malformed_header_sdp_o, action_of(v.malformed_header_sdp_o));
+    set(sip::check::malformed_header_sdp_s, action_of(v.malformed_header_sdp_s));
+    set(sip::check::malformed_header_sdp_i, action_of(v.malformed_header_sdp_i));
+    set(sip::check::malformed_header_sdp_c, action_of(v.malformed_header_sdp_c));
+    set(sip::check::malformed_header_sdp_b, action_of(v.malformed_header_sdp_b));
+    set(sip::check::malformed_header_sdp_z, action_of(v.malformed_header_sdp_z));
+    set(sip::check::malformed_header_sdp_k, action_of(v.malformed_header_sdp_k));
+    set(sip::check::malformed_header_sdp_a, action_of(v.malformed_header_sdp_a));
+    set(sip::check::malformed_header_sdp_t, action_of(v.malformed_header_sdp_t));
+    set(sip::check::malformed_header_sdp_r, action_of(v.malformed_header_sdp_r));
+    set(sip::check::malformed_header_sdp_m, action_of(v.malformed_header_sdp_m));
+    // A line over max-line-length is answered 413 with block-long-lines (FortiOS), else passed; a body
+    // over max-body-length is answered 413 too (RFC 3261 §21.4.11: FortiOS names no code); a method not
+    // known is dropped with block-unknown.
+    l.max_line_length = v.max_line_length;
+    set(sip::check::max_line_length, v.block_long_lines ? nat::sip_action::respond : nat::sip_action::pass);
+    l.max_body_length = v.max_body_length;
+    set(sip::check::max_body_length, v.max_body_length != 0 ? nat::sip_action::respond : nat::sip_action::pass);
+    set(sip::check::unknown_method, v.block_unknown ? nat::sip_action::discard : nat::sip_action::pass);
+    const auto bit = [](sip::method m) { return 1u << static_cast<unsigned>(m); };
+    const std::pair<bool, sip::method> blocks[] = {
+        {v.block_ack, sip::method::ack},         {v.block_bye, sip::method::bye},
+        {v.block_cancel, sip::method::cancel},   {v.block_info, sip::method::info},
+        {v.block_invite, sip::method::invite},   {v.block_message, sip::method::message},
+        {v.block_notify, sip::method::notify},   {v.block_options, sip::method::options},
+        {v.block_geo_red_options, sip::method::options}, {v.block_prack, sip::method::prack},
+        {v.block_publish, sip::method::publish}, {v.block_refer, sip::method::refer},
+        {v.block_register, sip::method::register_}, {v.block_subscribe, sip::method::subscribe},
+        {v.block_update, sip::method::update}};
+    for (const auto& [on, m] : blocks) {
+        l.blocked_methods |= on ? bit(m) : 0u;
+    }
+    const std::tuple<std::uint32_t, const std::string&, sip::method> rates[] = {
+        {v.register_rate, v.register_rate_track, sip::method::register_},
+        {v.invite_rate, v.invite_rate_track, sip::method::invite},
+        {v.subscribe_rate, v.subscribe_rate_track, sip::method::subscribe},
+        {v.message_rate, v.message_rate_track, sip::method::message},
+        {v.notify_rate, v.notify_rate_track, sip::method::notify},
+        {v.refer_rate, v.refer_rate_track, sip::method::refer},
+        {v.update_rate, v.update_rate_track, sip::method::update},
+        {v.options_rate, v.options_rate_track, sip::method::options},
+        {v.ack_rate, v.ack_rate_track, sip::method::ack},
+        {v.prack_rate, v.prack_rate_track, sip::method::prack},
+        {v.info_rate, v.info_rate_track, sip::method::info},
+        {v.publish_rate, v.publish_rate_track, sip::method::publish},
+        {v.bye_rate, v.bye_rate_track, sip::method::bye},
+        {v.cancel_rate, v.cancel_rate_track, sip::method::cancel}};
+    for (const auto& [rate, track, m] : rates) {
+        l.rates[static_cast<std::size_t>(m)] = {rate, track_of(track)};
+        l.rates_set |= rate != 0;
+    }
+    return l;
+}
+
 
 class compiler {
 public:
@@ -233,7 +332,7 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                   cfg.settings.sip_tcp_port.size() > 1 ? cfg.settings.sip_tcp_port[1] : std::uint16_t{0}};
     for (const auto& v : cfg.voip_profiles) {
         fw.media_port_ranges.push_back(v.nat_port_range.value_or(std::pair<std::uint16_t, std::uint16_t>{0, 0}));
-        fw.sip_limits.push_back({v.max_dialogs, v.provisional_invite_expiry_time, v.register_expiry_max, v.open_privileged_pinhole});
+        fw.sip_limits.push_back(sip_limits_of(v));
     }
     fw.sip_global = {cfg.settings.sip_pinholes_per_address, cfg.settings.sip_nat_port_reserve};
     fw.sip.helpers.clear();

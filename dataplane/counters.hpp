@@ -65,6 +65,9 @@ namespace sipalg::dp {
     X(sip_invites_expired, "calls whose INVITE was not answered within provisional-invite-expiry-time: ended, pinholes closed") \
     X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs (UDP: the INVITE dropped; TCP: no pinholes, not followed)") \
     X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
+    X(sip_malformed, "SIP messages an ALG syntax check found fault with (whatever its action: pass counts too)") \
+    X(sip_responses_sent, "SIP error responses the ALG sent to a request's sender (an action of respond: 400, 413)") \
+    X(sip_tcp_not_taken_out, "SIP/TCP messages the ALG would have dropped (a check, a block, a rate, max-dialogs): a byte stream keeps them, so they pass translated but open and change nothing") \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
     X(pinholes_privileged_refused, "pinholes refused to an inside port below 1024 (open-privileged-pinhole disable)") \
@@ -113,7 +116,11 @@ namespace sipalg::dp {
     X(drop_session_table_full, "new flow refused because the worker's session table is full")      \
     X(drop_nat_ports_exhausted, "new flow refused because no NAT port was free for it")            \
     X(drop_icmp_error_no_session, "ICMP error about a packet of no known session")                 \
-    X(drop_sip_dialogs_over_limit, "INVITE over UDP of a new call beyond its policy's max-dialogs")
+    X(drop_sip_dialogs_over_limit, "INVITE over UDP of a new call beyond its policy's max-dialogs") \
+    X(drop_sip_malformed, "SIP message a syntax check found fault with, its action discard or respond (malformed-*, unknown-header, max-line-length, max-body-length)") \
+    X(drop_sip_method_blocked, "SIP request of a method the profile blocks (block-<method>)") \
+    X(drop_sip_unknown_method, "SIP request of a method not known (block-unknown)") \
+    X(drop_sip_rate, "SIP request over its method's rate (<method>-rate)")
 
 // Each consumer X comes with X_DROP, which receives the IPv4 check reasons of nat/ipv4.hpp and names
 // them drop_<reason>, and X_TCP_END, which receives the reasons a SIP/TCP stream stops being parsed

@@ -395,6 +395,26 @@ void view_of(const nat::session& s, unsigned dir, const nat::sip_profile_limits*
     v.invite_expiry_s = l.invite_expiry_s;
     v.register_expiry_max_s = l.register_expiry_max_s;
     v.max_dialogs = s.engine == nat::sip_engine::alg ? l.max_dialogs : 0;
+    v.alg = s.engine == nat::sip_engine::alg ? limits : nullptr;
+}
+
+// The counter of each reason the engine takes a message out.
+counter drop_counter(sip::drop_reason why) noexcept
+{
+    switch (why) {
+    case sip::drop_reason::max_dialogs:
+        return counter::drop_sip_dialogs_over_limit;
+    case sip::drop_reason::malformed:
+        return counter::drop_sip_malformed;
+    case sip::drop_reason::method_blocked:
+        return counter::drop_sip_method_blocked;
+    case sip::drop_reason::unknown_method:
+        return counter::drop_sip_unknown_method;
+    case sip::drop_reason::rate:
+    case sip::drop_reason::none:
+        break;
+    }
+    return counter::drop_sip_rate;
 }
 
 } // namespace
@@ -436,6 +456,25 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     d.reset();
     sip::begin(msg, view, d);
     const sip::nat_summary& id = d.id;
+    if (view.alg != nullptr) {
+        sip::screen(msg, view, d);
+        if (d.found != 0) {
+            counters_.add(counter::sip_malformed);
+        }
+        if (d.action == sip::verdict::forward && view.alg->rates_set && over_rate(d, s, dir)) {
+            sip::limit(d);
+        }
+        if (d.action != sip::verdict::forward) {
+            if (view.tcp) {
+                counters_.add(counter::sip_tcp_not_taken_out);
+                sip::keep_in_stream(d);
+            } else {
+                sip_dropped_ = drop_counter(d.why);
+                sip_respond_ = d.action == sip::verdict::respond ? d.status : 0;
+                return std::nullopt;
+            }
+        }
+    }
     // What this message will look up is asked for now and read after its translation, a thousand
     // cycles later, from the cache: its transaction (a request's, to record; a response's request, to
     // match), and where the indexes keep its call and its call's pinholes (those entries themselves
@@ -476,7 +515,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         counters_.add(counter::sip_dialogs_over_limit);
     }
     if (d.action == sip::verdict::drop) {
-        sip_refused_ = true;
+        sip_dropped_ = drop_counter(d.why);
         return std::nullopt;
     }
     return commit(d, payload, s, index, dir);
@@ -716,9 +755,14 @@ bool worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         return false;
     }
     const auto length = sip_translate({payload, payload_len}, s, index, dir);
-    if (sip_refused_) {
-        sip_refused_ = false;
-        drop(p.m, counter::drop_sip_dialogs_over_limit);
+    if (sip_dropped_) {
+        const counter why = *sip_dropped_;
+        sip_dropped_.reset();
+        if (sip_respond_ != 0) {
+            sip_respond(p, sip_respond_, r);
+            sip_respond_ = 0;
+        }
+        drop(p.m, why);
         return true;
     }
     if (!length || !replace_payload(p, payload_offset, *length)) {
@@ -742,6 +786,68 @@ bool worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
     p.l4_len = l4_in_first_segment(p.m, p.l4, l4_total);
     counters_.add(counter::sip_rewritten);
     return false;
+}
+
+// A request the ALG answers instead of forwarding (respond): the response (sip::write_response) goes back
+// to its sender over the way the request came, from where the request was going (its addresses and
+// ports swapped as they arrived, before any NAT: the sender sees it come from whom it addressed).
+void worker::sip_respond(pending& p, unsigned status, forward_run& r) noexcept
+{
+    const std::size_t n = sip::write_response(sip_->message, status, {sip_->out.data(), sip_->out.size()});
+    if (n == 0) {
+        return; // a request the ALG cannot answer (a header it must copy is missing): only dropped
+    }
+    constexpr unsigned l3_off = sizeof(ether_header);
+    std::array<std::uint8_t, sizeof(ether_header) + sizeof(ipv4_header) + sizeof(udp_header)> hdr{};
+    reinterpret_cast<ether_header*>(hdr.data())->type = be16::from_host(ethertype::ipv4); // the route writes the addresses
+    auto* ip = reinterpret_cast<ipv4_header*>(hdr.data() + l3_off);
+    ip->version_ihl = 0x45;
+    ip->ttl = 64;
+    ip->protocol = ip_proto::udp;
+    ip->src = p.ip->dst;
+    ip->dst = p.ip->src;
+    ip->total_length = be16::from_host(static_cast<std::uint16_t>(sizeof(ipv4_header) + sizeof(udp_header) + n));
+    set_ipv4_checksum(*ip);
+    auto* udp = reinterpret_cast<udp_header*>(hdr.data() + l3_off + sizeof(ipv4_header));
+    const auto* in = reinterpret_cast<const udp_header*>(p.l4);
+    udp->src_port = in->dst_port;
+    udp->dst_port = in->src_port;
+    udp->length = be16::from_host(static_cast<std::uint16_t>(sizeof(udp_header) + n));
+    std::uint64_t sum = pseudo_header_sum(ip->src, ip->dst, ip_proto::udp, static_cast<std::uint16_t>(sizeof(udp_header) + n));
+    sum = csum_partial(udp, sizeof(udp_header), sum);
+    sum = csum_partial(sip_->out.data(), n, sum);
+    const auto c = static_cast<std::uint16_t>(~csum_fold(sum));
+    udp->checksum = be16{c == 0 ? std::uint16_t{0xffff} : c};
+    rte_mbuf* m = new_chain(pool_, hdr.data(), hdr.size(), static_cast<std::uint32_t>(n),
+                            [&](std::uint32_t done, std::uint32_t k, char* to) { std::memcpy(to, sip_->out.data() + done, k); });
+    if (m == nullptr) {
+        counters_.add(counter::drop_no_mbuf);
+        return;
+    }
+    m->port = p.m->port;
+    m->l2_len = l3_off;
+    m->l3_len = sizeof(ipv4_header);
+    auto* mip = rte_pktmbuf_mtod_offset(m, ipv4_header*, l3_off);
+    auto* l4 = reinterpret_cast<std::uint8_t*>(mip) + sizeof(ipv4_header);
+    counters_.add(counter::sip_responses_sent);
+    route_slow(m, mip, true, r, nullptr, l4, l4_in_first_segment(m, l4, static_cast<unsigned>(sizeof(udp_header) + n)));
+}
+
+// Whether a request is over its method's rate (the ALG's <method>-rate): this worker's share of it,
+// per policy or per tracked address (nat/rate_meter.hpp).
+bool worker::over_rate(const sip::decision& d, const nat::session& s, unsigned dir) noexcept
+{
+    const nat::sip_rate& rate = sip_->view.alg->rates[static_cast<std::size_t>(d.id.method)];
+    if (!d.id.request || rate.per_second == 0) {
+        return false;
+    }
+    // The addresses as the request travels: its sender and where it goes, seen from the outside.
+    const flow_key k = dir == 0 ? s.key : s.reply_key();
+    const std::uint32_t address = rate.track == nat::rate_track::src_ip    ? k.src.to_host()
+                                  : rate.track == nat::rate_track::dest_ip ? k.dst.to_host()
+                                                                           : 0;
+    const std::uint32_t share = std::max<std::uint32_t>(1, rate.per_second / workers_);
+    return !meters_->take(s.policy_id, static_cast<std::uint8_t>(d.id.method), address, share, table_now_);
 }
 
 namespace {

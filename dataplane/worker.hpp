@@ -9,6 +9,7 @@
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
 #include "nat/call_table.hpp"
+#include "nat/rate_meter.hpp"
 #include "nat/transaction_table.hpp"
 #include "nat/pinhole_table.hpp"
 #include "nat/port_ledger.hpp"
@@ -216,6 +217,8 @@ private:
     std::optional<std::uint32_t> sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
                                                unsigned dir) noexcept;
     bool replace_payload(pending& p, std::uint32_t offset, std::uint32_t length) noexcept;
+    void sip_respond(pending& p, unsigned status, forward_run& r) noexcept;
+    bool over_rate(const sip::decision& d, const nat::session& s, unsigned dir) noexcept;
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
@@ -309,12 +312,16 @@ private:
     std::unique_ptr<nat::session_table> sessions_;
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
+    std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates (nat/rate_meter.hpp)
     std::unique_ptr<nat::transaction_table> transactions_;
     std::unique_ptr<nat::port_ledger> ports_;
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // the next media port pair to try, counted in pairs from the window's start
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old
-    bool sip_refused_ = false;       // sip_translate refused the datagram (max-dialogs): drop it
+    // sip_translate took the datagram out (the engine's verdict drop or respond): the counter of why, and
+    // the status to answer with (0: none).
+    std::optional<counter> sip_dropped_;
+    unsigned sip_respond_ = 0;
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state

@@ -6,6 +6,7 @@
 #include "nat/ipv4.hpp"
 #include "nat/voip.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -116,11 +117,30 @@ struct schedule_rule {
 
 // What a VoIP profile bounds (config voip profile / config sip), by profile index; the session helper,
 // which has no profile, works with these defaults.
+// What the SIP ALG does with a message a check finds fault with (FortiOS pass | discard | respond).
+enum class sip_action : std::uint8_t { pass, discard, respond };
+// Whom a rate limit counts (FortiOS <method>-rate-track): the policy, or each source or destination address.
+enum class rate_track : std::uint8_t { none, src_ip, dest_ip };
+
+struct sip_rate {
+    std::uint32_t per_second = 0; // 0: no limit
+    rate_track track = rate_track::none;
+};
+
 struct sip_profile_limits {
     std::uint32_t max_dialogs = 0;            // max-dialogs: calls at once per policy (0: no limit)
     std::uint32_t invite_expiry_s = 210;      // provisional-invite-expiry-time: an INVITE unanswered this long ends
     std::uint32_t register_expiry_max_s = 3600; // register-expiry-max: the longest a registration pinhole lasts
     bool privileged_ports = false;            // open-privileged-pinhole: media and Contact pinholes to inside ports below 1024
+    // The ALG's protection (sip/engine screens with it). By sip::check: what a finding does. FortiOS's
+    // defaults: every malformed-* and unknown-header pass, max-line-length 998 with block-long-lines
+    // (respond 413), block-unknown (discard).
+    std::array<sip_action, 40> check_actions{};
+    std::uint32_t max_line_length = 998; // 0: no limit
+    std::uint32_t max_body_length = 0;   // 0: no limit
+    std::uint32_t blocked_methods = 0;   // a bit per sip::method: block-<method>
+    std::array<sip_rate, 16> rates{};    // by sip::method: <method>-rate and -track
+    bool rates_set = false;              // any of them
 };
 
 // Bounds on what SIP may take of a worker, for both engines (config system settings).

@@ -1,7 +1,13 @@
 // See engine.hpp.
 #include "sip/engine.hpp"
 
+#include "sip/fields.hpp"
+#include "sip/text.hpp"
+
 #include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <functional>
 
 namespace sipalg::sip {
 
@@ -91,6 +97,119 @@ void begin(const message& m, session_view& view, decision& d) noexcept
     d.id = identify(m, view.t[0], from_inside(view, 0), view.options);
 }
 
+void screen(const message& m, const session_view& view, decision& d) noexcept
+{
+    if (view.alg == nullptr) {
+        return;
+    }
+    const nat::sip_profile_limits& p = *view.alg;
+    check_options options;
+    options.max_line_length = p.max_line_length;
+    options.max_body_length = p.max_body_length;
+    const auto action = [&](check c) { return p.check_actions[static_cast<std::size_t>(c)]; };
+    options.require_require = action(check::malformed_header_no_require) != nat::sip_action::pass;
+    options.require_proxy_require = action(check::malformed_header_no_proxy_require) != nat::sip_action::pass;
+    const findings f = check_message(m, options);
+    const bool request = m.is_request();
+    if (!f.empty()) {
+        for (const finding& x : f.list()) {
+            d.found |= std::uint64_t{1} << static_cast<unsigned>(x.id);
+        }
+        // The first finding, in message order, whose action is not pass decides (FortiOS: "discard" stops
+        // the checks). Respond answers requests only: a response, or an ACK (RFC 3261 §17.1.1.3: never
+        // answered), is discarded instead.
+        for (const finding& x : f.list()) {
+            const nat::sip_action a = action(x.id);
+            if (a == nat::sip_action::pass) {
+                continue;
+            }
+            d.failed = x.id;
+            d.why = x.id == check::unknown_method ? drop_reason::unknown_method : drop_reason::malformed;
+            const bool answerable = request && d.id.method != method::ack;
+            if (a == nat::sip_action::respond && answerable) {
+                d.action = verdict::respond;
+                d.status = x.id == check::max_line_length || x.id == check::max_body_length ? 413 : 400;
+            } else {
+                d.action = verdict::drop;
+            }
+            return;
+        }
+    }
+    if (request && (p.blocked_methods >> static_cast<unsigned>(d.id.method) & 1u) != 0 && d.id.method != method::unknown) {
+        d.action = verdict::drop;
+        d.why = drop_reason::method_blocked;
+    }
+}
+
+void limit(decision& d) noexcept
+{
+    d.action = verdict::drop;
+    d.why = drop_reason::rate;
+}
+
+void keep_in_stream(decision& d) noexcept
+{
+    if (d.action != verdict::forward) {
+        d.action = verdict::forward;
+        d.status = 0;
+        d.unfollowed = true;
+    }
+}
+
+std::size_t write_response(const message& m, unsigned status, std::span<char> out) noexcept
+{
+    std::size_t n = 0;
+    bool fits = true;
+    const auto put = [&](std::string_view t) {
+        if (t.size() > out.size() - n) {
+            fits = false;
+            return;
+        }
+        std::memcpy(out.data() + n, t.data(), t.size());
+        n += t.size();
+    };
+    const header* to = m.find(header_type::to);
+    if (!m.is_request() || m.find(header_type::via) == nullptr || m.find(header_type::from) == nullptr || to == nullptr ||
+        m.find(header_type::call_id) == nullptr || m.find(header_type::cseq) == nullptr) {
+        return 0;
+    }
+    put("SIP/2.0 ");
+    std::array<char, 8> code{};
+    const auto [end, ec] = std::to_chars(code.data(), code.data() + code.size(), status);
+    (void)ec;
+    put({code.data(), static_cast<std::size_t>(end - code.data())});
+    put(status == 413 ? " Request Entity Too Large\r\n" : " Bad Request\r\n");
+    // Every Via in order (§8.2.6.2: the response goes back the way the request came), then the dialog's
+    // identifiers as the request wrote them.
+    for (const header& h : m.headers()) {
+        if (h.type == header_type::via) {
+            put("Via: ");
+            put(m.value(h));
+            put("\r\n");
+        }
+    }
+    put("From: ");
+    put(m.value_of(header_type::from));
+    put("\r\nTo: ");
+    const std::string_view to_value = m.value(*to);
+    put(to_value);
+    if (const auto a = parse_address_lenient(to_value); !a || !a->tag.has_value) {
+        // A tag of our own, the same for each retransmission of the request (§8.2.6.2).
+        std::array<char, 24> tag{};
+        const std::uint64_t h = std::hash<std::string_view>{}(m.value_of(header_type::call_id)) | 1;
+        const auto [t, e] = std::to_chars(tag.data(), tag.data() + tag.size(), h, 16);
+        (void)e;
+        put(";tag=");
+        put({tag.data(), static_cast<std::size_t>(t - tag.data())});
+    }
+    put("\r\nCall-ID: ");
+    put(m.value_of(header_type::call_id));
+    put("\r\nCSeq: ");
+    put(m.value_of(header_type::cseq));
+    put("\r\nContent-Length: 0\r\n\r\n");
+    return fits ? n : 0;
+}
+
 void translate(const message& m, const session_view& view, edit_list& edits, decision& d) noexcept
 {
     edits.clear();
@@ -135,6 +254,11 @@ void translate(const message& m, const session_view& view, edit_list& edits, dec
 void settle(const session_view& view, const dialog_view& dialog, decision& d) noexcept
 {
     const nat_summary& s = d.id;
+    if (d.unfollowed) {
+        // Screened out but kept in its byte stream (keep_in_stream): translated, and nothing more.
+        d.asks.n = 0;
+        return;
+    }
     d.believed = s.request || dialog.response_matched;
     if (s.request && s.method == method::invite && view.max_dialogs != 0 && dialog.policy_calls >= view.max_dialogs &&
         !dialog.call_known) {

@@ -4,7 +4,10 @@
 // session (its translations, the profile) and, between the engine's steps, what its tables know of the
 // message's dialog; it then commits the whole decision, or none of it:
 //   begin     who the message is (call key, transaction, CSeq, tags), from the parse alone: the data
-//             path prefetches the table entries this names while the next step runs;
+//             path prefetches the table entries this names while the next steps run;
+//   screen    the ALG's protection: the syntax checks over the same parse, each finding's action
+//             (pass, discard, respond), blocked and unknown methods; a verdict other than forward ends
+//             the decision there (the data path then takes a rate-limit token: none, and limit() drops);
 //   translate the edits of every translation the session carries (SNAT, DNAT, hosted NAT) into one edit
 //             list, and the pinholes the message asks for, their public ports left as placeholders in it;
 //   settle    with its transaction looked up: whether the message is believed (a request, or a
@@ -14,6 +17,8 @@
 //             edits): the call's step.
 // The engine keeps nothing between messages: the same inputs give the same decision.
 #include "nat/call_table.hpp"
+#include "nat/firewall.hpp"
+#include "sip/checks.hpp"
 #include "sip/edit.hpp"
 #include "sip/message.hpp"
 #include "sip/nat.hpp"
@@ -21,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace sipalg::sip {
 
@@ -45,6 +51,8 @@ struct session_view {
     std::uint32_t register_expiry_max_s = 3600;
     std::uint32_t max_dialogs = 0; // calls at once per policy, 0: no limit (the ALG only)
     bool tcp = false;              // over TCP a message cannot be taken out of the stream
+    // The ALG's profile (its checks, blocks and rates); null for the session helper, which has none.
+    const nat::sip_profile_limits* alg = nullptr;
 };
 
 // What the data path's tables say of the message's dialog. settle reads the transaction's part (and for
@@ -61,12 +69,22 @@ struct dialog_view {
 enum class verdict : std::uint8_t {
     forward, // translated as decided (or as it came, when nothing changes)
     drop,    // taken out: it does not leave
+    respond, // taken out, and its sender answered with `status` (write_response)
 };
 
-// Why a message is dropped.
+// Why a message is taken out (or, over TCP, where it cannot be, followed by nothing).
+#define SIPALG_SIP_DROP_REASONS(X)                                                                   \
+    X(max_dialogs, "an INVITE of a new call beyond the policy's max-dialogs")                       \
+    X(malformed, "a check found fault and its action is discard or respond")                        \
+    X(method_blocked, "a request of a method the profile blocks (block-<method>)")                  \
+    X(unknown_method, "a request of a method not known (block-unknown)")                            \
+    X(rate, "a request over its method's rate (<method>-rate)")
+
 enum class drop_reason : std::uint8_t {
     none,
-    max_dialogs, // an INVITE of a new call beyond the policy's max-dialogs (over UDP)
+#define SIPALG_X(id, text) id,
+    SIPALG_SIP_DROP_REASONS(SIPALG_X)
+#undef SIPALG_X
 };
 
 // What the message does to its call (RFC 3261 §13, §15): an INVITE starts one, a provisional response
@@ -85,6 +103,10 @@ struct decision {
     {
         action = verdict::forward;
         why = drop_reason::none;
+        status = 0;
+        failed = check::count_;
+        found = 0;
+        unfollowed = false;
         translated = false;
         error = edit_error::ok;
         believed = false;
@@ -104,6 +126,10 @@ struct decision {
 
     verdict action = verdict::forward;
     drop_reason why = drop_reason::none;
+    std::uint16_t status = 0;          // respond: the status code (400, 413)
+    check failed = check::count_;      // malformed: the check whose action decided
+    std::uint64_t found = 0;           // screen: the checks that found fault (a bit per sip::check)
+    bool unfollowed = false;           // keep_in_stream: forwarded, but nothing of it is believed
     nat_summary id;          // begin's, then the first translation's facts (SDP, tags, expiry)
     bool translated = false; // translate recorded its edits; false: the message passes as it came, and
                              // nothing of this decision is committed
@@ -138,6 +164,18 @@ struct decision {
 
 // Step one: who the message is (d.id), and for hosted NAT which Call-ID host stands for what (view.options).
 void begin(const message& m, session_view& view, decision& d) noexcept;
+// The ALG's screen (view.alg set): nothing for the session helper.
+void screen(const message& m, const session_view& view, decision& d) noexcept;
+// A request over its method's rate: dropped (FortiOS drops, and counts it).
+void limit(decision& d) noexcept;
+// Over TCP a message cannot be taken out of its byte stream (ARCHITECTURE.md "SIP over TCP"): one the
+// screen or the rate would drop or answer goes on translated, but believed in nothing (d.unfollowed).
+void keep_in_stream(decision& d) noexcept;
+// The response `status` to request `m` (RFC 3261 §8.2.6): its Via headers, From, To (with a tag added when
+// it has none, §8.2.6.2), Call-ID and CSeq, no body. Its length in `out`, or 0 when it cannot be written
+// (a header it must copy is missing, or `out` is too small): the request is then only dropped.
+std::size_t write_response(const message& m, unsigned status, std::span<char> out) noexcept;
+
 // Step two: the edits into `edits` (cleared first) and the pinholes asked for.
 void translate(const message& m, const session_view& view, edit_list& edits, decision& d) noexcept;
 // Step three, with the transaction's state.

@@ -4,10 +4,13 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 #include "nat/firewall.hpp"
+#include "sip/checks.hpp"
+#include "sip/message.hpp"
 
 #include "test/control/errors_text.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <string>
@@ -359,4 +362,49 @@ TEST_CASE("session timers come from system global and session-ttl")
     udp-idle-timer: 0
 )");
     CHECK_FALSE(bad.ok());
+}
+
+TEST_CASE("each config sip check option sets its own check's action; blocks and rates by method")
+{
+    // FortiOS's defaults: every check passes but a long line (block-long-lines: respond 413) and an
+    // unknown method (block-unknown: discard).
+    const nat::firewall defaults = compile("");
+    REQUIRE(!defaults.sip_limits.empty());
+    const auto& d = defaults.sip_limits[0];
+    for (std::size_t c = 0; c < sip::check_count; ++c) {
+        const auto id = static_cast<sip::check>(c);
+        INFO(sip::check_name(id));
+        const nat::sip_action expected = id == sip::check::max_line_length ? nat::sip_action::respond
+                                         : id == sip::check::unknown_method ? nat::sip_action::discard
+                                                                             : nat::sip_action::pass;
+        CHECK(d.check_actions[c] == expected);
+    }
+    CHECK(d.blocked_methods == 0);
+    CHECK_FALSE(d.rates_set);
+    // Each malformed-* and unknown-header alone: only its own check changes.
+    for (std::size_t c = 0; c < sip::check_count; ++c) {
+        const auto id = static_cast<sip::check>(c);
+        const std::string_view name = sip::check_name(id);
+        if (id == sip::check::max_line_length || id == sip::check::max_body_length || id == sip::check::unknown_method) {
+            continue; // numbers and switches, not actions
+        }
+        INFO(name);
+        const auto l = compile(fmt::format("voip:\n  profile:\n    default: {{sip: {{{}: respond}}}}\n", name)).sip_limits[0];
+        for (std::size_t k = 0; k < sip::check_count; ++k) {
+            CHECK(l.check_actions[k] == (k == c ? nat::sip_action::respond : d.check_actions[k]));
+        }
+    }
+    const auto l = compile("voip:\n  profile:\n    default: {sip: {block-prack: enable, block-geo-red-options: enable, "
+                           "max-body-length: 100, block-long-lines: disable, block-unknown: disable, "
+                           "bye-rate: 7, bye-rate-track: dest-ip}}\n")
+                       .sip_limits[0];
+    CHECK(l.blocked_methods == ((1u << static_cast<unsigned>(sip::method::prack)) | (1u << static_cast<unsigned>(sip::method::options))));
+    CHECK(l.check_actions[static_cast<std::size_t>(sip::check::max_body_length)] == nat::sip_action::respond);
+    CHECK(l.check_actions[static_cast<std::size_t>(sip::check::max_line_length)] == nat::sip_action::pass);
+    CHECK(l.check_actions[static_cast<std::size_t>(sip::check::unknown_method)] == nat::sip_action::pass);
+    CHECK(l.max_body_length == 100);
+    CHECK(l.rates_set);
+    CHECK(l.rates[static_cast<std::size_t>(sip::method::bye)].per_second == 7);
+    CHECK(l.rates[static_cast<std::size_t>(sip::method::bye)].track == nat::rate_track::dest_ip);
+    CHECK(l.rates[static_cast<std::size_t>(sip::method::invite)].per_second == 0);
 }

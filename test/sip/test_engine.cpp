@@ -274,3 +274,112 @@ Contact: <sip:r@192.168.1.10:5060>
     CHECK(out.find("Via: SIP/2.0/UDP 203.0.113.9:6000;") != std::string::npos);
     CHECK(out.find("192.168.1.10") == std::string::npos);
 }
+
+namespace {
+
+// The three steps with the ALG's profile `p`, screened after begin as the data path does.
+std::unique_ptr<outcome> screened(const std::string& text, const nat::sip_profile_limits& p, bool tcp = false)
+{
+    session_view v = phone_view(0);
+    v.alg = &p;
+    v.tcp = tcp;
+    auto o = std::make_unique<outcome>();
+    o->text = text;
+    REQUIRE(o->m.parse(o->text).ok());
+    begin(o->m, v, o->d);
+    screen(o->m, v, o->d);
+    if (tcp) {
+        keep_in_stream(o->d);
+    }
+    translate(o->m, v, o->edits, o->d);
+    settle(v, {}, o->d);
+    return o;
+}
+
+nat::sip_profile_limits with_action(check c, nat::sip_action a)
+{
+    nat::sip_profile_limits p;
+    p.check_actions[static_cast<std::size_t>(check::max_line_length)] = nat::sip_action::respond;
+    p.check_actions[static_cast<std::size_t>(check::unknown_method)] = nat::sip_action::discard;
+    p.check_actions[static_cast<std::size_t>(c)] = a;
+    return p;
+}
+
+const std::string bad_cseq = [] {
+    std::string s = invite;
+    s.replace(s.find("CSeq: 1 INVITE"), 14, "CSeq: x INVITE");
+    return s;
+}();
+
+} // namespace
+
+TEST_CASE("screen: a finding's action decides; respond answers requests only; pass only counts")
+{
+    const auto pass = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::pass));
+    CHECK(pass->d.action == verdict::forward);
+    CHECK((pass->d.found >> static_cast<unsigned>(check::malformed_header_cseq) & 1u) == 1u);
+    const auto discard = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::discard));
+    CHECK(discard->d.action == verdict::drop);
+    CHECK(discard->d.why == drop_reason::malformed);
+    CHECK(discard->d.failed == check::malformed_header_cseq);
+    const auto respond = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::respond));
+    CHECK(respond->d.action == verdict::respond);
+    CHECK(respond->d.status == 400);
+    // A response with the fault cannot be answered: discarded.
+    std::string bad_response = response(200);
+    bad_response.replace(bad_response.find("CSeq: 1 INVITE"), 14, "CSeq: x INVITE");
+    const auto r = screened(bad_response, with_action(check::malformed_header_cseq, nat::sip_action::respond));
+    CHECK(r->d.action == verdict::drop);
+    // Over TCP the message stays in its stream: forwarded, translated, believed in nothing.
+    const auto tcp = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::discard), true);
+    CHECK(tcp->d.action == verdict::forward);
+    CHECK(tcp->d.unfollowed);
+    CHECK(tcp->d.translated);
+    CHECK(!tcp->d.believed);
+    CHECK(tcp->d.asks.n == 0);
+    CHECK(!tcp->d.record_transaction);
+}
+
+TEST_CASE("screen: blocked and unknown methods")
+{
+    nat::sip_profile_limits p = with_action(check::count_, nat::sip_action::pass);
+    p.blocked_methods = 1u << static_cast<unsigned>(method::invite);
+    const auto blocked = screened(invite, p);
+    CHECK(blocked->d.action == verdict::drop);
+    CHECK(blocked->d.why == drop_reason::method_blocked);
+    std::string foo = invite;
+    foo.replace(0, 6, "FOO");
+    foo.replace(foo.find("CSeq: 1 INVITE"), 14, "CSeq: 1 FOO");
+    const auto unknown = screened(foo, with_action(check::count_, nat::sip_action::pass));
+    CHECK(unknown->d.action == verdict::drop);
+    CHECK(unknown->d.why == drop_reason::unknown_method);
+}
+
+TEST_CASE("write_response: the request's Vias, From, Call-ID and CSeq, a To tag added once, no body")
+{
+    message m;
+    REQUIRE(m.parse(invite).ok());
+    std::array<char, 2048> out;
+    const std::size_t n = write_response(m, 413, out);
+    REQUIRE(n != 0);
+    const std::string r(out.data(), n);
+    CHECK(r.rfind("SIP/2.0 413 Request Entity Too Large\r\n", 0) == 0);
+    CHECK(r.find("\r\nVia: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK1\r\n") != std::string::npos);
+    CHECK(r.find("\r\nFrom: <sip:alice@10.0.1.2>;tag=a1\r\n") != std::string::npos);
+    CHECK(r.find("\r\nTo: <sip:bob@203.0.113.5>;tag=") != std::string::npos);
+    CHECK(r.find("\r\nCall-ID: c1@10.0.1.2\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n") != std::string::npos);
+    // The same tag for a retransmission; a To that has a tag keeps it.
+    CHECK(std::string(out.data(), write_response(m, 413, out)) == r);
+    message tagged;
+    std::string with_tag = invite;
+    with_tag.replace(with_tag.find("To: <sip:bob@203.0.113.5>"), 25, "To: <sip:bob@203.0.113.5>;tag=x9");
+    REQUIRE(tagged.parse(with_tag).ok());
+    const std::string t(out.data(), write_response(tagged, 400, out));
+    CHECK(t.find("\r\nTo: <sip:bob@203.0.113.5>;tag=x9\r\n") != std::string::npos);
+    // Too small a buffer, or a response: nothing.
+    CHECK(write_response(m, 400, std::span<char>(out.data(), 40)) == 0);
+    message resp;
+    const std::string ok = response(200);
+    REQUIRE(resp.parse(ok).ok());
+    CHECK(write_response(resp, 400, out) == 0);
+}

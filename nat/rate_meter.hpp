@@ -1,0 +1,124 @@
+#pragma once
+// The SIP ALG's request rate limits (FortiOS <method>-rate, -track), one worker's share: a token bucket per
+// policy and method, or per policy, method and source or destination address. A bucket holds at most one
+// second of its rate and starts full; a request takes one token or is over the rate. Fixed capacity,
+// allocation-free after construction: a new bucket takes the place of the one of its set used least
+// recently (a flood of new addresses cannot grow the table, only make those buckets start full again).
+//
+// Several workers: each enforces `per_second` / workers of every rate (the caller passes its share).
+// SIP reaches the worker that owns its inside host (ARCHITECTURE.md "Processes and cores"), so a policy's
+// rate is met in total when its SIP spreads over the workers as its hosts do; a tracked address's
+// requests meet on one worker when the address is an inside host, and may be held to less than the rate
+// otherwise. (Exact with one worker; the README says so.)
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <vector>
+
+namespace sipalg::nat {
+
+struct rate_meter {
+    std::uint64_t key = 0;         // 0: free
+    std::uint32_t policy_id = 0;
+    std::uint32_t address = 0;     // tracked address (0: the policy's)
+    std::uint32_t per_second = 0;  // this worker's share of the rate
+    std::uint64_t tokens = 0;      // thousandths of a token
+    std::uint32_t last = 0;        // table time of the last refill
+    std::uint32_t count = 0;       // requests seen
+    std::uint32_t dropped = 0;     // requests over the rate
+    std::uint32_t second = 0;      // table time the current second began
+    std::uint32_t this_second = 0; // requests in it
+    std::uint32_t peak = 0;        // the most requests seen in one second
+    std::uint8_t method = 0;
+};
+
+class rate_meters {
+public:
+    static constexpr unsigned set_ways = 4;
+
+    explicit rate_meters(std::uint32_t capacity, std::uint32_t ticks_per_second)
+        : sets_(std::bit_ceil(std::max<std::uint32_t>(capacity / set_ways, 1))), ticks_(ticks_per_second)
+    {
+    }
+
+    // One request of `method` under `policy_id` (and `address`, when tracked) at table time `now`,
+    // against `per_second` (this worker's share): whether it is within the rate.
+    bool take(std::uint32_t policy_id, std::uint8_t method, std::uint32_t address, std::uint32_t per_second,
+              std::uint32_t now) noexcept
+    {
+        rate_meter& m = find(policy_id, method, address, per_second, now);
+        ++m.count;
+        if (now - m.second >= ticks_) {
+            m.second = now;
+            m.this_second = 0;
+        }
+        m.peak = std::max(m.peak, ++m.this_second);
+        // Refill: per_second tokens a second, at most one second's worth held.
+        const std::uint64_t cap = std::uint64_t{std::max<std::uint32_t>(per_second, 1)} * 1000;
+        const std::uint64_t refill = std::uint64_t{now - m.last} * per_second * 1000 / ticks_;
+        m.tokens = std::min<std::uint64_t>(cap, m.tokens + refill);
+        m.last = now;
+        if (m.tokens < 1000) {
+            ++m.dropped;
+            return false;
+        }
+        m.tokens -= 1000;
+        return true;
+    }
+
+    template <class F>
+    void for_each(F&& f) const
+    {
+        for (const auto& s : sets_) {
+            for (const auto& m : s.ways) {
+                if (m.key != 0) {
+                    f(m);
+                }
+            }
+        }
+    }
+    void clear() noexcept
+    {
+        for (auto& s : sets_) {
+            s = {};
+        }
+    }
+
+private:
+    struct set {
+        std::array<rate_meter, set_ways> ways{};
+    };
+
+    rate_meter& find(std::uint32_t policy_id, std::uint8_t method, std::uint32_t address, std::uint32_t per_second,
+                     std::uint32_t now) noexcept
+    {
+        const std::uint64_t key = ((std::uint64_t{policy_id} << 40) ^ (std::uint64_t{method} << 32) ^ address) * 0x9e3779b97f4a7c15ull | 1;
+        set& s = sets_[(key >> 32) & (sets_.size() - 1)];
+        rate_meter* oldest = &s.ways[0];
+        for (rate_meter& m : s.ways) {
+            if (m.key == key && m.policy_id == policy_id && m.method == method && m.address == address) {
+                m.per_second = per_second; // the profile may have changed it
+                return m;
+            }
+            if (m.key == 0 || (oldest->key != 0 && static_cast<std::int32_t>(m.last - oldest->last) < 0)) {
+                oldest = &m;
+            }
+        }
+        *oldest = {};
+        oldest->key = key;
+        oldest->policy_id = policy_id;
+        oldest->method = method;
+        oldest->address = address;
+        oldest->per_second = per_second;
+        oldest->tokens = std::uint64_t{std::max<std::uint32_t>(per_second, 1)} * 1000; // a new bucket starts full
+        oldest->last = now;
+        oldest->second = now;
+        return *oldest;
+    }
+
+    std::vector<set> sets_;
+    std::uint32_t ticks_;
+};
+
+} // namespace sipalg::nat

@@ -1,0 +1,211 @@
+"""The SIP ALG's protection (config sip), over net_pcap, with the session helper for contrast: each syntax
+check with each action (pass: the message leaves; discard: it does not; respond: it does not, and its
+sender gets 400, or 413 for a long line or body, with its own Via, To tag and CSeq), Require and
+Proxy-Require, block-unknown, blocked methods, and the request rates under each track mode. The helper
+has no profile: everything passes it."""
+import re
+
+import pytest
+
+from pcap_env import sequenced, sip
+from sipalg_tools import tshark
+from sipalg_tools.daemon import run_pcap
+from test_sip_attacks import config, invite, udp_in
+
+SDP = """v=0
+o=alice 1 1 IN IP4 10.0.1.2
+s=-
+c=IN IP4 10.0.1.2
+t=0 0
+m=audio 4000 RTP/AVP 0"""
+
+
+def request(call_id, method='INVITE', extra='', body=SDP, start=None, sdp=lambda b: b, replace=()):
+    """A request of the inside phone with its own Call-ID, branch and tag; `extra` header lines go after
+    Max-Forwards, `replace` pairs change the head, `sdp` changes the body."""
+    head = f"""{start or f'{method} sip:bob@198.51.100.2 SIP/2.0'}
+Via: SIP/2.0/UDP 10.0.1.2:5060;branch=z9hG4bK{call_id}
+Max-Forwards: 70{extra}
+To: <sip:bob@198.51.100.2>
+From: Alice <sip:alice@10.0.1.2>;tag=a{call_id}
+Call-ID: {call_id}@10.0.1.2
+CSeq: 1 {method}
+Contact: <sip:alice@10.0.1.2:5060>"""
+    for old, new in replace:
+        assert old in head
+        head = head.replace(old, new)
+    if body:
+        head += '\nContent-Type: application/sdp'
+    return sip(head, sdp(body) if body else '')
+
+
+def line(text):
+    return '\n' + text
+
+
+# One message per check, each with that fault alone (sipalgctl sip-check finds exactly it).
+FAULTY = {
+    'malformed-request-line': dict(start='INVITE sip:bob@198.51.100.2 SIP/3.0'),
+    'malformed-header-via': dict(replace=[(';branch=z9hG4bKvia', ';branch=z9hG4bKvia, junk')]),
+    'malformed-header-from': dict(replace=[('10.0.1.2>;tag=afrom', '10.0.1.2;tag=afrom')]),
+    'malformed-header-to': dict(replace=[('To: <sip:bob@198.51.100.2>', 'To: <sip:bob@198.51.100.2')]),
+    'malformed-header-call-id': dict(replace=[('Call-ID: callid@10.0.1.2', 'Call-ID: callid@10.0.1.2@x y')]),
+    'malformed-header-cseq': dict(replace=[('CSeq: 1 INVITE', 'CSeq: x INVITE')]),
+    'malformed-header-rack': dict(extra=line('RAck: x 1 INVITE')),
+    'malformed-header-rseq': dict(extra=line('RSeq: x')),
+    'malformed-header-contact': dict(replace=[('Contact: <sip:alice@10.0.1.2:5060>', 'Contact: <sip:alice@10.0.1.2:5060')]),
+    'malformed-header-record-route': dict(extra=line('Record-Route: <sip:p@198.51.100.9;lr')),
+    'malformed-header-route': dict(extra=line('Route: <sip:p@198.51.100.9;lr')),
+    'malformed-header-expires': dict(extra=line('Expires: soon')),
+    'malformed-header-content-type': None,  # faulty() writes its Content-Type
+    'malformed-header-max-forwards': dict(replace=[('Max-Forwards: 70', 'Max-Forwards: seventy')]),
+    'malformed-header-allow': dict(extra=line('Allow: INVITE,,')),
+    'malformed-header-p-asserted-identity': dict(extra=line('P-Asserted-Identity: <sip:a@10.0.1.2')),
+    'malformed-header-sdp-v': dict(sdp=lambda b: b.replace('v=0', 'v=1')),
+    'malformed-header-sdp-o': dict(sdp=lambda b: b.replace('o=alice 1 1 IN', 'o=alice 1 IN')),
+    'malformed-header-sdp-s': dict(sdp=lambda b: b.replace('s=-', 's=-\ns=x')),
+    'malformed-header-sdp-i': dict(sdp=lambda b: b.replace('s=-', 's=-\ni=a\ni=b')),
+    'malformed-header-sdp-c': dict(sdp=lambda b: b.replace('c=IN IP4 10.0.1.2', 'c=IN IP4')),
+    'malformed-header-sdp-b': dict(sdp=lambda b: b.replace('t=0 0', 'b=AS\nt=0 0')),
+    'malformed-header-sdp-z': dict(sdp=lambda b: b.replace('t=0 0', 't=0 0\nz=x')),
+    'malformed-header-sdp-k': dict(sdp=lambda b: b.replace('t=0 0', 'k=bogus\nt=0 0')),
+    'malformed-header-sdp-a': dict(sdp=lambda b: b + '\na='),
+    'malformed-header-sdp-t': dict(sdp=lambda b: b.replace('t=0 0', 't=0')),
+    'malformed-header-sdp-r': dict(sdp=lambda b: b.replace('t=0 0', 't=0 0\nr=x')),
+    'malformed-header-sdp-m': dict(sdp=lambda b: b.replace('m=audio 4000', 'm=audio x')),
+    'unknown-header': dict(extra=line('X-Custom: 1')),
+}
+
+
+def faulty(check):
+    call_id = re.sub(r'[^a-z]', '', check.split('-', 2)[-1]) or 'x'
+    if check == 'malformed-header-call-id':
+        call_id = 'callid'
+    if check == 'malformed-header-content-type':
+        return request(call_id).replace(b'Content-Type: application/sdp', b'Content-Type: application')
+    return request(call_id, **FAULTY[check])
+
+
+def sent_out(run):
+    return [bytes.fromhex(r['udp.payload']) for r in tshark.fields(run.outputs[1], ['udp.payload'], 'udp.dstport == 5060')]
+
+
+def answered(run):
+    """The responses the appliance sent back to the phone."""
+    return [bytes.fromhex(r['udp.payload']).decode() for r in
+            tshark.fields(run.outputs[0], ['udp.payload'], 'ip.dst == 10.0.1.2 && udp.dstport == 5060')]
+
+
+def profile(pairs):
+    return ', '.join(f'{k}: {v}' for k, v in pairs)
+
+
+@pytest.mark.parametrize('action', ['pass', 'discard', 'respond'])
+def test_each_check_with_each_action(action):
+    checks = list(FAULTY)
+    messages = [faulty(c) for c in checks]
+    run = run_pcap(config('alg', profile_sip=profile((c, action) for c in checks)),
+                   sequenced([udp_in(m) for m in messages]))
+    assert run.returncode == 0, run.stderr
+    assert run.counter('sip_malformed') == len(checks)
+    out = sent_out(run)
+    if action == 'pass':
+        assert len(out) == len(checks) and run.counter('drop_sip_malformed') == 0 and answered(run) == []
+        return
+    assert out == [] and run.counter('drop_sip_malformed') == len(checks)
+    responses = answered(run)
+    if action == 'discard':
+        assert responses == [] and run.counter('sip_responses_sent') == 0
+        return
+    assert len(responses) == len(checks) and run.counter('sip_responses_sent') == len(checks)
+    for message, response in zip(messages, responses):
+        text = message.decode()
+        assert response.startswith('SIP/2.0 400 Bad Request\r\n'), response
+        # The sender's own Via, From, Call-ID and CSeq, a To tag of ours, no body (RFC 3261 §8.2.6).
+        via = re.search(r'^Via: (.*)\r$', text, re.M).group(1)
+        assert f'\r\nVia: {via}\r\n' in response
+        assert re.search(r'\r\nTo: [^\r]*;tag=[0-9a-f]+\r\n', response)
+        assert re.search(r'^CSeq: (.*)\r$', text, re.M).group(0) + '\n' in response
+        assert response.endswith('Content-Length: 0\r\n\r\n')
+
+
+def test_the_session_helper_has_no_checks():
+    checks = list(FAULTY)
+    run = run_pcap(config('helper', profile_sip=profile((c, 'discard') for c in checks)),
+                   sequenced([udp_in(faulty(c)) for c in checks]))
+    assert len(sent_out(run)) == len(checks)
+    assert run.counter('sip_malformed') == 0 and run.counter('drop_sip_malformed') == 0
+
+
+def test_a_long_line_is_answered_413_unless_block_long_lines_is_off():
+    long = request('long', extra=line('Subject: ' + 'x' * 1200))
+    short = request('short')
+    run = run_pcap(config('alg'), sequenced([udp_in(long), udp_in(short)]))
+    assert len(sent_out(run)) == 1 and b'Call-ID: short@' in sent_out(run)[0]
+    assert [r.split('\r\n')[0] for r in answered(run)] == ['SIP/2.0 413 Request Entity Too Large']
+    run = run_pcap(config('alg', profile_sip='block-long-lines: disable'), sequenced([udp_in(long)]))
+    assert len(sent_out(run)) == 1 and run.counter('sip_malformed') == 1
+    run = run_pcap(config('alg', profile_sip='max-line-length: 2048'), sequenced([udp_in(long)]))
+    assert len(sent_out(run)) == 1 and run.counter('sip_malformed') == 0
+    run = run_pcap(config('helper'), sequenced([udp_in(long)]))
+    assert len(sent_out(run)) == 1
+
+
+def test_max_body_length_answers_a_larger_body_413():
+    run = run_pcap(config('alg', profile_sip='max-body-length: 60'), sequenced([udp_in(request('body'))]))
+    assert sent_out(run) == [] and answered(run)[0].startswith('SIP/2.0 413 ')
+
+
+def test_requests_without_require_or_proxy_require():
+    plain = request('plain')
+    required = request('req', extra=line('Require: 100rel') + line('Proxy-Require: foo'))
+    for key in ('malformed-header-no-require', 'malformed-header-no-proxy-require'):
+        run = run_pcap(config('alg', profile_sip=f'{key}: discard'), sequenced([udp_in(plain), udp_in(required)]))
+        out = sent_out(run)
+        assert len(out) == 1 and b'Call-ID: req@' in out[0], key
+        assert run.counter('drop_sip_malformed') == 1
+
+
+@pytest.mark.parametrize('engine', ['alg', 'helper'])
+def test_block_unknown_drops_a_method_not_known(engine):
+    unknown = request('foo', method='FOO', body='')
+    run = run_pcap(config(engine), sequenced([udp_in(unknown), udp_in(request('known'))]))
+    assert len(sent_out(run)) == (1 if engine == 'alg' else 2)
+    assert run.counter('drop_sip_unknown_method') == (1 if engine == 'alg' else 0)
+    if engine == 'alg':
+        run = run_pcap(config(engine, profile_sip='block-unknown: disable'), sequenced([udp_in(unknown)]))
+        assert len(sent_out(run)) == 1
+
+
+@pytest.mark.parametrize('engine', ['alg', 'helper'])
+def test_a_blocked_method_is_dropped(engine):
+    steps = [udp_in(request('inv')), udp_in(request('opt', method='OPTIONS', body='')),
+             udp_in(request('msg', method='MESSAGE', body=''))]
+    run = run_pcap(config(engine, profile_sip='block-invite: enable, block-message: enable'), sequenced(steps))
+    out = sent_out(run)
+    if engine == 'helper':
+        assert len(out) == 3
+        return
+    assert len(out) == 1 and out[0].startswith(b'OPTIONS ')
+    assert run.counter('drop_sip_method_blocked') == 2 and run.counter('sip_calls') == 0
+    run = run_pcap(config(engine, profile_sip='block-geo-red-options: enable'), sequenced(steps))
+    assert [m.split(b' ')[0] for m in sent_out(run)] == [b'INVITE', b'MESSAGE']
+
+
+@pytest.mark.parametrize('track,passed', [('none', 2), ('src-ip', 4), ('dest-ip', 4)])
+def test_invite_rate_under_each_track_mode(track, passed):
+    # Three INVITEs from each of two phones (track src-ip), to two far ends (dest-ip); the replay takes
+    # well under a second, and a bucket holds one second of its rate: 2 a policy, or 2 an address.
+    steps = []
+    for i in range(3):
+        steps.append(udp_in(invite(f'p{i}', media_port=4000 + 2 * i, to='198.51.100.2')))
+        steps.append(udp_in(invite(f'q{i}', address='10.0.1.3', media_port=4100 + 2 * i, to='198.51.100.3'),
+                            src='10.0.1.3', dst='198.51.100.3', mac='02:00:00:00:00:03'))
+    run = run_pcap(config('alg', profile_sip=f'invite-rate: 2, invite-rate-track: {track}'), sequenced(steps))
+    assert run.returncode == 0, run.stderr
+    out = [r for r in tshark.fields(run.outputs[1], ['ip.dst', 'udp.payload'], 'udp.dstport == 5060')]
+    assert len(out) == passed
+    assert run.counter('drop_sip_rate') == 6 - passed and run.counter('sip_calls') == passed
+    # Other methods are not counted against the INVITE rate; the helper has no rates.
+    run = run_pcap(config('helper', profile_sip=f'invite-rate: 2, invite-rate-track: {track}'), sequenced(steps))
+    assert run.counter('drop_sip_rate') == 0
