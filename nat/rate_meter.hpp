@@ -5,11 +5,10 @@
 // allocation-free after construction: a new bucket takes the place of the one of its set used least
 // recently (a flood of new addresses cannot grow the table, only make those buckets start full again).
 //
-// Several workers: each enforces `per_second` / workers of every rate (the caller passes its share).
-// SIP reaches the worker that owns its inside host (ARCHITECTURE.md "Processes and cores"), so a policy's
-// rate is met in total when its SIP spreads over the workers as its hosts do; a tracked address's
-// requests meet on one worker when the address is an inside host, and may be held to less than the rate
-// otherwise. (Exact with one worker; the README says so.)
+// Several workers: the caller passes this worker's share of the rate (dataplane/sip.cpp, over_rate):
+// the whole rate for an inside host behind SNAT, whose SIP all meets on the worker that owns it; the rate
+// divided by the workers for a policy or an outside address, whose SIP spreads over the workers as the
+// inside hosts it reaches do (ARCHITECTURE.md "Rate limits").
 #include <algorithm>
 #include <array>
 #include <bit>

@@ -209,3 +209,23 @@ def test_invite_rate_under_each_track_mode(track, passed):
     # Other methods are not counted against the INVITE rate; the helper has no rates.
     run = run_pcap(config('helper', profile_sip=f'invite-rate: 2, invite-rate-track: {track}'), sequenced(steps))
     assert run.counter('drop_sip_rate') == 0
+
+
+def test_rates_with_two_workers_stay_within_the_configured_rate():
+    # Eight phones (spread over the two workers by their address) send three INVITEs each against a policy
+    # rate of 8: each worker keeps half of it, and each sees at least that many: 8 pass in all.
+    from pcap_env import sip_config
+    hosts = [f'10.0.1.{i}' for i in range(2, 10)]
+    macs = [f'02:00:00:00:00:{i:02x}' for i in range(2, 10)]
+    arp = ''.join(f'    {10 + i}: {{interface: port1, ip: {h}, mac: "{m}"}}\n' for i, (h, m) in enumerate(zip(hosts, macs)))
+    steps = [udp_in(invite(f'h{i}r{k}', address=h, media_port=4000 + 2 * k), src=h, mac=m)
+             for k in range(3) for i, (h, m) in enumerate(zip(hosts, macs))]
+    base = sip_config('alg', more_arp=arp)
+    run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 8}}\n', sequenced(steps), workers=2)
+    assert run.returncode == 0, run.stderr
+    assert len(sent_out(run)) == 8 and run.counter('drop_sip_rate') == 16
+    # One phone flooding, tracked by its address: its worker keeps its whole rate.
+    flood = [udp_in(invite(f'f{k}', media_port=4000 + 2 * k)) for k in range(20)]
+    run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 5, invite-rate-track: src-ip}}\n',
+                   sequenced(flood), workers=2)
+    assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15
