@@ -10,6 +10,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 using namespace sipalg;
@@ -384,4 +388,40 @@ end
     REQUIRE(show_cli(r.cfg, {"firewall", "policy", "4"}, one));
     CHECK(one.starts_with("config firewall policy\n    edit 4\n"));
     CHECK_FALSE(show_cli(r.cfg, {"firewall", "nothing"}, one));
+}
+
+TEST_CASE("a VoIP profile pasted from a FortiGate, every option off its default, loads, shows the same and applies back unchanged")
+{
+    // test/control/fortigate-voip-profile.conf: FortiOS's show full-configuration of a profile with each
+    // of the 113 config sip options set to a value other than FortiOS's default (but for status, and
+    // ssl-mode, whose full is refused here with the status enable of config sccp and config msrp).
+    const char* root = std::getenv("SIPALG_SOURCE_ROOT");
+    std::ifstream in(std::string(root != nullptr ? root : SIPALG_SOURCE_ROOT_DEFAULT) + "/test/control/fortigate-voip-profile.conf");
+    REQUIRE(in);
+    const std::string pasted((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto r = run(base(), pasted);
+    const voip_profile_config* p = profile(r.cfg, "fortigate-full");
+    REQUIRE(p != nullptr);
+    // Every value it sets is the model's now: each of its set lines is shown back as it was written.
+    std::string shown;
+    REQUIRE(show_cli(r.cfg, {"voip", "profile", "fortigate-full"}, shown));
+    std::size_t sets = 0;
+    std::istringstream lines(pasted);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("set ") != std::string::npos) {
+            ++sets;
+            INFO(line);
+            CHECK(shown.find(line + "\n") != std::string::npos);
+        }
+    }
+    CHECK(sets == 2 + 113 + 6 + 4);
+    CHECK(p->max_line_length == 1024);
+    CHECK(p->malformed_header_via == "respond");
+    CHECK(p->bye_rate_track == "dest-ip");
+    // Applied back, shown text and all: no change.
+    const auto again = run(r.cfg, shown);
+    CHECK(to_yaml(again.cfg) == to_yaml(r.cfg));
+    std::string full;
+    REQUIRE(show_cli(r.cfg, {"full-configuration"}, full));
+    CHECK(to_yaml(run(config{}, full).cfg) == to_yaml(r.cfg));
 }
