@@ -136,6 +136,7 @@ struct sip_profile_limits {
     // defaults: every malformed-* and unknown-header pass, max-line-length 998 with block-long-lines
     // (respond 413), block-unknown (discard).
     std::array<sip_action, 40> check_actions{};
+    std::uint64_t acted_checks = 0;      // a bit per check whose action is not pass: the checks screen runs
     std::uint32_t max_line_length = 998; // 0: no limit
     std::uint32_t max_body_length = 0;   // 0: no limit
     std::uint32_t blocked_methods = 0;   // a bit per sip::method: block-<method>

@@ -287,11 +287,13 @@ bool single_valued(header_type t) noexcept
     }
 }
 
-void check_start_line(const message& m, findings& f) noexcept
+void check_start_line(const message& m, const check_options& o, findings& f) noexcept
 {
     const std::string_view line = m.start_line();
     const auto bad = [&](std::string_view why) { f.add(check::malformed_request_line, 0, line, why); };
-    if (!m.start_line_split_ok()) {
+    if (!o.wants(check::malformed_request_line)) {
+        // Only whether the method is known, below.
+    } else if (!m.start_line_split_ok()) {
         bad(m.is_request() ? "not method SP Request-URI SP SIP-Version" : "not SIP-Version SP Status-Code SP Reason");
     } else if (!is_sip_version(m.version())) {
         bad("version is not SIP/2.0");
@@ -305,7 +307,7 @@ void check_start_line(const message& m, findings& f) noexcept
     } else if (m.status_code() == 0) {
         bad("status code is not three digits from 100 to 699");
     }
-    if (m.is_request() && m.method_type() == method::unknown) {
+    if (o.wants(check::unknown_method) && m.is_request() && m.method_type() == method::unknown) {
         f.add(check::unknown_method, 0, m.method_text(), "method not known to the ALG");
     }
 }
@@ -315,7 +317,7 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
     std::uint64_t seen = 0; // single-valued types already met
     for (const header& h : m.headers()) {
         const std::uint32_t length = h.line_end - h.line_start;
-        if (o.max_line_length != 0 && length > o.max_line_length + 2u) {
+        if (o.max_line_length != 0 && length > o.max_line_length + 2u && o.wants(check::max_line_length)) {
             // Cheap bound first; then the exact length without the terminator.
             const std::string_view line = m.bytes().substr(h.line_start, length);
             const std::size_t content = trim_lws_back(line).size();
@@ -324,11 +326,13 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
             }
         }
         if (h.type == header_type::unknown) {
-            f.add(check::unknown_header, h.line_start, m.name(h), "header not known to the ALG");
+            if (o.wants(check::unknown_header)) {
+                f.add(check::unknown_header, h.line_start, m.name(h), "header not known to the ALG");
+            }
             continue;
         }
         const check c = malformed_check(h.type);
-        if (c == check::count_) {
+        if (c == check::count_ || !o.wants(c)) {
             continue;
         }
         if (single_valued(h.type)) {
@@ -343,7 +347,7 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
             f.add(c, h.value_start, m.name(h), problem);
         }
     }
-    if (m.body_truncated()) {
+    if (m.body_truncated() && o.wants(check::malformed_header_content_length)) {
         const header* cl = m.find(header_type::content_length);
         f.add(check::malformed_header_content_length, cl->value_start, m.name(*cl), "larger than the body");
     }
@@ -357,7 +361,7 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
         {header_type::via, check::malformed_header_via},
     }};
     for (const auto& [type, c] : mandatory) {
-        if (m.find(type) == nullptr) {
+        if (o.wants(c) && m.find(type) == nullptr) {
             f.add(c, 0, header_name(type), "missing");
         }
     }
@@ -369,7 +373,7 @@ void check_headers(const message& m, const check_options& o, findings& f) noexce
             f.add(check::malformed_header_no_proxy_require, 0, "Proxy-Require", "missing");
         }
     }
-    if (o.max_body_length != 0 && m.body().size() > o.max_body_length) {
+    if (o.max_body_length != 0 && o.wants(check::max_body_length) && m.body().size() > o.max_body_length) {
         f.add(check::max_body_length, m.body_offset(), "body", "body longer than max-body-length");
     }
 }
@@ -539,8 +543,16 @@ check sdp_check(char type) noexcept
     }
 }
 
-void check_sdp(const message& m, findings& f) noexcept
+void check_sdp(const message& m, const check_options& o, findings& f) noexcept
 {
+    // The SDP checks are a run of the enum: any of them wanted, all are run (their findings only for those
+    // wanted, below in check_message).
+    constexpr auto first = static_cast<unsigned>(check::malformed_header_sdp_v);
+    constexpr auto last = static_cast<unsigned>(check::malformed_header_sdp_m);
+    constexpr std::uint64_t sdp_checks = ((std::uint64_t{1} << (last + 1)) - 1) & ~((std::uint64_t{1} << first) - 1);
+    if ((o.only & sdp_checks) == 0) {
+        return;
+    }
     const auto body = find_sdp(m);
     if (!body || body->empty()) {
         return;
@@ -627,9 +639,12 @@ std::string_view check_name(check c) noexcept
 findings check_message(const message& m, const check_options& options) noexcept
 {
     findings f;
-    check_start_line(m, f);
+    check_start_line(m, options, f);
     check_headers(m, options, f);
-    check_sdp(m, f);
+    check_sdp(m, options, f);
+    if (options.only != ~std::uint64_t{0}) {
+        f.keep_only(options.only);
+    }
     return f;
 }
 

@@ -77,6 +77,13 @@ struct check_options {
     std::uint32_t max_body_length = 0;   // 0: no limit
     bool require_require = false;        // report requests without Require
     bool require_proxy_require = false;  // report requests without Proxy-Require
+    // The checks to run (a bit per check): the ALG runs those whose action is not pass, and the work of
+    // the others (a header's value parsed, the SDP's lines) is not done.
+    std::uint64_t only = ~std::uint64_t{0};
+    bool wants(check c) const noexcept
+    {
+        return (only >> static_cast<unsigned>(c) & 1u) != 0;
+    }
 };
 
 class findings {
@@ -108,6 +115,23 @@ public:
     bool empty() const noexcept
     {
         return total_ == 0;
+    }
+    // Drops the findings of checks not in `mask` (a bit per check).
+    void keep_only(std::uint64_t mask) noexcept
+    {
+        if ((seen_ & ~mask) == 0) {
+            return;
+        }
+        finding* list = std::launder(reinterpret_cast<finding*>(storage_));
+        unsigned kept = 0;
+        for (unsigned i = 0; i < n_; ++i) {
+            if ((mask >> static_cast<unsigned>(list[i].id) & 1u) != 0) {
+                list[kept++] = list[i];
+            }
+        }
+        total_ -= n_ - kept;
+        n_ = kept;
+        seen_ &= mask;
     }
 
 private:

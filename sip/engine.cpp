@@ -85,6 +85,43 @@ call_step step_of(const nat_summary& s, const dialog_view& dialog) noexcept
     return call_step::touch;
 }
 
+// The ALG's checks over `m` (those of p.acted_checks): the first finding, in message order, whose action is
+// not pass decides (FortiOS: "discard" stops the checks). Respond answers requests only: a response, or
+// an ACK (RFC 3261 §17.1.1.3: never answered), is discarded instead. Whether one decided.
+bool decide_checks(const message& m, const nat::sip_profile_limits& p, bool request, decision& d) noexcept
+{
+    const auto action = [&](check c) { return p.check_actions[static_cast<std::size_t>(c)]; };
+    check_options options;
+    options.max_line_length = p.max_line_length;
+    options.max_body_length = p.max_body_length;
+    options.require_require = action(check::malformed_header_no_require) != nat::sip_action::pass;
+    options.require_proxy_require = action(check::malformed_header_no_proxy_require) != nat::sip_action::pass;
+    options.only = p.acted_checks;
+    const findings f = check_message(m, options);
+    if (f.empty()) {
+        return false;
+    }
+    for (const finding& x : f.list()) {
+        d.found |= std::uint64_t{1} << static_cast<unsigned>(x.id);
+    }
+    for (const finding& x : f.list()) {
+        const nat::sip_action a = action(x.id);
+        if (a == nat::sip_action::pass) {
+            continue;
+        }
+        d.failed = x.id;
+        d.why = x.id == check::unknown_method ? drop_reason::unknown_method : drop_reason::malformed;
+        if (a == nat::sip_action::respond && request && d.id.method != method::ack) {
+            d.action = verdict::respond;
+            d.status = x.id == check::max_line_length || x.id == check::max_body_length ? 413 : 400;
+        } else {
+            d.action = verdict::drop;
+        }
+        return true;
+    }
+    return false;
+}
+
 } // namespace
 
 void begin(const message& m, session_view& view, decision& d) noexcept
@@ -103,37 +140,11 @@ void screen(const message& m, const session_view& view, decision& d) noexcept
         return;
     }
     const nat::sip_profile_limits& p = *view.alg;
-    check_options options;
-    options.max_line_length = p.max_line_length;
-    options.max_body_length = p.max_body_length;
-    const auto action = [&](check c) { return p.check_actions[static_cast<std::size_t>(c)]; };
-    options.require_require = action(check::malformed_header_no_require) != nat::sip_action::pass;
-    options.require_proxy_require = action(check::malformed_header_no_proxy_require) != nat::sip_action::pass;
-    const findings f = check_message(m, options);
     const bool request = m.is_request();
-    if (!f.empty()) {
-        for (const finding& x : f.list()) {
-            d.found |= std::uint64_t{1} << static_cast<unsigned>(x.id);
-        }
-        // The first finding, in message order, whose action is not pass decides (FortiOS: "discard" stops
-        // the checks). Respond answers requests only: a response, or an ACK (RFC 3261 §17.1.1.3: never
-        // answered), is discarded instead.
-        for (const finding& x : f.list()) {
-            const nat::sip_action a = action(x.id);
-            if (a == nat::sip_action::pass) {
-                continue;
-            }
-            d.failed = x.id;
-            d.why = x.id == check::unknown_method ? drop_reason::unknown_method : drop_reason::malformed;
-            const bool answerable = request && d.id.method != method::ack;
-            if (a == nat::sip_action::respond && answerable) {
-                d.action = verdict::respond;
-                d.status = x.id == check::max_line_length || x.id == check::max_body_length ? 413 : 400;
-            } else {
-                d.action = verdict::drop;
-            }
-            return;
-        }
+    // Only the checks whose action is not pass run: a finding that changes nothing is not looked for
+    // (logging, which reports them all, runs them all when it is on).
+    if (p.acted_checks != 0 && decide_checks(m, p, request, d)) {
+        return;
     }
     if (request && (p.blocked_methods >> static_cast<unsigned>(d.id.method) & 1u) != 0 && d.id.method != method::unknown) {
         d.action = verdict::drop;

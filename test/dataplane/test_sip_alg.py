@@ -107,11 +107,13 @@ def test_each_check_with_each_action(action):
     run = run_pcap(config('alg', profile_sip=profile((c, action) for c in checks)),
                    sequenced([udp_in(m) for m in messages]))
     assert run.returncode == 0, run.stderr
-    assert run.counter('sip_malformed') == len(checks)
     out = sent_out(run)
     if action == 'pass':
+        # A check whose action is pass is not run: nothing it would find changes anything.
         assert len(out) == len(checks) and run.counter('drop_sip_malformed') == 0 and answered(run) == []
+        assert run.counter('sip_malformed') == 0
         return
+    assert run.counter('sip_malformed') == len(checks)
     assert out == [] and run.counter('drop_sip_malformed') == len(checks)
     responses = answered(run)
     if action == 'discard':
@@ -144,7 +146,7 @@ def test_a_long_line_is_answered_413_unless_block_long_lines_is_off():
     assert len(sent_out(run)) == 1 and b'Call-ID: short@' in sent_out(run)[0]
     assert [r.split('\r\n')[0] for r in answered(run)] == ['SIP/2.0 413 Request Entity Too Large']
     run = run_pcap(config('alg', profile_sip='block-long-lines: disable'), sequenced([udp_in(long)]))
-    assert len(sent_out(run)) == 1 and run.counter('sip_malformed') == 1
+    assert len(sent_out(run)) == 1 and run.counter('drop_sip_malformed') == 0
     run = run_pcap(config('alg', profile_sip='max-line-length: 2048'), sequenced([udp_in(long)]))
     assert len(sent_out(run)) == 1 and run.counter('sip_malformed') == 0
     run = run_pcap(config('helper'), sequenced([udp_in(long)]))

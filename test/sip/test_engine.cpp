@@ -301,7 +301,12 @@ nat::sip_profile_limits with_action(check c, nat::sip_action a)
     nat::sip_profile_limits p;
     p.check_actions[static_cast<std::size_t>(check::max_line_length)] = nat::sip_action::respond;
     p.check_actions[static_cast<std::size_t>(check::unknown_method)] = nat::sip_action::discard;
-    p.check_actions[static_cast<std::size_t>(c)] = a;
+    if (c != check::count_) {
+        p.check_actions[static_cast<std::size_t>(c)] = a;
+    }
+    for (std::size_t k = 0; k < check_count; ++k) {
+        p.acted_checks |= p.check_actions[k] != nat::sip_action::pass ? std::uint64_t{1} << k : 0;
+    }
     return p;
 }
 
@@ -313,11 +318,11 @@ const std::string bad_cseq = [] {
 
 } // namespace
 
-TEST_CASE("screen: a finding's action decides; respond answers requests only; pass only counts")
+TEST_CASE("screen: a finding's action decides; respond answers requests only; a check that would pass is not run")
 {
     const auto pass = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::pass));
     CHECK(pass->d.action == verdict::forward);
-    CHECK((pass->d.found >> static_cast<unsigned>(check::malformed_header_cseq) & 1u) == 1u);
+    CHECK(pass->d.found == 0);
     const auto discard = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::discard));
     CHECK(discard->d.action == verdict::drop);
     CHECK(discard->d.why == drop_reason::malformed);

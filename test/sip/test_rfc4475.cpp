@@ -477,3 +477,25 @@ TEST_CASE("test.dat: in the archive, not in the RFC: a header line without a col
     REQUIRE(c->status.error == parse_error::header_without_colon);
     REQUIRE(c->m->position_of(c->status.offset).line == 10);
 }
+
+TEST_CASE("only the checks asked for run and report (the ALG runs those whose action is not pass)")
+{
+    // scalar02 and the like find several faults; each asked alone finds itself, none asked finds nothing.
+    const auto all = rfc("scalar02.dat");
+    REQUIRE(all->checks().size() >= 1);
+    for (const std::string& name : all->checks()) {
+        check_options o;
+        o.only = 0;
+        for (std::size_t c = 0; c < check_count; ++c) {
+            if (check_name(static_cast<check>(c)) == name) {
+                o.only = std::uint64_t{1} << c;
+            }
+        }
+        REQUIRE(o.only != 0);
+        const auto one = check_file("rfc4475/scalar02.dat", o);
+        CHECK(one->checks() == S{name});
+    }
+    check_options none;
+    none.only = 0;
+    CHECK(check_file("rfc4475/scalar02.dat", none)->f.empty());
+}
