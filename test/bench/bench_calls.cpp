@@ -7,7 +7,11 @@
 // port, and BYE; the far side answers the BYE it received; the 200 to the BYE ends the call and the
 // phone starts its next. Nothing is precomputed from what the appliance is expected to write.
 //
-//     bench_calls [EAL options] -- helper|alg [seconds] [phones] [udp|tcp]
+//     bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks [seconds] [phones] [udp|tcp]
+//
+// alg: the ALG with FortiOS's default profile (its checks: line length, unknown methods); alg-nochecks:
+// every check off (block-long-lines and block-unknown disable); alg-allchecks: every check on (each
+// malformed-* and unknown-header respond, Require and Proxy-Require left pass: the calls carry neither).
 //
 // Over TCP each phone has its own connection to the far side (opened first: SYN, SYN-ACK, ACK), every
 // message one segment; each side reads its connection as a byte stream (whatever segments the
@@ -20,6 +24,7 @@
 #include "control/config.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
+#include "sip/checks.hpp"
 #include "test/frame_builder.hpp"
 
 #include <fmt/format.h>
@@ -34,6 +39,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -478,9 +484,9 @@ int main(int argc, char** argv)
     const double seconds = argc > 2 ? std::atof(argv[2]) : 3.0;
     const unsigned phones = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 256;
     const std::string transport = argc > 4 ? argv[4] : "udp";
-    if ((engine != "alg" && engine != "helper") || seconds <= 0 || phones == 0 || phones > 5000 ||
-        (transport != "udp" && transport != "tcp")) {
-        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg [seconds] [phones] [udp|tcp]\n");
+    if ((engine != "alg" && engine != "helper" && engine != "alg-nochecks" && engine != "alg-allchecks") || seconds <= 0 ||
+        phones == 0 || phones > 5000 || (transport != "udp" && transport != "tcp")) {
+        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks [seconds] [phones] [udp|tcp]\n");
         return 2;
     }
 
@@ -502,6 +508,17 @@ int main(int argc, char** argv)
         text = "system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n"
                "  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n" +
                text.substr(text.find("  interface:"));
+    }
+    if (engine == "alg-nochecks") {
+        text += "voip:\n  profile:\n    default: {sip: {block-long-lines: disable, block-unknown: disable}}\n";
+    } else if (engine == "alg-allchecks") {
+        text += "voip:\n  profile:\n    default:\n      sip:\n        unknown-header: respond\n";
+        for (std::size_t c = 0; c < sip::check_count; ++c) {
+            const std::string_view name = sip::check_name(static_cast<sip::check>(c));
+            if (name.starts_with("malformed-") && !name.ends_with("require")) {
+                text += fmt::format("        {}: respond\n", name);
+            }
+        }
     }
     auto loaded = control::load_yaml(text);
     if (!loaded.ok()) {
@@ -572,7 +589,8 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "bench_calls: the calls did not go through the engine as they should\n");
         return 1;
     }
-    const std::string name = (g.tcp ? "tcp_" : "") + engine;
+    std::string name = (g.tcp ? "tcp_" : "") + engine;
+    std::replace(name.begin(), name.end(), '-', '_');
     std::printf("result calls_per_s_%s %.0f calls/s\n", name.c_str(), static_cast<double>(calls) / elapsed);
     std::printf("result sip_cycles_per_message_%s %.0f cycles\n", name.c_str(),
                 static_cast<double>(busy) / static_cast<double>(messages));
