@@ -27,7 +27,9 @@ constexpr command_spec table[] = {
      "  show [PATH [ENTRY]] | show full-configuration\n"
      "  get PATH [ENTRY]\n"
      "  diagnose sys session filter FIELD VALUE | filter clear | list | clear\n"
-     "  diagnose sys sip-proxy calls list | diagnose sys sip dialog list | diagnose sys sip mapping list\n"
+     "  diagnose sys sip-proxy calls list | calls clear | calls idle | filter FIELD [VALUE] | filter clear |\n"
+     "    filter list | meters list | stats\n"
+     "  diagnose sys sip dialog list | diagnose sys sip mapping list\n"
      "each optionally followed by | grep [-c] [-i] [-n] [-v] [-A N] [-B N] [-C N] PATTERN."},
     {command_id::validate, socket_and_ctl, "validate", 0, 1, true, "FILE",
      "check a YAML document against the running configuration without applying it",
@@ -70,7 +72,19 @@ constexpr command_spec table[] = {
     {command_id::session_clear, surface::cli, "diagnose sys session clear", 0, 0, false, "",
      "remove the sessions the filter selects", ""},
     {command_id::alg_calls, surface::cli, "diagnose sys sip-proxy calls list", 0, 0, false, "",
-     "the SIP ALG's calls", ""},
+     "the SIP ALG's calls (those the sip-proxy filter selects)", ""},
+    {command_id::alg_calls_clear, surface::cli, "diagnose sys sip-proxy calls clear", 0, 0, false, "",
+     "end the SIP ALG's calls the sip-proxy filter selects, closing their pinholes", ""},
+    {command_id::alg_calls_idle, surface::cli, "diagnose sys sip-proxy calls idle", 0, 0, false, "",
+     "the SIP ALG's answered calls with no media session alive (those the filter selects)", ""},
+    {command_id::sip_proxy_filter, surface::cli, "diagnose sys sip-proxy filter", 1, 2, false, "FIELD [VALUE] | clear | list",
+     "narrow the sip-proxy calls lists and clear (the fields add up; kept between requests)",
+     "FIELD: src-addr4 dst-addr4 (an address), src-port dst-port, policy (an id), voip-profile (a name);\n"
+     "negate FIELD selects the calls that do not match it; clear forgets the filter, list prints it."},
+    {command_id::sip_proxy_meters, surface::cli, "diagnose sys sip-proxy meters list", 0, 0, false, "",
+     "the SIP ALG's request rate meters: rate, count, drop, peak, per policy and method (and address)", ""},
+    {command_id::sip_proxy_stats, surface::cli, "diagnose sys sip-proxy stats", 0, 1, false, "[list]",
+     "the SIP engines' counters (messages, calls, checks, blocks, rates, pinholes)", ""},
     {command_id::helper_calls, surface::cli, "diagnose sys sip dialog list", 0, 0, false, "",
      "the session helper's calls", ""},
     {command_id::mappings, surface::cli, "diagnose sys sip mapping list", 0, 0, false, "",

@@ -37,6 +37,11 @@ enum class command_id : std::uint8_t {
     session_list,
     session_clear,
     alg_calls,         // diagnose sys sip-proxy calls list
+    alg_calls_clear,   // diagnose sys sip-proxy calls clear
+    alg_calls_idle,    // diagnose sys sip-proxy calls idle
+    sip_proxy_filter,  // diagnose sys sip-proxy filter FIELD [VALUE] | clear | list
+    sip_proxy_meters,  // diagnose sys sip-proxy meters list
+    sip_proxy_stats,   // diagnose sys sip-proxy stats [list]
     helper_calls,      // diagnose sys sip dialog list
     mappings,          // diagnose sys sip mapping list
     telemetry_info,

@@ -9,6 +9,7 @@
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
 #include "nat/session_filter.hpp"
+#include "sip/message.hpp"
 
 #include <fmt/format.h>
 
@@ -17,12 +18,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 namespace sipalg::control {
 
@@ -182,21 +187,165 @@ static std::string format_session(const nat::session_info& s)
                        format_ipv4(r.dst.to_host()), r.dport.to_host());
 }
 
-// The calls of one engine, in the spirit of FortiOS `diagnose sys sip-proxy calls list`.
-static std::string format_calls(const dp::session_list& list, nat::sip_engine engine)
+namespace {
+
+constexpr std::array<std::string_view, 6> sip_filter_fields{"src-addr4", "dst-addr4", "src-port", "dst-port", "policy",
+                                                            "voip-profile"};
+
+std::string_view profile_name(const config& cfg, std::int16_t index)
+{
+    return index >= 0 && static_cast<std::size_t>(index) < cfg.voip_profiles.size()
+               ? std::string_view(cfg.voip_profiles[static_cast<std::size_t>(index)].name)
+               : std::string_view();
+}
+
+// The calls of one engine, in the spirit of FortiOS `diagnose sys sip-proxy calls list`; `idle`: only the
+// answered ones with no media session alive; `filter`: those it selects (the ALG's lists).
+std::string format_calls(const dp::session_list& list, nat::sip_engine engine, const config& cfg,
+                         const sip_proxy_filter* filter = nullptr, bool idle = false)
 {
     std::string out;
     unsigned n = 0;
     for (const auto& v : list.calls) {
-        if (v.call.engine != engine) {
+        if (v.call.engine != engine || (filter != nullptr && !filter->matches(v.call, profile_name(cfg, v.call.voip_profile))) ||
+            (idle && (v.call.state != nat::call_state::answered || v.call.media))) {
             continue;
         }
         ++n;
-        out += fmt::format("call: call-id={} state={} duration={} talking={} policy_id={} worker={}\n",
+        out += fmt::format("call: call-id={} state={} duration={} talking={} media={} policy_id={} src={}:{} dst={}:{} worker={}\n",
                            v.call.call_id_text(), nat::call_state_name(v.call.state), v.age, v.talking,
-                           v.call.policy_id, v.worker);
+                           v.call.media ? "yes" : "no", v.call.policy_id, format_ipv4(v.call.src), v.call.sport,
+                           format_ipv4(v.call.dst), v.call.dport, v.worker);
     }
     return out + fmt::format("total calls {}\n", n);
+}
+
+// diagnose sys sip-proxy meters list: each meter summed over the workers (each keeps its share).
+std::string format_meters(const dp::session_list& list)
+{
+    std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint32_t>, nat::rate_meter> sum;
+    for (const auto& v : list.meters) {
+        nat::rate_meter& m = sum[{v.meter.policy_id, v.meter.method, v.meter.address}];
+        m.per_second += v.meter.per_second;
+        m.count += v.meter.count;
+        m.dropped += v.meter.dropped;
+        m.peak += v.meter.peak;
+    }
+    std::string out;
+    for (const auto& [key, m] : sum) {
+        const auto& [policy, method, address] = key;
+        out += fmt::format("meter: policy_id={} method={} {}rate={}/s count={} drop={} peak={}/s\n", policy,
+                           sip::method_name(static_cast<sip::method>(method)),
+                           address != 0 ? fmt::format("addr={} ", format_ipv4(address)) : std::string(), m.per_second,
+                           m.count, m.dropped, m.peak);
+    }
+    return out + fmt::format("total meters {}\n", sum.size());
+}
+
+// diagnose sys sip-proxy stats: the SIP engines' counters, summed over the workers.
+std::string format_sip_stats(const std::array<std::uint64_t, dp::counter_count>& t)
+{
+    std::string out;
+    for (std::size_t i = 0; i < dp::counter_count; ++i) {
+        const std::string_view name = dp::counter_names[i];
+        if (name.starts_with("sip_") || name.starts_with("drop_sip_") || name.starts_with("pinhole") ||
+            name.starts_with("registrations_") || name.starts_with("contact_pinholes_") || name.starts_with("media_")) {
+            out += fmt::format("{:<36} {}\n", name, t[i]);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+bool sip_proxy_filter::matches(const nat::call_entry& c, std::string_view profile) const
+{
+    const std::array<std::optional<bool>, 6> hit{
+        src ? std::optional(c.src == *src) : std::nullopt,
+        dst ? std::optional(c.dst == *dst) : std::nullopt,
+        sport ? std::optional(c.sport == *sport) : std::nullopt,
+        dport ? std::optional(c.dport == *dport) : std::nullopt,
+        policy ? std::optional(c.policy_id == *policy) : std::nullopt,
+        voip_profile ? std::optional(profile == *voip_profile) : std::nullopt};
+    for (std::size_t i = 0; i < hit.size(); ++i) {
+        if (hit[i] && *hit[i] == ((negate >> i & 1u) != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string sip_proxy_filter::set(const std::vector<std::string>& args)
+{
+    const auto field = [](std::string_view f) {
+        return static_cast<std::size_t>(std::find(sip_filter_fields.begin(), sip_filter_fields.end(), f) - sip_filter_fields.begin());
+    };
+    if (args.size() == 2 && args[0] == "negate") {
+        const std::size_t i = field(args[1]);
+        if (i == sip_filter_fields.size()) {
+            return fmt::format("diagnose sys sip-proxy filter negate: no field {} ({})", args[1], fmt::join(sip_filter_fields, " "));
+        }
+        negate = static_cast<std::uint8_t>(negate | 1u << i);
+        return {};
+    }
+    if (args.size() != 2) {
+        return "diagnose sys sip-proxy filter: FIELD VALUE, negate FIELD, clear or list";
+    }
+    const std::string& v = args[1];
+    const auto number = [&](std::uint64_t max) -> std::optional<std::uint64_t> {
+        std::uint64_t n = 0;
+        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        return ec == std::errc{} && p == v.data() + v.size() && n <= max ? std::optional(n) : std::nullopt;
+    };
+    switch (field(args[0])) {
+    case 0:
+    case 1: {
+        const auto a = parse_ipv4(v);
+        if (!a) {
+            return fmt::format("diagnose sys sip-proxy filter {}: {} is not an IPv4 address", args[0], v);
+        }
+        (args[0] == "src-addr4" ? src : dst) = *a;
+        return {};
+    }
+    case 2:
+    case 3: {
+        const auto n = number(65535);
+        if (!n) {
+            return fmt::format("diagnose sys sip-proxy filter {}: {} is not a port", args[0], v);
+        }
+        (args[0] == "src-port" ? sport : dport) = static_cast<std::uint16_t>(*n);
+        return {};
+    }
+    case 4: {
+        const auto n = number(4294967295u);
+        if (!n) {
+            return fmt::format("diagnose sys sip-proxy filter policy: {} is not a policy id", v);
+        }
+        policy = static_cast<std::uint32_t>(*n);
+        return {};
+    }
+    case 5:
+        voip_profile = v;
+        return {};
+    default:
+        return fmt::format("diagnose sys sip-proxy filter: field {} not understood ({}, negate, clear, list)", args[0],
+                           fmt::join(sip_filter_fields, " "));
+    }
+}
+
+std::string sip_proxy_filter::text() const
+{
+    std::string out;
+    const auto line = [&](std::size_t i, const std::string& value) {
+        out += fmt::format("{:<13} {}{}\n", sip_filter_fields[i], (negate >> i & 1u) != 0 ? "! " : "", value);
+    };
+    line(0, src ? format_ipv4(*src) : "any");
+    line(1, dst ? format_ipv4(*dst) : "any");
+    line(2, sport ? std::to_string(*sport) : "any");
+    line(3, dport ? std::to_string(*dport) : "any");
+    line(4, policy ? std::to_string(*policy) : "any");
+    line(5, voip_profile ? *voip_profile : "any");
+    return out;
 }
 
 // The pinholes, in the spirit of FortiOS `diagnose sys sip mapping list`.
@@ -288,6 +437,7 @@ struct cli_action {
     command_id what = command_id::show;
     std::string text;           // show: the configuration as the request leaves it
     nat::session_filter filter; // diagnose sys session filter FIELD VALUE
+    std::vector<std::string> args; // diagnose sys sip-proxy filter's
     output_pipe pipe;
 };
 
@@ -315,6 +465,16 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
         if (!get_cli(cfg, args, a.text)) {
             return fmt::format("get: no such path or entry '{}'", fmt::join(args, " "));
         }
+    } else if (a.what == command_id::sip_proxy_filter) {
+        a.args = args;
+        if (!(args.size() == 1 && (args[0] == "clear" || args[0] == "list"))) {
+            sip_proxy_filter probe;
+            if (std::string e = probe.set(args); !e.empty()) {
+                return e;
+            }
+        }
+    } else if (a.what == command_id::sip_proxy_stats && !args.empty() && args[0] != "list") {
+        return fmt::format("diagnose sys sip-proxy stats: {} not understood (list)", args[0]);
     } else if (a.what == command_id::session_filter) {
         const auto f = nat::parse_session_filter(args[0] + "=" + args[1]);
         if (!f) {
@@ -392,11 +552,55 @@ std::string commands::cli(std::string_view text)
                 late(a);
                 continue;
             }
-            out = a.what == k::mappings ? format_pinholes(list)
-                                        : format_calls(list, a.what == k::alg_calls ? nat::sip_engine::alg
-                                                                                     : nat::sip_engine::helper);
+            out = a.what == k::mappings    ? format_pinholes(list)
+                  : a.what == k::alg_calls ? format_calls(list, nat::sip_engine::alg, running_, &sip_filter_)
+                                           : format_calls(list, nat::sip_engine::helper, running_);
             break;
         }
+        case k::alg_calls_idle:
+        case k::alg_calls_clear:
+        case k::sip_proxy_meters: {
+            nat::session_filter none;
+            none.proto = 0; // the SIP tables only
+            dp::sip_query ask;
+            ask.meters = a.what == k::sip_proxy_meters;
+            dp::session_list list = app_.query_sessions(none, false, 100000, 5000, true, ask);
+            if (list.complete && a.what == k::alg_calls_clear) {
+                // The calls the filter selects, then a second round that ends those (each worker its own).
+                for (const auto& v : list.calls) {
+                    if (v.call.engine == nat::sip_engine::alg && v.call.state != nat::call_state::ended &&
+                        sip_filter_.matches(v.call, profile_name(running_, v.call.voip_profile))) {
+                        ask.end_calls.emplace_back(v.worker, v.call.key);
+                    }
+                }
+                std::sort(ask.end_calls.begin(), ask.end_calls.end());
+                if (!ask.end_calls.empty()) {
+                    list = app_.query_sessions(none, false, 0, 5000, true, ask);
+                }
+            }
+            if (!list.complete) {
+                late(a);
+                continue;
+            }
+            out = a.what == k::alg_calls_idle    ? format_calls(list, nat::sip_engine::alg, running_, &sip_filter_, true)
+                  : a.what == k::sip_proxy_meters ? format_meters(list)
+                                                  : fmt::format("{} calls cleared\n", list.calls_ended);
+            break;
+        }
+        case k::sip_proxy_filter:
+            if (a.args.size() == 1 && a.args[0] == "list") {
+                out = sip_filter_.text();
+                break;
+            }
+            if (a.args.size() == 1 && a.args[0] == "clear") {
+                sip_filter_ = {};
+            } else {
+                (void)sip_filter_.set(a.args); // checked when the request was planned
+            }
+            continue;
+        case k::sip_proxy_stats:
+            out = format_sip_stats(app_.totals());
+            break;
         case k::session_filter_clear:
             diag_filter_ = {};
             continue;

@@ -5,7 +5,11 @@
 #include "control/config.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
+#include "nat/call_table.hpp"
 #include "nat/session_filter.hpp"
+
+#include <optional>
+#include <vector>
 
 #include <string>
 #include <string_view>
@@ -16,6 +20,23 @@ struct plan;
 }
 
 namespace sipalg::control {
+
+// diagnose sys sip-proxy filter (FortiOS): which of the ALG's calls the calls commands select. Fields add
+// up; negate turns one into its opposite.
+struct sip_proxy_filter {
+    std::optional<std::uint32_t> src; // src-addr4: where the INVITE came from
+    std::optional<std::uint32_t> dst; // dst-addr4: where it went
+    std::optional<std::uint16_t> sport;
+    std::optional<std::uint16_t> dport;
+    std::optional<std::uint32_t> policy;
+    std::optional<std::string> voip_profile;
+    std::uint8_t negate = 0; // a bit per field, in the order above
+    // `profile`: the call's VoIP profile's name.
+    bool matches(const nat::call_entry& c, std::string_view profile) const;
+    // FIELD [VALUE] | negate FIELD; an error text or empty.
+    std::string set(const std::vector<std::string>& args);
+    std::string text() const; // filter list
+};
 
 class commands {
 public:
@@ -50,6 +71,7 @@ private:
     std::string path_;
     const server_counters& server_;
     nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
+    sip_proxy_filter sip_filter_;     // diagnose sys sip-proxy filter: the same
 };
 
 } // namespace sipalg::control

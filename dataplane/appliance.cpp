@@ -243,7 +243,7 @@ std::uint64_t appliance::sessions_active() const
 }
 
 session_list appliance::query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
-                                       unsigned timeout_ms, bool sip_tables) const
+                                       unsigned timeout_ms, bool sip_tables, const sip_query& sip) const
 {
     session_list result;
     if (!running_) {
@@ -256,6 +256,7 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         std::unique_ptr<std::vector<nat::session_info>> out;
         std::unique_ptr<std::vector<nat::call_entry>> calls;
         std::unique_ptr<std::vector<nat::pinhole>> pinholes;
+        std::unique_ptr<std::vector<nat::rate_meter>> meters;
         bool posted = false;
     };
     std::vector<asked> queries(workers_.size());
@@ -273,6 +274,12 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             a.pinholes->reserve(max_listed);
             a.q->calls = a.calls.get();
             a.q->pinholes = a.pinholes.get();
+            a.q->end_calls = sip.end_calls.empty() ? nullptr : &sip.end_calls;
+            if (sip.meters) {
+                a.meters = std::make_unique<std::vector<nat::rate_meter>>();
+                a.meters->reserve(8192);
+                a.q->meters = a.meters.get();
+            }
         }
     }
     // Post to every worker (one query at a time each: another client's may be in progress), then wait.
@@ -298,6 +305,7 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             a.out.release();
             a.calls.release();
             a.pinholes.release();
+            a.meters.release();
             result.complete = false;
             continue;
         }
@@ -307,6 +315,7 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         }
         result.matched += a.q->matched;
         result.cleared += a.q->cleared;
+        result.calls_ended += a.q->calls_ended;
         for (const auto& s : *a.out) {
             if (result.sessions.size() < max_listed) {
                 result.sessions.push_back(s);
@@ -323,6 +332,11 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             for (const auto& p : *a.pinholes) {
                 const auto left = static_cast<std::int32_t>(p.expires - now);
                 result.pinholes.push_back({p, left > 0 ? seconds(static_cast<std::uint32_t>(left)) : 0, worker});
+            }
+        }
+        if (a.meters) {
+            for (const auto& m : *a.meters) {
+                result.meters.push_back({m, worker});
             }
         }
     }

@@ -39,10 +39,25 @@ struct pinhole_view {
     unsigned worker = 0;
 };
 
+struct meter_view {
+    nat::rate_meter meter;
+    unsigned worker = 0;
+};
+
+// What a query asks of the SIP tables beyond listing them.
+struct sip_query {
+    // Calls to end first (diagnose sys sip-proxy calls clear), closing their pinholes: (worker, call key),
+    // sorted.
+    std::vector<std::pair<unsigned, std::uint64_t>> end_calls;
+    bool meters = false; // list the rate meters
+};
+
 struct session_list {
     std::vector<nat::session_info> sessions; // at most the number asked for
     std::vector<call_view> calls;            // when the SIP tables were asked for
     std::vector<pinhole_view> pinholes;
+    std::vector<meter_view> meters;          // when the rate meters were asked for
+    std::uint64_t calls_ended = 0;           // calls the query ended (sip_query::end_calls)
     std::uint64_t matched = 0;
     std::uint64_t cleared = 0;
     bool complete = true; // false when a worker did not answer in time (or the workers are stopped)
@@ -84,8 +99,9 @@ public:
     // Asks every worker for its sessions that match `f`, removing them too with `clear` (messages to the
     // workers, served between their bursts: the control core never touches their tables). Copies at most
     // `max_listed` sessions. Not for the packet path: it waits for the workers.
+    // With `sip_tables`, the calls and pinholes too, and what `sip` asks of them.
     session_list query_sessions(const nat::session_filter& f, bool clear, std::size_t max_listed,
-                                unsigned timeout_ms = 5000, bool sip_tables = false) const;
+                                unsigned timeout_ms = 5000, bool sip_tables = false, const sip_query& sip = {}) const;
     // Runs f(const snapshot&) on the current configuration, safe against a concurrent publish.
     template <class F>
     auto with_snapshot(F&& f) const

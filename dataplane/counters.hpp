@@ -65,6 +65,7 @@ namespace sipalg::dp {
     X(sip_invites_expired, "calls whose INVITE was not answered within provisional-invite-expiry-time: ended, pinholes closed") \
     X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs (UDP: the INVITE dropped; TCP: no pinholes, not followed)") \
     X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
+    X(sip_calls_cleared, "calls ended by the control core (diagnose sys sip-proxy calls clear), their pinholes closed") \
     X(sip_malformed, "SIP messages an ALG syntax check found fault with (whatever its action: pass counts too)") \
     X(sip_responses_sent, "SIP error responses the ALG sent to a request's sender (an action of respond: 400, 413)") \
     X(sip_tcp_not_taken_out, "SIP/TCP messages the ALG would have dropped (a check, a block, a rate, max-dialogs): a byte stream keeps them, so they pass translated but open and change nothing") \

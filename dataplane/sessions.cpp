@@ -309,8 +309,19 @@ void worker::release_port(const nat::session& s) noexcept
 
 void worker::end_session(std::uint32_t index) noexcept
 {
-    release_port(sessions_->at(index));
+    forget_session(sessions_->at(index));
     sessions_->remove(index);
+}
+
+// What a session holds beyond its slot, given back as it ends (removed, or expired): its NAT port, its
+// place among its pinhole's live sessions.
+void worker::forget_session(const nat::session& s) noexcept
+{
+    release_port(s);
+    if ((s.voip_flags & nat::voip_flag::child) != 0 && pinholes_->alive(s.pinhole, s.pinhole_generation)) {
+        nat::pinhole& p = pinholes_->at(s.pinhole);
+        p.sessions = static_cast<std::uint16_t>(p.sessions - (p.sessions != 0 ? 1 : 0));
+    }
 }
 
 bool worker::pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept
@@ -397,11 +408,35 @@ void worker::serve_query() noexcept
     }
     q->table_now = table_now_;
     if (q->cursor == 0) {
+        if (q->end_calls != nullptr) {
+            calls_->for_each_slot([&](std::uint32_t slot, nat::call_entry& c) {
+                if (c.state != nat::call_state::ended &&
+                    std::binary_search(q->end_calls->begin(), q->end_calls->end(), std::pair{id_, c.key})) {
+                    pinholes_->remove_call(c.key);
+                    calls_->end(slot, table_now_);
+                    c.updated = table_now_;
+                    ++q->calls_ended;
+                }
+            });
+            counters_.add(counter::sip_calls_cleared, q->calls_ended);
+        }
         // The SIP tables in one go (they are small next to the session table), within what was reserved.
         if (q->calls != nullptr) {
             calls_->for_each([&](const nat::call_entry& c) {
                 if (q->calls->size() < q->calls->capacity()) {
                     q->calls->push_back(c);
+                    bool media = false;
+                    pinholes_->for_each_in_call(c.key, [&](std::uint32_t, const nat::pinhole& p) {
+                        media = media || (p.kind == nat::pinhole_kind::media && p.sessions != 0);
+                    });
+                    q->calls->back().media = media;
+                }
+            });
+        }
+        if (q->meters != nullptr) {
+            meters_->for_each([&](const nat::rate_meter& m) {
+                if (q->meters->size() < q->meters->capacity()) {
+                    q->meters->push_back(m);
                 }
             });
         }

@@ -588,7 +588,7 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     if (d.believed) {
         const std::uint32_t call_slot = call_of(id.call_key, sip_->dialog);
         sip::follow(sip_->dialog, d);
-        apply_call(d, s, call_slot, stamp);
+        apply_call(d, s, dir, call_slot, stamp);
         commit_registration(d, s, index);
     }
     const nat::transaction_id transaction{id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir)};
@@ -608,7 +608,7 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
 // What a believed message does to its call: the call list moves on (the engine's call step), pinholes
 // of streams moved, removed or rejected close, the call's end closes them all, anything else of the
 // call refreshes them.
-void worker::apply_call(const sip::decision& d, const nat::session& s, std::uint32_t slot, std::uint32_t stamp) noexcept
+void worker::apply_call(const sip::decision& d, const nat::session& s, unsigned dir, std::uint32_t slot, std::uint32_t stamp) noexcept
 {
     const sip::nat_summary& id = d.id;
     bool tracked = d.call != sip::call_step::none;
@@ -624,6 +624,12 @@ void worker::apply_call(const sip::decision& d, const nat::session& s, std::uint
         }
         nat::call_entry& c = calls_->at(slot);
         c.engine = s.engine;
+        c.voip_profile = s.voip_profile;
+        const flow_key k = dir == 0 ? s.key : s.reply_key(); // the INVITE as it arrived
+        c.src = k.src.to_host();
+        c.dst = k.dst.to_host();
+        c.sport = k.sport.to_host();
+        c.dport = k.dport.to_host();
         c.tag = id.from_tag;
         c.deadline = table_now_ + sip_->view.invite_expiry_s * nat::ticks_per_second;
         c.call_id_length = static_cast<std::uint8_t>(std::min(id.call_id.size(), c.call_id.size()));
@@ -1307,6 +1313,9 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     s.voip_flags = static_cast<std::uint8_t>(ph.voip_flags | (ph.kind == nat::pinhole_kind::media ? nat::voip_flag::child : 0));
     s.pinhole = i;
     s.pinhole_generation = ph.generation;
+    if (ph.kind == nat::pinhole_kind::media) {
+        ++pinholes_->at(i).sessions; // (forget_session counts it out)
+    }
     // (Its public port is the pinhole's, held by the pinhole while it is open: a session made from a
     // pinhole is not counted in the port ledger, so that the media of ended calls, which lingers until
     // its next packet or its timeout, does not keep ports from new calls.)

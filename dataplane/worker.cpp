@@ -322,7 +322,7 @@ void worker::tick() noexcept
     }
     update_clock();
     // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
-    const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) { release_port(sessions_->at(i)); });
+    const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) { forget_session(sessions_->at(i)); });
     counters_.add(counter::sessions_expired, expired);
     // Pinholes and calls time out in seconds: a pass over either table in about a second is enough,
     // and each slot visited is a cache line the packets' own work then misses.

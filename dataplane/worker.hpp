@@ -80,6 +80,11 @@ struct session_query {
     // The SIP tables too, when given (reserved by the caller, filled at the first slice).
     std::vector<nat::call_entry>* calls = nullptr;
     std::vector<nat::pinhole>* pinholes = nullptr;
+    std::vector<nat::rate_meter>* meters = nullptr; // the ALG's rate meters too, when given
+    // Before listing: end these calls (worker id, call key; sorted) that have not ended (diagnose sys
+    // sip-proxy calls clear), closing their pinholes.
+    const std::vector<std::pair<unsigned, std::uint64_t>>* end_calls = nullptr;
+    std::uint32_t calls_ended = 0;
     std::uint32_t table_now = 0; // the worker's session clock when it answered
     std::uint32_t matched = 0;
     std::uint32_t cleared = 0;
@@ -222,11 +227,12 @@ private:
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
+    void forget_session(const nat::session& s) noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
     std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
                                         unsigned dir) noexcept;
     std::uint32_t call_of(std::uint64_t key, sip::dialog_view& dialog) noexcept;
-    void apply_call(const sip::decision& d, const nat::session& s, std::uint32_t slot, std::uint32_t stamp) noexcept;
+    void apply_call(const sip::decision& d, const nat::session& s, unsigned dir, std::uint32_t slot, std::uint32_t stamp) noexcept;
     void commit_registration(const sip::decision& d, const nat::session& s, std::uint32_t index) noexcept;
     friend class pinhole_granter;
     void update_clock() noexcept;

@@ -49,6 +49,13 @@ struct call_entry {
     sip_engine engine = sip_engine::none;
     std::uint8_t call_id_length = 0;
     bool in_use = false;
+    bool media = false;             // (in a copy for the show commands: a media session of it is alive)
+    std::int16_t voip_profile = -1; // the VoIP profile of its signalling session (-1: none)
+    // Where the INVITE came from and went, as it arrived (diagnose sys sip-proxy filter).
+    std::uint32_t src = 0;
+    std::uint32_t dst = 0;
+    std::uint16_t sport = 0;
+    std::uint16_t dport = 0;
     std::array<char, 64> call_id{}; // the Call-ID as carried by the INVITE (cut at 64 bytes)
 
     std::string_view call_id_text() const noexcept
@@ -195,6 +202,16 @@ public:
         for (const auto& c : slots_) {
             if (c.in_use) {
                 f(c);
+            }
+        }
+    }
+    // Every call in use by slot, to change (end) it.
+    template <class F>
+    void for_each_slot(F&& f)
+    {
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            if (slots_[i].in_use) {
+                f(i, slots_[i]);
             }
         }
     }

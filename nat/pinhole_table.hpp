@@ -45,6 +45,9 @@ struct pinhole {
     // is in several calls; 0: not known yet.
     ipv4_address remote_address = 0;
     std::uint16_t remote_port = 0;
+    // Sessions made through it that are still alive (a media pinhole's: its call's media flows while one
+    // does; diagnose sys sip-proxy calls idle lists answered calls with none).
+    std::uint16_t sessions = 0;
 };
 
 class pinhole_table {

@@ -231,3 +231,77 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
     run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 5, invite-rate-track: src-ip}}\n',
                    sequenced(flood), workers=2)
     assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15
+
+
+def test_diagnose_sip_proxy_calls_filter_meters_and_stats(tmp_path):
+    """A running ALG fed an INVITE from two phones (replayed from memory: retransmissions of one call each)
+    and the far end's 200 to the first: the calls listed and filtered, the answered one idle (no media),
+    one cleared with its pinholes, the INVITE rate's meter, the counters."""
+    import time
+    from scapy.layers.inet import IP, UDP
+    from scapy.utils import wrpcap
+    from pcap_env import from_outside
+    from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
+    inside = [udp_in(invite('d1'))[1],
+              udp_in(invite('d2', address='10.0.1.3'), src='10.0.1.3', mac='02:00:00:00:00:03')[1]]
+    ok = sip("""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKd1
+To: <sip:bob@198.51.100.2>;tag=bd1
+From: Alice <sip:alice@198.51.100.1>;tag=ad1
+Call-ID: d1@198.51.100.1
+CSeq: 1 INVITE
+Contact: <sip:bob@198.51.100.2>
+Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replace('4000', '6000'))
+    outside = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / ok)]
+    wrpcap(str(tmp_path / 'in.pcap'), inside)
+    wrpcap(str(tmp_path / 'out.pcap'), outside)
+    text = config('alg', profile_sip='invite-rate: 1000, invite-rate-track: src-ip')
+    (tmp_path / 'c.yaml').write_text(text)
+    sock = str(tmp_path / 'ctl.sock')
+    eal = eal_args(unique_prefix('sipdiag'), [f'net_pcap0,rx_pcap={tmp_path / "in.pcap"},infinite_rx=1,tx_iface=lo',
+                                              f'net_pcap1,rx_pcap={tmp_path / "out.pcap"},infinite_rx=1,tx_iface=lo'])
+    eal = [a.replace(',tx_iface=lo', ',tx_pcap=/dev/null') for a in eal]
+    d = Daemon(eal, ['--config', str(tmp_path / 'c.yaml'), '--mbufs', '8192', '--control-socket', sock,
+                     '--idle-sleep-us', '100'], log_path=tmp_path / 'd.log')
+
+    def cli(text):
+        r = control_request(sock, 'cli\n' + text)
+        assert r['ok'] is True, r
+        return r['output']
+
+    try:
+        d.wait_ready()
+        for _ in range(100):
+            if 'state=answered' in cli('diagnose sys sip-proxy calls list\n'):
+                break
+            time.sleep(0.05)
+        calls = cli('diagnose sys sip-proxy calls list\n')
+        assert 'total calls 2' in calls and 'call-id=d1@10.0.1.2 state=answered' in calls, calls
+        assert 'src=10.0.1.3:5060 dst=198.51.100.2:5060' in calls and 'media=no' in calls
+        # The filter: by source, negated, by policy, listed and cleared.
+        assert 'total calls 1' in cli('diagnose sys sip-proxy filter src-addr4 10.0.1.3\ndiagnose sys sip-proxy calls list\n')
+        shown = cli('diagnose sys sip-proxy filter negate src-addr4\ndiagnose sys sip-proxy filter list\n'
+                    'diagnose sys sip-proxy calls list\n')
+        assert 'src-addr4     ! 10.0.1.3' in shown and 'call-id=d1@10.0.1.2' in shown and 'd2@' not in shown, shown
+        assert 'total calls 0' in cli('diagnose sys sip-proxy filter clear\ndiagnose sys sip-proxy filter policy 7\n'
+                                      'diagnose sys sip-proxy calls list\n')
+        cli('diagnose sys sip-proxy filter clear\n')
+        # Idle: the answered call, whose media never came.
+        idle = cli('diagnose sys sip-proxy calls idle\n')
+        assert 'total calls 1' in idle and 'd1@' in idle, idle
+        # A bad filter line refuses the request, at its line.
+        r = control_request(sock, 'cli\ndiagnose sys sip-proxy filter src-addr4 nowhere\n')
+        assert r['ok'] is False and 'not an IPv4 address' in r['errors'][0]['message'], r
+        # Meters: the INVITE rate per source address, what each phone's retransmissions took.
+        meters = cli('diagnose sys sip-proxy meters list\n')
+        assert 'method=INVITE addr=10.0.1.2 rate=1000/s' in meters and 'addr=10.0.1.3' in meters, meters
+        assert cli('diagnose sys sip-proxy stats\n').count('sip_calls ') == 1
+        # Clear: the filter's calls end, their pinholes with them.
+        assert 'mapping: media' in cli('diagnose sys sip mapping list\n')
+        cleared = cli('diagnose sys sip-proxy filter src-addr4 10.0.1.2\ndiagnose sys sip-proxy calls clear\n'
+                      'diagnose sys sip-proxy filter clear\ndiagnose sys sip-proxy calls list\ndiagnose sys sip mapping list\n')
+        assert '1 calls cleared' in cleared and 'call-id=d1@10.0.1.2 state=ended' in cleared, cleared
+        assert 'state=calling' in cleared  # the other phone's call goes on
+        assert '10.0.1.2:4000' not in cleared
+    finally:
+        d.stop()
