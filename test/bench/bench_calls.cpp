@@ -7,11 +7,17 @@
 // port, and BYE; the far side answers the BYE it received; the 200 to the BYE ends the call and the
 // phone starts its next. Nothing is precomputed from what the appliance is expected to write.
 //
-//     bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks [seconds] [phones] [udp|tcp]
+//     bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks|alg-flood [seconds] [phones] [udp|tcp]
 //
 // alg: the ALG with FortiOS's default profile (its checks: line length, unknown methods); alg-nochecks:
 // every check off (block-long-lines and block-unknown disable); alg-allchecks: every check on (each
 // malformed-* and unknown-header respond, Require and Proxy-Require left pass: the calls carry neither).
+//
+// alg-flood: the profile's invite-rate is 2,000 a second per source address; the phones (all at one
+// address) start calls at 1,000 a second between them, while another inside host (10.1.0.3) sends INVITEs
+// of calls of its own at ten times the rate, interleaved. Prints `result flood_legit_call_success_pct`:
+// the phones' calls completed over those started (a phone whose INVITE was dropped never completes: the
+// generator does not retransmit), and the flood's INVITEs sent and dropped.
 //
 // Over TCP each phone has its own connection to the far side (opened first: SYN, SYN-ACK, ACK), every
 // message one segment; each side reads its connection as a byte stream (whatever segments the
@@ -54,6 +60,10 @@ using namespace sipalg;
 namespace {
 
 constexpr std::uint32_t phone_ip = RTE_IPV4(10, 1, 0, 2);
+constexpr std::uint32_t flood_ip = RTE_IPV4(10, 1, 0, 3);
+constexpr std::array<std::uint8_t, 6> flood_mac{2, 0, 0, 0, 0, 3};
+constexpr unsigned flood_limit = 2000; // invite-rate (per source) in alg-flood
+constexpr unsigned flood_legit_rate = 1000;
 constexpr std::uint32_t far_ip = RTE_IPV4(198, 51, 100, 2);
 constexpr std::uint16_t far_sip_port = 5060;
 constexpr std::uint16_t first_phone_port = 10000;
@@ -74,6 +84,7 @@ system:
   arp-table:
     1: {interface: wan1, ip: 198.51.100.2, mac: "02:00:00:00:01:02"}
     2: {interface: port1, ip: 10.1.0.2, mac: "02:00:00:00:00:02"}
+    3: {interface: port1, ip: 10.1.0.3, mac: "02:00:00:00:00:03"}
 firewall:
   policy:
     1: {name: voip-out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept,
@@ -124,6 +135,14 @@ struct generator {
     std::uint64_t completed = 0;
     std::uint64_t leaks = 0;       // messages that left with the phone's address
     std::uint64_t unexpected = 0;  // messages the generator could not place
+    // alg-flood: the phones' calls paced (a phone done waits in `idle` for its turn), and the flood.
+    bool flood = false;
+    bool paused = false; // the phones start no call, the flood sends nothing
+    std::uint64_t hz = 0;
+    std::uint64_t t_start = 0;
+    std::uint64_t started = 0;      // phones' calls started
+    std::vector<unsigned> idle;     // phones waiting to start their next call
+    std::uint64_t flood_sent = 0;
     std::array<rte_mbuf*, burst> in_out{};
     unsigned n_in = 0;
     std::array<rte_mbuf*, burst> out_out{};
@@ -265,8 +284,39 @@ struct generator {
 
     void start_call(unsigned phone)
     {
+        if (flood) {
+            idle.push_back(phone); // started by pace(), at the phones' rate
+            return;
+        }
         call_of_phone[phone] = next_call++;
         phone_send(phone, "INVITE", 1, true);
+    }
+
+    // alg-flood: the phones' calls and the flood's INVITEs that are due by now.
+    void pace()
+    {
+        if (paused) {
+            return;
+        }
+        const double t = static_cast<double>(rte_rdtsc() - t_start) / static_cast<double>(hz);
+        while (!idle.empty() && static_cast<double>(started) < t * flood_legit_rate) {
+            const unsigned phone = idle.back();
+            idle.pop_back();
+            ++started;
+            call_of_phone[phone] = next_call++;
+            phone_send(phone, "INVITE", 1, true);
+        }
+        while (static_cast<double>(flood_sent) < t * 10 * flood_limit) {
+            const unsigned long long k = flood_sent++;
+            const int len = std::snprintf(
+                text, sizeof text,
+                "INVITE sip:bob@198.51.100.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.0.3:5060;branch=z9hG4bKfl%llu;rport\r\n"
+                "Max-Forwards: 70\r\nFrom: <sip:flood@10.1.0.3>;tag=fl%llu\r\nTo: <sip:bob@198.51.100.2>\r\n"
+                "Call-ID: flood-%llu@10.1.0.3\r\nCSeq: 1 INVITE\r\nContact: <sip:flood@10.1.0.3:5060>\r\n"
+                "Content-Length: 0\r\n\r\n",
+                k, k, k);
+            to_inside(frame(flood_mac, port1_mac, flood_ip, 5060, far_ip, far_sip_port, text, static_cast<std::size_t>(len)));
+        }
     }
 
     // Over TCP, every phone opens its connection first; its first call starts once it is up.
@@ -302,6 +352,9 @@ struct generator {
             }
             stream_in(e, rte_be_to_cpu_32(t->sent_seq), tcp_payload(ip, t), [&](std::string_view msg) { phone_message(phone, msg); });
             return;
+        }
+        if (rte_be_to_cpu_32(ip->dst_addr) == flood_ip) {
+            return; // the far side's answers to the flood that got through
         }
         const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
         const std::string_view msg(reinterpret_cast<const char*>(udp + 1), rte_be_to_cpu_16(udp->dgram_len) - sizeof(rte_udp_hdr));
@@ -443,6 +496,9 @@ struct generator {
     // One round: what the ports sent, answered; the answers handed to the ports.
     void round()
     {
+        if (flood) {
+            pace();
+        }
         std::array<rte_mbuf*, burst> got;
         unsigned n = rte_ring_sc_dequeue_burst(outside_tx, reinterpret_cast<void**>(got.data()), burst, nullptr);
         for (unsigned i = 0; i < n; ++i) {
@@ -484,9 +540,10 @@ int main(int argc, char** argv)
     const double seconds = argc > 2 ? std::atof(argv[2]) : 3.0;
     const unsigned phones = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 256;
     const std::string transport = argc > 4 ? argv[4] : "udp";
-    if ((engine != "alg" && engine != "helper" && engine != "alg-nochecks" && engine != "alg-allchecks") || seconds <= 0 ||
+    if ((engine != "alg" && engine != "helper" && engine != "alg-nochecks" && engine != "alg-allchecks" && engine != "alg-flood") ||
+        seconds <= 0 ||
         phones == 0 || phones > 5000 || (transport != "udp" && transport != "tcp")) {
-        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks [seconds] [phones] [udp|tcp]\n");
+        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks|alg-flood [seconds] [phones] [udp|tcp]\n");
         return 2;
     }
 
@@ -509,7 +566,9 @@ int main(int argc, char** argv)
                "  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n" +
                text.substr(text.find("  interface:"));
     }
-    if (engine == "alg-nochecks") {
+    if (engine == "alg-flood") {
+        text += fmt::format("voip:\n  profile:\n    default: {{sip: {{invite-rate: {}, invite-rate-track: src-ip}}}}\n", flood_limit);
+    } else if (engine == "alg-nochecks") {
         text += "voip:\n  profile:\n    default: {sip: {block-long-lines: disable, block-unknown: disable}}\n";
     } else if (engine == "alg-allchecks") {
         text += "voip:\n  profile:\n    default:\n      sip:\n        unknown-header: respond\n";
@@ -544,10 +603,13 @@ int main(int argc, char** argv)
     g.tcp = transport == "tcp";
     g.phone_end.resize(phones);
     g.far_end.resize(phones);
+    const std::uint64_t hz = rte_get_tsc_hz();
+    g.flood = engine == "alg-flood";
+    g.hz = hz;
+    g.t_start = rte_rdtsc();
     for (unsigned p = 0; p < phones; ++p) {
         g.start(p);
     }
-    const std::uint64_t hz = rte_get_tsc_hz();
     const auto run_for = [&](double s) {
         const std::uint64_t end = rte_rdtsc() + static_cast<std::uint64_t>(s * static_cast<double>(hz));
         while (rte_rdtsc() < end) {
@@ -557,9 +619,18 @@ int main(int argc, char** argv)
     run_for(1.0); // warm-up: sessions, ARP, caches
     const auto before = app.totals();
     const std::uint64_t calls_before = g.completed;
+    const std::uint64_t started_before = g.started;
+    const std::uint64_t flood_before = g.flood_sent;
+    const std::uint64_t in_flight_before = g.started - g.completed; // calls begun in the warm-up, not yet done
     const std::uint64_t t0 = rte_rdtsc();
     run_for(seconds);
     const std::uint64_t t1 = rte_rdtsc();
+    if (g.flood) {
+        // A second more without new calls of the phones or the flood: every call begun completes in far
+        // less unless its INVITE was dropped (the generator never retransmits: its phone waits for good).
+        g.paused = true;
+        run_for(1.0);
+    }
     const auto after = app.totals();
     const std::uint64_t calls = g.completed - calls_before;
     app.stop();
@@ -585,6 +656,23 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(delta(dp::counter::pinholes_opened)), static_cast<unsigned long long>(drops),
                 static_cast<unsigned long long>(g.leaks), static_cast<unsigned long long>(g.unexpected),
                 static_cast<double>(busy) / (elapsed * static_cast<double>(hz)));
+    if (g.flood) {
+        const std::uint64_t attempted = in_flight_before + (g.started - started_before);
+        const std::uint64_t stuck = g.started - g.completed;
+        std::printf("# flood: phones' calls %llu begun or in flight, %llu never completed; flood INVITEs %llu sent, "
+                    "%llu dropped over the rate\n",
+                    static_cast<unsigned long long>(attempted), static_cast<unsigned long long>(stuck),
+                    static_cast<unsigned long long>(g.flood_sent - flood_before),
+                    static_cast<unsigned long long>(delta(dp::counter::drop_sip_rate)));
+        std::printf("result flood_legit_call_success_pct %.2f pct\n",
+                    100.0 * static_cast<double>(attempted - std::min(stuck, attempted)) / static_cast<double>(std::max<std::uint64_t>(1, attempted)));
+        std::printf("result flood_invites_dropped_pct %.1f pct\n",
+                    100.0 * static_cast<double>(delta(dp::counter::drop_sip_rate)) /
+                        static_cast<double>(std::max<std::uint64_t>(1, g.flood_sent - flood_before)));
+        started.app.reset();
+        rte_eal_cleanup();
+        return calls == 0 || g.leaks != 0 ? 1 : 0;
+    }
     if (calls == 0 || g.leaks != 0 || messages == 0 || delta(dp::counter::sip_rewritten) < messages * 99 / 100) {
         std::fprintf(stderr, "bench_calls: the calls did not go through the engine as they should\n");
         return 1;

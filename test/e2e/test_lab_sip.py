@@ -568,3 +568,39 @@ def test_sip_over_one_tcp_connection_at_rate_leaves_no_call_hanging(lab_up, engi
     assert stats['sip_calls'] == rate * seconds and stats['sip_calls_ended'] == rate * seconds
     # What left (as far as the capture kept up) never names the inside address.
     assert outside.stat().st_size > 1_000_000 and b'10.0.1.2' not in outside.read_bytes()
+
+
+FLOOD_CONFIG = WORK / 'flood.yaml'
+# The default profile with an INVITE rate of 20 a second per source address.
+FLOOD_CONFIG.write_text((SOURCE_ROOT / 'conf' / 'default.yaml').read_text() +
+                        'voip:\n  profile:\n    default: {sip: {invite-rate: 20, invite-rate-track: src-ip}}\n')
+
+
+@pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route', '--config', str(FLOOD_CONFIG)]}], indirect=True)
+def test_an_invite_flood_from_one_phone_leaves_the_other_phones_calls_alone(lab_up, tmp_path):
+    # 10.0.1.3 floods INVITEs at 200 a second, ten times the profile's invite-rate (20, per source), for
+    # 12 s, while 10.0.1.2 makes 40 calls with RTP at 4 a second through the same policy: at least 99% of
+    # those complete, and the flood beyond the rate is dropped and counted.
+    audio(tmp_path, 25)
+    flood_calls, flood_rate = 2400, 200
+    with sipp_server('sipalg-out', tmp_path, '-sn', 'uas', '-i', '198.51.100.2', '-p', '5060', '-mi', '198.51.100.2',
+                     '-mp', '6000', '-rtp_echo'):
+        flood = subprocess.Popen(netns('sipalg-in2', 'sipp', '198.51.100.2:5060', '-sn', 'uac', '-i', '10.0.1.3', '-p', '5060',
+                                       '-r', str(flood_rate), '-m', str(flood_calls), '-recv_timeout', '2000',
+                                       '-timeout', '40s', '-nostdin'),
+                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)
+            phone = sipp_call('sipalg-in', tmp_path, '198.51.100.2:5060', SCENARIO, '-i', '10.0.1.2', '-p', '5062',
+                              '-mi', '10.0.1.2', '-mp', '4000', '-s', 'bob', '-r', '4', '-timeout', '40s',
+                              '-recv_timeout', '5000', timeout=90, calls=40)
+        finally:
+            flood.wait(60)
+    stats = json.loads(lab('stats').stdout)['/sipalg/stats']
+    print({k: v for k, v in stats.items() if v and (k.startswith('sip') or k.startswith('drop'))})
+    ok = re.search(r'Successful call\s*\|\s*\d+\s*\|\s*(\d+)', phone.stdout)
+    assert ok, phone.stdout[-3000:] + phone.stderr[-2000:]
+    assert int(ok.group(1)) >= 40 * 99 // 100 + (1 if 40 * 99 % 100 else 0), phone.stdout[-3000:]
+    # The flood: far more INVITEs arrived than its rate lets through, and what was over it was dropped.
+    assert stats['drop_sip_rate'] >= flood_calls // 2, stats
+    assert stats['pinholes_opened'] > 0 and stats['sip_inside_address_left'] == 0
