@@ -325,7 +325,11 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                 (profile->nat_trace ? nat::sip_option::nat_trace : 0) |
                 (profile->preserve_override ? nat::sip_option::preserve_override : 0) |
                 (profile->hosted_nat_traversal ? nat::sip_option::hosted_nat_traversal : 0) |
-                (profile->hnt_restrict_source_ip ? nat::sip_option::hnt_restrict_source_ip : 0));
+                (profile->hnt_restrict_source_ip ? nat::sip_option::hnt_restrict_source_ip : 0) |
+                (profile->open_record_route_pinhole ? nat::sip_option::open_record_route : 0) |
+                (profile->open_via_pinhole ? nat::sip_option::open_via : 0) |
+                (profile->register_contact_trace ? nat::sip_option::register_contact_trace : 0) |
+                (profile->rfc2543_branch ? nat::sip_option::rfc2543_branch : 0));
         }
         fw.policies.push_back(std::move(r));
     }

@@ -76,7 +76,7 @@ namespace sipalg::dp {
     X(pinholes_orphaned, "pinholes closed because their SIP session was cleared or expired")      \
     X(pinhole_peer_refused, "inbound packets a pinhole refused from another source than it admits (strict-register, hnt-restrict-source-ip)") \
     X(registrations_opened, "registration pinholes opened by a 2xx to an inside phone's REGISTER")    \
-    X(contact_pinholes_opened, "pinholes opened for a Contact port other than the session's (open-contact-pinhole)") \
+    X(contact_pinholes_opened, "pinholes opened for a Contact, Record-Route or Via port other than the session's (open-contact-pinhole, open-record-route-pinhole, open-via-pinhole)") \
     X(pinhole_sessions, "sessions created from a pinhole instead of a policy")                    \
     X(media_sessions_closed, "media sessions ended because their pinhole had closed (the call ended or its stream moved)") \
     X(sessions_taken_by_pinhole, "policy sessions of an inside endpoint ended for a pinhole opened since (media sent while held, then resumed)") \

@@ -43,8 +43,8 @@ public:
     // The public port given to ask `a`, or nothing (the message then says what it said).
     std::optional<std::uint16_t> grant(const sip::pinhole_ask& a) noexcept
     {
-        return a.kind == sip::ask_kind::contact ? open_contact(a.inside, a.public_address)
-                                                : open(a.inside, a.rtcp, a.public_address, a.preferred, a.stream);
+        return a.kind == sip::ask_kind::media ? open(a.inside, a.rtcp, a.public_address, a.preferred, a.stream)
+                                              : open_contact(a.inside, a.public_address);
     }
     // Takes back what grant() did.
     void undo() noexcept
@@ -136,8 +136,9 @@ private:
                       ip_proto::udp, true);
     }
 
-    // open-contact-pinhole: the Contact of a non-REGISTER message names a port of the party other than
-    // the session's; requests from anywhere to its public side reach it (FortiOS research §1.3).
+    // open-contact-pinhole (and -record-route-, -via-): a Contact, Record-Route or Via of the party names
+    // a port of its own other than the session's; requests (or, to a Via, responses) from anywhere to its
+    // public side reach it, for as long as the call (FortiOS research §1.3).
     std::optional<std::uint16_t> open_contact(sip::endpoint inside, ipv4_address public_address) noexcept
     {
         nat::pinhole_table& t = *w_.pinholes_;
@@ -387,6 +388,11 @@ void view_of(const nat::session& s, unsigned dir, const nat::sip_profile_limits*
     v.options.preserve_override = (so & nat::sip_option::preserve_override) != 0;
     v.options.rtp = (s.voip_flags & nat::voip_flag::rtp) != 0;
     v.options.open_contact = (so & nat::sip_option::open_contact) != 0;
+    // The session helper has no profile: Contact pinholes only (FortiOS's defaults of its own).
+    v.options.open_record_route = s.engine == nat::sip_engine::alg && (so & nat::sip_option::open_record_route) != 0;
+    v.options.open_via = s.engine == nat::sip_engine::alg && (so & nat::sip_option::open_via) != 0;
+    v.options.register_contact_trace = s.engine == nat::sip_engine::alg && (so & nat::sip_option::register_contact_trace) != 0;
+    v.options.rfc2543_branch = s.engine == nat::sip_engine::alg && (so & nat::sip_option::rfc2543_branch) != 0;
     v.open_register = (so & nat::sip_option::open_register) != 0;
     v.strict_register = (so & nat::sip_option::strict_register) != 0;
     v.hosted_nat = (so & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0;
@@ -567,7 +573,7 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     counters_.add(counter::media_ports_exhausted, refused);
     // What leaves from the inside party must not name it any more (unless nat-trace writes it on
     // purpose): a field the engine could not read still carries it, and that is counted.
-    if (!view.options.nat_trace) {
+    if (!view.options.nat_trace && !id.traced) {
         const std::string_view leaving = length ? std::string_view(sip_->out.data(), *length) : payload;
         for (unsigned i = 0; i < view.n; ++i) {
             if (view.inside_is_originator[i] == (dir == 0) && view.t[i].inside.address != view.t[i].outside.address &&

@@ -39,6 +39,10 @@ inline constexpr std::uint16_t preserve_override = 0x20; // preserve-override
 inline constexpr std::uint16_t open_contact = 0x40;      // open-contact-pinhole
 inline constexpr std::uint16_t hosted_nat_traversal = 0x80; // hosted-nat-traversal
 inline constexpr std::uint16_t hnt_restrict_source_ip = 0x100; // hnt-restrict-source-ip
+inline constexpr std::uint16_t open_record_route = 0x200; // open-record-route-pinhole (the ALG's)
+inline constexpr std::uint16_t open_via = 0x400;          // open-via-pinhole (the ALG's)
+inline constexpr std::uint16_t register_contact_trace = 0x800; // register-contact-trace
+inline constexpr std::uint16_t rfc2543_branch = 0x1000;   // rfc2543-branch
 inline constexpr std::uint16_t defaults = open_register | strict_register | contact_fixup | sdp_fixup | open_contact;
 } // namespace sip_option
 

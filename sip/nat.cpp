@@ -382,6 +382,28 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
     }
 }
 
+// A pinhole of `kind` asked for the party's own `hp` when it names the party's address on a port other than
+// the session's (a translation with NAT only): its host:port becomes a placeholder that reads `fallback`
+// until granted. Whether it was asked for (false: the caller translates it as any other).
+bool ask_port(writer& w, pinhole_asks* asks, ask_kind kind, const host_port& hp, endpoint from, endpoint to,
+              std::string_view fallback) noexcept
+{
+    if (asks == nullptr || asks->full() || hp.kind != host_kind::ipv4 || hp.v4 != from.address ||
+        hp.port.value_or(default_port) == from.port || from.address == to.address) {
+        return false;
+    }
+    pinhole_ask& k = asks->list[asks->n];
+    k = {};
+    k.kind = kind;
+    k.inside = {from.address, hp.port.value_or(default_port)};
+    k.public_address = to.address;
+    k.port_hole = w.placeholder(hp.text, fallback);
+    if (k.port_hole != pinhole_ask::none) {
+        ++asks->n;
+    }
+    return true;
+}
+
 // Every name-addr / addr-spec of the headers that carry the party's own address.
 void map_address_headers(writer& w, const message& m, endpoint from, endpoint to, bool from_inside,
                          pinhole_asks* asks, const nat_options& o, nat_summary& s) noexcept
@@ -392,6 +414,7 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
     text_buffer from_buf;
     const std::string_view from_text = from_buf.set(from.address, std::nullopt);
     const auto names_from = [&](std::string_view element) { return find_text(element, from_text) != std::string_view::npos; };
+    bool via_seen = false; // the top Via is the first element of the first Via header
     for (const header& h : m.headers()) {
         switch (h.type) {
         case header_type::contact:
@@ -421,34 +444,44 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                         return;
                     }
                     const host_port& hp = a->target.host;
-                    if (h.type == header_type::contact && from_inside && asks != nullptr && !asks->full() && o.open_contact &&
-                        m.method_type() != method::register_ && hp.kind == host_kind::ipv4 && hp.v4 == from.address &&
-                        hp.port.value_or(default_port) != from.port && from.address != to.address &&
-                        (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
-                        // Until granted, the Contact reads as it would be translated without a pinhole:
-                        // the address mapped and the port kept with contact-fixup, else as written.
+                    // open-contact-pinhole (a Contact, in any message but REGISTER) and
+                    // open-record-route-pinhole (a Record-Route): the party's own address on a port other
+                    // than the session's gets a pinhole for the requests sent to it (RFC 3261 §12.1.1,
+                    // §16.12.1.1: later requests go to the Contact, or through the Record-Route).
+                    const bool contact = h.type == header_type::contact && o.open_contact && m.method_type() != method::register_;
+                    const bool record_route = h.type == header_type::record_route && o.open_record_route;
+                    if ((contact || record_route) && from_inside && (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
+                        // Until granted, the URI reads as it would be translated without a pinhole: the
+                        // address mapped and the port kept (a Contact without contact-fixup: as written).
                         text_buffer t;
-                        const std::string_view fallback = o.contact_fixup ? t.set(to.address, hp.port) : hp.text;
-                        pinhole_ask& k = asks->list[asks->n];
-                        k = {};
-                        k.kind = ask_kind::contact;
-                        k.inside = {from.address, hp.port.value_or(default_port)};
-                        k.public_address = to.address;
-                        k.port_hole = w.placeholder(hp.text, fallback);
-                        if (k.port_hole != pinhole_ask::none) {
-                            ++asks->n;
+                        const std::string_view fallback = !contact || o.contact_fixup ? t.set(to.address, hp.port) : hp.text;
+                        if (ask_port(w, asks, contact ? ask_kind::contact : ask_kind::record_route, hp, from, to, fallback)) {
+                            if (const auto maddr = a->target.params.find("maddr")) {
+                                map_address_text(w, maddr->value, from.address, to.address);
+                            }
+                            return;
                         }
-                        if (const auto maddr = a->target.params.find("maddr")) {
-                            map_address_text(w, maddr->value, from.address, to.address);
-                        }
-                        return;
                     }
                     map_uri(w, a->target, from, to, h.type == header_type::contact && !o.contact_fixup);
+                    if (h.type == header_type::contact && o.register_contact_trace && from_inside &&
+                        m.method_type() == method::register_ && hp.kind == host_kind::ipv4 && hp.v4 == from.address &&
+                        from.address != to.address) {
+                        // register-contact-trace: where the phone really is, after the translated host:port.
+                        std::array<char, 32> trace{};
+                        text_buffer orig;
+                        const std::string_view where = orig.set(from.address, hp.port.value_or(default_port));
+                        std::memcpy(trace.data(), ";x-orig=", 8);
+                        std::memcpy(trace.data() + 8, where.data(), where.size());
+                        w.insert_at(hp.text.data() + hp.text.size(), {trace.data(), 8 + where.size()});
+                        s.traced = true;
+                    }
                 }
             });
             break;
         case header_type::via:
             for_each_element(m.value(h), [&](std::string_view element) {
+                const bool top = !via_seen;
+                via_seen = true;
                 if (!names_from(element)) {
                     return;
                 }
@@ -456,7 +489,13 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                 if (!v) {
                     return;
                 }
-                map_host_port(w, v->sent_by, from, to);
+                // open-via-pinhole: the party's own request names a sent-by port other than the session's,
+                // where its responses go (RFC 3261 §18.2.2, without rport): a pinhole for them.
+                text_buffer sent_by;
+                if (!(top && o.open_via && from_inside && m.is_request() && !v->rport.has_value &&
+                      ask_port(w, asks, ask_kind::via, v->sent_by, from, to, sent_by.set(to.address, v->sent_by.port)))) {
+                    map_host_port(w, v->sent_by, from, to);
+                }
                 // received and maddr carry the address, rport the port (RFC 3261 §18.2.1, RFC 3581 §4).
                 if (v->received.has_value) {
                     map_address_text(w, v->received.value, from.address, to.address);
@@ -695,7 +734,7 @@ edit_error grant(edit_list& edits, const pinhole_ask& a, std::uint16_t port) noe
         return edit_error::ok; // nothing written (an SDP left as written)
     }
     text_buffer t;
-    const edit_error e = edits.fill(a.port_hole, a.kind == ask_kind::contact ? t.set(a.public_address, port) : t.set_port(port));
+    const edit_error e = edits.fill(a.port_hole, a.kind == ask_kind::media ? t.set_port(port) : t.set(a.public_address, port));
     if (e != edit_error::ok || a.rtcp_hole == pinhole_ask::none) {
         return e;
     }
@@ -752,7 +791,8 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
     }
     // The transaction: the top Via's branch (its first element's) with the CSeq method, read the same
     // way from a request and from its response, whichever side of the NAT wrote them (RFC 3261 §17.1.3).
-    s.transaction = transaction_of(parameter_of(m.value_of(header_type::via), "branch", ";branch="), s.cseq_method);
+    const std::string_view branch = parameter_of(m.value_of(header_type::via), "branch", ";branch=");
+    s.transaction = transaction_of(branch, s.cseq_method);
     // The Call-ID as the inside party knows it (see translate), with the session's salt.
     const endpoint from = from_inside ? t.inside : t.outside;
     const endpoint to = from_inside ? t.outside : t.inside;
@@ -770,6 +810,15 @@ nat_summary identify(const message& m, const translation& t, bool from_inside, c
     if (o.call_salt != 0) {
         const std::uint64_t h = (s.call_key ^ o.call_salt) * 0xbf58476d1ce4e5b9ull;
         s.call_key = (h ^ (h >> 31)) | 1;
+    }
+    if (o.rfc2543_branch && !branch.starts_with("z9hG4bK")) {
+        // The RFC 2543 rule, read alike from a request and its responses on either side of the NAT: the
+        // Call-ID as the inside party knows it (the call key), the From tag and the CSeq (the To tag is
+        // left out: the answer adds it; the top Via's sent-by is the requester's on both ways, and the
+        // session and direction are part of the transaction's identity already).
+        const std::string_view from_element = first_element(m.value_of(header_type::from));
+        const std::uint64_t h = text_hash(parameter_of(from_element, "tag", ";tag="), s.call_key);
+        s.transaction = text_hash(m.value_of(header_type::cseq), h) | 1;
     }
     return s;
 }

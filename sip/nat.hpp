@@ -33,12 +33,14 @@ struct translation {
 enum class ask_kind : std::uint8_t {
     media,   // an RTP/RTCP pair for what the inside party offers or answers (SDP m=)
     contact, // open-contact-pinhole: a Contact of the inside party on a port other than the session's
+    record_route, // open-record-route-pinhole: a Record-Route of the inside party on such a port
+    via,     // open-via-pinhole: the top Via sent-by of the inside party's request on such a port
 };
 
 struct pinhole_ask {
     static constexpr std::uint8_t none = 0xff;
     ask_kind kind = ask_kind::media;
-    endpoint inside;                  // media: its RTP port; contact: the Contact's
+    endpoint inside;                  // media: its RTP port; otherwise the URI's or sent-by's
     std::uint16_t rtcp = 0;           // media: its RTCP port
     ipv4_address public_address = 0; // what the inside party is seen as
     // media left as written (no-sdp-fixup): the public port the SDP names, which must stay true; 0: any.
@@ -73,6 +75,7 @@ struct nat_summary {
     std::optional<ipv4_address> call_host; // the address after its '@', when that is one (RFC 3261 §20.8)
     std::uint64_t call_key = 0; // the Call-ID as the inside party knows it, hashed: one key per dialog both ways
     bool has_sdp = false;
+    bool traced = false; // register-contact-trace wrote the inside address, on purpose
     unsigned addresses = 0;     // addresses and ports rewritten in headers and SDP
     // An SDP the translation's inside party receives: its m= lines at port 0 (bit i: the i-th, i < 32),
     // which reject or disable that stream of the inside party's (RFC 3264 §6, §8.2).
@@ -116,10 +119,22 @@ struct nat_options {
     // preserve-override).
     bool nat_trace = false;
     bool preserve_override = false;
+    // register-contact-trace: the Contact of the inside party's REGISTER keeps where the party really is,
+    // as the URI parameter x-orig=<address>:<port> after the translated host (sipalg's form: FortiOS
+    // documents none). It writes the inside address on purpose, as nat-trace does.
+    bool register_contact_trace = false;
+    // rfc2543-branch: a top Via branch without RFC 3261's magic cookie "z9hG4bK" (an RFC 2543 peer) is not
+    // taken as unique: its transaction is matched by the RFC 2543 rule instead (RFC 3261 §17.1.3, §17.2.3:
+    // the Call-ID as the inside party knows it, the From tag, the CSeq; the session and direction, which
+    // stand for the top Via's sent-by, are part of a transaction's identity anyway).
+    bool rfc2543_branch = false;
     // rtp disable: no media pinholes (m= ports stay); other pinholes (a Contact's) are still asked for.
     bool rtp = true;
-    // open-contact-pinhole.
+    // open-contact-pinhole, open-record-route-pinhole, open-via-pinhole (the ALG's; the helper opens
+    // Contact pinholes only).
     bool open_contact = true;
+    bool open_record_route = false;
+    bool open_via = false;
     // Mixed into call_key: a call belongs to the signalling session it runs over (the data plane
     // passes the session's identity), so another session's BYE with the same Call-ID is another call.
     std::uint64_t call_salt = 0;

@@ -10,7 +10,7 @@ import pytest
 from pcap_env import sequenced, sip
 from sipalg_tools import tshark
 from sipalg_tools.daemon import run_pcap
-from test_sip_attacks import config, invite, udp_in
+from test_sip_attacks import config, invite, udp_in, udp_out
 
 SDP = """v=0
 o=alice 1 1 IN IP4 10.0.1.2
@@ -305,3 +305,65 @@ Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replac
         assert '10.0.1.2:4000' not in cleared
     finally:
         d.stop()
+
+
+@pytest.mark.parametrize('engine', ['alg', 'helper'])
+def test_open_record_route_pinhole(engine):
+    # The phone's own proxy part on port 5070 records the route; requests of the dialog will come to it.
+    rr = request('rr', extra=line('Record-Route: <sip:10.0.1.2:5070;lr>'))
+    first = run_pcap(config(engine), sequenced([udp_in(rr)]))
+    text = sent_out(first)[0].decode()
+    routed = re.search(r'Record-Route: <sip:198\.51\.100\.1:(\d+);lr>', text)
+    assert routed, text
+    port = int(routed.group(1))
+    if engine == 'helper':
+        # The helper has no profile: the address is translated, the port kept, nothing opened.
+        assert port == 5070 and first.counter('contact_pinholes_opened') == 0
+        return
+    assert first.counter('contact_pinholes_opened') == 1
+    bye = sip("""BYE sip:10.0.1.2:5070;lr SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKrrbye
+To: Alice <sip:alice@198.51.100.1>;tag=arr
+From: <sip:bob@198.51.100.2>;tag=brr
+Call-ID: rr@198.51.100.1
+CSeq: 2 BYE""")
+    run = run_pcap(config(engine), sequenced([udp_in(rr), udp_out(bye, dport=port)]))
+    inside = [r for r in tshark.fields(run.outputs[0], ['udp.dstport'], 'ip.dst == 10.0.1.2')]
+    assert [r['udp.dstport'] for r in inside] == ['5070']
+    # Disabled in the profile: the port kept, nothing opened.
+    run = run_pcap(config(engine, profile_sip='open-record-route-pinhole: disable'), sequenced([udp_in(rr)]))
+    assert 'Record-Route: <sip:198.51.100.1:5070;lr>' in sent_out(run)[0].decode()
+    assert run.counter('contact_pinholes_opened') == 0
+
+
+def test_open_via_pinhole():
+    # A phone that sends from 5060 but wants its responses on 5080 (its Via, without rport).
+    req = request('via', replace=[('Via: SIP/2.0/UDP 10.0.1.2:5060;', 'Via: SIP/2.0/UDP 10.0.1.2:5080;')])
+    off = run_pcap(config('alg'), sequenced([udp_in(req)]))
+    assert 'Via: SIP/2.0/UDP 198.51.100.1:5080;' in sent_out(off)[0].decode()  # FortiOS's default: disable
+    on = run_pcap(config('alg', profile_sip='open-via-pinhole: enable'), sequenced([udp_in(req)]))
+    via = re.search(r'Via: SIP/2\.0/UDP 198\.51\.100\.1:(\d+);', sent_out(on)[0].decode())
+    assert via and on.counter('contact_pinholes_opened') == 1
+    ok = sip(f"""SIP/2.0 180 Ringing
+Via: SIP/2.0/UDP 198.51.100.1:{via.group(1)};branch=z9hG4bKvia
+To: <sip:bob@198.51.100.2>;tag=bvia
+From: Alice <sip:alice@198.51.100.1>;tag=avia
+Call-ID: via@198.51.100.1
+CSeq: 1 INVITE""")
+    run = run_pcap(config('alg', profile_sip='open-via-pinhole: enable'),
+                   sequenced([udp_in(req), udp_out(ok, dport=int(via.group(1)))]))
+    inside = tshark.fields(run.outputs[0], ['udp.dstport', 'udp.payload'], 'ip.dst == 10.0.1.2')
+    assert [r['udp.dstport'] for r in inside] == ['5080']
+    assert 'Via: SIP/2.0/UDP 10.0.1.2:5080;' in bytes.fromhex(inside[0]['udp.payload']).decode()
+
+
+def test_register_contact_trace():
+    reg = request('reg', method='REGISTER', body='', extra=line('Expires: 600'))
+    plain = run_pcap(config('alg'), sequenced([udp_in(reg)]))
+    assert b'x-orig' not in sent_out(plain)[0] and b'10.0.1.2' not in sent_out(plain)[0]
+    traced = run_pcap(config('alg', profile_sip='register-contact-trace: enable'), sequenced([udp_in(reg)]))
+    text = sent_out(traced)[0].decode()
+    assert 'Contact: <sip:alice@198.51.100.1:' in text and ';x-orig=10.0.1.2:5060>' in text, text
+    assert traced.counter('sip_inside_address_left') == 0  # written on purpose: not a leak
+    helper = run_pcap(config('helper', profile_sip='register-contact-trace: enable'), sequenced([udp_in(reg)]))
+    assert b'x-orig' not in sent_out(helper)[0]

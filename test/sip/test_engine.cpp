@@ -388,3 +388,30 @@ TEST_CASE("write_response: the request's Vias, From, Call-ID and CSeq, a To tag 
     REQUIRE(resp.parse(ok).ok());
     CHECK(write_response(resp, 400, out) == 0);
 }
+
+TEST_CASE("rfc2543-branch: a branch without the magic cookie is matched by the RFC 2543 rule")
+{
+    // Two requests of an RFC 2543 phone with the same branch (RFC 2543 had no unique branch): taken as
+    // one transaction by the branch, as two by the RFC 2543 rule (their CSeq differs).
+    std::string first = invite;
+    first.replace(first.find("branch=z9hG4bK1"), 15, "branch=old1");
+    std::string second = first;
+    second.replace(second.find("CSeq: 1 INVITE"), 14, "CSeq: 2 INVITE");
+    session_view v = phone_view(0);
+    const auto key = [&](const std::string& text) { return decide(text, v)->d.id.transaction; };
+    CHECK(key(first) == key(second));
+    v.options.rfc2543_branch = true;
+    CHECK(key(first) != key(second));
+    // A branch with the cookie is unique as it is, either way.
+    CHECK(decide(invite, v)->d.id.transaction == decide(invite, phone_view(0))->d.id.transaction);
+    // The response is matched to its request by the same rule: same Call-ID, From tag, CSeq and sent-by
+    // as the request carried them (the response to the phone, translated back, says the same).
+    std::string answer = response(200);
+    answer.replace(answer.find("branch=z9hG4bK1"), 15, "branch=old1");
+    session_view back = phone_view(1);
+    back.options.rfc2543_branch = true;
+    CHECK(decide(answer, back)->d.id.transaction == key(first));
+    std::string other = answer;
+    other.replace(other.find("CSeq: 1 INVITE"), 14, "CSeq: 2 INVITE");
+    CHECK(decide(other, back)->d.id.transaction == key(second));
+}
