@@ -29,6 +29,8 @@ nat::sip_profile_limits sip_limits_of(const voip_profile_config& v)
 {
     nat::sip_profile_limits l;
     l.max_dialogs = v.max_dialogs;
+    l.call_keepalive_s = v.call_keepalive * 60; // minutes
+    l.max_idle_dialogs = v.max_idle_dialogs;
     l.invite_expiry_s = v.provisional_invite_expiry_time;
     l.register_expiry_max_s = v.register_expiry_max;
     l.privileged_ports = v.open_privileged_pinhole;
@@ -340,6 +342,7 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
     for (const auto& v : cfg.voip_profiles) {
         fw.media_port_ranges.push_back(v.nat_port_range.value_or(std::pair<std::uint16_t, std::uint16_t>{0, 0}));
         fw.sip_limits.push_back(sip_limits_of(v));
+        fw.sip_dialog_timers = fw.sip_dialog_timers || v.call_keepalive != 0 || v.max_idle_dialogs != 0;
     }
     fw.sip_global = {cfg.settings.sip_pinholes_per_address, cfg.settings.sip_nat_port_reserve};
     fw.sip.helpers.clear();

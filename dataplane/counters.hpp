@@ -65,6 +65,8 @@ namespace sipalg::dp {
     X(sip_invites_expired, "calls whose INVITE was not answered within provisional-invite-expiry-time: ended, pinholes closed") \
     X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs (UDP: the INVITE dropped; TCP: no pinholes, not followed)") \
     X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
+    X(sip_calls_keepalive_ended, "answered calls ended after call-keepalive without media, their pinholes closed") \
+    X(sip_idle_dialogs_ended, "answered calls without media ended beyond their policy's max-idle-dialogs, their pinholes closed") \
     X(sip_calls_cleared, "calls ended by the control core (diagnose sys sip-proxy calls clear), their pinholes closed") \
     X(sip_malformed, "SIP messages an ALG syntax check found fault with (whatever its action: pass counts too)") \
     X(sip_responses_sent, "SIP error responses the ALG sent to a request's sender (an action of respond: 400, 413)") \

@@ -548,6 +548,11 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     const sip::session_view& view = sip_->view;
     sip::edit_list& edits = sip_->edits;
     const std::uint32_t stamp = ++sdp_stamp_;
+    // The call's step first: what a message of an ended call asked for is not granted.
+    const std::uint32_t call_slot = d.believed ? call_of(id.call_key, sip_->dialog) : nat::call_table::none;
+    if (d.believed) {
+        sip::follow(sip_->dialog, d);
+    }
     pinhole_granter pinholes(*this, s, index, id.call_key, stamp);
     unsigned refused = 0;
     bool fits = true;
@@ -592,8 +597,6 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
         counters_.add(counter::sip_hnt_rewritten);
     }
     if (d.believed) {
-        const std::uint32_t call_slot = call_of(id.call_key, sip_->dialog);
-        sip::follow(sip_->dialog, d);
         apply_call(d, s, dir, call_slot, stamp);
         commit_registration(d, s, index);
     }
@@ -1242,6 +1245,51 @@ void worker::commit_registration(const sip::decision& d, const nat::session& s, 
     }
     if (pinholes_->insert(p) != nat::pinhole_table::none) {
         counters_.add(counter::registrations_opened);
+    }
+}
+
+// The ALG's dialog timers, a few calls a millisecond: an answered call with no media session alive is
+// idle from when the last one ended (the media sessions end at udp-idle-timer once the phones stop
+// sending). call-keepalive ends one idle that long; max-idle-dialogs ends those beyond the first so many
+// idle calls of a policy met in one pass over the table. Either closes the call's pinholes.
+void worker::sweep_dialogs() noexcept
+{
+    const auto& limits = snap_->firewall.sip_limits;
+    const bool wrapped = calls_->visit(64, [&](std::uint32_t slot, nat::call_entry& c) {
+        if (c.engine != nat::sip_engine::alg || c.state != nat::call_state::answered || c.voip_profile < 0 ||
+            static_cast<std::size_t>(c.voip_profile) >= limits.size()) {
+            return;
+        }
+        const nat::sip_profile_limits& l = limits[static_cast<std::size_t>(c.voip_profile)];
+        if (l.call_keepalive_s == 0 && l.max_idle_dialogs == 0) {
+            return;
+        }
+        bool media = false;
+        pinholes_->for_each_in_call(c.key, [&](std::uint32_t, const nat::pinhole& p) {
+            media = media || (p.kind == nat::pinhole_kind::media && p.sessions != 0);
+        });
+        if (media) {
+            c.idle_since = 0;
+            return;
+        }
+        if (c.idle_since == 0) {
+            c.idle_since = table_now_ == 0 ? 1 : table_now_;
+        }
+        std::uint32_t& idle = idle_in_pass_[nat::index_hash(c.policy_id) & (idle_in_pass_.size() - 1)];
+        ++idle;
+        const bool too_long = l.call_keepalive_s != 0 && table_now_ - c.idle_since >= l.call_keepalive_s * nat::ticks_per_second;
+        const bool too_many = l.max_idle_dialogs != 0 && idle > l.max_idle_dialogs;
+        if (!too_long && !too_many) {
+            return;
+        }
+        counters_.add(too_long ? counter::sip_calls_keepalive_ended : counter::sip_idle_dialogs_ended);
+        pinholes_->remove_call(c.key);
+        calls_->end(slot, table_now_);
+        c.updated = table_now_;
+        --idle;
+    });
+    if (wrapped) {
+        std::fill(idle_in_pass_.begin(), idle_in_pass_.end(), 0u);
     }
 }
 

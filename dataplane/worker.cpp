@@ -130,6 +130,7 @@ worker_result worker::create(const worker_setup& setup)
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8));
     w->meters_ = std::make_unique<nat::rate_meters>(4096, nat::ticks_per_second);
+    w->idle_in_pass_.assign(1024, 0); // a power of two: policies hashed into it
     w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->ports_ = std::make_unique<nat::port_ledger>(nat_port_first, 65536u - nat_port_first);
     w->sip_ = std::make_unique<sip_state>(setup.opts);
@@ -340,6 +341,9 @@ void worker::tick() noexcept
                                counters_.add(counter::sip_calls_ended);
                            }
                        });
+    }
+    if (calls_->size() != 0 && snap_->firewall.sip_dialog_timers) {
+        sweep_dialogs();
     }
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
         // Which recurring schedules are in their window, once a second (local time, as FortiOS).

@@ -228,6 +228,7 @@ private:
     std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
     void forget_session(const nat::session& s) noexcept;
+    void sweep_dialogs() noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
     std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
                                         unsigned dir) noexcept;
@@ -319,6 +320,7 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
     std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates (nat/rate_meter.hpp)
+    std::vector<std::uint32_t> idle_in_pass_;  // sweep_dialogs: idle calls met per policy (hashed) this pass
     std::unique_ptr<nat::transaction_table> transactions_;
     std::unique_ptr<nat::port_ledger> ports_;
     std::unique_ptr<sip_state> sip_;

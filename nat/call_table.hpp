@@ -45,6 +45,7 @@ struct call_entry {
     std::uint32_t policy_id = 0;
     std::uint64_t tag = 0;       // the caller's From tag, hashed (0: none)
     std::uint32_t deadline = 0;  // table time by which the INVITE must be answered (provisional-invite-expiry-time)
+    std::uint32_t idle_since = 0; // answered, no media session alive since this table time (0: media flows)
     call_state state = call_state::calling;
     sip_engine engine = sip_engine::none;
     std::uint8_t call_id_length = 0;
@@ -187,6 +188,25 @@ public:
     {
         return slots_[slot];
     }
+    // Hands f(slot, entry) the calls in use among `budget` slots from where the last visit stopped;
+    // whether the visit went past the last slot (a pass over the table ended).
+    template <class F>
+    bool visit(std::uint32_t budget, F&& f)
+    {
+        bool wrapped = false;
+        const auto size = static_cast<std::uint32_t>(slots_.size());
+        for (std::uint32_t k = 0; k < budget && k < size; ++k) {
+            const std::uint32_t i = visit_cursor_;
+            if (++visit_cursor_ == size) {
+                visit_cursor_ = 0;
+                wrapped = true;
+            }
+            if (slots_[i].in_use) {
+                f(i, slots_[i]);
+            }
+        }
+        return wrapped;
+    }
     std::uint32_t size() const noexcept
     {
         return used_;
@@ -281,6 +301,7 @@ private:
     std::uint32_t ended_count_ = 0;
     std::uint32_t used_ = 0;
     std::uint32_t cursor_ = 0;
+    std::uint32_t visit_cursor_ = 0;
 };
 
 } // namespace sipalg::nat

@@ -142,6 +142,8 @@ struct sip_profile_limits {
     std::uint32_t blocked_methods = 0;   // a bit per sip::method: block-<method>
     std::array<sip_rate, 16> rates{};    // by sip::method: <method>-rate and -track
     bool rates_set = false;              // any of them
+    std::uint32_t call_keepalive_s = 0;  // call-keepalive: an answered call without media ends after this (0: never)
+    std::uint32_t max_idle_dialogs = 0;  // max-idle-dialogs: answered calls without media kept per policy (0: all)
 };
 
 // Bounds on what SIP may take of a worker, for both engines (config system settings).
@@ -158,6 +160,7 @@ struct firewall {
     // Per VoIP profile (by index): the nat-port-range media ports come from, {0, 0} when unset.
     std::vector<std::pair<std::uint16_t, std::uint16_t>> media_port_ranges;
     std::vector<sip_profile_limits> sip_limits; // by VoIP profile index
+    bool sip_dialog_timers = false;             // some profile has call-keepalive or max-idle-dialogs
     sip_global_limits sip_global;
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,

@@ -308,6 +308,9 @@ void settle(const session_view& view, const dialog_view& dialog, decision& d) no
 void follow(const dialog_view& dialog, decision& d) noexcept
 {
     d.call = d.believed ? step_of(d.id, dialog) : call_step::none;
+    if (dialog.call_known && dialog.call_state == nat::call_state::ended) {
+        d.asks.n = 0; // a message of a call that has ended (a late retransmission) opens nothing again
+    }
 }
 
 } // namespace sipalg::sip

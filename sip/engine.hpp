@@ -13,8 +13,8 @@
 //   settle    with its transaction looked up: whether the message is believed (a request, or a
 //             response to a request this session carried the other way, RFC 3261 §17.1.3), the verdict,
 //             the registration's step, the transaction's;
-//   follow    with its call's entry read (prefetched while the data path grants pinholes and applies the
-//             edits): the call's step.
+//   follow    with its call's entry read: the call's step (a message of an ended call asks for no
+//             pinhole any more).
 // The engine keeps nothing between messages: the same inputs give the same decision.
 #include "nat/call_table.hpp"
 #include "nat/firewall.hpp"

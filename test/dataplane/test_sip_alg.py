@@ -3,13 +3,15 @@ check with each action (pass: the message leaves; discard: it does not; respond:
 sender gets 400, or 413 for a long line or body, with its own Via, To tag and CSeq), Require and
 Proxy-Require, block-unknown, blocked methods, and the request rates under each track mode. The helper
 has no profile: everything passes it."""
+import contextlib
 import re
+import time
 
 import pytest
 
-from pcap_env import sequenced, sip
+from pcap_env import INSIDE_MAC, sequenced, sip
 from sipalg_tools import tshark
-from sipalg_tools.daemon import run_pcap
+from sipalg_tools.daemon import control_request, run_pcap
 from test_sip_attacks import config, invite, udp_in, udp_out
 
 SDP = """v=0
@@ -233,49 +235,69 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
     assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15
 
 
-def test_diagnose_sip_proxy_calls_filter_meters_and_stats(tmp_path):
-    """A running ALG fed an INVITE from two phones (replayed from memory: retransmissions of one call each)
-    and the far end's 200 to the first: the calls listed and filtered, the answered one idle (no media),
-    one cleared with its pinholes, the INVITE rate's meter, the counters."""
-    import time
-    from scapy.layers.inet import IP, UDP
+@contextlib.contextmanager
+def live_alg(tmp_path, inside, outside, text, extra=()):
+    """sipalgd replaying `inside` into port1 and `outside` into wan1 from memory, over and over (as
+    retransmissions), until the block ends; yields a function that runs CLI text through its socket."""
     from scapy.utils import wrpcap
-    from pcap_env import from_outside
-    from sipalg_tools.daemon import Daemon, control_request, eal_args, unique_prefix
-    inside = [udp_in(invite('d1'))[1],
-              udp_in(invite('d2', address='10.0.1.3'), src='10.0.1.3', mac='02:00:00:00:00:03')[1]]
-    ok = sip("""SIP/2.0 200 OK
-Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKd1
-To: <sip:bob@198.51.100.2>;tag=bd1
-From: Alice <sip:alice@198.51.100.1>;tag=ad1
-Call-ID: d1@198.51.100.1
-CSeq: 1 INVITE
-Contact: <sip:bob@198.51.100.2>
-Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replace('4000', '6000'))
-    outside = [from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / ok)]
+    from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
     wrpcap(str(tmp_path / 'in.pcap'), inside)
     wrpcap(str(tmp_path / 'out.pcap'), outside)
-    text = config('alg', profile_sip='invite-rate: 1000, invite-rate-track: src-ip')
     (tmp_path / 'c.yaml').write_text(text)
     sock = str(tmp_path / 'ctl.sock')
-    eal = eal_args(unique_prefix('sipdiag'), [f'net_pcap0,rx_pcap={tmp_path / "in.pcap"},infinite_rx=1,tx_iface=lo',
-                                              f'net_pcap1,rx_pcap={tmp_path / "out.pcap"},infinite_rx=1,tx_iface=lo'])
-    eal = [a.replace(',tx_iface=lo', ',tx_pcap=/dev/null') for a in eal]
+    eal = eal_args(unique_prefix('sipalg-live'), [f'net_pcap0,rx_pcap={tmp_path / "in.pcap"},infinite_rx=1,tx_pcap=/dev/null',
+                                                  f'net_pcap1,rx_pcap={tmp_path / "out.pcap"},infinite_rx=1,tx_pcap=/dev/null'])
     d = Daemon(eal, ['--config', str(tmp_path / 'c.yaml'), '--mbufs', '8192', '--control-socket', sock,
-                     '--idle-sleep-us', '100'], log_path=tmp_path / 'd.log')
+                     '--idle-sleep-us', '100'] + list(extra), log_path=tmp_path / 'd.log')
 
     def cli(text):
         r = control_request(sock, 'cli\n' + text)
         assert r['ok'] is True, r
         return r['output']
 
+    cli.sock = sock
     try:
         d.wait_ready()
-        for _ in range(100):
-            if 'state=answered' in cli('diagnose sys sip-proxy calls list\n'):
-                break
-            time.sleep(0.05)
-        calls = cli('diagnose sys sip-proxy calls list\n')
+        yield cli
+    finally:
+        d.stop()
+
+
+def wait_for(cli, text, what, seconds=5.0):
+    """The output of CLI `text` once it holds `what` (or the last one, after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    out = cli(text)
+    while what not in out and time.monotonic() < deadline:
+        time.sleep(0.05)
+        out = cli(text)
+    return out
+
+
+def answered_call(call_id, address='10.0.1.2', mac=INSIDE_MAC):
+    """A phone's INVITE (as it arrives inside) and the far end's 200 to it (as it arrives outside)."""
+    from scapy.layers.inet import IP, UDP
+    from pcap_env import from_outside
+    ok = sip(f"""SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK{call_id}
+To: <sip:bob@198.51.100.2>;tag=b{call_id}
+From: Alice <sip:alice@198.51.100.1>;tag=a{call_id}
+Call-ID: {call_id}@198.51.100.1
+CSeq: 1 INVITE
+Contact: <sip:bob@198.51.100.2>
+Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replace('4000', '6000'))
+    return (udp_in(invite(call_id, address=address), src=address, mac=mac)[1],
+            from_outside(IP(src='198.51.100.2', dst='198.51.100.1') / UDP(sport=5060, dport=5060) / ok))
+
+
+def test_diagnose_sip_proxy_calls_filter_meters_and_stats(tmp_path):
+    """A running ALG fed an INVITE from two phones (replayed from memory: retransmissions of one call each)
+    and the far end's 200 to the first: the calls listed and filtered, the answered one idle (no media),
+    one cleared with its pinholes, the INVITE rate's meter, the counters."""
+    invite1, ok1 = answered_call('d1')
+    invite2 = udp_in(invite('d2', address='10.0.1.3'), src='10.0.1.3', mac='02:00:00:00:00:03')[1]
+    with live_alg(tmp_path, [invite1, invite2], [ok1],
+                  config('alg', profile_sip='invite-rate: 1000, invite-rate-track: src-ip')) as cli:
+        calls = wait_for(cli, 'diagnose sys sip-proxy calls list\n', 'state=answered')
         assert 'total calls 2' in calls and 'call-id=d1@10.0.1.2 state=answered' in calls, calls
         assert 'src=10.0.1.3:5060 dst=198.51.100.2:5060' in calls and 'media=no' in calls
         # The filter: by source, negated, by policy, listed and cleared.
@@ -290,7 +312,7 @@ Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replac
         idle = cli('diagnose sys sip-proxy calls idle\n')
         assert 'total calls 1' in idle and 'd1@' in idle, idle
         # A bad filter line refuses the request, at its line.
-        r = control_request(sock, 'cli\ndiagnose sys sip-proxy filter src-addr4 nowhere\n')
+        r = control_request(cli.sock, 'cli\ndiagnose sys sip-proxy filter src-addr4 nowhere\n')
         assert r['ok'] is False and 'not an IPv4 address' in r['errors'][0]['message'], r
         # Meters: the INVITE rate per source address, what each phone's retransmissions took.
         meters = cli('diagnose sys sip-proxy meters list\n')
@@ -303,8 +325,41 @@ Content-Type: application/sdp""", SDP.replace('10.0.1.2', '198.51.100.2').replac
         assert '1 calls cleared' in cleared and 'call-id=d1@10.0.1.2 state=ended' in cleared, cleared
         assert 'state=calling' in cleared  # the other phone's call goes on
         assert '10.0.1.2:4000' not in cleared
-    finally:
-        d.stop()
+
+
+
+
+def sip_counter(cli, name, at_least=1, seconds=5.0):
+    """A counter of diagnose sys sip-proxy stats, once it reaches `at_least` (or after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = re.search(rf'^{name} +(\d+)$', cli('diagnose sys sip-proxy stats\n'), re.M)
+        value = int(found.group(1)) if found else -1
+        if value >= at_least or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def test_call_keepalive_and_max_idle_dialogs_end_answered_calls_without_media(tmp_path):
+    """Answered calls whose media never comes: with max-idle-dialogs 1 one of two ends at once; with
+    call-keepalive 1 (minute; the clock sped up, a minute in a tenth of a second) the call ends after it;
+    with FortiOS's defaults both stay, listed as idle."""
+    calls = [answered_call('k0'), answered_call('k1')]  # two calls of one phone, over its one SIP session
+    inside = [c[0] for c in calls]
+    outside = [c[1] for c in calls]
+    with live_alg(tmp_path, inside, outside, config('alg', profile_sip='max-idle-dialogs: 1')) as cli:
+        assert sip_counter(cli, 'sip_idle_dialogs_ended') == 1
+        listed = cli('diagnose sys sip-proxy calls list\n')
+        assert listed.count('state=answered') == 1 and listed.count('state=ended') == 1, listed
+    with live_alg(tmp_path, inside[:1], outside[:1], config('alg', profile_sip='call-keepalive: 1'),
+                  extra=['--session-time-scale', '600']) as cli:
+        assert sip_counter(cli, 'sip_calls_keepalive_ended') == 1
+        assert 'state=ended' in cli('diagnose sys sip-proxy calls list\n')
+    with live_alg(tmp_path, inside, outside, config('alg'), extra=['--session-time-scale', '600']) as cli:
+        wait_for(cli, 'diagnose sys sip-proxy calls list\n', 'state=answered')
+        time.sleep(0.5)
+        assert 'total calls 2' in cli('diagnose sys sip-proxy calls idle\n')
+        assert sip_counter(cli, 'sip_calls_keepalive_ended', seconds=0) == 0
 
 
 @pytest.mark.parametrize('engine', ['alg', 'helper'])

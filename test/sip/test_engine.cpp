@@ -415,3 +415,15 @@ TEST_CASE("rfc2543-branch: a branch without the magic cookie is matched by the R
     other.replace(other.find("CSeq: 1 INVITE"), 14, "CSeq: 2 INVITE");
     CHECK(decide(other, back)->d.id.transaction == key(second));
 }
+
+TEST_CASE("a message of a call that has ended asks for no pinhole any more")
+{
+    dialog_view ended;
+    ended.call_known = true;
+    ended.call_state = nat::call_state::ended;
+    auto late = decide(invite, phone_view(0), ended);
+    CHECK(late->d.call == call_step::touch);
+    CHECK(late->d.asks.n == 0);
+    CHECK(applied(*late).find("m=audio 4000 ") != std::string::npos); // its port as written
+    CHECK(decide(invite, phone_view(0))->d.asks.n == 1);
+}
