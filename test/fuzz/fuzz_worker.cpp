@@ -60,7 +60,11 @@ system:
   session-helper: {13: {name: sip, protocol: 17, port: 5060}, 20: {name: sip, port: 5070}}
 voip:
   profile:
-    default: {sip: {status: enable, hosted-nat-traversal: enable, open-privileged-pinhole: enable}}
+    default: {sip: {status: enable, hosted-nat-traversal: enable, open-privileged-pinhole: enable,
+                    malformed-header-via: respond, malformed-header-cseq: respond, malformed-header-sdp-m: discard,
+                    max-body-length: 4000, invite-rate: 50, register-rate: 5, register-rate-track: src-ip,
+                    open-via-pinhole: enable, register-contact-trace: enable, rfc2543-branch: enable,
+                    max-idle-dialogs: 2, call-keepalive: 1}}
 firewall:
   policy:
     1: {name: out, srcintf: port1, dstintf: wan1, srcaddr: all, dstaddr: all, action: accept, service: ALL, nat: enable}
