@@ -548,9 +548,12 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     const sip::session_view& view = sip_->view;
     sip::edit_list& edits = sip_->edits;
     const std::uint32_t stamp = ++sdp_stamp_;
-    // The call's step first: what a message of an ended call asked for is not granted.
-    const std::uint32_t call_slot = d.believed ? call_of(id.call_key, sip_->dialog) : nat::call_table::none;
-    if (d.believed) {
+    // The call's step before the grants when there are any (what a message of an ended call asks for is
+    // not granted); otherwise after the edits, when its entry, asked for after the translation, is in.
+    std::uint32_t call_slot = nat::call_table::none;
+    const bool followed_first = d.believed && d.asks.n != 0;
+    if (followed_first) {
+        call_slot = call_of(id.call_key, sip_->dialog);
         sip::follow(sip_->dialog, d);
     }
     pinhole_granter pinholes(*this, s, index, id.call_key, stamp);
@@ -597,6 +600,10 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
         counters_.add(counter::sip_hnt_rewritten);
     }
     if (d.believed) {
+        if (!followed_first) {
+            call_slot = call_of(id.call_key, sip_->dialog);
+            sip::follow(sip_->dialog, d);
+        }
         apply_call(d, s, dir, call_slot, stamp);
         commit_registration(d, s, index);
     }

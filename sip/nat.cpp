@@ -385,11 +385,17 @@ void map_uri(writer& w, const uri& u, endpoint from, endpoint to, bool exact = f
 // A pinhole of `kind` asked for the party's own `hp` when it names the party's address on a port other than
 // the session's (a translation with NAT only): its host:port becomes a placeholder that reads `fallback`
 // until granted. Whether it was asked for (false: the caller translates it as any other).
+// Whether `hp` is the party's own address on a port other than its session's, behind NAT.
+bool other_port_of_party(const host_port& hp, endpoint from, endpoint to) noexcept
+{
+    return hp.kind == host_kind::ipv4 && hp.v4 == from.address && hp.port.value_or(default_port) != from.port &&
+           from.address != to.address;
+}
+
 bool ask_port(writer& w, pinhole_asks* asks, ask_kind kind, const host_port& hp, endpoint from, endpoint to,
               std::string_view fallback) noexcept
 {
-    if (asks == nullptr || asks->full() || hp.kind != host_kind::ipv4 || hp.v4 != from.address ||
-        hp.port.value_or(default_port) == from.port || from.address == to.address) {
+    if (asks == nullptr || asks->full() || !other_port_of_party(hp, from, to)) {
         return false;
     }
     pinhole_ask& k = asks->list[asks->n];
@@ -402,6 +408,16 @@ bool ask_port(writer& w, pinhole_asks* asks, ask_kind kind, const host_port& hp,
         ++asks->n;
     }
     return true;
+}
+
+// open-via-pinhole's ask (out of line: the Via loop of every message stays small).
+[[gnu::noinline]] bool ask_via(writer& w, pinhole_asks* asks, const host_port& sent_by, endpoint from, endpoint to) noexcept
+{
+    if (!other_port_of_party(sent_by, from, to)) {
+        return false;
+    }
+    text_buffer t;
+    return ask_port(w, asks, ask_kind::via, sent_by, from, to, t.set(to.address, sent_by.port));
 }
 
 // Every name-addr / addr-spec of the headers that carry the party's own address.
@@ -450,7 +466,8 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                     // §16.12.1.1: later requests go to the Contact, or through the Record-Route).
                     const bool contact = h.type == header_type::contact && o.open_contact && m.method_type() != method::register_;
                     const bool record_route = h.type == header_type::record_route && o.open_record_route;
-                    if ((contact || record_route) && from_inside && (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
+                    if ((contact || record_route) && from_inside && asks != nullptr && other_port_of_party(hp, from, to) &&
+                        (a->target.scheme == uri_scheme::sip || a->target.scheme == uri_scheme::sips)) {
                         // Until granted, the URI reads as it would be translated without a pinhole: the
                         // address mapped and the port kept (a Contact without contact-fixup: as written).
                         text_buffer t;
@@ -491,9 +508,8 @@ void map_address_headers(writer& w, const message& m, endpoint from, endpoint to
                 }
                 // open-via-pinhole: the party's own request names a sent-by port other than the session's,
                 // where its responses go (RFC 3261 §18.2.2, without rport): a pinhole for them.
-                text_buffer sent_by;
                 if (!(top && o.open_via && from_inside && m.is_request() && !v->rport.has_value &&
-                      ask_port(w, asks, ask_kind::via, v->sent_by, from, to, sent_by.set(to.address, v->sent_by.port)))) {
+                      ask_via(w, asks, v->sent_by, from, to))) {
                     map_host_port(w, v->sent_by, from, to);
                 }
                 // received and maddr carry the address, rport the port (RFC 3261 §18.2.1, RFC 3581 §4).
