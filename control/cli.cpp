@@ -202,7 +202,7 @@ bool is_command_word(std::string_view w)
 }
 
 constexpr block_format cli_fields{.style = value_style::cli, .lead = "set ", .separator = " ", .open = "config ",
-                                  .open_end = "\n", .close = "end\n", .step = 4};
+                                  .open_end = "\n", .close = "end\n", .step = 4, .notes = true};
 // get: every field FortiOS has for the object, aligned, an empty one too.
 constexpr block_format get_fields{.style = value_style::cli_option, .lead = "", .separator = ": ", .open = "",
                                   .open_end = ":\n", .close = "", .step = 4, .aligned = true, .empty_values = true};

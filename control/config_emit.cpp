@@ -16,7 +16,7 @@ namespace sipalg::control {
 namespace {
 
 constexpr block_format yaml_fields{.style = value_style::yaml, .lead = "", .separator = ": ", .open = "",
-                                   .open_end = ":\n", .close = "", .step = 2};
+                                   .open_end = ":\n", .close = "", .step = 2, .notes = true};
 
 } // namespace
 

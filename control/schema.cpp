@@ -890,7 +890,8 @@ const field_spec voip_sip_fields[] = {
     flag<&voip_profile_config::no_sdp_fixup>({.key = "no-sdp-fixup",
         .help = "leave SDP as written (the PBX writes its public address itself)", .example = "enable"}),
     flag<&voip_profile_config::nat_trace>({.key = "nat-trace",
-        .help = "add the original address as an SDP i= line (off here by default: it discloses it)", .example = "enable"}),
+        .help = "add the original address as an SDP i= line (off here by default: it discloses it)", .example = "enable",
+        .note = "nat-trace: disable by default here (FortiOS: enable), so that no inside address leaves unasked"}),
     flag<&voip_profile_config::preserve_override>({.key = "preserve-override",
         .help = "with nat-trace, replace an existing i= line", .example = "enable"}),
     flag<&voip_profile_config::hosted_nat_traversal>({.key = "hosted-nat-traversal",
@@ -1279,6 +1280,12 @@ void write_block(const block_spec& b, const void* object, int indent, const bloc
         }
     }
     for (const auto& f : b.fields) {
+        if (format.notes && !f.note.empty() && (f.shown == nullptr || f.shown(object))) {
+            out.append(static_cast<std::size_t>(indent), ' ');
+            out += "# ";
+            out += f.note;
+            out += '\n';
+        }
         const std::size_t mark = out.size();
         out.append(static_cast<std::size_t>(indent), ' ');
         out += format.lead;

@@ -48,6 +48,9 @@ struct field_spec {
     // What the example needs alongside, as `set` lines without the verb, ";" between them: for a field
     // shown only in some cases, the one that makes it so ("protocol ICMP").
     std::string_view with = {};
+    // Where this project differs from FortiOS on purpose: said in a comment before the field where the
+    // configuration is written (show, YAML).
+    std::string_view note = {};
     bool live = true;         // false: fixed while sipalgd runs (interfaces are bound to ports at start)
     bool required = false;    // an entry without it is refused (while it is shown, when `shown` says)
     // Limits the codec checks: integers' range, a list's number of words, a text's length (0: none).
@@ -138,6 +141,7 @@ struct block_format {
     int step;
     bool aligned = false;       // keys padded to the longest (get)
     bool empty_values = false;  // a shown field without a value still has its line (get)
+    bool notes = false;         // a field's note as a comment line before it (show, YAML)
 };
 // Appends the fields of `object` in block `b` at `indent`, and its blocks.
 void write_block(const block_spec& b, const void* object, int indent, const block_format& format, std::string& out);

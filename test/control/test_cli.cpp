@@ -425,3 +425,16 @@ TEST_CASE("a VoIP profile pasted from a FortiGate, every option off its default,
     REQUIRE(show_cli(r.cfg, {"full-configuration"}, full));
     CHECK(to_yaml(run(config{}, full).cfg) == to_yaml(r.cfg));
 }
+
+TEST_CASE("show says where sipalg's default differs from FortiOS's on purpose: nat-trace")
+{
+    const auto r = run(base(), "");
+    std::string text;
+    REQUIRE(show_cli(r.cfg, {"voip", "profile", "default"}, text));
+    const auto note = text.find("            # nat-trace: disable by default here (FortiOS: enable)");
+    REQUIRE(note != std::string::npos);
+    CHECK(text.find("\n            set nat-trace disable\n", note) != std::string::npos);
+    // A comment line, which the CLI reads back as such: the same configuration.
+    CHECK(to_yaml(run(r.cfg, text).cfg) == to_yaml(r.cfg));
+    CHECK(to_yaml(r.cfg).find("# nat-trace: disable by default here") != std::string::npos);
+}
