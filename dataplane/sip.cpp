@@ -999,6 +999,8 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     stream_engine engine(&ctx, [](void* x, std::string_view m) noexcept -> std::optional<std::string_view> {
         auto* k = static_cast<context*>(x);
         const auto n = k->w->sip_translate(m, *k->s, k->index, k->dir);
+        k->w->sip_dropped_.reset(); // (never set over TCP: a message stays in its stream, keep_in_stream)
+        k->w->sip_respond_ = 0;
         if (!n) {
             return std::nullopt;
         }
