@@ -220,9 +220,25 @@ std::string format_calls(const dp::session_list& list, nat::sip_engine engine, c
     return out + fmt::format("total calls {}\n", n);
 }
 
-// diagnose sys sip-proxy meters list: each meter summed over the workers (each keeps its share).
-std::string format_meters(const dp::session_list& list)
+// diagnose sys sip-proxy meters list: per policy with ALG calls, its dialogs against its max-dialogs
+// (FortiOS's dialogs/dialog-limit); then each rate meter summed over the workers (each keeps its share).
+std::string format_meters(const dp::session_list& list, const config& cfg)
 {
+    std::map<std::uint32_t, std::pair<std::uint64_t, std::uint32_t>> dialogs; // policy: live calls, limit
+    for (const auto& v : list.calls) {
+        if (v.call.engine != nat::sip_engine::alg) {
+            continue;
+        }
+        auto& d = dialogs[v.call.policy_id];
+        d.first += v.call.state != nat::call_state::ended ? 1 : 0;
+        if (v.call.voip_profile >= 0 && static_cast<std::size_t>(v.call.voip_profile) < cfg.voip_profiles.size()) {
+            d.second = cfg.voip_profiles[static_cast<std::size_t>(v.call.voip_profile)].max_dialogs;
+        }
+    }
+    std::string head;
+    for (const auto& [policy, d] : dialogs) {
+        head += fmt::format("policy: policy_id={} dialogs={} dialog-limit={}\n", policy, d.first, d.second);
+    }
     std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint32_t>, nat::rate_meter> sum;
     for (const auto& v : list.meters) {
         nat::rate_meter& m = sum[{v.meter.policy_id, v.meter.method, v.meter.address}];
@@ -231,7 +247,7 @@ std::string format_meters(const dp::session_list& list)
         m.dropped += v.meter.dropped;
         m.peak += v.meter.peak;
     }
-    std::string out;
+    std::string out = std::move(head);
     for (const auto& [key, m] : sum) {
         const auto& [policy, method, address] = key;
         out += fmt::format("meter: policy_id={} method={} {}rate={}/s count={} drop={} peak={}/s\n", policy,
@@ -583,7 +599,7 @@ std::string commands::cli(std::string_view text)
                 continue;
             }
             out = a.what == k::alg_calls_idle    ? format_calls(list, nat::sip_engine::alg, running_, &sip_filter_, true)
-                  : a.what == k::sip_proxy_meters ? format_meters(list)
+                  : a.what == k::sip_proxy_meters ? format_meters(list, running_)
                                                   : fmt::format("{} calls cleared\n", list.calls_ended);
             break;
         }

@@ -317,6 +317,7 @@ def test_diagnose_sip_proxy_calls_filter_meters_and_stats(tmp_path):
         # Meters: the INVITE rate per source address, what each phone's retransmissions took.
         meters = cli('diagnose sys sip-proxy meters list\n')
         assert 'method=INVITE addr=10.0.1.2 rate=1000/s' in meters and 'addr=10.0.1.3' in meters, meters
+        assert 'policy: policy_id=1 dialogs=2 dialog-limit=0' in meters, meters
         assert cli('diagnose sys sip-proxy stats\n').count('sip_calls ') == 1
         # Clear: the filter's calls end, their pinholes with them.
         assert 'mapping: media' in cli('diagnose sys sip mapping list\n')
