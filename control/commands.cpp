@@ -10,6 +10,7 @@
 #include "dataplane/appliance.hpp"
 #include "nat/session_filter.hpp"
 #include "sip/message.hpp"
+#include "sip/text.hpp"
 
 #include <fmt/format.h>
 
@@ -19,7 +20,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -308,11 +308,7 @@ std::string sip_proxy_filter::set(const std::vector<std::string>& args)
         return "diagnose sys sip-proxy filter: FIELD VALUE, negate FIELD, clear or list";
     }
     const std::string& v = args[1];
-    const auto number = [&](std::uint64_t max) -> std::optional<std::uint64_t> {
-        std::uint64_t n = 0;
-        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        return ec == std::errc{} && p == v.data() + v.size() && n <= max ? std::optional(n) : std::nullopt;
-    };
+    const auto number = [&](std::uint64_t max) { return sip::parse_number(v, 10, max); };
     switch (field(args[0])) {
     case 0:
     case 1: {

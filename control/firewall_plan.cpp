@@ -104,13 +104,10 @@ nat::sip_profile_limits sip_limits_of(const voip_profile_config& v)
         {v.publish_rate, v.publish_rate_track, sip::method::publish},
         {v.bye_rate, v.bye_rate_track, sip::method::bye},
         {v.cancel_rate, v.cancel_rate_track, sip::method::cancel}};
-    for (std::size_t c = 0; c < sip::check_count; ++c) {
-        l.acted_checks |= l.check_actions[c] != nat::sip_action::pass ? std::uint64_t{1} << c : 0;
-    }
     for (const auto& [rate, track, m] : rates) {
         l.rates[static_cast<std::size_t>(m)] = {rate, track_of(track)};
-        l.rates_set |= rate != 0;
     }
+    l.derive();
     return l;
 }
 

@@ -36,7 +36,8 @@ namespace sipalg::dp {
 class pinhole_granter {
 public:
     pinhole_granter(worker& w, const nat::session& s, std::uint32_t index, std::uint64_t call, std::uint32_t stamp) noexcept
-        : w_(w), s_(s), index_(index), call_(call), stamp_(stamp)
+        : w_(w), s_(s), index_(index), call_(call), stamp_(stamp),
+          expires_(w.table_now_ + w.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)])
     {
     }
 
@@ -74,7 +75,6 @@ private:
                                       std::uint16_t preferred, std::uint8_t stream) noexcept
     {
         nat::pinhole_table& t = *w_.pinholes_;
-        const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
         // The same stream of the same call again (a re-INVITE or the answer's 200 retransmitted): the same
         // public port. The endpoint's pinholes of other calls stay: one phone port may serve several calls.
         const auto same_call = [&](const nat::pinhole& o) {
@@ -85,7 +85,7 @@ private:
             if (saved_ < old_.size()) {
                 old_[saved_++] = {i, p.expires, p.stamp, p.stream};
             }
-            p.expires = expires;
+            p.expires = expires_;
             p.stamp = stamp_;
             p.stream = stream;
         };
@@ -109,7 +109,7 @@ private:
         p.inside_address = inside.address;
         p.public_address = public_address;
         p.call = call_;
-        p.expires = expires;
+        p.expires = expires_;
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
         p.stamp = stamp_;
@@ -143,7 +143,6 @@ private:
     {
         nat::pinhole_table& t = *w_.pinholes_;
         const std::uint8_t proto = s_.key.proto;
-        const std::uint32_t expires = w_.table_now_ + w_.timeout_ticks_[static_cast<unsigned>(nat::session_state::udp)];
         if (const auto i = t.find_inside(proto, inside.address, inside.port); i != nat::pinhole_table::none) {
             nat::pinhole& p = t.at(i);
             if (p.kind != nat::pinhole_kind::contact || p.public_address != public_address) {
@@ -152,7 +151,7 @@ private:
             if (saved_ < old_.size()) {
                 old_[saved_++] = {i, p.expires, p.stamp, p.stream};
             }
-            p.expires = expires;
+            p.expires = expires_;
             return p.public_port;
         }
         if (!allowed(inside.port)) {
@@ -167,7 +166,7 @@ private:
         p.engine = s_.engine;
         p.voip_flags = static_cast<std::uint8_t>(s_.voip_flags & (nat::voip_flag::ips | nat::voip_flag::rtp));
         p.call = call_;
-        p.expires = expires;
+        p.expires = expires_;
         p.policy_id = s_.policy_id;
         p.voip_profile = s_.voip_profile;
         p.parent = index_;
@@ -313,6 +312,7 @@ private:
     std::uint32_t index_;
     std::uint64_t call_;
     std::uint32_t stamp_;
+    std::uint32_t expires_; // what a pinhole opened or refreshed now lasts until (udp-idle-timer)
     std::array<std::uint32_t, 2 * sip::pinhole_asks::capacity> new_;
     std::array<saved, 2 * sip::pinhole_asks::capacity> old_;
     unsigned inserted_ = 0;
@@ -397,7 +397,8 @@ void view_of(const nat::session& s, unsigned dir, const nat::sip_profile_limits*
     v.strict_register = (so & nat::sip_option::strict_register) != 0;
     v.hosted_nat = (so & nat::sip_option::hosted_nat_traversal) != 0 && (s.flags & nat::session_flag::snat) == 0;
     v.seen = {s.key.src.to_host(), s.key.sport.to_host()};
-    const nat::sip_profile_limits l = limits != nullptr ? *limits : nat::sip_profile_limits{};
+    static constexpr nat::sip_profile_limits fortios_defaults{};
+    const nat::sip_profile_limits& l = limits != nullptr ? *limits : fortios_defaults; // not copied per message
     v.invite_expiry_s = l.invite_expiry_s;
     v.register_expiry_max_s = l.register_expiry_max_s;
     v.max_dialogs = s.engine == nat::sip_engine::alg ? l.max_dialogs : 0;
@@ -428,11 +429,16 @@ counter drop_counter(sip::drop_reason why) noexcept
 // The message in `payload` through the SIP engine (either transport: a UDP datagram, or a whole
 // message of a TCP stream), its decision committed whole or not at all: on success the new message is
 // in sip_->out and its length is returned; nothing when nothing changes, or when it cannot be
-// translated (counted; it then passes as it came and changes nothing).
+// translated (counted; it then passes as it came and changes nothing), or when the decision (sip_->decision,
+// its verdict and why) takes it out.
 std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat::session& s, std::uint32_t index,
                                                    unsigned dir) noexcept
 {
     counters_.add(counter::sip_messages);
+    // The decision is the message's outcome for the caller too (a drop, a response): made anew first, so
+    // that one the parse refuses forwards the bytes as they came.
+    sip::decision& d = sip_->decision;
+    d.reset();
     sip::message& msg = sip_->message;
     // Parsed already when the TCP stream framed these very bytes from their parse (same place, same
     // length: a shorter message at the same place is parsed again).
@@ -458,8 +464,6 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             view.written = e->hnt_written;
         }
     }
-    sip::decision& d = sip_->decision;
-    d.reset();
     sip::begin(msg, view, d);
     const sip::nat_summary& id = d.id;
     if (view.alg != nullptr) {
@@ -471,14 +475,11 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             sip::limit(d);
         }
         if (d.action != sip::verdict::forward) {
-            if (view.tcp) {
-                counters_.add(counter::sip_tcp_not_taken_out);
-                sip::keep_in_stream(d);
-            } else {
-                sip_dropped_ = drop_counter(d.why);
-                sip_respond_ = d.action == sip::verdict::respond ? d.status : 0;
-                return std::nullopt;
+            if (!view.tcp) {
+                return std::nullopt; // taken out (the caller reads why in the decision)
             }
+            counters_.add(counter::sip_tcp_not_taken_out);
+            sip::keep_in_stream(d);
         }
     }
     // What this message will look up is asked for now and read after its translation, a thousand
@@ -511,9 +512,10 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             counters_.add(counter::sip_responses_unmatched);
         }
     }
+    std::optional<std::uint32_t> call_slot; // the call's entry, once looked up
     if (view.max_dialogs != 0 && id.request && id.method == sip::method::invite) {
         // max-dialogs needs the call now (is this INVITE a new call?), not after the edits.
-        call_of(id.call_key, dialog);
+        call_slot = call_of(id.call_key, dialog);
         dialog.policy_calls = calls_->live_calls(s.policy_id);
     }
     sip::settle(view, dialog, d);
@@ -521,10 +523,9 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         counters_.add(counter::sip_dialogs_over_limit);
     }
     if (d.action == sip::verdict::drop) {
-        sip_dropped_ = drop_counter(d.why);
         return std::nullopt;
     }
-    return commit(d, payload, s, index, dir);
+    return commit(d, payload, s, index, dir, call_slot);
 }
 
 // What the call table says of call `key` (sip::dialog_view): its slot, or none.
@@ -542,7 +543,7 @@ std::uint32_t worker::call_of(std::uint64_t key, sip::dialog_view& dialog) noexc
 
 // The decision's pinholes, edits and state, all or none.
 std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view payload, nat::session& s,
-                                            std::uint32_t index, unsigned dir) noexcept
+                                            std::uint32_t index, unsigned dir, std::optional<std::uint32_t> call_slot) noexcept
 {
     const sip::nat_summary& id = d.id;
     const sip::session_view& view = sip_->view;
@@ -550,11 +551,15 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     const std::uint32_t stamp = ++sdp_stamp_;
     // The call's step before the grants when there are any (what a message of an ended call asks for is
     // not granted); otherwise after the edits, when its entry, asked for after the translation, is in.
-    std::uint32_t call_slot = nat::call_table::none;
+    const auto follow = [&] {
+        if (!call_slot) {
+            call_slot = call_of(id.call_key, sip_->dialog);
+        }
+        sip::follow(sip_->dialog, d);
+    };
     const bool followed_first = d.believed && d.asks.n != 0;
     if (followed_first) {
-        call_slot = call_of(id.call_key, sip_->dialog);
-        sip::follow(sip_->dialog, d);
+        follow();
     }
     pinhole_granter pinholes(*this, s, index, id.call_key, stamp);
     unsigned refused = 0;
@@ -601,10 +606,9 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
     }
     if (d.believed) {
         if (!followed_first) {
-            call_slot = call_of(id.call_key, sip_->dialog);
-            sip::follow(sip_->dialog, d);
+            follow();
         }
-        apply_call(d, s, dir, call_slot, stamp);
+        apply_call(d, s, dir, *call_slot, stamp);
         commit_registration(d, s, index);
     }
     const nat::transaction_id transaction{id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir)};
@@ -777,14 +781,11 @@ bool worker::sip_packet(pending& p, nat::session& s, std::uint32_t index, unsign
         return false;
     }
     const auto length = sip_translate({payload, payload_len}, s, index, dir);
-    if (sip_dropped_) {
-        const counter why = *sip_dropped_;
-        sip_dropped_.reset();
-        if (sip_respond_ != 0) {
-            sip_respond(p, sip_respond_, r);
-            sip_respond_ = 0;
+    if (const sip::decision& d = sip_->decision; d.action != sip::verdict::forward) {
+        if (d.action == sip::verdict::respond) {
+            sip_respond(p, d.status, r);
         }
-        drop(p.m, why);
+        drop(p.m, drop_counter(d.why));
         return true;
     }
     if (!length || !replace_payload(p, payload_offset, *length)) {
@@ -999,8 +1000,6 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
     stream_engine engine(&ctx, [](void* x, std::string_view m) noexcept -> std::optional<std::string_view> {
         auto* k = static_cast<context*>(x);
         const auto n = k->w->sip_translate(m, *k->s, k->index, k->dir);
-        k->w->sip_dropped_.reset(); // (never set over TCP: a message stays in its stream, keep_in_stream)
-        k->w->sip_respond_ = 0;
         if (!n) {
             return std::nullopt;
         }

@@ -94,7 +94,6 @@ struct session_query {
 
 class worker;
 struct sip_state; // dataplane/sip_state.hpp: the SIP engines' buffers and parse state
-class media_opener;
 struct worker_result {
     std::unique_ptr<worker> w;
     std::string error;
@@ -231,7 +230,7 @@ private:
     void sweep_dialogs() noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
     std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
-                                        unsigned dir) noexcept;
+                                        unsigned dir, std::optional<std::uint32_t> call_slot) noexcept;
     std::uint32_t call_of(std::uint64_t key, sip::dialog_view& dialog) noexcept;
     void apply_call(const sip::decision& d, const nat::session& s, unsigned dir, std::uint32_t slot, std::uint32_t stamp) noexcept;
     void commit_registration(const sip::decision& d, const nat::session& s, std::uint32_t index) noexcept;
@@ -326,10 +325,6 @@ private:
     std::unique_ptr<sip_state> sip_;
     std::uint16_t media_cursor_ = 0; // the next media port pair to try, counted in pairs from the window's start
     std::uint32_t sdp_stamp_ = 0;    // numbers the SDPs seen, to tell a re-INVITE's streams from the old
-    // sip_translate took the datagram out (the engine's verdict drop or respond): the counter of why, and
-    // the status to answer with (0: none).
-    std::optional<counter> sip_dropped_;
-    unsigned sip_respond_ = 0;
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state

@@ -136,14 +136,27 @@ struct sip_profile_limits {
     // defaults: every malformed-* and unknown-header pass, max-line-length 998 with block-long-lines
     // (respond 413), block-unknown (discard).
     std::array<sip_action, 40> check_actions{};
-    std::uint64_t acted_checks = 0;      // a bit per check whose action is not pass: the checks screen runs
+    std::uint64_t acted_checks = 0;      // derive(): a bit per check whose action is not pass (the checks screen runs)
     std::uint32_t max_line_length = 998; // 0: no limit
     std::uint32_t max_body_length = 0;   // 0: no limit
     std::uint32_t blocked_methods = 0;   // a bit per sip::method: block-<method>
     std::array<sip_rate, 16> rates{};    // by sip::method: <method>-rate and -track
-    bool rates_set = false;              // any of them
+    bool rates_set = false;              // derive(): any of them
     std::uint32_t call_keepalive_s = 0;  // call-keepalive: an answered call without media ends after this (0: never)
     std::uint32_t max_idle_dialogs = 0;  // max-idle-dialogs: answered calls without media kept per policy (0: all)
+
+    // What the packet path reads instead of walking the arrays: set once the actions and rates are.
+    void derive() noexcept
+    {
+        acted_checks = 0;
+        for (std::size_t c = 0; c < check_actions.size(); ++c) {
+            acted_checks |= check_actions[c] != sip_action::pass ? std::uint64_t{1} << c : 0;
+        }
+        rates_set = false;
+        for (const sip_rate& r : rates) {
+            rates_set = rates_set || r.per_second != 0;
+        }
+    }
 };
 
 // Bounds on what SIP may take of a worker, for both engines (config system settings).

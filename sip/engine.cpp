@@ -231,8 +231,7 @@ void translate(const message& m, const session_view& view, edit_list& edits, dec
         nat_summary second;
         nat_summary& sum = i == 0 ? d.id : second;
         const bool inside_sends = from_inside(view, i);
-        d.error = sip::translate(m, view.t[i], inside_sends, &d.asks, edits, sum, view.options, i == 0);
-        if (d.error != edit_error::ok) {
+        if (sip::translate(m, view.t[i], inside_sends, &d.asks, edits, sum, view.options, i == 0) != edit_error::ok) {
             return;
         }
         if (inside_sends && sum.has_sdp) {
@@ -252,8 +251,7 @@ void translate(const message& m, const session_view& view, edit_list& edits, dec
             nat_summary hnt;
             nat_options o = view.options;
             o.nat_trace = false;
-            d.error = sip::translate(m, {*written, view.seen}, view.dir == 0, nullptr, edits, hnt, o);
-            if (d.error != edit_error::ok) {
+            if (sip::translate(m, {*written, view.seen}, view.dir == 0, nullptr, edits, hnt, o) != edit_error::ok) {
                 return;
             }
             d.hosted_nat_rewritten = true;

@@ -108,7 +108,6 @@ struct decision {
         found = 0;
         unfollowed = false;
         translated = false;
-        error = edit_error::ok;
         believed = false;
         asks.n = 0;
         sdp_from_inside = 0;
@@ -133,7 +132,6 @@ struct decision {
     nat_summary id;          // begin's, then the first translation's facts (SDP, tags, expiry)
     bool translated = false; // translate recorded its edits; false: the message passes as it came, and
                              // nothing of this decision is committed
-    edit_error error = edit_error::ok; // why not
     bool believed = false;   // settle: the message may change state
     pinhole_asks asks;       // empty unless believed
     // An SDP of an inside party: that party (its call's pinholes it no longer asks for close, RFC 3264

@@ -93,19 +93,24 @@ def from_outside(l3, src_mac=OUTSIDE_MAC):
 
 
 @contextlib.contextmanager
-def replaying_daemon(tmp_path, packets, config_text, tag, extra=(), sock=None, cfg=None):
+def replaying_daemon(tmp_path, packets, config_text, tag, extra=(), sock=None, cfg=None, outside=None):
     """sipalgd replaying `packets` from memory (net_pcap0, infinite_rx) into net_null0, so it forwards
     all along, with a control socket of its own (`sock`, or one in tmp_path) and the configuration file
-    `cfg` (or one in tmp_path; written with config_text); stopped on leaving. The daemon carries
-    `sock`, `cfg`, `eal`, `opts` and `tmp` for tests that talk to it or start it again."""
+    `cfg` (or one in tmp_path; written with config_text); stopped on leaving. With `outside`, the second
+    port is net_pcap1 replaying those packets too (the far side answering, over and over). The daemon
+    carries `sock`, `cfg`, `eal`, `opts` and `tmp` for tests that talk to it or start it again."""
     from scapy.utils import wrpcap
     from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
     rx = tmp_path / 'loop.pcap'
     wrpcap(str(rx), packets)
+    second = 'net_null0,no-rx=1'
+    if outside is not None:
+        wrpcap(str(tmp_path / 'loop1.pcap'), outside)
+        second = f'net_pcap1,rx_pcap={tmp_path / "loop1.pcap"},infinite_rx=1,tx_pcap=/dev/null'
     cfg = cfg or tmp_path / 'sipalg.yaml'
     cfg.write_text(config_text)
     sock = sock or str(tmp_path / 'ctl.sock')
-    eal = eal_args(unique_prefix(tag), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', 'net_null0,no-rx=1'])
+    eal = eal_args(unique_prefix(tag), [f'net_pcap0,rx_pcap={rx},infinite_rx=1', second])
     opts = ['--config', str(cfg), '--mbufs', '8192', '--control-socket', sock] + list(extra)
     d = Daemon(eal, opts, log_path=tmp_path / 'sipalgd.log')
     d.cfg, d.sock, d.eal, d.opts, d.tmp = cfg, sock, eal, opts, tmp_path

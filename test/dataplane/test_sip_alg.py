@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pcap_env import INSIDE_MAC, sequenced, sip
+from pcap_env import INSIDE_MAC, replaying_daemon, sequenced, sip
 from sipalg_tools import tshark
 from sipalg_tools.daemon import control_request, run_pcap
 from test_sip_attacks import config, invite, udp_in, udp_out
@@ -228,6 +228,8 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
     run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 8}}\n', sequenced(steps), workers=2)
     assert run.returncode == 0, run.stderr
     assert len(sent_out(run)) == 8 and run.counter('drop_sip_rate') == 16
+    # Two workers ran, and each kept its half of the rate.
+    assert [w['sip_calls'] for w in run.stats['workers']] == [4, 4], run.stats['workers']
     # One phone flooding, tracked by its address: its worker keeps its whole rate.
     flood = [udp_in(invite(f'f{k}', media_port=4000 + 2 * k)) for k in range(20)]
     run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 5, invite-rate-track: src-ip}}\n',
@@ -239,28 +241,15 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
 def live_alg(tmp_path, inside, outside, text, extra=()):
     """sipalgd replaying `inside` into port1 and `outside` into wan1 from memory, over and over (as
     retransmissions), until the block ends; yields a function that runs CLI text through its socket."""
-    from scapy.utils import wrpcap
-    from sipalg_tools.daemon import Daemon, eal_args, unique_prefix
-    wrpcap(str(tmp_path / 'in.pcap'), inside)
-    wrpcap(str(tmp_path / 'out.pcap'), outside)
-    (tmp_path / 'c.yaml').write_text(text)
-    sock = str(tmp_path / 'ctl.sock')
-    eal = eal_args(unique_prefix('sipalg-live'), [f'net_pcap0,rx_pcap={tmp_path / "in.pcap"},infinite_rx=1,tx_pcap=/dev/null',
-                                                  f'net_pcap1,rx_pcap={tmp_path / "out.pcap"},infinite_rx=1,tx_pcap=/dev/null'])
-    d = Daemon(eal, ['--config', str(tmp_path / 'c.yaml'), '--mbufs', '8192', '--control-socket', sock,
-                     '--idle-sleep-us', '100'] + list(extra), log_path=tmp_path / 'd.log')
+    with replaying_daemon(tmp_path, inside, text, 'sipalg-live', ['--idle-sleep-us', '100'] + list(extra),
+                          outside=outside) as d:
+        def cli(request_text):
+            r = control_request(d.sock, 'cli\n' + request_text)
+            assert r['ok'] is True, r
+            return r['output']
 
-    def cli(text):
-        r = control_request(sock, 'cli\n' + text)
-        assert r['ok'] is True, r
-        return r['output']
-
-    cli.sock = sock
-    try:
-        d.wait_ready()
+        cli.sock = d.sock
         yield cli
-    finally:
-        d.stop()
 
 
 def wait_for(cli, text, what, seconds=5.0):

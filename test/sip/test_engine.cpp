@@ -304,9 +304,7 @@ nat::sip_profile_limits with_action(check c, nat::sip_action a)
     if (c != check::count_) {
         p.check_actions[static_cast<std::size_t>(c)] = a;
     }
-    for (std::size_t k = 0; k < check_count; ++k) {
-        p.acted_checks |= p.check_actions[k] != nat::sip_action::pass ? std::uint64_t{1} << k : 0;
-    }
+    p.derive();
     return p;
 }
 
