@@ -221,7 +221,7 @@ std::string format_calls(const dp::session_list& list, nat::sip_engine engine, c
 }
 
 // diagnose sys sip-proxy meters list: per policy with ALG calls, its dialogs against its max-dialogs
-// (FortiOS's dialogs/dialog-limit); then each rate meter summed over the workers (each keeps its share).
+// (FortiOS's dialogs/dialog-limit); then each rate meter (the workers share them), in key order.
 std::string format_meters(const dp::session_list& list, const config& cfg)
 {
     std::map<std::uint32_t, std::pair<std::uint64_t, std::uint32_t>> dialogs; // policy: live calls, limit
@@ -239,23 +239,19 @@ std::string format_meters(const dp::session_list& list, const config& cfg)
     for (const auto& [policy, d] : dialogs) {
         head += fmt::format("policy: policy_id={} dialogs={} dialog-limit={}\n", policy, d.first, d.second);
     }
-    std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint32_t>, nat::rate_meter> sum;
-    for (const auto& v : list.meters) {
-        nat::rate_meter& m = sum[{v.meter.policy_id, v.meter.method, v.meter.address}];
-        m.per_second += v.meter.per_second;
-        m.count += v.meter.count;
-        m.dropped += v.meter.dropped;
-        m.peak += v.meter.peak;
+    std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint32_t>, nat::rate_meter> sorted;
+    for (const auto& m : list.meters) {
+        sorted[{m.policy_id, m.method, m.address}] = m;
     }
     std::string out = std::move(head);
-    for (const auto& [key, m] : sum) {
+    for (const auto& [key, m] : sorted) {
         const auto& [policy, method, address] = key;
         out += fmt::format("meter: policy_id={} method={} {}rate={}/s count={} drop={} peak={}/s\n", policy,
                            sip::method_name(static_cast<sip::method>(method)),
                            address != 0 ? fmt::format("addr={} ", format_ipv4(address)) : std::string(), m.per_second,
                            m.count, m.dropped, m.peak);
     }
-    return out + fmt::format("total meters {}\n", sum.size());
+    return out + fmt::format("total meters {}\n", sorted.size());
 }
 
 // diagnose sys sip-proxy stats: the SIP engines' counters, summed over the workers.

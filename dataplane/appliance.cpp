@@ -76,6 +76,7 @@ start_result appliance::start(const plan& p, const options& opts)
     }
 
     a->snapshots_ = snapshot_holder::create(nworkers);
+    a->meters_ = std::make_unique<nat::rate_meters>(4096, nat::ticks_per_second);
     if (!a->snapshots_) {
         r.error = "cannot allocate the RCU state";
         return r;
@@ -105,6 +106,7 @@ start_result appliance::start(const plan& p, const options& opts)
         s.rings = nworkers > 1 ? &a->rings_ : nullptr;
         s.handoff_field = field;
         s.snapshots = a->snapshots_.get();
+        s.meters = a->meters_.get();
         s.opts = opts;
         s.stop = &a->stop_;
     }
@@ -256,7 +258,6 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
         std::unique_ptr<std::vector<nat::session_info>> out;
         std::unique_ptr<std::vector<nat::call_entry>> calls;
         std::unique_ptr<std::vector<nat::pinhole>> pinholes;
-        std::unique_ptr<std::vector<nat::rate_meter>> meters;
         bool posted = false;
     };
     std::vector<asked> queries(workers_.size());
@@ -275,11 +276,6 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             a.q->calls = a.calls.get();
             a.q->pinholes = a.pinholes.get();
             a.q->end_calls = sip.end_calls.empty() ? nullptr : &sip.end_calls;
-            if (sip.meters) {
-                a.meters = std::make_unique<std::vector<nat::rate_meter>>();
-                a.meters->reserve(8192);
-                a.q->meters = a.meters.get();
-            }
         }
     }
     // Post to every worker (one query at a time each: another client's may be in progress), then wait.
@@ -305,7 +301,6 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
             a.out.release();
             a.calls.release();
             a.pinholes.release();
-            a.meters.release();
             result.complete = false;
             continue;
         }
@@ -334,11 +329,9 @@ session_list appliance::query_sessions(const nat::session_filter& f, bool clear,
                 result.pinholes.push_back({p, left > 0 ? seconds(static_cast<std::uint32_t>(left)) : 0, worker});
             }
         }
-        if (a.meters) {
-            for (const auto& m : *a.meters) {
-                result.meters.push_back({m, worker});
-            }
-        }
+    }
+    if (sip.meters && sip_tables) {
+        meters_->for_each([&](const nat::rate_meter& m) { result.meters.push_back(m); });
     }
     return result;
 }

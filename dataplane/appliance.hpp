@@ -39,11 +39,6 @@ struct pinhole_view {
     unsigned worker = 0;
 };
 
-struct meter_view {
-    nat::rate_meter meter;
-    unsigned worker = 0;
-};
-
 // What a query asks of the SIP tables beyond listing them.
 struct sip_query {
     // Calls to end first (diagnose sys sip-proxy calls clear), closing their pinholes: (worker, call key),
@@ -56,7 +51,7 @@ struct session_list {
     std::vector<nat::session_info> sessions; // at most the number asked for
     std::vector<call_view> calls;            // when the SIP tables were asked for
     std::vector<pinhole_view> pinholes;
-    std::vector<meter_view> meters;          // when the rate meters were asked for
+    std::vector<nat::rate_meter> meters;     // when the rate meters were asked for (one table for all)
     std::uint64_t calls_ended = 0;           // calls the query ended (sip_query::end_calls)
     std::uint64_t matched = 0;
     std::uint64_t cleared = 0;
@@ -125,6 +120,7 @@ private:
     std::vector<rte_eth_stats> final_stats_;
     bool ports_up_ = false;
     std::unique_ptr<snapshot_holder> snapshots_;
+    std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates, shared by the workers
     ring_mesh rings_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::atomic<bool> stop_{false};

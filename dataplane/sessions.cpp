@@ -433,13 +433,6 @@ void worker::serve_query() noexcept
                 }
             });
         }
-        if (q->meters != nullptr) {
-            meters_->for_each([&](const nat::rate_meter& m) {
-                if (q->meters->size() < q->meters->capacity()) {
-                    q->meters->push_back(m);
-                }
-            });
-        }
         if (q->pinholes != nullptr) {
             pinholes_->for_each([&](std::uint32_t, const nat::pinhole& p) {
                 if (q->pinholes->size() < q->pinholes->capacity()) {

@@ -869,13 +869,8 @@ bool worker::over_rate(const sip::decision& d, const nat::session& s, unsigned d
     const std::uint32_t address = rate.track == nat::rate_track::src_ip    ? k.src.to_host()
                                   : rate.track == nat::rate_track::dest_ip ? k.dst.to_host()
                                                                            : 0;
-    // Whose requests meet on this worker: an inside host behind SNAT sends and receives all its SIP
-    // through the worker that owns it (its sessions, and the public ports of its slice), so its rate is
-    // kept here whole. A policy's rate, or an outside address's, is shared by the workers its SIP
-    // spreads over: each keeps its part (ARCHITECTURE.md "Rate limits").
-    const bool inside_host = address != 0 && (s.flags & nat::session_flag::snat) != 0 && address == s.key.src.to_host();
-    const std::uint32_t share = inside_host ? rate.per_second : std::max<std::uint32_t>(1, rate.per_second / workers_);
-    return !meters_->take(s.policy_id, static_cast<std::uint8_t>(d.id.method), address, share, table_now_);
+    // One bucket for every worker that meets this policy's (or this address's) requests.
+    return !meters_->take(s.policy_id, static_cast<std::uint8_t>(d.id.method), address, rate.per_second, table_now_);
 }
 
 namespace {

@@ -58,6 +58,7 @@ struct worker_setup {
     const ring_mesh* rings = nullptr;
     int handoff_field = -1;
     snapshot_holder* snapshots = nullptr;
+    nat::rate_meters* meters = nullptr; // the ALG's request rates, one table for all the workers
     options opts;
     const std::atomic<bool>* stop = nullptr;
 };
@@ -80,7 +81,6 @@ struct session_query {
     // The SIP tables too, when given (reserved by the caller, filled at the first slice).
     std::vector<nat::call_entry>* calls = nullptr;
     std::vector<nat::pinhole>* pinholes = nullptr;
-    std::vector<nat::rate_meter>* meters = nullptr; // the ALG's rate meters too, when given
     // Before listing: end these calls (worker id, call key; sorted) that have not ended (diagnose sys
     // sip-proxy calls clear), closing their pinholes.
     const std::vector<std::pair<unsigned, std::uint64_t>>* end_calls = nullptr;
@@ -318,7 +318,7 @@ private:
     std::unique_ptr<nat::session_table> sessions_;
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
-    std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates (nat/rate_meter.hpp)
+    nat::rate_meters* meters_ = nullptr; // the ALG's request rates, shared (nat/rate_meter.hpp)
     std::vector<std::uint32_t> idle_in_pass_;  // sweep_dialogs: idle calls met per policy (hashed) this pass
     std::unique_ptr<nat::transaction_table> transactions_;
     std::unique_ptr<nat::port_ledger> ports_;

@@ -217,7 +217,7 @@ def test_invite_rate_under_each_track_mode(track, passed):
 
 def test_rates_with_two_workers_stay_within_the_configured_rate():
     # Eight phones (spread over the two workers by their address) send three INVITEs each against a policy
-    # rate of 8: each worker keeps half of it, and each sees at least that many: 8 pass in all.
+    # rate of 8: the workers take from one bucket, so 8 pass in all, however the phones fell.
     from pcap_env import sip_config
     hosts = [f'10.0.1.{i}' for i in range(2, 10)]
     macs = [f'02:00:00:00:00:{i:02x}' for i in range(2, 10)]
@@ -228,13 +228,16 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
     run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 8}}\n', sequenced(steps), workers=2)
     assert run.returncode == 0, run.stderr
     assert len(sent_out(run)) == 8 and run.counter('drop_sip_rate') == 16
-    # Two workers ran, and each kept its half of the rate.
-    assert [w['sip_calls'] for w in run.stats['workers']] == [4, 4], run.stats['workers']
-    # One phone flooding, tracked by its address: its worker keeps its whole rate.
+    # Both workers met INVITEs (the test would prove nothing if one worker had all the phones); which
+    # of them took the tokens depends on which came first.
+    per_worker = [w['sip_calls'] + w['drop_sip_rate'] for w in run.stats['workers']]
+    assert sum(per_worker) == 24 and min(per_worker) > 0, per_worker
+    # All of a policy's requests on one worker (one phone): still the whole rate, not a worker's share.
     flood = [udp_in(invite(f'f{k}', media_port=4000 + 2 * k)) for k in range(20)]
-    run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 5, invite-rate-track: src-ip}}\n',
-                   sequenced(flood), workers=2)
-    assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15
+    for track in ('none', 'src-ip', 'dest-ip'):
+        run = run_pcap(base + f'voip:\n  profile:\n    default: {{sip: {{invite-rate: 5, invite-rate-track: {track}}}}}\n',
+                       sequenced(flood), workers=2)
+        assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15, track
 
 
 @contextlib.contextmanager

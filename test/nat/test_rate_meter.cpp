@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 using namespace sipalg::nat;
 
 TEST_CASE("a bucket starts with one second of its rate and refills with time")
@@ -61,4 +64,29 @@ TEST_CASE("a full table gives the least recently used bucket of a set to a new o
     });
     CHECK(n == 4);
     CHECK(m.take(1, 1, 1, 1, 6)); // address 1 starts full again
+}
+
+TEST_CASE("workers taking from the same bucket at once pass the rate between them, no more")
+{
+    rate_meters m(64, 16);
+    std::atomic<unsigned> passed{0};
+    const auto hammer = [&](std::uint32_t address) {
+        unsigned mine = 0;
+        for (int i = 0; i < 200000; ++i) {
+            mine += m.take(1, 1, address, 1000, 100) ? 1u : 0u; // the clock stands: only the bucket's second
+        }
+        passed += mine;
+    };
+    std::thread a(hammer, 0), b(hammer, 0);
+    a.join();
+    b.join();
+    CHECK(passed == 1000);
+    m.for_each([&](const rate_meter& r) {
+        CHECK(r.count == 400000);
+        CHECK(r.dropped == 399000);
+    });
+    // A clock a little behind the last take (another worker's, started later) neither refills nor
+    // moves the bucket's time back.
+    CHECK_FALSE(m.take(1, 1, 0, 1000, 90));
+    CHECK(m.take(1, 1, 0, 1000, 101)); // a sixteenth of a second after 100: 62 tokens
 }
