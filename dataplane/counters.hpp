@@ -63,14 +63,15 @@ namespace sipalg::dp {
     X(sip_responses_unmatched, "SIP responses that answer no request their session carried (RFC 3261 17.1.3): translated, but they open, close and change nothing") \
     X(sip_transactions_evicted, "SIP requests forgotten before their lifetime because the transaction table was full") \
     X(sip_invites_expired, "calls whose INVITE was not answered within provisional-invite-expiry-time: ended, pinholes closed") \
-    X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs (UDP: the INVITE dropped; TCP: no pinholes, not followed)") \
+    X(sip_dialogs_over_limit, "new calls beyond the policy's max-dialogs: the INVITE dropped") \
     X(sip_requests_other_dialog, "BYE, CANCEL and other requests with a known Call-ID but another dialog's tags: they change nothing") \
     X(sip_calls_keepalive_ended, "answered calls ended after call-keepalive without media, their pinholes closed") \
     X(sip_idle_dialogs_ended, "answered calls without media ended beyond their policy's max-idle-dialogs, their pinholes closed") \
     X(sip_calls_cleared, "calls ended by the control core (diagnose sys sip-proxy calls clear), their pinholes closed") \
     X(sip_malformed, "SIP messages an ALG syntax check found fault with (whatever its action: pass counts too)") \
     X(sip_responses_sent, "SIP error responses the ALG sent to a request's sender (an action of respond: 400, 413)") \
-    X(sip_tcp_not_taken_out, "SIP/TCP messages the ALG would have dropped (a check, a block, a rate, max-dialogs): a byte stream keeps them, so they pass translated but open and change nothing") \
+    X(sip_tcp_taken_out, "SIP/TCP messages the ALG took out of their byte stream (a check, a block, a rate, max-dialogs): no bytes in their place, their sender acknowledged") \
+    X(sip_tcp_answers_not_sent, "answers to SIP/TCP requests the ALG took out that could not be put in the stream back (it no longer parses, or no memory): taken out unanswered") \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \
     X(pinholes_expired, "pinholes closed by their timeout")                                        \
     X(pinholes_privileged_refused, "pinholes refused to an inside port below 1024 (open-privileged-pinhole disable)") \

@@ -380,7 +380,6 @@ void view_of(const nat::session& s, unsigned dir, const nat::sip_profile_limits*
         v.inside_is_originator[v.n++] = true;
     }
     v.dir = dir;
-    v.tcp = s.key.proto == ip_proto::tcp;
     const std::uint16_t so = s.sip_options;
     v.options.contact_fixup = (so & nat::sip_option::contact_fixup) != 0;
     v.options.sdp_fixup = (so & nat::sip_option::sdp_fixup) != 0;
@@ -475,11 +474,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
             sip::limit(d);
         }
         if (d.action != sip::verdict::forward) {
-            if (!view.tcp) {
-                return std::nullopt; // taken out (the caller reads why in the decision)
-            }
-            counters_.add(counter::sip_tcp_not_taken_out);
-            sip::keep_in_stream(d);
+            return std::nullopt; // taken out (the caller reads why in the decision)
         }
     }
     // What this message will look up is asked for now and read after its translation, a thousand
@@ -856,8 +851,8 @@ void worker::sip_respond(pending& p, unsigned status, forward_run& r) noexcept
     route_slow(m, mip, true, r, nullptr, l4, l4_in_first_segment(m, l4, static_cast<unsigned>(sizeof(udp_header) + n)));
 }
 
-// Whether a request is over its method's rate (the ALG's <method>-rate): this worker's share of it,
-// per policy or per tracked address (nat/rate_meter.hpp).
+// Whether a request is over its method's rate (the ALG's <method>-rate), per policy or per tracked
+// address (nat/rate_meter.hpp).
 bool worker::over_rate(const sip::decision& d, const nat::session& s, unsigned dir) noexcept
 {
     const nat::sip_rate& rate = sip_->view.alg->rates[static_cast<std::size_t>(d.id.method)];
@@ -878,9 +873,9 @@ namespace {
 // The engines as the TCP stream sees them: one whole message in, its translation out.
 class stream_engine final : public sip::stream_translator {
 public:
-    using translate_fn = std::optional<std::string_view> (*)(void*, std::string_view) noexcept;
+    using translate_fn = sip::stream_translation (*)(void*, std::string_view) noexcept;
     stream_engine(void* ctx, translate_fn fn, sip_state& sip) noexcept : ctx_(ctx), fn_(fn), sip_(sip) {}
-    std::optional<std::string_view> translate(std::string_view message) noexcept override
+    sip::stream_translation translate(std::string_view message) noexcept override
     {
         return fn_(ctx_, message);
     }
@@ -992,14 +987,26 @@ bool worker::sip_tcp(pending& p, nat::session& s, std::uint32_t index, unsigned 
         std::uint32_t index;
         unsigned dir;
     } ctx{this, &s, index, dir};
-    stream_engine engine(&ctx, [](void* x, std::string_view m) noexcept -> std::optional<std::string_view> {
+    stream_engine engine(&ctx, [](void* x, std::string_view m) noexcept -> sip::stream_translation {
         auto* k = static_cast<context*>(x);
         const auto n = k->w->sip_translate(m, *k->s, k->index, k->dir);
+        using outcome = sip::stream_translation::outcome;
+        if (const sip::decision& d = k->w->sip_->decision; d.action != sip::verdict::forward) {
+            // Taken out of the stream, as a datagram would be dropped; an answer goes back in the
+            // other direction's stream (sip/tcp_stream.hpp).
+            k->w->counters_.add(drop_counter(d.why));
+            k->w->counters_.add(counter::sip_tcp_taken_out);
+            std::size_t answer = 0;
+            if (d.action == sip::verdict::respond) {
+                answer = sip::write_response(k->w->sip_->message, d.status, {k->w->sip_->out.data(), k->w->sip_->out.size()});
+            }
+            return {outcome::removed, {k->w->sip_->out.data(), answer}};
+        }
         if (!n) {
-            return std::nullopt;
+            return {};
         }
         k->w->counters_.add(counter::sip_rewritten);
-        return std::string_view(k->w->sip_->out.data(), *n);
+        return {outcome::translated, {k->w->sip_->out.data(), *n}};
     }, *sip_);
     sip::stream_actions& a = sip_->actions;
     c.on_segment(sip_->pool, dir, seg, engine, {sip_->in.data(), sip_->in.size()}, a);
@@ -1087,6 +1094,12 @@ void worker::count_stream(const sip::stream_actions& a) noexcept
     }
     if (a.taken_over) {
         counters_.add(counter::sip_tcp_taken_over);
+    }
+    if (a.answered != 0) {
+        counters_.add(counter::sip_responses_sent, a.answered);
+    }
+    if (a.unanswered != 0) {
+        counters_.add(counter::sip_tcp_answers_not_sent, a.unanswered);
     }
     if (a.retransmitted) {
         counters_.add(counter::sip_tcp_retransmitted);

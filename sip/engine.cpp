@@ -158,15 +158,6 @@ void limit(decision& d) noexcept
     d.why = drop_reason::rate;
 }
 
-void keep_in_stream(decision& d) noexcept
-{
-    if (d.action != verdict::forward) {
-        d.action = verdict::forward;
-        d.status = 0;
-        d.unfollowed = true;
-    }
-}
-
 std::size_t write_response(const message& m, unsigned status, std::span<char> out) noexcept
 {
     std::size_t n = 0;
@@ -263,24 +254,15 @@ void translate(const message& m, const session_view& view, edit_list& edits, dec
 void settle(const session_view& view, const dialog_view& dialog, decision& d) noexcept
 {
     const nat_summary& s = d.id;
-    if (d.unfollowed) {
-        // Screened out but kept in its byte stream (keep_in_stream): translated, and nothing more.
-        d.asks.n = 0;
-        return;
-    }
     d.believed = s.request || dialog.response_matched;
     if (s.request && s.method == method::invite && view.max_dialogs != 0 && dialog.policy_calls >= view.max_dialogs &&
         !dialog.call_known) {
         // FortiOS max-dialogs: a new call beyond the policy's calls at once is refused (a re-INVITE of a
-        // call it has is no new call). Over UDP the INVITE is dropped (the caller hears nothing and gives
-        // up or retries); over TCP, where a message cannot be taken out of the stream, it goes on without
-        // pinholes and is not followed.
+        // call it has is no new call). The INVITE is dropped (taken out of its stream over TCP): the
+        // caller hears nothing and gives up or retries.
         d.why = drop_reason::max_dialogs;
-        if (!view.tcp) {
-            d.action = verdict::drop;
-            return;
-        }
-        d.believed = false;
+        d.action = verdict::drop;
+        return;
     }
     // RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F: 64*T1; an INVITE waits for its answer as long as
     // provisional-invite-expiry-time.

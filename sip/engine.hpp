@@ -50,7 +50,6 @@ struct session_view {
     std::uint32_t invite_expiry_s = 210;      // provisional-invite-expiry-time
     std::uint32_t register_expiry_max_s = 3600;
     std::uint32_t max_dialogs = 0; // calls at once per policy, 0: no limit (the ALG only)
-    bool tcp = false;              // over TCP a message cannot be taken out of the stream
     // The ALG's profile (its checks, blocks and rates); null for the session helper, which has none.
     const nat::sip_profile_limits* alg = nullptr;
 };
@@ -106,7 +105,6 @@ struct decision {
         status = 0;
         failed = check::count_;
         found = 0;
-        unfollowed = false;
         translated = false;
         believed = false;
         asks.n = 0;
@@ -128,7 +126,6 @@ struct decision {
     std::uint16_t status = 0;          // respond: the status code (400, 413)
     check failed = check::count_;      // malformed: the check whose action decided
     std::uint64_t found = 0;           // screen: the checks that found fault (a bit per sip::check)
-    bool unfollowed = false;           // keep_in_stream: forwarded, but nothing of it is believed
     nat_summary id;          // begin's, then the first translation's facts (SDP, tags, expiry)
     bool translated = false; // translate recorded its edits; false: the message passes as it came, and
                              // nothing of this decision is committed
@@ -166,9 +163,6 @@ void begin(const message& m, session_view& view, decision& d) noexcept;
 void screen(const message& m, const session_view& view, decision& d) noexcept;
 // A request over its method's rate: dropped (FortiOS drops, and counts it).
 void limit(decision& d) noexcept;
-// Over TCP a message cannot be taken out of its byte stream (ARCHITECTURE.md "SIP over TCP"): one the
-// screen or the rate would drop or answer goes on translated, but believed in nothing (d.unfollowed).
-void keep_in_stream(decision& d) noexcept;
 // The response `status` to request `m` (RFC 3261 §8.2.6): its Via headers, From, To (with a tag added when
 // it has none, §8.2.6.2), Call-ID and CSeq, no body. Its length in `out`, or 0 when it cannot be written
 // (a header it must copy is missing, or `out` is too small): the request is then only dropped.

@@ -331,18 +331,60 @@ bool tcp_stream::add_message(stream_pool& pool, unsigned d, std::string_view mes
                              stream_translator& translator, stream_actions& out) noexcept
 {
     ++out.messages;
-    const std::optional<std::string_view> translated = translator.translate(message);
-    const std::uint32_t out_at = dir[d].out_nxt;
-    if (!add_output(pool, d, translated ? *translated : message, orig_end, !translated)) {
+    out.fresh = {}; // the translator's next call ends the bytes of its last
+    const stream_translation t = translator.translate(message);
+    stream_direction& D = dir[d];
+    const std::uint32_t out_at = D.out_nxt;
+    if (t.what == stream_translation::outcome::removed) {
+        // No output in its place. Its sender is owed an acknowledgement once the receiver has all before
+        // it (orig_of maps the receiver's acknowledgement of that output past it); when it has that
+        // already, no acknowledgement of the receiver's will come to carry it, so the stream sends it.
+        if (!add_output(pool, d, {}, orig_end, false)) {
+            return false;
+        }
+        ++out.removed;
+        const std::uint32_t acked = orig_of(pool, d, D.out_una);
+        if (before(D.in_acked, acked)) {
+            D.in_acked = acked;
+            out.removed_acked = true;
+        }
+        forget_acknowledged(pool, d);
+        if (!t.bytes.empty()) {
+            answer(pool, d ^ 1u, t.bytes, out);
+        }
+        return true;
+    }
+    const bool translated = t.what == stream_translation::outcome::translated;
+    if (!add_output(pool, d, translated ? t.bytes : message, orig_end, !translated)) {
         return false;
     }
     if (translated) {
         // Sent from the translation itself while it lasts (see stream_actions::fresh).
-        out.fresh = *translated;
+        out.fresh = t.bytes;
         out.fresh_seq = out_at;
         out.fresh_dir = static_cast<std::uint8_t>(d);
     }
     return true;
+}
+
+// Bytes of the appliance's own (an answer to a message taken out of direction d ^ 1) as output of
+// direction d, where its output so far ends: no original bytes behind them, so an acknowledgement of
+// them maps to where the direction's own bytes resume. Only while d is parsed: a direction that
+// passes as it is has no room for bytes of its own.
+void tcp_stream::answer(stream_pool& pool, unsigned d, std::string_view bytes, stream_actions& out) noexcept
+{
+    stream_direction& D = dir[d];
+    stream_buffer* B = D.mode == stream_mode::sip ? ensure_buffer(pool, d) : nullptr;
+    if (B == nullptr || !add_output(pool, d, bytes, B->frame_start, false)) {
+        ++out.unanswered;
+        if (B != nullptr) {
+            maybe_idle(pool, d);
+        }
+        return;
+    }
+    ++out.answered;
+    const std::uint32_t per_segment = std::max<std::uint32_t>(64, D.mss > 52u ? D.mss - 12u : D.mss);
+    send_new(pool, d, out.back, out.back_count, per_segment);
 }
 
 // Parsing ends for direction d: what it holds of a message leaves as it is, and from the next byte on
@@ -497,20 +539,29 @@ void tcp_stream::on_ack(stream_pool& pool, unsigned d, std::uint32_t ack, std::u
     }
     D.out_edge = edge;
     D.in_acked = seq_max(D.in_acked, orig_of(pool, d, D.out_una));
-    if (stream_buffer* B = buffer_of(pool, d)) {
-        while (B->records != 0 && !before(D.out_una, B->record[B->first_record].out_end)) {
-            B->rec_orig = B->record[B->first_record].orig_end;
-            B->rec_out = B->record[B->first_record].out_end;
-            B->first_record = static_cast<std::uint8_t>((B->first_record + 1) % B->record.size());
-            --B->records;
-        }
-        pool.advance(B->out, seq_min(D.out_una, D.out_nxt));
-        const std::uint32_t needed = B->records != 0 ? B->rec_orig : B->frame_start;
-        pool.advance(B->orig, D.mode == stream_mode::sip ? seq_min(needed, B->frame_start) : needed);
+    if (buffer_of(pool, d) != nullptr) {
+        forget_acknowledged(pool, d);
         const std::uint32_t per_segment = std::max<std::uint32_t>(64, D.mss > 52u ? D.mss - 12u : D.mss);
         send_new(pool, d, out.back, out.back_count, per_segment);
         maybe_idle(pool, d);
     }
+}
+
+// What direction d's receiver has acknowledged is forgotten: its records, its output, and the original
+// bytes behind them that no framing still needs.
+void tcp_stream::forget_acknowledged(stream_pool& pool, unsigned d) noexcept
+{
+    stream_direction& D = dir[d];
+    stream_buffer* B = buffer_of(pool, d);
+    while (B->records != 0 && !before(D.out_una, B->record[B->first_record].out_end)) {
+        B->rec_orig = B->record[B->first_record].orig_end;
+        B->rec_out = B->record[B->first_record].out_end;
+        B->first_record = static_cast<std::uint8_t>((B->first_record + 1) % B->record.size());
+        --B->records;
+    }
+    pool.advance(B->out, seq_min(D.out_una, D.out_nxt));
+    const std::uint32_t needed = B->records != 0 ? B->rec_orig : B->frame_start;
+    pool.advance(B->orig, D.mode == stream_mode::sip ? seq_min(needed, B->frame_start) : needed);
 }
 
 void tcp_stream::on_data(stream_pool& pool, unsigned d, const tcp_segment& seg, stream_translator& translator,
@@ -615,6 +666,7 @@ void tcp_stream::on_data(stream_pool& pool, unsigned d, const tcp_segment& seg, 
         pass_through(pool, d, seg, per_segment, out); // what parsing could not take (no memory), and a FIN
         return;
     }
+    maybe_idle(pool, d); // messages taken out leave nothing to wait for
     // A FIN in order ends the stream: bytes of a message it cut leave as they are; the FIN itself leaves
     // once all output before it has been sent (until then its sender sends it again).
     if (!fin || end != D.in_nxt) {
@@ -666,8 +718,9 @@ void tcp_stream::on_segment(stream_pool& pool, unsigned d, const tcp_segment& se
     out.sack_blocks = 0;
     out.rst = false;
     out.messages = out.held = out.refused = 0;
+    out.removed = out.answered = out.unanswered = 0;
     out.ended = stream_end::none;
-    out.taken_over = out.retransmitted = out.mid_stream = false;
+    out.taken_over = out.removed_acked = out.retransmitted = out.mid_stream = false;
     out.fresh = {};
     const bool syn = (seg.flags & flag::syn) != 0;
     const bool has_ack = (seg.flags & flag::ack) != 0;
@@ -761,7 +814,7 @@ void tcp_stream::on_segment(stream_pool& pool, unsigned d, const tcp_segment& se
             out.own[out.own_count++] = {next_seq(d), 0, 0, emit_source::none, false};
         }
     }
-    if (out.taken_over && out.back_count < out.back.size()) {
+    if ((out.taken_over || out.removed_acked) && out.back_count == 0) { // segments back carry it already
         out.back[out.back_count++] = {next_seq(d ^ 1u), 0, 0, emit_source::none, false};
     }
     // Segments back to the sender acknowledge what it is owed: what the receiver has, and what the stream

@@ -19,6 +19,9 @@
 //   is compared with what it repeats.
 // - Acknowledgements and SACK blocks (RFC 2018) going back are mapped into the sender's numbering, never
 //   past what the receiver has: inside a translated message, back to its start.
+// - A message the translator takes out (the SIP ALG's discard, or a request it answers itself) becomes
+//   no output: its sender is acknowledged for it as soon as the receiver has everything before it. An
+//   answer to it is output of the other direction, put in that stream before whatever it holds next.
 // - Output respects the receiver's window and MSS (RFC 7323 window scaling); a FIN leaves only after
 //   all output before it has been sent.
 // Memory: pages from a per-worker pool, taken only while a direction holds bytes; an idle direction is
@@ -226,10 +229,14 @@ struct stream_actions {
     std::uint8_t sack_blocks = 0;  // SACK blocks kept, mapped into `sack` (the rest become NOPs)
     std::array<std::uint32_t, 8> sack{};
     std::uint32_t messages = 0;    // messages framed
+    std::uint32_t removed = 0;     // of them, taken out of the stream
+    std::uint32_t answered = 0;    // of those, answered to their sender
+    std::uint32_t unanswered = 0;  // answers that could not be put in the other direction
     std::uint32_t held = 0;        // bytes of this segment held
     std::uint32_t refused = 0;     // bytes of this segment refused (flow control, or divergent)
     stream_end ended = stream_end::none; // parsing ended at this segment, why
     bool taken_over = false;       // the stream acknowledged held bytes to their sender
+    bool removed_acked = false;    // the stream acknowledged a message it took out to its sender
     bool retransmitted = false;    // output sent again
     bool mid_stream = false;       // a segment of a direction never synchronised
     // The last translation this segment made, and the output sequence number it starts at (in its own
@@ -240,11 +247,18 @@ struct stream_actions {
     std::uint8_t fresh_dir = 0;
 };
 
-// The translation of one whole message: the new bytes (valid until the next call), or nothing when it
-// stays as it is.
+// What becomes of one whole message: it stays as it is, it becomes new bytes, or it is taken out of the
+// stream (with an answer for its sender, or none). The bytes are the translator's, valid until its next
+// call.
+struct stream_translation {
+    enum class outcome : std::uint8_t { same, translated, removed };
+    outcome what = outcome::same;
+    std::string_view bytes; // translated: the message's new bytes; removed: the answer (empty: none)
+};
+
 class stream_translator {
 public:
-    virtual std::optional<std::string_view> translate(std::string_view message) noexcept = 0;
+    virtual stream_translation translate(std::string_view message) noexcept = 0;
     // The parse of `bytes` (a segment's bytes from a message boundary), kept for translate() to use when
     // they are its message next: a whole message in one segment, the usual case, is then framed from
     // its parse (frame_scanner::frame_of) rather than read by the scanner first. nullptr: no parse (the
@@ -304,6 +318,8 @@ public:
 
 private:
     void on_ack(stream_pool& pool, unsigned d, std::uint32_t ack, std::uint32_t window_edge, stream_actions& out) noexcept;
+    void forget_acknowledged(stream_pool& pool, unsigned d) noexcept;
+    void answer(stream_pool& pool, unsigned d, std::string_view bytes, stream_actions& out) noexcept;
     void on_data(stream_pool& pool, unsigned d, const tcp_segment& seg, stream_translator& translator,
                  std::span<char> scratch, stream_actions& out) noexcept;
     void pass_through(stream_pool& pool, unsigned d, const tcp_segment& seg, std::uint32_t per_segment,

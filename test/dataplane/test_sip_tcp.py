@@ -257,3 +257,65 @@ def test_a_fin_inside_a_message_lets_its_bytes_pass_and_the_stream_ends(engine):
     assert [(r['tcp.seq_raw'], bytes.fromhex(r['tcp.payload'])) for r in out] == [(str(C_ISN + 1), invite[:100])]
     assert int(out[0]['tcp.flags'], 16) & 1 == 1
     assert run.counter('sip_tcp_end_truncated') == 1 and run.counter('sip_messages') == 0
+
+
+def test_the_alg_takes_a_message_out_of_the_stream_and_answers_in_the_other(engine):
+    # Under block-message, a MESSAGE between two INVITEs is taken out: the server's stream has the two
+    # INVITEs only, back to back, and the phone is acknowledged for all three. A request with a broken
+    # CSeq under malformed-header-cseq respond is answered 400 in the stream back to the phone, before
+    # the server's own response. The helper has no such options: everything passes.
+    from test_sip_attacks import config as profiled
+    sport = 40100
+    i1, m2 = message('INVITE', 1), message('MESSAGE', 2)
+    bad = message('OPTIONS', 3).replace(b'CSeq: 3 OPTIONS', b'CSeq: x OPTIONS')
+    i4 = message('INVITE', 4)
+    ok = (b'SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 198.51.100.1:5060;branch=z9hG4bK1x\r\n'
+          b'From: Alice <sip:alice@198.51.100.1>;tag=1\r\nTo: <sip:bob@198.51.100.2>;tag=b\r\n'
+          b'Call-ID: call1@198.51.100.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n')
+    at = [C_ISN + 1]
+    for m in (i1, m2, bad, i4):
+        at.append(at[-1] + len(m))
+    grow = 4 * 4  # Via, From, Call-ID and Contact gain 4 bytes each
+    steps = handshake(sport) + [
+        c2s(sport, 'PA', at[0], S_ISN + 1, i1),
+        s2c(sport, 'A', S_ISN + 1, at[0] + len(i1) + grow),
+        c2s(sport, 'PA', at[1], S_ISN + 1, m2),
+        c2s(sport, 'PA', at[2], S_ISN + 1, bad),
+        c2s(sport, 'PA', at[3], S_ISN + 1, i4)]
+    run = run_pcap(profiled(engine, profile_sip='block-message: enable, malformed-header-cseq: respond'),
+                   sequenced(steps))
+    assert run.returncode == 0, run.stderr
+    out, into = rows(run.outputs[1]), rows(run.outputs[0])
+    to_server = stream(out, C_ISN)
+    if engine == 'helper':
+        assert to_server.count(b'sip:bob@198.51.100.2 SIP/2.0') == 4
+        assert run.counter('sip_tcp_taken_out') == 0
+        return
+    assert to_server.startswith(b'INVITE') and to_server.count(b'INVITE sip:') == 2
+    assert b'MESSAGE' not in to_server and b'OPTIONS' not in to_server
+    assert len(to_server) == len(i1) + len(i4) + 2 * grow
+    # The phone: acknowledged for everything it sent (the MESSAGE as soon as it was taken out, the
+    # server having all before it), and answered 400 with its own Via, its CSeq and a To tag.
+    to_phone = stream(into, S_ISN)
+    assert to_phone.startswith(b'SIP/2.0 400 ')
+    assert b'Via: SIP/2.0/TCP 10.0.1.2:5060;branch=z9hG4bK3x\r\n' in to_phone
+    assert b'CSeq: x OPTIONS' in to_phone and re.search(rb'To: <sip:bob@198\.51\.100\.2>;tag=\S+', to_phone)
+    acks = [int(r['tcp.ack_raw']) for r in into if r['tcp.flags'] != '0x0012']
+    assert at[2] in acks  # the MESSAGE acknowledged by the appliance
+    assert run.counter('sip_tcp_taken_out') == 2 and run.counter('drop_sip_method_blocked') == 1
+    assert run.counter('sip_responses_sent') == 1 and run.counter('drop_sip_malformed') == 1
+    assert run.counter('sip_calls') == 2
+    # The server's response follows the 400 in the phone's stream, and the phone's acknowledgement of
+    # both reaches the server in the server's numbering.
+    steps += [s2c(sport, 'PA', S_ISN + 1, at[0] + len(i1) + len(i4) + 2 * grow, ok)]
+    run = run_pcap(profiled(engine, profile_sip='block-message: enable, malformed-header-cseq: respond'),
+                   sequenced(steps))
+    into = rows(run.outputs[0])
+    to_phone = stream(into, S_ISN)
+    answer = to_phone[:to_phone.index(b'SIP/2.0 200 OK')]
+    assert answer.startswith(b'SIP/2.0 400 ') and to_phone.endswith(b'Content-Length: 0\r\n\r\n')
+    steps += [c2s(sport, 'A', at[4], S_ISN + 1 + len(answer) + len(ok) - 3 * 4)]
+    run = run_pcap(profiled(engine, profile_sip='block-message: enable, malformed-header-cseq: respond'),
+                   sequenced(steps))
+    last = rows(run.outputs[1])[-1]
+    assert int(last['tcp.ack_raw']) == S_ISN + 1 + len(ok)

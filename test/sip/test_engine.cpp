@@ -190,7 +190,7 @@ TEST_CASE("a BYE with other tags belongs to another dialog of the Call-ID")
     CHECK(o->d.call == call_step::other_dialog);
 }
 
-TEST_CASE("max-dialogs: a new call beyond the limit is dropped over UDP, followed by nothing over TCP")
+TEST_CASE("max-dialogs: a new call beyond the limit is dropped")
 {
     session_view v = phone_view(0);
     v.max_dialogs = 2;
@@ -200,17 +200,9 @@ TEST_CASE("max-dialogs: a new call beyond the limit is dropped over UDP, followe
     CHECK(udp->d.action == verdict::drop);
     CHECK(udp->d.why == drop_reason::max_dialogs);
     CHECK(!udp->d.record_transaction);
-    v.tcp = true;
-    auto tcp = decide(invite, v, full);
-    CHECK(tcp->d.action == verdict::forward);
-    CHECK(tcp->d.why == drop_reason::max_dialogs);
-    CHECK(!tcp->d.believed);
-    CHECK(tcp->d.asks.n == 0);
-    CHECK(tcp->d.call == call_step::none); // not believed: not followed
     // A re-INVITE of a call the table has is no new call; under the limit, nothing is refused.
     dialog_view known = full;
     known.call_known = true;
-    v.tcp = false;
     CHECK(decide(invite, v, known)->d.action == verdict::forward);
     full.policy_calls = 1;
     CHECK(decide(invite, v, full)->d.why == drop_reason::none);
@@ -278,19 +270,15 @@ Contact: <sip:r@192.168.1.10:5060>
 namespace {
 
 // The three steps with the ALG's profile `p`, screened after begin as the data path does.
-std::unique_ptr<outcome> screened(const std::string& text, const nat::sip_profile_limits& p, bool tcp = false)
+std::unique_ptr<outcome> screened(const std::string& text, const nat::sip_profile_limits& p)
 {
     session_view v = phone_view(0);
     v.alg = &p;
-    v.tcp = tcp;
     auto o = std::make_unique<outcome>();
     o->text = text;
     REQUIRE(o->m.parse(o->text).ok());
     begin(o->m, v, o->d);
     screen(o->m, v, o->d);
-    if (tcp) {
-        keep_in_stream(o->d);
-    }
     translate(o->m, v, o->edits, o->d);
     settle(v, {}, o->d);
     return o;
@@ -333,14 +321,6 @@ TEST_CASE("screen: a finding's action decides; respond answers requests only; a 
     bad_response.replace(bad_response.find("CSeq: 1 INVITE"), 14, "CSeq: x INVITE");
     const auto r = screened(bad_response, with_action(check::malformed_header_cseq, nat::sip_action::respond));
     CHECK(r->d.action == verdict::drop);
-    // Over TCP the message stays in its stream: forwarded, translated, believed in nothing.
-    const auto tcp = screened(bad_cseq, with_action(check::malformed_header_cseq, nat::sip_action::discard), true);
-    CHECK(tcp->d.action == verdict::forward);
-    CHECK(tcp->d.unfollowed);
-    CHECK(tcp->d.translated);
-    CHECK(!tcp->d.believed);
-    CHECK(tcp->d.asks.n == 0);
-    CHECK(!tcp->d.record_transaction);
 }
 
 TEST_CASE("screen: blocked and unknown methods")

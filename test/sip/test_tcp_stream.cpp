@@ -42,21 +42,26 @@ struct address_translator final : stream_translator {
     std::unique_ptr<message> parsed = std::make_unique<message>();
     std::string_view parsed_bytes;
     unsigned from_parse = 0;
+    std::string remove;  // a message starting with this is taken out (as the ALG's discard)
+    std::string answer;  // and answered with this, when not empty
     const message* parse(std::string_view bytes) noexcept override
     {
         parsed_bytes = parsed->parse(bytes).ok() ? bytes : std::string_view{};
         return parsed_bytes.empty() ? nullptr : parsed.get();
     }
-    std::optional<std::string_view> translate(std::string_view m) noexcept override
+    stream_translation translate(std::string_view m) noexcept override
     {
         from_parse += m.data() == parsed_bytes.data() && m.size() == parsed_bytes.size() ? 1u : 0u;
         parsed_bytes = {};
         seen.emplace_back(m);
+        if (!remove.empty() && m.starts_with(remove)) {
+            return {stream_translation::outcome::removed, answer};
+        }
         out = translated(m);
         if (out == m) {
-            return std::nullopt;
+            return {};
         }
-        return out;
+        return {stream_translation::outcome::translated, out};
     }
     static std::string translated(std::string_view m)
     {
@@ -259,6 +264,128 @@ TEST_CASE("a message split at every byte position is translated once, whole")
     }
 }
 
+TEST_CASE("a message taken out leaves nothing in its place; its sender is acknowledged for it")
+{
+    const std::string i1 = msg("INVITE", 1), m2 = msg("MESSAGE", 2), i3 = msg("INVITE", 3);
+    const auto end_of = [](std::size_t n) { return client_isn + 1 + static_cast<std::uint32_t>(n); };
+    {
+        // The receiver has everything before it: no acknowledgement of its will come, so the stream's own.
+        connection c(i1 + m2 + i3);
+        c.tr.remove = "MESSAGE";
+        c.send(0, i1.size());
+        REQUIRE(c.acknowledge() == end_of(i1.size()));
+        const stream_actions& a = c.send(i1.size(), m2.size());
+        CHECK(a.removed == 1);
+        CHECK(a.own_count == 0);
+        REQUIRE(a.back_count == 1);
+        CHECK(a.back[0].length == 0);
+        CHECK(a.back_ack == end_of(i1.size() + m2.size()));
+        c.send(i1.size() + m2.size(), i3.size());
+        CHECK(c.server.data == address_translator::translated(i1) + address_translator::translated(i3));
+        CHECK(c.acknowledge() == end_of(c.src.size()));
+        CHECK(c.st.idle());
+    }
+    {
+        // The receiver has not yet acknowledged what came before it: its acknowledgement covers it.
+        connection c(i1 + m2 + i3);
+        c.tr.remove = "MESSAGE";
+        c.send(0, i1.size());
+        const stream_actions& a = c.send(i1.size(), m2.size());
+        CHECK(a.removed == 1);
+        CHECK(a.back_count == 0);
+        CHECK(c.acknowledge() == end_of(i1.size() + m2.size()));
+        // Sent again by a sender that missed that acknowledgement: acknowledged again, not translated again.
+        const stream_actions& again = c.send(i1.size(), m2.size());
+        CHECK(again.back_count == 1);
+        CHECK(again.back_ack == end_of(i1.size() + m2.size()));
+        CHECK(c.tr.seen.size() == 2);
+        CHECK(c.st.idle());
+    }
+    {
+        // A whole flood taken out with the receiver silent holds nothing: the stream does not fill.
+        std::string flood;
+        for (int k = 0; k < 200; ++k) {
+            flood += msg("MESSAGE", 10 + k);
+        }
+        connection c(flood);
+        c.tr.remove = "MESSAGE";
+        for (std::size_t off = 0; off < flood.size(); off += 1000) {
+            const stream_actions& a = c.send(off, std::min<std::size_t>(1000, flood.size() - off));
+            CHECK(a.refused == 0);
+        }
+        CHECK(c.snd_una == end_of(flood.size()));
+        CHECK(c.server.data.empty());
+        CHECK(c.st.idle());
+    }
+}
+
+TEST_CASE("an answer to a message taken out goes to its sender, in order with the other direction's bytes")
+{
+    const std::string i1 = msg("INVITE", 1), m2 = msg("MESSAGE", 2);
+    const std::string answer = "SIP/2.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    connection c(i1 + m2);
+    c.tr.remove = "MESSAGE";
+    c.tr.answer = answer;
+    std::string client; // what the client receives, in order
+    std::uint32_t client_rcv = server_isn + 1;
+    const auto take_back = [&](const stream_actions& a, std::string_view input) {
+        for (unsigned k = 0; k < a.back_count; ++k) {
+            const stream_emit& e = a.back[k];
+            std::string b(e.length, '\0');
+            if (e.source == emit_source::output) {
+                c.pool.read(c.pool.buffer(c.st.dir[1].buffer).out, e.seq, e.length, b.data());
+            } else if (e.source == emit_source::input) {
+                b = std::string(input.substr(e.offset, e.length));
+            }
+            if (e.seq == client_rcv) {
+                client += b;
+                client_rcv += e.length;
+            }
+        }
+    };
+    const auto take_own = [&](const stream_actions& a, std::string_view input) {
+        for (unsigned k = 0; k < a.own_count; ++k) {
+            const stream_emit& e = a.own[k];
+            std::string b(e.length, '\0');
+            if (e.source == emit_source::output) {
+                c.pool.read(c.pool.buffer(c.st.dir[1].buffer).out, e.seq, e.length, b.data());
+            } else if (e.source == emit_source::input) {
+                b = std::string(input.substr(e.offset, e.length));
+            }
+            if (e.seq == client_rcv) {
+                client += b;
+                client_rcv += e.length;
+            }
+        }
+    };
+    c.send(0, i1.size());
+    const stream_actions& a = c.send(i1.size(), m2.size());
+    CHECK(a.removed == 1);
+    CHECK(a.answered == 1);
+    take_back(a, {});
+    CHECK(client == answer);
+    // The server's own response follows the answer in what the client receives.
+    const std::string ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 10.0.1.2:5060;branch=z9hG4bK1\r\nCall-ID: 1@10.0.1.2\r\n"
+                           "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    tcp_segment s;
+    s.seq = server_isn + 1;
+    s.ack = c.server.rcv_nxt;
+    s.flags = ack | psh;
+    s.window = 65535;
+    s.payload = ok;
+    c.st.on_segment(c.pool, 1, s, c.tr, c.scratch, c.out);
+    take_own(c.out, ok);
+    CHECK(client == answer + address_translator::translated(ok));
+    // The client acknowledges all it has: the server hears of its own bytes only.
+    tcp_segment k;
+    k.seq = c.server.rcv_nxt;
+    k.ack = client_rcv;
+    k.flags = ack;
+    k.window = 65535;
+    c.st.on_segment(c.pool, 0, k, c.tr, c.scratch, c.out);
+    CHECK(c.out.ack == server_isn + 1 + ok.size());
+}
+
 TEST_CASE("a message that is a whole segment is framed from its parse; others by the scanner")
 {
     // One message a segment: each framed from the parse the translation then uses. Two in one segment,
@@ -456,17 +583,27 @@ TEST_CASE("any cutting, loss, repetition and reordering ends in the translated s
 {
     std::mt19937 rng(2026);
     for (int round = 0; round < 300; ++round) {
+        // Every third round, MESSAGE requests among them are taken out of the stream.
+        const bool removing = round % 3 == 0;
         std::vector<std::string> ms;
+        std::vector<std::string> kept;
         for (int i = 0, n = 1 + static_cast<int>(rng() % 6); i < n; ++i) {
-            ms.push_back(msg(i % 2 ? "ACK" : "INVITE", i, std::string(rng() % 900, 'b')));
+            const char* method = removing && rng() % 3 == 0 ? "MESSAGE" : i % 2 ? "ACK" : "INVITE";
+            ms.push_back(msg(method, i, std::string(rng() % 900, 'b')));
+            if (std::string_view(method) != "MESSAGE") {
+                kept.push_back(ms.back());
+            }
             if (rng() % 4 == 0) {
                 ms.push_back("\r\n\r\n");
+                kept.push_back(ms.back());
             }
         }
+        const std::string expected = translated_stream(kept);
         const std::uint16_t mss = static_cast<std::uint16_t>(100 + rng() % 1400);
         connection c(joined(ms), mss);
+        c.tr.remove = removing ? "MESSAGE" : "";
         const auto total = static_cast<std::uint32_t>(c.src.size());
-        for (int step = 0; step < 3000 && (c.server.data.size() < translated_stream(ms).size() ||
+        for (int step = 0; step < 3000 && (c.server.data.size() < expected.size() ||
                                            c.snd_una != client_isn + 1 + total);
              ++step) {
             // The client sends from what it believes unacknowledged, a window's worth, in random pieces;
@@ -493,7 +630,7 @@ TEST_CASE("any cutting, loss, repetition and reordering ends in the translated s
             // Acknowledgements never run ahead of what the server has, translated.
             REQUIRE(!before(client_isn + 1 + total, c.snd_una));
         }
-        REQUIRE(c.server.data == translated_stream(ms));
+        REQUIRE(c.server.data == expected);
         REQUIRE(c.snd_una == client_isn + 1 + total);
         std::size_t messages = 0;
         for (const auto& m : ms) {
