@@ -77,6 +77,7 @@ start_result appliance::start(const plan& p, const options& opts)
 
     a->snapshots_ = snapshot_holder::create(nworkers);
     a->meters_ = std::make_unique<nat::rate_meters>(4096, nat::ticks_per_second);
+    a->policy_calls_ = std::make_unique<nat::policy_calls>();
     if (!a->snapshots_) {
         r.error = "cannot allocate the RCU state";
         return r;
@@ -107,6 +108,7 @@ start_result appliance::start(const plan& p, const options& opts)
         s.handoff_field = field;
         s.snapshots = a->snapshots_.get();
         s.meters = a->meters_.get();
+        s.policy_calls = a->policy_calls_.get();
         s.opts = opts;
         s.stop = &a->stop_;
     }

@@ -121,6 +121,7 @@ private:
     bool ports_up_ = false;
     std::unique_ptr<snapshot_holder> snapshots_;
     std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates, shared by the workers
+    std::unique_ptr<nat::policy_calls> policy_calls_; // each policy's calls, counted by all the workers
     ring_mesh rings_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::atomic<bool> stop_{false};

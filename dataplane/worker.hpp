@@ -58,7 +58,10 @@ struct worker_setup {
     const ring_mesh* rings = nullptr;
     int handoff_field = -1;
     snapshot_holder* snapshots = nullptr;
-    nat::rate_meters* meters = nullptr; // the ALG's request rates, one table for all the workers
+    // What the workers count in common (ARCHITECTURE.md "Rate limits", "max-dialogs"): the ALG's request
+    // rates, and each policy's calls.
+    nat::rate_meters* meters = nullptr;
+    nat::policy_calls* policy_calls = nullptr;
     options opts;
     const std::atomic<bool>* stop = nullptr;
 };

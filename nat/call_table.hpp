@@ -5,10 +5,12 @@
 // ended call stays listed briefly, then goes (sooner when a new call needs its place in a full table);
 // so does one nothing was heard of for its timeout. Fixed capacity, allocation-free after construction.
 #include "nat/open_index.hpp"
+#include "nat/policy_calls.hpp"
 #include "nat/voip.hpp"
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -69,7 +71,11 @@ class call_table {
 public:
     static constexpr std::uint32_t none = open_index::none;
 
-    explicit call_table(std::uint32_t capacity) : slots_(capacity), index_(capacity), ended_(capacity)
+    // `counts`: where the calls of each policy are counted, shared with the other workers' tables (null:
+    // a table of its own).
+    explicit call_table(std::uint32_t capacity, policy_calls* counts = nullptr)
+        : slots_(capacity), own_counts_(counts == nullptr ? std::make_unique<policy_calls>() : nullptr),
+          counts_(counts == nullptr ? own_counts_.get() : counts), index_(capacity), ended_(capacity)
     {
         free_.reserve(capacity);
         for (std::uint32_t i = capacity; i > 0; --i) {
@@ -139,11 +145,11 @@ public:
             ended_[(ended_first_ + ended_count_++) % cap] = slot;
         }
     }
-    // Calls of a policy not yet ended (FortiOS max-dialogs counts these).
+    // Calls of a policy not yet ended, in every table that counts with this one (FortiOS max-dialogs
+    // counts these).
     std::uint32_t live_calls(std::uint32_t policy_id) const noexcept
     {
-        const policy_count* p = const_cast<call_table*>(this)->count_of(policy_id, false);
-        return p == nullptr ? 0 : p->live;
+        return counts_->live(policy_id);
     }
     void remove(std::uint32_t slot) noexcept
     {
@@ -214,7 +220,7 @@ public:
     std::size_t bytes_allocated() const noexcept
     {
         return slots_.size() * sizeof(call_entry) + free_.capacity() * sizeof(std::uint32_t) + index_.bytes() +
-               counts_.size() * sizeof(policy_count) + ended_.size() * sizeof(std::uint32_t);
+               (own_counts_ ? sizeof(policy_calls) : 0) + ended_.size() * sizeof(std::uint32_t);
     }
     template <class F>
     void for_each(F&& f) const
@@ -261,39 +267,14 @@ private:
         }
     }
 
-    // Live calls per policy: open addressing over policy ids, a fixed number of policies (a policy
-    // beyond them is not counted, so its max-dialogs cannot hold).
-    struct policy_count {
-        std::uint32_t policy = 0;
-        std::uint32_t live = 0;
-        bool used = false;
-    };
-    policy_count* count_of(std::uint32_t policy_id, bool make) noexcept
-    {
-        const std::size_t mask = counts_.size() - 1;
-        for (std::size_t k = 0, i = index_hash(policy_id) & mask; k < 64; ++k, i = (i + 1) & mask) {
-            if (counts_[i].used && counts_[i].policy == policy_id) {
-                return &counts_[i];
-            }
-            if (!counts_[i].used) {
-                if (!make) {
-                    return nullptr;
-                }
-                counts_[i] = {policy_id, 0, true};
-                return &counts_[i];
-            }
-        }
-        return nullptr;
-    }
     void live(std::uint32_t policy_id, int by) noexcept
     {
-        if (policy_count* p = count_of(policy_id, by > 0); p != nullptr && (by > 0 || p->live > 0)) {
-            p->live = static_cast<std::uint32_t>(static_cast<int>(p->live) + by);
-        }
+        counts_->add(policy_id, by);
     }
 
     std::vector<call_entry> slots_;
-    std::vector<policy_count> counts_ = std::vector<policy_count>(4096);
+    std::unique_ptr<policy_calls> own_counts_;
+    policy_calls* counts_;
     open_index index_;
     std::vector<std::uint32_t> free_;
     std::vector<std::uint32_t> ended_; // a ring of slots in the order their calls ended

@@ -215,16 +215,24 @@ def test_invite_rate_under_each_track_mode(track, passed):
     assert run.counter('drop_sip_rate') == 0
 
 
-def test_rates_with_two_workers_stay_within_the_configured_rate():
-    # Eight phones (spread over the two workers by their address) send three INVITEs each against a policy
-    # rate of 8: the workers take from one bucket, so 8 pass in all, however the phones fell.
+def eight_phones():
+    """The ALG's configuration with eight inside phones (which the two workers share by their address),
+    and a function making phone i's INVITE number k."""
     from pcap_env import sip_config
     hosts = [f'10.0.1.{i}' for i in range(2, 10)]
     macs = [f'02:00:00:00:00:{i:02x}' for i in range(2, 10)]
     arp = ''.join(f'    {10 + i}: {{interface: port1, ip: {h}, mac: "{m}"}}\n' for i, (h, m) in enumerate(zip(hosts, macs)))
-    steps = [udp_in(invite(f'h{i}r{k}', address=h, media_port=4000 + 2 * k), src=h, mac=m)
-             for k in range(3) for i, (h, m) in enumerate(zip(hosts, macs))]
-    base = sip_config('alg', more_arp=arp)
+
+    def phone_invite(i, k):
+        return udp_in(invite(f'h{i}r{k}', address=hosts[i], media_port=4000 + 2 * k), src=hosts[i], mac=macs[i])
+    return sip_config('alg', more_arp=arp), phone_invite
+
+
+def test_rates_with_two_workers_stay_within_the_configured_rate():
+    # Eight phones (spread over the two workers by their address) send three INVITEs each against a policy
+    # rate of 8: the workers take from one bucket, so 8 pass in all, however the phones fell.
+    base, phone_invite = eight_phones()
+    steps = [phone_invite(i, k) for k in range(3) for i in range(8)]
     run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {invite-rate: 8}}\n', sequenced(steps), workers=2)
     assert run.returncode == 0, run.stderr
     assert len(sent_out(run)) == 8 and run.counter('drop_sip_rate') == 16
@@ -238,6 +246,18 @@ def test_rates_with_two_workers_stay_within_the_configured_rate():
         run = run_pcap(base + f'voip:\n  profile:\n    default: {{sip: {{invite-rate: 5, invite-rate-track: {track}}}}}\n',
                        sequenced(flood), workers=2)
         assert len(sent_out(run)) == 5 and run.counter('drop_sip_rate') == 15, track
+
+
+def test_max_dialogs_with_two_workers_is_the_policys():
+    # Eight phones on two workers call once each under max-dialogs 3: the workers count the policy's
+    # calls together, so 3 calls in all, not 3 a worker.
+    base, phone_invite = eight_phones()
+    run = run_pcap(base + 'voip:\n  profile:\n    default: {sip: {max-dialogs: 3}}\n',
+                   sequenced([phone_invite(i, 0) for i in range(8)]), workers=2)
+    assert run.returncode == 0, run.stderr
+    assert len(sent_out(run)) == 3 and run.counter('sip_dialogs_over_limit') == 5
+    per_worker = [w['sip_calls'] + w['sip_dialogs_over_limit'] for w in run.stats['workers']]
+    assert sum(per_worker) == 8 and min(per_worker) > 0, per_worker
 
 
 @contextlib.contextmanager

@@ -95,3 +95,27 @@ TEST_CASE("an INVITE not answered by its deadline ends its call; an answered one
     CHECK(t.expire(170, 16, 1000, 4, [&](call_entry&) { FAIL("ended once"); }) == 1);
     CHECK(t.find(2) != call_table::none);
 }
+
+TEST_CASE("tables counting into the same policy counts see each other's calls (max-dialogs over the workers)")
+{
+    policy_calls counts;
+    call_table a(8, &counts), b(8, &counts);
+    REQUIRE(a.upsert(1, 100, 7) != call_table::none);
+    REQUIRE(b.upsert(2, 100, 7) != call_table::none);
+    REQUIRE(b.upsert(3, 100, 9) != call_table::none);
+    CHECK(a.live_calls(7) == 2);
+    CHECK(b.live_calls(7) == 2);
+    CHECK(a.live_calls(9) == 1);
+    b.end(b.find(2), 110);
+    b.end(b.find(2), 120); // ending twice counts once
+    CHECK(a.live_calls(7) == 1);
+    a.remove(a.find(1)); // removed before it ended
+    CHECK(b.live_calls(7) == 0);
+    b.remove(b.find(2)); // removed after it ended: no second count
+    CHECK(a.live_calls(7) == 0);
+    // A table of its own counts alone.
+    call_table c(8);
+    REQUIRE(c.upsert(4, 100, 9) != call_table::none);
+    CHECK(c.live_calls(9) == 1);
+    CHECK(a.live_calls(9) == 1);
+}
