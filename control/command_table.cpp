@@ -30,6 +30,7 @@ constexpr command_spec table[] = {
      "  diagnose sys sip-proxy calls list | calls clear | calls idle | filter FIELD [VALUE] | filter clear |\n"
      "    filter list | meters list | stats\n"
      "  diagnose sys sip dialog list | diagnose sys sip mapping list\n"
+     "  execute log filter category C | field NAME VALUE | view-lines N | reset; execute log display\n"
      "each optionally followed by | grep [-c] [-i] [-n] [-v] [-A N] [-B N] [-C N] PATTERN."},
     {command_id::validate, socket_and_ctl, "validate", 0, 1, true, "FILE",
      "check a YAML document against the running configuration without applying it",
@@ -49,6 +50,10 @@ constexpr command_spec table[] = {
     {command_id::clear, socket_and_ctl, "clear", 0, any_number, false, "[FILTER...]",
      "remove sessions on every worker [same filters as sessions]", filters_help},
     {command_id::ping, surface::socket, "ping", 0, 0, false, "", "whether sipalgd answers", ""},
+    {command_id::log, socket_and_ctl, "log", 0, any_number, false, "[category=C] [FIELD=VALUE...] [lines=N]",
+     "the newest log lines in memory (FortiOS execute log display), oldest first",
+     "category: utm-voip (or voip, 8) or traffic (0); FIELD=VALUE: a log field as logged (logid=0814044032,\n"
+     "policy_id=1, call_id=...); every one given must match; lines: at most this many (default 1000)."},
     {command_id::sip_check, surface::sipalgctl, "sip-check", 1, any_number, false, "[options] FILE...",
      "check raw SIP messages in files as the ALG would (no daemon needed)",
      "FILE: raw SIP messages, one per file (\"-\": standard input), or with --stream a TCP byte stream."},
@@ -89,6 +94,13 @@ constexpr command_spec table[] = {
      "the session helper's calls", ""},
     {command_id::mappings, surface::cli, "diagnose sys sip mapping list", 0, 0, false, "",
      "the pinholes of both engines", ""},
+    {command_id::log_filter, surface::cli, "execute log filter", 2, 3, false, "category C | field NAME VALUE | view-lines N",
+     "narrow execute log display (kept between requests, as on FortiOS)",
+     "category: utm-voip (voip, 8) or traffic (0); field: a log field and the value it must have (they add up);\n"
+     "view-lines: the newest this many lines."},
+    {command_id::log_filter_reset, surface::cli, "execute log filter reset", 0, 0, false, "", "forget the log filter", ""},
+    {command_id::log_display, surface::cli, "execute log display", 0, 0, false, "",
+     "the log lines in memory the filter selects", ""},
     // rte_telemetry (dpdk-telemetry.py), answered by the data plane itself.
     {command_id::telemetry_info, surface::telemetry, "/sipalg/info", 0, 0, false, "",
      "sipalgd version, workers and TSC frequency. Takes no parameters.", ""},

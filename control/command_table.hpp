@@ -44,6 +44,10 @@ enum class command_id : std::uint8_t {
     sip_proxy_stats,   // diagnose sys sip-proxy stats [list]
     helper_calls,      // diagnose sys sip dialog list
     mappings,          // diagnose sys sip mapping list
+    log,               // log [category=C] [FIELD=VALUE...] [lines=N]
+    log_filter,        // execute log filter category C | field K V | view-lines N
+    log_filter_reset,  // execute log filter reset
+    log_display,       // execute log display
     telemetry_info,
     telemetry_stats,
     telemetry_worker_stats,

@@ -109,11 +109,14 @@ std::string endpoint(be32 a, be16 p)
 
 // The file's path made absolute once, at start: replies name it, and a later change of directory
 // must not move it.
-commands::commands(dp::appliance& app, config running, const std::string& path, const server_counters& server)
+commands::commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log)
     : app_(app), running_(std::move(running)), path_(path.empty() ? path : std::filesystem::absolute(path).string()),
-      server_(server)
+      server_(server), log_(log)
 {
+    log_.configure(running_);
 }
+
+
 
 std::string commands::handle(std::string_view command, std::string_view body)
 {
@@ -150,6 +153,25 @@ std::string commands::handle(std::string_view command, std::string_view body)
         return sessions(rest, true);
     case command_id::ping:
         return json_line({{"ok", true}});
+    case command_id::log: {
+        // category=C FIELD=VALUE lines=N, each as execute log filter would take it.
+        log_filter f;
+        for (const std::string_view w : split_words(rest)) {
+            const std::size_t eq = w.find('=');
+            if (eq == std::string_view::npos || eq == 0) {
+                return error_reply(fmt::format("log: '{}' is not FIELD=VALUE", w));
+            }
+            const std::string key(w.substr(0, eq));
+            const std::string value(w.substr(eq + 1));
+            const std::string err = key == "category" ? set_log_filter(f, {"category", value})
+                                    : key == "lines"  ? set_log_filter(f, {"view-lines", value})
+                                                      : set_log_filter(f, {"field", key, value});
+            if (!err.empty()) {
+                return error_reply(err);
+            }
+        }
+        return json_line({{"ok", true}, {"output", format_log_display(log_, f)}});
+    }
     default:
         return error_reply(fmt::format("'{}' is not a command of the socket", c->words));
     }
@@ -415,6 +437,7 @@ std::string commands::put_in_force(const config& next, const dp::plan& plan)
         return err;
     }
     running_ = next;
+    log_.configure(running_);
     return {};
 }
 
@@ -480,6 +503,12 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
             if (std::string e = probe.set(args); !e.empty()) {
                 return e;
             }
+        }
+    } else if (a.what == command_id::log_filter) {
+        a.args = args;
+        log_filter probe;
+        if (std::string e = set_log_filter(probe, args); !e.empty()) {
+            return e;
         }
     } else if (a.what == command_id::sip_proxy_stats && !args.empty() && args[0] != "list") {
         return fmt::format("diagnose sys sip-proxy stats: {} not understood (list)", args[0]);
@@ -608,6 +637,15 @@ std::string commands::cli(std::string_view text)
             continue;
         case k::sip_proxy_stats:
             out = format_sip_stats(app_.totals());
+            break;
+        case k::log_filter:
+            (void)set_log_filter(log_filter_, a.args); // checked when the request was planned
+            continue;
+        case k::log_filter_reset:
+            log_filter_ = {};
+            continue;
+        case k::log_display:
+            out = format_log_display(log_, log_filter_);
             break;
         case k::session_filter_clear:
             diag_filter_ = {};

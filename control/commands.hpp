@@ -5,6 +5,7 @@
 #include "control/config.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
+#include "control/logging.hpp"
 #include "nat/call_table.hpp"
 #include "nat/session_filter.hpp"
 
@@ -43,7 +44,8 @@ public:
     // `path`: the configuration file the daemon started with (empty: none); a successful apply is
     // written there atomically so a restart comes back with it.
     // `server`: the control socket's own counters, for the stats reply.
-    commands(dp::appliance& app, config running, const std::string& path, const server_counters& server);
+    // `log`: where the logs go; configured with each configuration put in force.
+    commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log);
 
     // One request: the command line and its body; returns the JSON reply.
     std::string handle(std::string_view command, std::string_view body);
@@ -72,6 +74,8 @@ private:
     const server_counters& server_;
     nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
     sip_proxy_filter sip_filter_;     // diagnose sys sip-proxy filter: the same
+    logger& log_;
+    log_filter log_filter_;           // execute log filter: the same
 };
 
 } // namespace sipalg::control

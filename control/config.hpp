@@ -217,6 +217,24 @@ struct settings_config {
     std::uint32_t sip_nat_port_reserve = 25;
 };
 
+// config log syslogd setting (FortiOS's defaults): where log lines go to a syslog server.
+struct syslogd_config {
+    bool status = false;
+    ipv4_address server = 0;                 // FortiOS takes a name too; sipalg an IPv4 address (0: none)
+    std::uint16_t port = 514;
+    std::string mode = "udp";                // udp | reliable (TCP, RFC 6587 octet counting)
+    std::string facility = "local7";
+    std::string format = "default";          // default | csv | cef | rfc5424
+    ipv4_address source_ip = 0;              // the address lines are sent from (0: the host's choice)
+};
+
+// config log disk setting: the local log file (sipalgd --log-dir, sipalg.log), rotated to sipalg.log.1
+// beyond maxlogfilesize MB.
+struct log_disk_config {
+    bool status = false;
+    std::uint32_t maxlogfilesize = 100; // MB (FortiOS: 1-1024, default 100)
+};
+
 // config system session-helper / edit <id>.
 struct session_helper_config {
     std::uint32_t id = 0;
@@ -395,6 +413,8 @@ struct config {
     std::vector<vip_config> vips;
     std::vector<policy_config> policies; // in configured order (the order they match in)
     session_timers timers;
+    syslogd_config syslogd;
+    log_disk_config log_disk;
 
     const interface_config* find_interface(std::string_view name) const;
 };
@@ -419,6 +439,8 @@ inline constexpr std::uint32_t policy = 1u << 10;       // firewall policy
 inline constexpr std::uint32_t settings = 1u << 11;     // system settings
 inline constexpr std::uint32_t session_helper = 1u << 12; // system session-helper
 inline constexpr std::uint32_t voip_profile = 1u << 13; // voip profile
+inline constexpr std::uint32_t syslogd = 1u << 14;      // log syslogd setting
+inline constexpr std::uint32_t log_disk = 1u << 15;     // log disk setting
 } // namespace section
 
 struct load_result {

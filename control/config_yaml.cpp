@@ -452,6 +452,12 @@ config merge_sections(const config& running, const config& update, std::uint32_t
     if ((sections & section::settings) != 0) {
         out.settings = update.settings;
     }
+    if ((sections & section::syslogd) != 0) {
+        out.syslogd = update.syslogd;
+    }
+    if ((sections & section::log_disk) != 0) {
+        out.log_disk = update.log_disk;
+    }
     // A section kept from the running configuration keeps no positions: they were lines of another
     // text (the file, an earlier request), and an error about it must not point into this one.
     const auto take = [&](std::uint32_t bit, auto member) {

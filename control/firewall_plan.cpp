@@ -107,7 +107,9 @@ nat::sip_profile_limits sip_limits_of(const voip_profile_config& v)
     for (const auto& [rate, track, m] : rates) {
         l.rates[static_cast<std::size_t>(m)] = {rate, track_of(track)};
     }
-    l.derive();
+    l.log_call_summary = v.log_call_summary;
+    l.log_violations = v.log_violations;
+    l.derive((std::uint64_t{1} << sip::check_count) - 1);
     return l;
 }
 

@@ -686,6 +686,11 @@ constexpr std::string_view ssl_algorithms[] = {"high", "medium", "low"};
 constexpr std::string_view ssl_pfs_words[] = {"require", "deny", "allow"};
 constexpr std::string_view ssl_versions[] = {"ssl-3.0", "tls-1.0", "tls-1.1", "tls-1.2", "tls-1.3"};
 constexpr std::string_view msrp_actions[] = {"pass", "block", "reset", "monitor"};
+constexpr std::string_view syslog_modes[] = {"udp", "reliable"};
+constexpr std::string_view syslog_formats[] = {"default", "csv", "cef", "rfc5424"};
+constexpr std::string_view syslog_facilities[] = {"kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+                                                  "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+                                                  "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
 
 // clang-format off
 const field_spec settings_fields[] = {
@@ -704,6 +709,28 @@ const field_spec settings_fields[] = {
     number<&settings_config::sip_nat_port_reserve>({.key = "sip-nat-port-reserve",
         .help = "percent of each worker's NAT ports that pinholes never take, kept for other sessions (sipalg's own)",
         .example = "50", .min = 0, .max = 90}),
+};
+
+const field_spec syslogd_fields[] = {
+    flag<&syslogd_config::status>({.key = "status", .help = "send log lines to the syslog server", .example = "enable"}),
+    make<address_codec, &syslogd_config::server>({.key = "server", .help = "the syslog server's IPv4 address",
+        .example = "192.0.2.10"}),
+    number<&syslogd_config::port>({.key = "port", .help = "the syslog server's port", .example = "6514", .min = 1, .max = 65535}),
+    text<&syslogd_config::mode>({.key = "mode", .help = "udp, or reliable: TCP with RFC 6587 octet counting",
+        .example = "reliable", .choices = syslog_modes}),
+    text<&syslogd_config::facility>({.key = "facility", .help = "the syslog facility of the lines", .example = "local0",
+        .choices = syslog_facilities}),
+    text<&syslogd_config::format>({.key = "format", .help = "default (key=value), csv, cef or rfc5424",
+        .example = "rfc5424", .choices = syslog_formats}),
+    make<address_codec, &syslogd_config::source_ip>({.key = "source-ip",
+        .help = "the address the lines are sent from (unset: the host's choice)", .example = "192.0.2.1"}),
+};
+
+const field_spec log_disk_fields[] = {
+    flag<&log_disk_config::status>({.key = "status", .help = "write log lines to sipalg.log in sipalgd's --log-dir",
+        .example = "enable"}),
+    number<&log_disk_config::maxlogfilesize>({.key = "maxlogfilesize",
+        .help = "MB the log file may grow to before it is rotated to sipalg.log.1", .example = "10", .min = 1, .max = 1024}),
 };
 
 const field_spec global_fields[] = {
@@ -1037,6 +1064,8 @@ const field_spec voip_fields[] = {
 
 const block_spec settings_block{settings_fields, {}};
 const block_spec global_block{global_fields, {}};
+const block_spec syslogd_block{syslogd_fields, {}};
+const block_spec log_disk_block{log_disk_fields, {}};
 const block_spec session_ttl_block{session_ttl_fields, {}};
 const block_spec interface_block{interface_fields, {}};
 const block_spec arp_block{arp_fields, {}};
@@ -1064,6 +1093,14 @@ void finish_route(reader& r, const yaml::node& key, const label& what, void* o, 
     }
     if (!s.blackhole && s.gateway == 0 && s.device.empty()) {
         r.error(key, fmt::format("{} needs a gateway, a device, or blackhole enable", what));
+    }
+}
+
+void finish_syslogd(reader& r, const yaml::node& key, const label& what, void* o, const field_positions& present)
+{
+    const auto& s = *static_cast<syslogd_config*>(o);
+    if (s.status && s.server == 0) {
+        r.error_at(where_of(present, "status", key.where), fmt::format("{}: status enable needs a server", what));
     }
 }
 
@@ -1208,6 +1245,10 @@ const section_spec sections[] = {
         .help = "virtual IPs (destination NAT)", .block = &vip_block, .finish = finish_vip}),
     table_section<&config::policies>({.path = "firewall policy", .bit = section::policy,
         .help = "firewall policies, in the order they match", .block = &policy_block}),
+    object_section<&config::syslogd>({.path = "log syslogd setting", .bit = section::syslogd,
+        .help = "log lines to a syslog server", .block = &syslogd_block, .finish = finish_syslogd}),
+    object_section<&config::log_disk>({.path = "log disk setting", .bit = section::log_disk,
+        .help = "log lines to the local log file", .block = &log_disk_block}),
 };
 // clang-format on
 

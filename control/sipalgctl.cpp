@@ -203,6 +203,8 @@ int render(const std::string& verb, const control::json& r, const std::string& s
         }
     } else if (verb == "validate") {
         fmt::print("valid\n");
+    } else if (verb == "log") {
+        fmt::print("{}", member(r, "output", std::string{}));
     } else if (verb == "cli") {
         fmt::print("{}", member(r, "output", std::string{}));
         if (member(r, "applied", false)) {
@@ -587,6 +589,11 @@ int complete(const std::vector<std::string>& words)
         break;
     case control::command_id::show_config:
         fmt::print("config\n");
+        break;
+    case control::command_id::log:
+        for (const char* f : {"category=", "logid=", "policy_id=", "call_id=", "srcip=", "lines="}) {
+            fmt::print("{}\n", f);
+        }
         break;
     case control::command_id::apply:
     case control::command_id::validate:

@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -57,6 +58,7 @@ struct daemon_options {
     std::string control_socket = default_control_socket;
     std::string control_group;
     std::string stats_file;
+    std::string log_dir = "/var/log/sipalg";
     unsigned drain_idle_ms = 100;
     unsigned control_timeout_ms = 10000;
     dp::options dp;
@@ -85,6 +87,8 @@ po::options_description describe(daemon_options& o)
             "descriptors per TX queue")
         ("handoff-ring-size", po::value(&o.dp.handoff_ring_size)->default_value(o.dp.handoff_ring_size),
             "slots per worker-to-worker ring (power of two)")
+        ("log-ring-size", po::value(&o.dp.log_ring_size)->default_value(o.dp.log_ring_size),
+            "log records per worker waiting for the control core (power of two; beyond: lost and counted)")
         ("arp-entries", po::value(&o.dp.arp_entries)->default_value(o.dp.arp_entries),
             "neighbour entries per worker")
         ("arp-timeout", po::value(&o.dp.arp_timeout_s)->default_value(o.dp.arp_timeout_s),
@@ -115,7 +119,9 @@ po::options_description describe(daemon_options& o)
             "exit once every input has been idle (pcap tests and benchmarks)")
         ("drain-idle-ms", po::value(&o.drain_idle_ms)->default_value(o.drain_idle_ms),
             "idle time that counts as drained")
-        ("stats-file", po::value(&o.stats_file), "write the counters as JSON to this file at exit");
+        ("stats-file", po::value(&o.stats_file), "write the counters as JSON to this file at exit")
+        ("log-dir", po::value(&o.log_dir)->default_value(o.log_dir),
+            "where the disk log (config log disk setting) writes sipalg.log, rotated to sipalg.log.1");
     // clang-format on
     return d;
 }
@@ -286,7 +292,15 @@ int run(int argc, char** argv)
     });
 
     control::server_counters server_counters;
-    control::commands cmds(app, cfg, o.config_path, server_counters);
+    control::logger logs(o.log_dir, rte_get_tsc_hz(), rte_rdtsc());
+    control::commands cmds(app, cfg, o.config_path, server_counters, logs);
+    // The workers' log records, drained between the socket's clients: at most this many at a time, so
+    // that a flood of them cannot keep the socket waiting (the rings hold the rest).
+    constexpr unsigned log_budget = 65536;
+    const auto drain_logs = [&] {
+        app.drain_logs(log_budget, [&logs](const dp::log_record& r) { logs.take(r); });
+        logs.poll();
+    };
     std::string socket_error;
     auto server = control::control_server::create(
         o.control_socket, o.control_group, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
@@ -306,6 +320,7 @@ int run(int argc, char** argv)
     while (!g_quit.load()) {
         // The control core's loop: the socket's clients, then the timers of a drained pcap run.
         server->poll(std::chrono::milliseconds(10));
+        drain_logs();
         if (g_reload.exchange(false)) {
             cmds.reload_file();
         }
@@ -317,6 +332,7 @@ int run(int argc, char** argv)
     server.reset();
     dp::unregister_telemetry();
     app.stop();
+    drain_logs(); // what the workers logged before they stopped
     fmt::print(stderr, "sipalgd: stopped; counters:\n");
     print_counters(app);
     int status = 0;

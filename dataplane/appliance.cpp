@@ -78,6 +78,13 @@ start_result appliance::start(const plan& p, const options& opts)
     a->snapshots_ = snapshot_holder::create(nworkers);
     a->meters_ = std::make_unique<nat::rate_meters>(4096, nat::ticks_per_second);
     a->policy_calls_ = std::make_unique<nat::policy_calls>();
+    if (opts.log_ring_size == 0 || (opts.log_ring_size & (opts.log_ring_size - 1)) != 0) {
+        r.error = fmt::format("--log-ring-size {} is not a power of two", opts.log_ring_size);
+        return r;
+    }
+    for (unsigned w = 0; w < nworkers; ++w) {
+        a->logs_.push_back(std::make_unique<log_ring>(opts.log_ring_size));
+    }
     if (!a->snapshots_) {
         r.error = "cannot allocate the RCU state";
         return r;
@@ -109,6 +116,7 @@ start_result appliance::start(const plan& p, const options& opts)
         s.snapshots = a->snapshots_.get();
         s.meters = a->meters_.get();
         s.policy_calls = a->policy_calls_.get();
+        s.log = a->logs_[w].get();
         s.opts = opts;
         s.stop = &a->stop_;
     }

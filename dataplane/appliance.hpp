@@ -109,6 +109,25 @@ public:
     }
     // Port statistics of interface i: live while running, as they were at stop() afterwards.
     rte_eth_stats port_stats(std::size_t i) const;
+    // The control core: f(const log_record&) for the records the workers have written since the last
+    // call, at most `budget` of them; how many. Only one thread may drain.
+    template <class F>
+    unsigned drain_logs(unsigned budget, F&& f)
+    {
+        unsigned n = 0;
+        for (auto& ring : logs_) {
+            while (n < budget) {
+                const log_record* r = ring->peek();
+                if (r == nullptr) {
+                    break;
+                }
+                f(*r);
+                ring->release();
+                ++n;
+            }
+        }
+        return n;
+    }
 
 private:
     appliance() = default;
@@ -122,6 +141,7 @@ private:
     std::unique_ptr<snapshot_holder> snapshots_;
     std::unique_ptr<nat::rate_meters> meters_; // the ALG's request rates, shared by the workers
     std::unique_ptr<nat::policy_calls> policy_calls_; // each policy's calls, counted by all the workers
+    std::vector<std::unique_ptr<log_ring>> logs_;     // a worker's log records, by worker
     ring_mesh rings_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::atomic<bool> stop_{false};

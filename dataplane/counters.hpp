@@ -70,6 +70,8 @@ namespace sipalg::dp {
     X(sip_calls_cleared, "calls ended by the control core (diagnose sys sip-proxy calls clear), their pinholes closed") \
     X(sip_malformed, "SIP messages an ALG syntax check found fault with (whatever its action: pass counts too)") \
     X(sip_responses_sent, "SIP error responses the ALG sent to a request's sender (an action of respond: 400, 413)") \
+    X(log_records, "log records handed to the control core (VoIP logs)")                            \
+    X(log_records_lost, "log records lost because the worker's log ring was full (the worker never waits)") \
     X(sip_tcp_taken_out, "SIP/TCP messages the ALG took out of their byte stream (a check, a block, a rate, max-dialogs): no bytes in their place, their sender acknowledged") \
     X(sip_tcp_answers_not_sent, "answers to SIP/TCP requests the ALG took out that could not be put in the stream back (it no longer parses, or no memory): taken out unanswered") \
     X(pinholes_opened, "media pinholes opened (one per RTP and per RTCP port)")                    \

@@ -10,6 +10,7 @@ struct options {
     std::uint16_t rx_descriptors = 1024; // per RX queue
     std::uint16_t tx_descriptors = 1024; // per TX queue
     std::uint32_t handoff_ring_size = 2048;
+    std::uint32_t log_ring_size = 16384;   // log records a worker may hold for the control core (power of two)
     std::uint32_t arp_entries = 4096;      // neighbour entries per worker
     std::uint32_t arp_timeout_s = 300;     // an entry is re-probed (used) or dropped (idle) after this
     std::uint32_t arp_hold = 8;            // packets held per unresolved neighbour

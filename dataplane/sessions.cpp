@@ -415,6 +415,7 @@ void worker::serve_query() noexcept
                     pinholes_->remove_call(c.key);
                     calls_->end(slot, table_now_);
                     c.updated = table_now_;
+                    log_call_end(c, static_cast<std::uint8_t>(call_end_reason::cleared));
                     ++q->calls_ended;
                 }
             });

@@ -469,11 +469,18 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         sip::screen(msg, view, d);
         if (d.found != 0) {
             counters_.add(counter::sip_malformed);
+            // A method not known is a block (44033), not a malformed message (44034).
+            if ((d.found & ~(std::uint64_t{1} << static_cast<unsigned>(sip::check::unknown_method))) != 0) {
+                log_violation(d, s, index, dir, log_kind::sip_malformed);
+            }
         }
         if (d.action == sip::verdict::forward && view.alg->rates_set && over_rate(d, s, dir)) {
             sip::limit(d);
         }
         if (d.action != sip::verdict::forward) {
+            if (d.why != sip::drop_reason::malformed) {
+                log_violation(d, s, index, dir, log_kind::sip_block);
+            }
             return std::nullopt; // taken out (the caller reads why in the decision)
         }
     }
@@ -516,6 +523,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     sip::settle(view, dialog, d);
     if (d.why == sip::drop_reason::max_dialogs) {
         counters_.add(counter::sip_dialogs_over_limit);
+        log_violation(d, s, index, dir, log_kind::sip_block);
     }
     if (d.action == sip::verdict::drop) {
         return std::nullopt;
@@ -603,7 +611,7 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
         if (!followed_first) {
             follow();
         }
-        apply_call(d, s, dir, *call_slot, stamp);
+        apply_call(d, s, index, dir, *call_slot, stamp);
         commit_registration(d, s, index);
     }
     const nat::transaction_id transaction{id.transaction, id.call_key, index, s.slot_generation, static_cast<std::uint8_t>(dir)};
@@ -623,7 +631,8 @@ std::optional<std::uint32_t> worker::commit(sip::decision& d, std::string_view p
 // What a believed message does to its call: the call list moves on (the engine's call step), pinholes
 // of streams moved, removed or rejected close, the call's end closes them all, anything else of the
 // call refreshes them.
-void worker::apply_call(const sip::decision& d, const nat::session& s, unsigned dir, std::uint32_t slot, std::uint32_t stamp) noexcept
+void worker::apply_call(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir, std::uint32_t slot,
+                        std::uint32_t stamp) noexcept
 {
     const sip::nat_summary& id = d.id;
     bool tracked = d.call != sip::call_step::none;
@@ -652,6 +661,7 @@ void worker::apply_call(const sip::decision& d, const nat::session& s, unsigned 
             std::memcpy(c.call_id.data(), id.call_id.data(), c.call_id_length);
         }
         counters_.add(counter::sip_calls);
+        log_call(c, log_kind::call_start, 0, &s, index, &sip_->message);
         break;
     }
     case sip::call_step::other_dialog:
@@ -670,8 +680,9 @@ void worker::apply_call(const sip::decision& d, const nat::session& s, unsigned 
                 c.answered = table_now_;
             }
             c.state = nat::call_state::answered;
-        } else if (d.call == sip::call_step::end) {
+        } else if (d.call == sip::call_step::end && c.state != nat::call_state::ended) {
             calls_->end(slot, table_now_);
+            log_call_end(c, static_cast<std::uint8_t>(call_end_reason::signalled));
         }
         break;
     }
@@ -1302,6 +1313,7 @@ void worker::sweep_dialogs() noexcept
         pinholes_->remove_call(c.key);
         calls_->end(slot, table_now_);
         c.updated = table_now_;
+        log_call_end(c, static_cast<std::uint8_t>(too_long ? call_end_reason::keepalive : call_end_reason::idle_dialogs));
         --idle;
     });
     if (wrapped) {

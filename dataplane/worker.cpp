@@ -130,6 +130,7 @@ worker_result worker::create(const worker_setup& setup)
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8), setup.policy_calls);
     w->meters_ = setup.meters;
+    w->log_ = setup.log;
     w->idle_in_pass_.assign(1024, 0); // a power of two: policies hashed into it
     w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->ports_ = std::make_unique<nat::port_ledger>(nat_port_first, 65536u - nat_port_first);
@@ -337,6 +338,7 @@ void worker::tick() noexcept
         calls_->expire(table_now_, 32 * nat::ticks_per_second, timeout_ticks_[static_cast<unsigned>(nat::session_state::other)], 64,
                        [this](nat::call_entry& c) {
                            counters_.add(counter::sip_invites_expired);
+                           log_call_end(c, static_cast<std::uint8_t>(call_end_reason::invite_expired));
                            if (pinholes_->remove_call(c.key) != 0) {
                                counters_.add(counter::sip_calls_ended);
                            }

@@ -5,6 +5,7 @@
 // bursts, timers, RCU quiescence. Nothing here throws, allocates or makes a system call per packet.
 #include "dataplane/counters.hpp"
 #include "dataplane/handoff.hpp"
+#include "dataplane/log_ring.hpp"
 #include "dataplane/neighbours.hpp"
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
@@ -62,6 +63,7 @@ struct worker_setup {
     // rates, and each policy's calls.
     nat::rate_meters* meters = nullptr;
     nat::policy_calls* policy_calls = nullptr;
+    log_ring* log = nullptr; // this worker's log records, drained by the control core
     options opts;
     const std::atomic<bool>* stop = nullptr;
 };
@@ -235,8 +237,16 @@ private:
     std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
                                         unsigned dir, std::optional<std::uint32_t> call_slot) noexcept;
     std::uint32_t call_of(std::uint64_t key, sip::dialog_view& dialog) noexcept;
-    void apply_call(const sip::decision& d, const nat::session& s, unsigned dir, std::uint32_t slot, std::uint32_t stamp) noexcept;
+    void apply_call(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir, std::uint32_t slot,
+                    std::uint32_t stamp) noexcept;
     void commit_registration(const sip::decision& d, const nat::session& s, std::uint32_t index) noexcept;
+    // Logs (dataplane/logs.cpp): a record reserved in the ring (null, counted, when it is full).
+    log_record* log_reserve(log_kind kind) noexcept;
+    void log_call(const nat::call_entry& c, log_kind kind, std::uint8_t why, const nat::session* s,
+                  std::uint32_t index, const sip::message* m) noexcept;
+    void log_call_end(const nat::call_entry& c, std::uint8_t why) noexcept;
+    void log_violation(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir,
+                       log_kind kind) noexcept;
     friend class pinhole_granter;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -322,6 +332,7 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
     nat::rate_meters* meters_ = nullptr; // the ALG's request rates, shared (nat/rate_meter.hpp)
+    log_ring* log_ = nullptr;
     std::vector<std::uint32_t> idle_in_pass_;  // sweep_dialogs: idle calls met per policy (hashed) this pass
     std::unique_ptr<nat::transaction_table> transactions_;
     std::unique_ptr<nat::port_ledger> ports_;

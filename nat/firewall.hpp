@@ -136,7 +136,7 @@ struct sip_profile_limits {
     // defaults: every malformed-* and unknown-header pass, max-line-length 998 with block-long-lines
     // (respond 413), block-unknown (discard).
     std::array<sip_action, 40> check_actions{};
-    std::uint64_t acted_checks = 0;      // derive(): a bit per check whose action is not pass (the checks screen runs)
+    std::uint64_t acted_checks = 0;      // derive(): a bit per check whose action is not pass
     std::uint32_t max_line_length = 998; // 0: no limit
     std::uint32_t max_body_length = 0;   // 0: no limit
     std::uint32_t blocked_methods = 0;   // a bit per sip::method: block-<method>
@@ -144,14 +144,21 @@ struct sip_profile_limits {
     bool rates_set = false;              // derive(): any of them
     std::uint32_t call_keepalive_s = 0;  // call-keepalive: an answered call without media ends after this (0: never)
     std::uint32_t max_idle_dialogs = 0;  // max-idle-dialogs: answered calls without media kept per policy (0: all)
+    bool log_call_summary = true;        // log-call-summary: a log when a call starts and when it ends (44032)
+    bool log_violations = false;         // log-violations: blocked (44033) and malformed (44034) messages logged
+    std::uint64_t screened_checks = 0;   // derive(): the checks screen runs (acted on, or all when logged)
 
     // What the packet path reads instead of walking the arrays: set once the actions and rates are.
-    void derive() noexcept
+    // `all_checks`: a bit per check there is (sip::check_count of them).
+    void derive(std::uint64_t all_checks = 0) noexcept
     {
         acted_checks = 0;
         for (std::size_t c = 0; c < check_actions.size(); ++c) {
             acted_checks |= check_actions[c] != sip_action::pass ? std::uint64_t{1} << c : 0;
         }
+        // A malformed message is logged whatever its check's action (FortiOS: "even if the action is set
+        // to pass"), so with log-violations every check runs.
+        screened_checks = acted_checks | (log_violations ? all_checks : 0);
         rates_set = false;
         for (const sip_rate& r : rates) {
             rates_set = rates_set || r.per_second != 0;

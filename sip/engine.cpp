@@ -96,7 +96,7 @@ bool decide_checks(const message& m, const nat::sip_profile_limits& p, bool requ
     options.max_body_length = p.max_body_length;
     options.require_require = action(check::malformed_header_no_require) != nat::sip_action::pass;
     options.require_proxy_require = action(check::malformed_header_no_proxy_require) != nat::sip_action::pass;
-    options.only = p.acted_checks;
+    options.only = p.screened_checks;
     const findings f = check_message(m, options);
     if (f.empty()) {
         return false;
@@ -104,6 +104,11 @@ bool decide_checks(const message& m, const nat::sip_profile_limits& p, bool requ
     for (const finding& x : f.list()) {
         d.found |= std::uint64_t{1} << static_cast<unsigned>(x.id);
     }
+    // The first finding, for the log (44034): what, where, and what was found.
+    const finding& first = f.list().front();
+    d.logged = first.id;
+    d.logged_offset = first.offset;
+    d.logged_detail = first.detail;
     for (const finding& x : f.list()) {
         const nat::sip_action a = action(x.id);
         if (a == nat::sip_action::pass) {
@@ -143,7 +148,7 @@ void screen(const message& m, const session_view& view, decision& d) noexcept
     const bool request = m.is_request();
     // Only the checks whose action is not pass run: a finding that changes nothing is not looked for
     // (logging, which reports them all, runs them all when it is on).
-    if (p.acted_checks != 0 && decide_checks(m, p, request, d)) {
+    if (p.screened_checks != 0 && decide_checks(m, p, request, d)) {
         return;
     }
     if (request && (p.blocked_methods >> static_cast<unsigned>(d.id.method) & 1u) != 0 && d.id.method != method::unknown) {

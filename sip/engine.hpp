@@ -105,6 +105,7 @@ struct decision {
         status = 0;
         failed = check::count_;
         found = 0;
+        logged = check::count_;
         translated = false;
         believed = false;
         asks.n = 0;
@@ -126,6 +127,9 @@ struct decision {
     std::uint16_t status = 0;          // respond: the status code (400, 413)
     check failed = check::count_;      // malformed: the check whose action decided
     std::uint64_t found = 0;           // screen: the checks that found fault (a bit per sip::check)
+    check logged = check::count_;      // screen: the first of them (count_: none), for the log
+    std::uint32_t logged_offset = 0;   // where in the message it is
+    std::string_view logged_detail;    // what was found (a static text)
     nat_summary id;          // begin's, then the first translation's facts (SDP, tags, expiry)
     bool translated = false; // translate recorded its edits; false: the message passes as it came, and
                              // nothing of this decision is committed
