@@ -332,8 +332,12 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
                 (profile->register_contact_trace ? nat::sip_option::register_contact_trace : 0) |
                 (profile->rfc2543_branch ? nat::sip_option::rfc2543_branch : 0));
         }
+        const std::uint8_t log = p.logtraffic == "all" ? 2 : p.logtraffic == "utm" ? 1 : 0;
+        fw.traffic_log.emplace_back(p.id, log);
+        fw.traffic_logging = fw.traffic_logging || log != 0;
         fw.policies.push_back(std::move(r));
     }
+    std::sort(fw.traffic_log.begin(), fw.traffic_log.end());
     fw.sip.udp = {cfg.settings.sip_udp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_udp_port[0],
                   cfg.settings.sip_udp_port.size() > 1 ? cfg.settings.sip_udp_port[1] : std::uint16_t{0}};
     fw.sip.tcp = {cfg.settings.sip_tcp_port.empty() ? std::uint16_t{0} : cfg.settings.sip_tcp_port[0],

@@ -229,12 +229,72 @@ std::string logger::interface_name(std::uint32_t policy_id, bool source, bool re
     return {};
 }
 
+std::string logger::interface_at(std::uint16_t index) const
+{
+    return index < cfg_.interfaces.size() ? cfg_.interfaces[index].name : std::string();
+}
+
+// FortiOS's forward traffic log (13, LOG_ID_TRAFFIC_END_FORWARD) of a session that ended.
+void logger::traffic_fields(const dp::log_record& r, log_line& l)
+{
+    const auto add = [&l](std::string_view key, std::string value, bool quoted) { l.fields.push_back({key, std::move(value), quoted}); };
+    const auto num = [&add](std::string_view key, std::uint64_t v) { add(key, std::to_string(v), false); };
+    const auto str = [&add](std::string_view key, std::string_view v) { add(key, std::string(v), true); };
+    l.category = "traffic";
+    l.logid = "0000000013";
+    l.severity = 5;
+    str("logid", l.logid);
+    str("type", "traffic");
+    str("subtype", "forward");
+    str("level", "notice");
+    str("vd", "root");
+    add("srcip", format_ipv4(r.src), false);
+    num("srcport", r.sport);
+    str("srcintf", interface_at(r.in_interface));
+    str("srcintfrole", "undefined");
+    add("dstip", format_ipv4(r.dst), false);
+    num("dstport", r.dport);
+    str("dstintf", interface_at(r.out_interface));
+    str("dstintfrole", "undefined");
+    num("sessionid", r.session_id);
+    num("proto", r.proto);
+    // How it ended, in FortiOS's words: a TCP session closed or timed out; UDP and ICMP sessions end
+    // by timing out, logged as accept; a session an administrator cleared.
+    const auto why = static_cast<dp::log_session_end>(r.detail);
+    str("action", why == dp::log_session_end::cleared  ? "clear_session"
+                  : r.proto != 6                        ? "accept"
+                  : r.tcp_closed != 0                   ? "close"
+                                                        : "timeout");
+    num("policyid", r.policy_id);
+    str("policytype", "policy");
+    str("service", fmt::format("{}/{}", r.proto == 6 ? "tcp" : r.proto == 17 ? "udp" : r.proto == 1 ? "icmp" : "ip", r.dport));
+    const bool snat = (r.trandisp & 1u) != 0;
+    const bool dnat = (r.trandisp & 2u) != 0;
+    str("trandisp", snat && dnat ? "snat+dnat" : snat ? "snat" : dnat ? "dnat" : "noop");
+    if (snat) {
+        add("transip", format_ipv4(r.trans_ip), false);
+        num("transport", r.trans_port);
+    } else if (dnat) {
+        add("tranip", format_ipv4(r.trans_ip), false);
+        num("tranport", r.trans_port);
+    }
+    num("duration", r.duration_s);
+    num("sentbyte", r.sent_bytes);
+    num("rcvdbyte", r.rcvd_bytes);
+    num("sentpkt", r.sent_packets);
+    num("rcvdpkt", r.rcvd_packets);
+}
+
 log_line logger::line_of(const dp::log_record& r)
 {
     log_line l;
     // The worker's TSC stamp as wall-clock time (the two clocks are read together at start).
     const auto since = static_cast<std::int64_t>(r.tsc - tsc_base_);
     l.epoch_ns = wall_base_ns_ + static_cast<std::uint64_t>(static_cast<double>(since) * 1e9 / static_cast<double>(tsc_hz_));
+    if (r.kind == dp::log_kind::traffic_close) {
+        traffic_fields(r, l);
+        return l;
+    }
     const auto add = [&l](std::string_view key, std::string value, bool quoted) { l.fields.push_back({key, std::move(value), quoted}); };
     const auto num = [&add](std::string_view key, std::uint64_t v) { add(key, std::to_string(v), false); };
     const auto str = [&add](std::string_view key, std::string_view v) { add(key, std::string(v), true); };
@@ -325,6 +385,8 @@ log_line logger::line_of(const dp::log_record& r)
         num("column", r.column);
         break;
     }
+    case dp::log_kind::traffic_close:
+        break; // above
     }
     return l;
 }
@@ -340,10 +402,13 @@ std::string logger::render(const log_line& l, std::string_view format, std::stri
     if (format == "cef") {
         const log_field* action = l.find("action");
         const log_field* status = l.find("status");
-        fmt::format_to(std::back_inserter(out), "CEF:0|sipalg|sipalgd|1|{}|{}:{} {} {} {}|{}|", l.logid.substr(l.logid.size() - 5),
-                       l.category == "traffic" ? "traffic" : "utm", l.category == "traffic" ? "forward" : "voip",
-                       l.category == "traffic" ? "forward" : "voip", action != nullptr ? action->value : "",
-                       status != nullptr ? status->value : "", l.severity == 5 ? 3 : 2);
+        // Name: FortiOS's "utm:voip voip permit start" / "traffic:forward close".
+        const std::string name = l.category == "traffic"
+                                     ? fmt::format("traffic:forward {}", action != nullptr ? action->value : "")
+                                     : fmt::format("utm:voip voip {} {}", action != nullptr ? action->value : "",
+                                                   status != nullptr ? status->value : "");
+        fmt::format_to(std::back_inserter(out), "CEF:0|sipalg|sipalgd|1|{}|{}|{}|", l.logid.substr(l.logid.size() - 5), name,
+                       l.severity == 5 ? 3 : 2);
         fmt::format_to(std::back_inserter(out), "rt={} deviceExternalId={}", l.epoch_ns / 1000000u, devname);
         for (const auto& f : l.fields) {
             const std::string_view mapped = cef_key(f.key);

@@ -101,6 +101,8 @@ private:
     void open_syslog();
     void close_syslog();
     std::string interface_name(std::uint32_t policy_id, bool source, bool reply) const;
+    std::string interface_at(std::uint16_t index) const;
+    void traffic_fields(const dp::log_record& r, log_line& l);
 
     std::string log_dir_;
     std::uint64_t tsc_hz_;

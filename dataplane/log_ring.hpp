@@ -19,7 +19,11 @@ enum class log_kind : std::uint8_t {
     call_end,      // 44032: it ended (BYE, CANCEL, a failure, a timer, a clear)
     sip_block,     // 44033: a SIP message the ALG blocked (a method, a rate, max-dialogs)
     sip_malformed, // 44034: a SIP message a syntax check found fault with (whatever its action)
+    traffic_close, // 13: a session ended, of a policy with logtraffic all (or utm, for the SIP ALG's)
 };
+
+// How a session ended (log_record::detail of traffic_close).
+enum class log_session_end : std::uint8_t { expired, cleared, policy_gone, closed };
 
 // Why a call ended (log_record::detail of call_end).
 enum class call_end_reason : std::uint8_t { signalled, invite_expired, keepalive, idle_dialogs, cleared };
@@ -48,6 +52,18 @@ struct log_record {
     std::uint16_t status = 0;     // a response's status; call_end: the status that ended it, if any
     std::uint32_t line = 0;       // sip_malformed: the line of the fault (1: the start line)
     std::uint32_t column = 0;     // and its column
+    // traffic_close: what the session carried and how it was translated (`src` .. `dport`: the
+    // originator's packets as they arrived).
+    std::uint64_t sent_bytes = 0; // originator to responder
+    std::uint64_t rcvd_bytes = 0;
+    std::uint64_t sent_packets = 0;
+    std::uint64_t rcvd_packets = 0;
+    std::uint32_t trans_ip = 0;   // SNAT: the source it left with; DNAT: the destination it went to
+    std::uint16_t trans_port = 0;
+    std::uint16_t in_interface = 0;
+    std::uint16_t out_interface = 0;
+    std::uint8_t trandisp = 0;    // 0 none, 1 snat, 2 dnat, 3 both
+    std::uint8_t tcp_closed = 0;  // a TCP session that closed (FIN both ways, or RST)
     std::uint8_t call_id_length = 0;
     std::uint8_t from_length = 0;
     std::uint8_t to_length = 0;

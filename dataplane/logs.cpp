@@ -133,4 +133,46 @@ void worker::log_violation(const sip::decision& d, const nat::session& s, std::u
     log_->commit();
 }
 
+// A session's end, when its policy logs traffic (logtraffic all; utm: the sessions the SIP ALG carried,
+// its inspection being the security profile applied to them).
+void worker::log_traffic(const nat::session& s, std::uint32_t index, log_session_end why) noexcept
+{
+    const nat::firewall& fw = snap_->firewall;
+    if (!fw.traffic_logging) {
+        return;
+    }
+    const std::uint8_t mode = fw.traffic_log_of(s.policy_id);
+    if (mode == 0 || (mode == 1 && s.engine != nat::sip_engine::alg)) {
+        return;
+    }
+    log_record* r = log_reserve(log_kind::traffic_close);
+    if (r == nullptr) {
+        return;
+    }
+    r->session_id = index;
+    r->policy_id = s.policy_id;
+    r->voip_profile = s.voip_profile;
+    r->proto = static_cast<std::uint8_t>(s.key.proto);
+    r->src = s.key.src.to_host();
+    r->dst = s.key.dst.to_host();
+    r->sport = s.key.sport.to_host();
+    r->dport = s.key.dport.to_host();
+    r->duration_s = (table_now_ - s.created) / nat::ticks_per_second;
+    r->detail = static_cast<std::uint8_t>(why);
+    r->sent_bytes = s.bytes[0];
+    r->rcvd_bytes = s.bytes[1];
+    r->sent_packets = s.packets[0];
+    r->rcvd_packets = s.packets[1];
+    r->in_interface = s.in_interface;
+    r->out_interface = s.out_interface;
+    const bool snat = (s.flags & nat::session_flag::snat) != 0;
+    const bool dnat = (s.flags & nat::session_flag::dnat) != 0;
+    r->trandisp = static_cast<std::uint8_t>((snat ? 1 : 0) | (dnat ? 2 : 0));
+    // The translated source (SNAT), else the translated destination (DNAT).
+    r->trans_ip = snat ? s.rewrite[0].src.to_host() : s.rewrite[0].dst.to_host();
+    r->trans_port = snat ? s.rewrite[0].sport.to_host() : s.rewrite[0].dport.to_host();
+    r->tcp_closed = s.key.proto == ip_proto::tcp && s.state == nat::session_state::tcp_closed ? 1 : 0;
+    log_->commit();
+}
+
 } // namespace sipalg::dp

@@ -307,16 +307,17 @@ void worker::release_port(const nat::session& s) noexcept
     }
 }
 
-void worker::end_session(std::uint32_t index) noexcept
+void worker::end_session(std::uint32_t index, log_session_end why) noexcept
 {
-    forget_session(sessions_->at(index));
+    forget_session(sessions_->at(index), index, why);
     sessions_->remove(index);
 }
 
 // What a session holds beyond its slot, given back as it ends (removed, or expired): its NAT port, its
 // place among its pinhole's live sessions.
-void worker::forget_session(const nat::session& s) noexcept
+void worker::forget_session(const nat::session& s, std::uint32_t index, log_session_end why) noexcept
 {
+    log_traffic(s, index, why);
     release_port(s);
     if ((s.voip_flags & nat::voip_flag::child) != 0 && pinholes_->alive(s.pinhole, s.pinhole_generation)) {
         nat::pinhole& p = pinholes_->at(s.pinhole);
@@ -469,7 +470,7 @@ void worker::serve_query() noexcept
             q->out->push_back(info); // within the reserved capacity: no allocation
         }
         if (q->clear) {
-            end_session(index);
+            end_session(index, log_session_end::cleared);
             ++q->cleared;
         }
     });

@@ -1454,7 +1454,7 @@ bool worker::clear_way_for_pinhole(const flow_key& k) noexcept
     if (child ? pinhole_open(s) : (s.engine != nat::sip_engine::none || s.key.proto != ip_proto::udp || ref.dir != 0)) {
         return false;
     }
-    end_session(ref.index);
+    end_session(ref.index, log_session_end::closed);
     counters_.add(child ? counter::media_sessions_closed : counter::sessions_taken_by_pinhole);
     return true;
 }

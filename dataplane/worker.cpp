@@ -324,7 +324,9 @@ void worker::tick() noexcept
     }
     update_clock();
     // Expiry: the wheel is visited every millisecond, a bounded number of sessions at a time.
-    const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) { forget_session(sessions_->at(i)); });
+    const unsigned expired = sessions_->expire(table_now_, 4096, [this](std::uint32_t i) {
+        forget_session(sessions_->at(i), i, log_session_end::expired);
+    });
     counters_.add(counter::sessions_expired, expired);
     // Pinholes and calls time out in seconds: a pass over either table in about a second is enough,
     // and each slot visited is a cache line the packets' own work then misses.
@@ -651,7 +653,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     if (s.generation != generation_) [[unlikely]] {
         if (!revalidate(s)) {
             flush_run(r);
-            end_session(ref.index);
+            end_session(ref.index, log_session_end::policy_gone);
             drop(p.m, counter::drop_policy_gone);
             return;
         }
@@ -672,7 +674,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
         // pinhole opened since for the same endpoint (a resumed or moved stream) or a policy takes it.
         if ((s.voip_flags & nat::voip_flag::child) != 0 && !pinhole_open(s)) {
             flush_run(r);
-            end_session(ref.index);
+            end_session(ref.index, log_session_end::closed);
             counters_.add(counter::media_sessions_closed);
             session_miss(p, r);
             return;

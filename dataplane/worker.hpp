@@ -200,7 +200,7 @@ private:
     // The public port a session holds, counted until it goes (end_session, expiry).
     void hold_port(nat::session& s, bool exclusive) noexcept;
     void release_port(const nat::session& s) noexcept;
-    void end_session(std::uint32_t index) noexcept;
+    void end_session(std::uint32_t index, log_session_end why) noexcept;
     // Whether a pinhole may take `port` on `address`: this worker's, SIP's share of its slice, and held
     // by no session, pinhole or VIP (the one place a pinhole's port is decided).
     bool pinhole_port_free(std::uint8_t proto, ipv4_address address, std::uint16_t port) const noexcept;
@@ -231,7 +231,7 @@ private:
     bool from_pinhole(pending& p, forward_run& r) noexcept;
     std::uint32_t outbound_pinhole(const flow_key& k) noexcept;
     bool pinhole_open(const nat::session& s) noexcept;
-    void forget_session(const nat::session& s) noexcept;
+    void forget_session(const nat::session& s, std::uint32_t index, log_session_end why) noexcept;
     void sweep_dialogs() noexcept;
     bool clear_way_for_pinhole(const flow_key& k) noexcept;
     std::optional<std::uint32_t> commit(sip::decision& d, std::string_view payload, nat::session& s, std::uint32_t index,
@@ -245,6 +245,7 @@ private:
     void log_call(const nat::call_entry& c, log_kind kind, std::uint8_t why, const nat::session* s,
                   std::uint32_t index, const sip::message* m) noexcept;
     void log_call_end(const nat::call_entry& c, std::uint8_t why) noexcept;
+    void log_traffic(const nat::session& s, std::uint32_t index, log_session_end why) noexcept;
     void log_violation(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir,
                        log_kind kind) noexcept;
     friend class pinhole_granter;

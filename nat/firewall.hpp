@@ -6,6 +6,7 @@
 #include "nat/ipv4.hpp"
 #include "nat/voip.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -182,6 +183,15 @@ struct firewall {
     std::vector<sip_profile_limits> sip_limits; // by VoIP profile index
     bool sip_dialog_timers = false;             // some profile has call-keepalive or max-idle-dialogs
     sip_global_limits sip_global;
+    // logtraffic per policy id, sorted by id (0 disable, 1 utm, 2 all); whether any policy logs.
+    std::vector<std::pair<std::uint32_t, std::uint8_t>> traffic_log;
+    bool traffic_logging = false;
+
+    std::uint8_t traffic_log_of(std::uint32_t policy_id) const noexcept
+    {
+        const auto it = std::lower_bound(traffic_log.begin(), traffic_log.end(), std::pair<std::uint32_t, std::uint8_t>{policy_id, 0});
+        return it != traffic_log.end() && it->first == policy_id ? it->second : 0;
+    }
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,
     // protocol and port fit. Uses in_interface, dst, proto and dport of f.

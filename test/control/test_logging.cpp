@@ -287,3 +287,55 @@ TEST_CASE("the disk log is appended to, and rotated beyond maxlogfilesize")
     CHECK(log.counters().disk_written == 4000);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a session's end is a forward traffic line (13) with its addresses before and after NAT and its counts")
+{
+    logger log("/nonexistent", hz, 0);
+    config c = two_interfaces();
+    c.interfaces.resize(2);
+    c.interfaces[0].name = "port1";
+    c.interfaces[1].name = "wan1";
+    log.configure(c);
+    dp::log_record r;
+    r.kind = dp::log_kind::traffic_close;
+    r.session_id = 5;
+    r.policy_id = 7;
+    r.proto = 17;
+    r.src = 0x0a000102;
+    r.dst = 0xc6336402;
+    r.sport = 4000;
+    r.dport = 6000;
+    r.in_interface = 0;
+    r.out_interface = 1;
+    r.trandisp = 1;
+    r.trans_ip = 0xc6336401;
+    r.trans_port = 1024;
+    r.duration_s = 30;
+    r.sent_bytes = 2000;
+    r.rcvd_bytes = 3000;
+    r.sent_packets = 10;
+    r.rcvd_packets = 15;
+    r.detail = static_cast<std::uint8_t>(dp::log_session_end::expired);
+    const log_line l = log.line_of(r);
+    CHECK(l.logid == "0000000013");
+    CHECK(l.category == "traffic");
+    CHECK(value(l, "type") == "traffic");
+    CHECK(value(l, "subtype") == "forward");
+    CHECK(value(l, "srcintf") == "port1");
+    CHECK(value(l, "dstintf") == "wan1");
+    CHECK(value(l, "action") == "accept"); // UDP ends by timing out
+    CHECK(value(l, "service") == "udp/6000");
+    CHECK(value(l, "trandisp") == "snat");
+    CHECK(value(l, "transip") == "198.51.100.1");
+    CHECK(value(l, "transport") == "1024");
+    CHECK(value(l, "sentbyte") == "2000");
+    CHECK(value(l, "rcvdpkt") == "15");
+    CHECK(value(l, "duration") == "30");
+    r.proto = 6;
+    CHECK(value(log.line_of(r), "action") == "timeout");
+    r.tcp_closed = 1;
+    CHECK(value(log.line_of(r), "action") == "close");
+    r.detail = static_cast<std::uint8_t>(dp::log_session_end::cleared);
+    CHECK(value(log.line_of(r), "action") == "clear_session");
+    CHECK(logger::render(log.line_of(r), "cef", "edge1").starts_with("CEF:0|sipalg|sipalgd|1|00013|traffic:forward clear_session|3|"));
+}

@@ -105,6 +105,20 @@ def test_a_call_and_a_violation_are_logged_to_rsyslog_over_udp_and_tcp(lab_up, r
     assert int(e['eventtime']) > int(s['eventtime'])
     assert int(e['event_id']) > int(s['event_id'])
 
+    # The SIP session's end: a forward traffic log (13), logtraffic utm being FortiOS's default (the
+    # sessions the SIP ALG inspected). Cleared here rather than waited for.
+    control_request(SOCKET, 'cli\ndiagnose sys session filter dport 5060\ndiagnose sys session clear\n')
+    traffic, = wait_for(rsyslog, r'logid="0000000013"')
+    t = fields(traffic)
+    assert traffic.startswith('<133>')  # local0, notice
+    assert (t['type'], t['subtype'], t['action'], t['policyid'], t['service']) == ('traffic', 'forward', 'clear_session', '1', 'udp/5060')
+    assert (t['srcip'], t['srcport'], t['srcintf'], t['dstip'], t['dstport'], t['dstintf']) == \
+        ('10.0.1.2', '5060', 'port1', '198.51.100.2', '5060', 'wan1')
+    assert (t['trandisp'], t['transip']) == ('snat', '198.51.100.1') and int(t['transport']) > 0
+    # Every SIP message of the call each way (INVITE, ACK, BYE; 180, 200, 200), and their bytes.
+    assert int(t['sentpkt']) >= 3 and int(t['rcvdpkt']) >= 3
+    assert int(t['sentbyte']) > 500 and int(t['rcvdbyte']) > 500
+
     # A violation, over TCP: OPTIONS blocked by the profile, logged as 44033 (log-violations).
     apply(syslog_to('reliable') +
           'voip:\n  profile:\n    default: {sip: {block-options: enable, log-violations: enable}}\n')
