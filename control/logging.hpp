@@ -20,20 +20,31 @@
 
 namespace sipalg::control {
 
-// One log line as ordered fields: rendered by each format.
+// One log line as ordered fields, rendered by each format. The values lie one after another in one
+// buffer: a line is made without an allocation once its object has been used before.
 struct log_field {
     std::string_view key;
-    std::string value;
-    bool quoted = false; // a string field ("..." in the default format)
+    std::uint32_t begin = 0; // the value: values[begin, end)
+    std::uint32_t end = 0;
+    bool quoted = false;     // a string field ("..." in the default format)
 };
 struct log_line {
     std::uint64_t epoch_ns = 0;
     std::string_view logid;    // "0814044032"
     std::string_view category; // FortiOS's execute log filter category: "utm-voip", "traffic"
     unsigned severity = 6;     // syslog severity (RFC 5424 §6.2.1): 5 notice, 6 information
+    std::string date;          // epoch_ns in local time, as the default format writes it
+    std::string time;
+    std::string tz;
+    std::string values;
     std::vector<log_field> fields;
 
+    std::string_view value(const log_field& f) const noexcept
+    {
+        return std::string_view(values).substr(f.begin, f.end - f.begin);
+    }
     const log_field* find(std::string_view key) const noexcept;
+    std::string_view value_of(std::string_view key) const noexcept; // empty when absent
 };
 
 // execute log filter: which lines execute log display shows.
@@ -78,16 +89,28 @@ public:
     void poll();
 
     // The line in a format: "default" (key=value), "csv", "cef" or "rfc5424" (the syslog message part
-    // for rfc5424 is the default line).
-    static std::string render(const log_line& l, std::string_view format, std::string_view devname);
+    // for rfc5424 is the default line), appended to `out`.
+    static void render(const log_line& l, std::string_view format, std::string_view devname, std::string& out);
+    static std::string render(const log_line& l, std::string_view format, std::string_view devname)
+    {
+        std::string out;
+        render(l, format, devname, out);
+        return out;
+    }
     // The newest lines that match `f`, oldest first, in the default format; `found`: how many matched.
     std::vector<std::string> display(const log_filter& f, std::size_t& found) const;
     const logger_counters& counters() const noexcept
     {
         return counters_;
     }
-    // The line a record makes (for tests: no destination needed).
-    log_line line_of(const dp::log_record& r);
+    // The line a record makes, into `l` (its buffers reused).
+    void fill(const dp::log_record& r, log_line& l);
+    log_line line_of(const dp::log_record& r)
+    {
+        log_line l;
+        fill(r, l);
+        return l;
+    }
 
 private:
     struct call_start {
@@ -96,12 +119,20 @@ private:
         std::string from;
         std::string to;
     };
-    void send_syslog(const log_line& l);
-    void write_disk(const std::string& text);
+    // A line kept in memory: its category and its text in the default format.
+    struct kept {
+        std::string_view category;
+        std::string text;
+    };
+    void send_syslog(const log_line& l, std::string_view text);
+    void syslog_message(const log_line& l, std::string_view text, std::string& out) const;
+    void flush_syslog();
+    void write_disk(std::string_view text);
     void open_syslog();
     void close_syslog();
-    std::string interface_name(std::uint32_t policy_id, bool source, bool reply) const;
-    std::string interface_at(std::uint16_t index) const;
+    std::string_view interface_name(std::uint32_t policy_id, bool source) const;
+    std::string_view interface_at(std::uint16_t index) const;
+    void local_time(std::uint64_t epoch_ns, log_line& l);
     void traffic_fields(const dp::log_record& r, log_line& l);
 
     std::string log_dir_;
@@ -111,7 +142,15 @@ private:
     config cfg_;
     logger_counters counters_;
     std::uint64_t event_id_ = 0;
-    std::deque<log_line> memory_;
+    std::deque<kept> memory_;
+    log_line line_;             // the line being made (its buffers kept)
+    std::string text_;          // its text
+    std::int64_t time_second_ = -1; // the second date/time/tz were made for
+    std::string time_date_, time_time_, time_tz_;
+    // UDP: messages waiting for one sendmmsg (a syscall per line would cost more than making it).
+    std::string batch_;
+    std::string message_; // TCP: the message being framed
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> batch_spans_;
     std::map<std::pair<unsigned, std::uint64_t>, call_start> calls_; // worker, call key: its start
     // syslog
     int fd_ = -1;

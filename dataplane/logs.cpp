@@ -21,7 +21,7 @@ log_record* worker::log_reserve(log_kind kind) noexcept
         return nullptr;
     }
     counters_.add(counter::log_records);
-    *r = log_record{};
+    r->clear_head();
     r->kind = kind;
     r->tsc = now_ != 0 ? now_ : rte_rdtsc();
     r->worker = static_cast<std::uint8_t>(id_);

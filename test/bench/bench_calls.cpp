@@ -28,6 +28,7 @@
 // RTP included) and the worker's busy share: when it is below 1 the generator, not the worker, set the
 // pace.
 #include "control/config.hpp"
+#include "control/logging.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
 #include "sip/checks.hpp"
@@ -44,6 +45,11 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -540,10 +546,12 @@ int main(int argc, char** argv)
     const double seconds = argc > 2 ? std::atof(argv[2]) : 3.0;
     const unsigned phones = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 256;
     const std::string transport = argc > 4 ? argv[4] : "udp";
-    if ((engine != "alg" && engine != "helper" && engine != "alg-nochecks" && engine != "alg-allchecks" && engine != "alg-flood") ||
+    if ((engine != "alg" && engine != "helper" && engine != "alg-nochecks" && engine != "alg-allchecks" && engine != "alg-flood" &&
+         engine != "alg-logging" && engine != "alg-nolog") ||
         seconds <= 0 ||
         phones == 0 || phones > 5000 || (transport != "udp" && transport != "tcp")) {
-        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks|alg-flood [seconds] [phones] [udp|tcp]\n");
+        std::fprintf(stderr, "usage: bench_calls [EAL options] -- helper|alg|alg-nochecks|alg-allchecks|alg-flood|alg-logging "
+                             "[seconds] [phones] [udp|tcp]\n");
         return 2;
     }
 
@@ -565,6 +573,29 @@ int main(int argc, char** argv)
         text = "system:\n  settings: {default-voip-alg-mode: kernel-helper-based}\n"
                "  session-helper: {13: {name: sip, protocol: 17, port: 5060}, 14: {name: sip, protocol: 6, port: 5060}}\n" +
                text.substr(text.find("  interface:"));
+    }
+    // alg-logging: the ALG (log-call-summary is on by default) with its lines sent over UDP to a syslog
+    // receiver on loopback, read here; the other engines' log records are drained and dropped, as a
+    // control core with no destination configured would.
+    int receiver = -1;
+    if (engine == "alg-logging") {
+        receiver = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+        const int size = 16 << 20;
+        ::setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(a);
+        if (::bind(receiver, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+            ::getsockname(receiver, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            std::fprintf(stderr, "bench_calls: cannot bind the syslog receiver\n");
+            return 1;
+        }
+        text += fmt::format("log:\n  syslogd:\n    setting: {{status: enable, server: 127.0.0.1, port: {}, mode: udp}}\n",
+                            ntohs(a.sin_port));
+    }
+    if (engine == "alg-nolog") {
+        text += "voip:\n  profile:\n    default: {sip: {log-call-summary: disable}}\n";
     }
     if (engine == "alg-flood") {
         text += fmt::format("voip:\n  profile:\n    default: {{sip: {{invite-rate: {}, invite-rate-track: src-ip}}}}\n", flood_limit);
@@ -597,6 +628,36 @@ int main(int argc, char** argv)
         return 1;
     }
     dp::appliance& app = *started.app;
+    control::logger logs("/nonexistent", rte_get_tsc_hz(), rte_rdtsc());
+    logs.configure(loaded.cfg);
+    std::uint64_t log_records_drained = 0;
+    std::uint64_t log_lines_received = 0;
+    // The syslog server's part, read 64 datagrams a system call (a real server runs elsewhere).
+    std::vector<char> rx_buffers(64 * 2048);
+    std::array<iovec, 64> rx_iov{};
+    std::array<mmsghdr, 64> rx_msgs{};
+    for (std::size_t k = 0; k < rx_msgs.size(); ++k) {
+        rx_iov[k] = {rx_buffers.data() + k * 2048, 2048};
+        rx_msgs[k].msg_hdr.msg_iov = &rx_iov[k];
+        rx_msgs[k].msg_hdr.msg_iovlen = 1;
+    }
+    const auto receive = [&] {
+        int n = 0;
+        while (receiver >= 0 && (n = ::recvmmsg(receiver, rx_msgs.data(), rx_msgs.size(), MSG_DONTWAIT, nullptr)) > 0) {
+            log_lines_received += static_cast<std::uint64_t>(n);
+        }
+    };
+    // The control core's part, between the phones' rounds: the workers' log records drained (and, for
+    // alg-logging, made into lines and sent), what reached the receiver read.
+    const auto control_core = [&] {
+        log_records_drained += app.drain_logs(4096, [&](const dp::log_record& r) {
+            if (receiver >= 0) {
+                logs.take(r);
+            }
+        });
+        logs.poll();
+        receive();
+    };
 
     g.to_of_call.resize(phones);
     g.call_of_phone.resize(phones);
@@ -614,6 +675,7 @@ int main(int argc, char** argv)
         const std::uint64_t end = rte_rdtsc() + static_cast<std::uint64_t>(s * static_cast<double>(hz));
         while (rte_rdtsc() < end) {
             g.round();
+            control_core();
         }
     };
     run_for(1.0); // warm-up: sessions, ARP, caches
@@ -634,6 +696,19 @@ int main(int argc, char** argv)
     const auto after = app.totals();
     const std::uint64_t calls = g.completed - calls_before;
     app.stop();
+    // What the workers logged before they stopped, and what is still on its way.
+    for (int i = 0; i < 1000 && (app.drain_logs(4096, [&](const dp::log_record& r) {
+                                     ++log_records_drained;
+                                     if (receiver >= 0) {
+                                         logs.take(r);
+                                     }
+                                 }) != 0 || i < 10); ++i) {
+        logs.poll();
+        receive();
+        rte_delay_us_block(1000);
+    }
+    receive();
+    const auto stopped = app.totals();
 
     const auto delta = [&](dp::counter c) {
         return after[static_cast<std::size_t>(c)] - before[static_cast<std::size_t>(c)];
@@ -679,6 +754,20 @@ int main(int argc, char** argv)
     }
     std::string name = (g.tcp ? "tcp_" : "") + engine;
     std::replace(name.begin(), name.end(), '-', '_');
+    if (receiver >= 0) {
+        // Every record a worker made became a line the receiver read: lost are those the rings could not
+        // take, and lines the control core or the socket dropped.
+        const std::uint64_t made = stopped[static_cast<std::size_t>(dp::counter::log_records)];
+        const std::uint64_t ring_lost = stopped[static_cast<std::size_t>(dp::counter::log_records_lost)];
+        std::printf("# logging: %llu records made (%llu lost in the rings), %llu drained, %llu lines sent, %llu received\n",
+                    static_cast<unsigned long long>(made), static_cast<unsigned long long>(ring_lost),
+                    static_cast<unsigned long long>(log_records_drained),
+                    static_cast<unsigned long long>(logs.counters().syslog_sent),
+                    static_cast<unsigned long long>(log_lines_received));
+        std::printf("result log_lines_lost %llu lines\n",
+                    static_cast<unsigned long long>(ring_lost + made - std::min(made, log_lines_received)));
+        ::close(receiver);
+    }
     std::printf("result calls_per_s_%s %.0f calls/s\n", name.c_str(), static_cast<double>(calls) / elapsed);
     std::printf("result sip_cycles_per_message_%s %.0f cycles\n", name.c_str(),
                 static_cast<double>(busy) / static_cast<double>(messages));

@@ -11,7 +11,7 @@ import pytest
 from sipalg_tools.daemon import eal_args, remove_runtime_dir, unique_prefix
 
 
-@pytest.mark.parametrize('engine', ['helper', 'alg', 'alg-nochecks', 'alg-allchecks'])
+@pytest.mark.parametrize('engine', ['helper', 'alg', 'alg-nochecks', 'alg-allchecks', 'alg-nolog', 'alg-logging'])
 def test_calls_complete_in_a_closed_loop(engine):
     binary = os.environ.get('SIPALG_BENCH_CALLS')
     if not binary:
@@ -31,6 +31,13 @@ def test_calls_complete_in_a_closed_loop(engine):
     # Seven SIP messages a call; the calls in flight at either end of the window (16 phones) blur it.
     assert abs(counts['SIP messages'] - 7 * counts['calls in']) <= 2 * 7 * 16, summary
     assert f'result calls_per_s_{engine.replace("-", "_")} ' in p.stdout
+    if engine == 'alg-logging':
+        # Every call's start and end became a line the syslog receiver read: made = received.
+        made, ring_lost, drained, sent, received = (int(x) for x in re.search(
+            r'# logging: (\d+) records made \((\d+) lost in the rings\), (\d+) drained, (\d+) lines sent, (\d+) received',
+            p.stdout).groups())
+        assert made >= 2 * counts['calls in'] and ring_lost == 0 and drained == made == sent == received, p.stdout
+        assert 'result log_lines_lost 0 lines' in p.stdout
 
 
 def test_the_phones_calls_complete_through_an_invite_flood():
