@@ -7,6 +7,7 @@
 #include "control/config.hpp"
 #include "control/control_server.hpp"
 #include "control/json.hpp"
+#include "control/metrics.hpp"
 #include "control/route_plan.hpp"
 #include "dataplane/appliance.hpp"
 #include "dataplane/telemetry.hpp"
@@ -59,10 +60,41 @@ struct daemon_options {
     std::string control_group;
     std::string stats_file;
     std::string log_dir = "/var/log/sipalg";
+    std::string metrics_listen; // ADDRESS:PORT for GET /metrics; empty: none
     unsigned drain_idle_ms = 100;
     unsigned control_timeout_ms = 10000;
     dp::options dp;
 };
+
+// One scrape's worth of what the workers and ports publish (control/metrics.hpp).
+std::string metrics_of(const dp::appliance& app, const control::logger& logs)
+{
+    control::metrics_input in;
+    in.version = version;
+    in.tsc_hz = rte_get_tsc_hz();
+    in.logs = logs.counters();
+    for (unsigned w = 0; w < app.workers(); ++w) {
+        const dp::worker& k = app.worker_at(w);
+        control::metrics_input::worker m;
+        m.counters.resize(dp::counter_count);
+        for (std::size_t c = 0; c < dp::counter_count; ++c) {
+            m.counters[c] = k.counters().get(static_cast<dp::counter>(c));
+        }
+        m.sessions = k.sessions_active();
+        m.pinholes = k.pinholes_active();
+        for (std::size_t s = 0; s < m.calls.size(); ++s) {
+            m.calls[s] = k.calls_in_state(static_cast<nat::call_state>(s));
+        }
+        in.workers.push_back(std::move(m));
+    }
+    app.with_snapshot([&](const dp::snapshot& s) {
+        for (const auto& itf : s.interfaces) {
+            const rte_eth_stats st = app.port_stats(itf.index);
+            in.ports.push_back({itf.name, st.ipackets, st.opackets, st.ibytes, st.obytes, st.imissed, st.ierrors, st.oerrors});
+        }
+    });
+    return control::metrics_text(in);
+}
 
 po::options_description describe(daemon_options& o)
 {
@@ -120,6 +152,8 @@ po::options_description describe(daemon_options& o)
         ("drain-idle-ms", po::value(&o.drain_idle_ms)->default_value(o.drain_idle_ms),
             "idle time that counts as drained")
         ("stats-file", po::value(&o.stats_file), "write the counters as JSON to this file at exit")
+        ("metrics-listen", po::value(&o.metrics_listen),
+            "serve Prometheus metrics (GET /metrics) on ADDRESS:PORT, e.g. 127.0.0.1:9464 (default: off)")
         ("log-dir", po::value(&o.log_dir)->default_value(o.log_dir),
             "where the disk log (config log disk setting) writes sipalg.log, rotated to sipalg.log.1");
     // clang-format on
@@ -301,6 +335,20 @@ int run(int argc, char** argv)
         app.drain_logs(log_budget, [&logs](const dp::log_record& r) { logs.take(r); });
         logs.poll();
     };
+    std::unique_ptr<control::metrics_server> metrics;
+    if (!o.metrics_listen.empty()) {
+        std::string metrics_error;
+        metrics = control::metrics_server::create(o.metrics_listen, [&] { return metrics_of(app, logs); }, metrics_error);
+        if (!metrics) {
+            fmt::print(stderr, "sipalgd: {}\n", metrics_error);
+            dp::unregister_telemetry();
+            app.stop();
+            started.app.reset();
+            rte_eal_cleanup();
+            return 1;
+        }
+        fmt::print(stderr, "sipalgd: metrics on http://{}/metrics\n", o.metrics_listen);
+    }
     std::string socket_error;
     auto server = control::control_server::create(
         o.control_socket, o.control_group, [&cmds](std::string_view c, std::string_view b) { return cmds.handle(c, b); },
@@ -321,6 +369,9 @@ int run(int argc, char** argv)
         // The control core's loop: the socket's clients, then the timers of a drained pcap run.
         server->poll(std::chrono::milliseconds(10));
         drain_logs();
+        if (metrics) {
+            metrics->poll();
+        }
         if (g_reload.exchange(false)) {
             cmds.reload_file();
         }

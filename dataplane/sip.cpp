@@ -674,12 +674,12 @@ void worker::apply_call(const sip::decision& d, const nat::session& s, std::uint
         nat::call_entry& c = calls_->at(slot);
         c.updated = table_now_;
         if (d.call == sip::call_step::ring) {
-            c.state = nat::call_state::ringing;
+            calls_->set_state(c, nat::call_state::ringing);
         } else if (d.call == sip::call_step::answer) {
             if (c.state != nat::call_state::answered) {
                 c.answered = table_now_;
             }
-            c.state = nat::call_state::answered;
+            calls_->set_state(c, nat::call_state::answered);
         } else if (d.call == sip::call_step::end && c.state != nat::call_state::ended) {
             calls_->end(slot, table_now_);
             log_call_end(c, static_cast<std::uint8_t>(call_end_reason::signalled));

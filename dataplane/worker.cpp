@@ -368,6 +368,7 @@ void worker::tick() noexcept
         serve_query();
     }
     sessions_active_.store(sessions_->size(), std::memory_order_relaxed);
+    pinholes_active_.store(pinholes_->size(), std::memory_order_relaxed);
     flush_all();
 }
 

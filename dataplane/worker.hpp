@@ -128,6 +128,15 @@ public:
     {
         return sessions_active_.load(std::memory_order_relaxed);
     }
+    // Pinholes open now, and calls in each state (read by the control core at any time).
+    std::uint32_t pinholes_active() const noexcept
+    {
+        return pinholes_active_.load(std::memory_order_relaxed);
+    }
+    std::uint32_t calls_in_state(nat::call_state s) const noexcept
+    {
+        return calls_->in_state(s);
+    }
     std::size_t session_bytes() const noexcept
     {
         return sessions_->bytes_allocated();
@@ -369,6 +378,7 @@ private:
     long utc_offset_s_ = 0;             // local time minus UTC, for schedules
     std::atomic<session_query*> query_{nullptr};
     std::atomic<std::uint32_t> sessions_active_{0};
+    std::atomic<std::uint32_t> pinholes_active_{0};
     // Written by the worker only, read by the control core (relaxed: plain loads and stores).
     std::atomic<std::uint64_t> idle_loops_{0};
     std::atomic<std::uint64_t> last_active_{0};

@@ -9,6 +9,7 @@
 #include "nat/voip.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -124,6 +125,7 @@ public:
         slots_[slot].in_use = true;
         index_.insert(hash(key), slot);
         ++used_;
+        count_state(call_state::calling, 1);
         live(policy_id, 1);
         return slot;
     }
@@ -132,6 +134,8 @@ public:
     {
         call_entry& c = slots_[slot];
         if (c.state != call_state::ended) {
+            count_state(c.state, -1);
+            count_state(call_state::ended, 1);
             c.state = call_state::ended;
             c.ended = now;
             live(c.policy_id, -1);
@@ -144,6 +148,22 @@ public:
             }
             ended_[(ended_first_ + ended_count_++) % cap] = slot;
         }
+    }
+    // A call rings or is answered (end() ends it).
+    void set_state(call_entry& c, call_state s) noexcept
+    {
+        if (c.state != s) {
+            count_state(c.state, -1);
+            count_state(s, 1);
+            c.state = s;
+        }
+    }
+    // The calls in this table in state `s` (read by the control core at any time: a value at most a
+    // moment old, never torn).
+    std::uint32_t in_state(call_state s) const noexcept
+    {
+        auto& v = const_cast<std::uint32_t&>(states_[static_cast<std::size_t>(s)]);
+        return std::atomic_ref<std::uint32_t>(v).load(std::memory_order_relaxed);
     }
     // Calls of a policy not yet ended, in every table that counts with this one (FortiOS max-dialogs
     // counts these).
@@ -159,6 +179,7 @@ public:
         if (slots_[slot].state != call_state::ended) {
             live(slots_[slot].policy_id, -1);
         }
+        count_state(slots_[slot].state, -1);
         index_.erase(hash(slots_[slot].key), slot, [this](std::uint32_t x) { return hash(slots_[x].key); });
         slots_[slot].in_use = false;
         free_.push_back(slot);
@@ -271,9 +292,15 @@ private:
     {
         counts_->add(policy_id, by);
     }
+    void count_state(call_state s, int by) noexcept
+    {
+        auto& v = states_[static_cast<std::size_t>(s)];
+        std::atomic_ref<std::uint32_t>(v).store(static_cast<std::uint32_t>(static_cast<int>(v) + by), std::memory_order_relaxed);
+    }
 
     std::vector<call_entry> slots_;
     std::unique_ptr<policy_calls> own_counts_;
+    std::array<std::uint32_t, 4> states_{}; // by call_state
     policy_calls* counts_;
     open_index index_;
     std::vector<std::uint32_t> free_;
