@@ -276,15 +276,87 @@ std::string format_meters(const dp::session_list& list, const config& cfg)
     return out + fmt::format("total meters {}\n", sorted.size());
 }
 
-// diagnose sys sip-proxy stats: the SIP engines' counters, summed over the workers.
-std::string format_sip_stats(const std::array<std::uint64_t, dp::counter_count>& t)
+// One policy's SIP messages (or the total's) as FortiOS's stats print them: per method, the requests and
+// responses received and blocked; then the messages of unknown form, with long header lines, malformed.
+void format_sip_counts(std::string& out, std::string_view title, const nat::sip_policy_counts& c)
+{
+    fmt::format_to(std::back_inserter(out), "{}\n  {:<10} {:>12} {:>12} {:>12} {:>12}\n", title, "method", "req-received",
+                   "req-blocked", "resp-received", "resp-blocked");
+    for (std::size_t m = 0; m < c.by_method.size(); ++m) {
+        const auto& x = c.by_method[m];
+        if (x.received[0] + x.received[1] + x.blocked[0] + x.blocked[1] == 0) {
+            continue;
+        }
+        const std::string_view name = m == 0 ? std::string_view("unknown") : sip::method_name(static_cast<sip::method>(m));
+        fmt::format_to(std::back_inserter(out), "  {:<10} {:>12} {:>12} {:>12} {:>12}\n", name, x.received[0], x.blocked[0],
+                       x.received[1], x.blocked[1]);
+    }
+    fmt::format_to(std::back_inserter(out), "  unknown form: {}  long headers: {}  malformed: {}\n", c.unknown_form,
+                   c.long_headers, c.malformed);
+}
+
+// The workers' per-policy SIP counts summed, less `base` (what stats clear saw).
+std::map<std::uint32_t, nat::sip_policy_counts> sip_counts(const dp::appliance& app, const std::map<std::uint32_t, nat::sip_policy_counts>& base)
+{
+    std::map<std::uint32_t, nat::sip_policy_counts> sum;
+    const auto get = nat::sip_policy_stats::get;
+    for (unsigned w = 0; w < app.workers(); ++w) {
+        app.worker_at(w).sip_stats().for_each([&](const nat::sip_policy_counts& e) {
+            nat::sip_policy_counts& t = sum[e.policy_id];
+            t.policy_id = e.policy_id;
+            for (std::size_t m = 0; m < e.by_method.size(); ++m) {
+                for (std::size_t k = 0; k < 2; ++k) {
+                    t.by_method[m].received[k] += get(e.by_method[m].received[k]);
+                    t.by_method[m].blocked[k] += get(e.by_method[m].blocked[k]);
+                }
+            }
+            t.unknown_form += get(e.unknown_form);
+            t.long_headers += get(e.long_headers);
+            t.malformed += get(e.malformed);
+        });
+    }
+    for (auto& [policy, t] : sum) {
+        if (const auto b = base.find(policy); b != base.end()) {
+            for (std::size_t m = 0; m < t.by_method.size(); ++m) {
+                for (std::size_t k = 0; k < 2; ++k) {
+                    t.by_method[m].received[k] -= std::min(t.by_method[m].received[k], b->second.by_method[m].received[k]);
+                    t.by_method[m].blocked[k] -= std::min(t.by_method[m].blocked[k], b->second.by_method[m].blocked[k]);
+                }
+            }
+            t.unknown_form -= std::min(t.unknown_form, b->second.unknown_form);
+            t.long_headers -= std::min(t.long_headers, b->second.long_headers);
+            t.malformed -= std::min(t.malformed, b->second.malformed);
+        }
+    }
+    return sum;
+}
+
+// diagnose sys sip-proxy stats: per policy, then in total, the SIP messages by method; then the SIP
+// engines' counters, summed over the workers.
+std::string format_sip_stats(const std::map<std::uint32_t, nat::sip_policy_counts>& by_policy,
+                             const std::array<std::uint64_t, dp::counter_count>& t)
 {
     std::string out;
+    nat::sip_policy_counts total;
+    for (const auto& [policy, c] : by_policy) {
+        format_sip_counts(out, policy == 0 ? std::string("policy other:") : fmt::format("policy {}:", policy), c);
+        for (std::size_t m = 0; m < c.by_method.size(); ++m) {
+            for (std::size_t k = 0; k < 2; ++k) {
+                total.by_method[m].received[k] += c.by_method[m].received[k];
+                total.by_method[m].blocked[k] += c.by_method[m].blocked[k];
+            }
+        }
+        total.unknown_form += c.unknown_form;
+        total.long_headers += c.long_headers;
+        total.malformed += c.malformed;
+    }
+    format_sip_counts(out, "total:", total);
+    out += "counters:\n";
     for (std::size_t i = 0; i < dp::counter_count; ++i) {
         const std::string_view name = dp::counter_names[i];
         if (name.starts_with("sip_") || name.starts_with("drop_sip_") || name.starts_with("pinhole") ||
             name.starts_with("registrations_") || name.starts_with("contact_pinholes_") || name.starts_with("media_")) {
-            out += fmt::format("{:<36} {}\n", name, t[i]);
+            out += fmt::format("  {:<36} {}\n", name, t[i]);
         }
     }
     return out;
@@ -510,8 +582,10 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
         if (std::string e = set_log_filter(probe, args); !e.empty()) {
             return e;
         }
-    } else if (a.what == command_id::sip_proxy_stats && !args.empty() && args[0] != "list") {
-        return fmt::format("diagnose sys sip-proxy stats: {} not understood (list)", args[0]);
+    } else if (a.what == command_id::sip_proxy_stats && !args.empty() && args[0] != "list" && args[0] != "clear") {
+        return fmt::format("diagnose sys sip-proxy stats: {} not understood (list, clear)", args[0]);
+    } else if (a.what == command_id::sip_proxy_stats) {
+        a.args = args;
     } else if (a.what == command_id::session_filter) {
         const auto f = nat::parse_session_filter(args[0] + "=" + args[1]);
         if (!f) {
@@ -635,9 +709,21 @@ std::string commands::cli(std::string_view text)
                 (void)sip_filter_.set(a.args); // checked when the request was planned
             }
             continue;
-        case k::sip_proxy_stats:
-            out = format_sip_stats(app_.totals());
+        case k::sip_proxy_stats: {
+            const auto totals = app_.totals();
+            if (!a.args.empty() && a.args[0] == "clear") {
+                // The workers' counters are theirs alone: clear keeps what they show now as the zero.
+                sip_stats_base_ = sip_counts(app_, {});
+                sip_counters_base_ = totals;
+                continue;
+            }
+            std::array<std::uint64_t, dp::counter_count> since{};
+            for (std::size_t i = 0; i < since.size(); ++i) {
+                since[i] = totals[i] - std::min(totals[i], sip_counters_base_[i]);
+            }
+            out = format_sip_stats(sip_counts(app_, sip_stats_base_), since);
             break;
+        }
         case k::log_filter:
             (void)set_log_filter(log_filter_, a.args); // checked when the request was planned
             continue;

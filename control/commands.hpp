@@ -6,9 +6,13 @@
 #include "control/control_server.hpp"
 #include "control/json.hpp"
 #include "control/logging.hpp"
+#include "dataplane/counters.hpp"
 #include "nat/call_table.hpp"
+#include "nat/sip_policy_stats.hpp"
 #include "nat/session_filter.hpp"
 
+#include <array>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -75,6 +79,9 @@ private:
     nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
     sip_proxy_filter sip_filter_;     // diagnose sys sip-proxy filter: the same
     logger& log_;
+    // diagnose sys sip-proxy stats clear: what the workers' counts were then.
+    std::map<std::uint32_t, nat::sip_policy_counts> sip_stats_base_;
+    std::array<std::uint64_t, dp::counter_count> sip_counters_base_{};
     log_filter log_filter_;           // execute log filter: the same
 };
 

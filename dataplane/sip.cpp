@@ -465,6 +465,8 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     }
     sip::begin(msg, view, d);
     const sip::nat_summary& id = d.id;
+    nat::sip_policy_counts& stats = sip_stats_->of(s.policy_id);
+    nat::sip_policy_stats::add(stats.by_method[std::min<std::size_t>(static_cast<std::size_t>(id.method), 15)].received[id.request ? 0 : 1]);
     if (view.alg != nullptr) {
         sip::screen(msg, view, d);
         if (d.found != 0) {
@@ -477,10 +479,17 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
         if (d.action == sip::verdict::forward && view.alg->rates_set && over_rate(d, s, dir)) {
             sip::limit(d);
         }
+        if (d.found != 0) {
+            const std::uint64_t long_lines = std::uint64_t{1} << static_cast<unsigned>(sip::check::max_line_length);
+            const std::uint64_t unknown = std::uint64_t{1} << static_cast<unsigned>(sip::check::unknown_method);
+            nat::sip_policy_stats::add(stats.long_headers, (d.found & long_lines) != 0 ? 1 : 0);
+            nat::sip_policy_stats::add(stats.malformed, (d.found & ~(long_lines | unknown)) != 0 ? 1 : 0);
+        }
         if (d.action != sip::verdict::forward) {
             if (d.why != sip::drop_reason::malformed) {
                 log_violation(d, s, index, dir, log_kind::sip_block);
             }
+            count_blocked(d, stats);
             return std::nullopt; // taken out (the caller reads why in the decision)
         }
     }
@@ -524,6 +533,7 @@ std::optional<std::uint32_t> worker::sip_translate(std::string_view payload, nat
     if (d.why == sip::drop_reason::max_dialogs) {
         counters_.add(counter::sip_dialogs_over_limit);
         log_violation(d, s, index, dir, log_kind::sip_block);
+        count_blocked(d, stats);
     }
     if (d.action == sip::verdict::drop) {
         return std::nullopt;
@@ -860,6 +870,16 @@ void worker::sip_respond(pending& p, unsigned status, forward_run& r) noexcept
     auto* l4 = reinterpret_cast<std::uint8_t*>(mip) + sizeof(ipv4_header);
     counters_.add(counter::sip_responses_sent);
     route_slow(m, mip, true, r, nullptr, l4, l4_in_first_segment(m, l4, static_cast<unsigned>(sizeof(udp_header) + n)));
+}
+
+// A message the ALG took out, in its policy's statistics: blocked, and of unknown form when its method is
+// not known.
+void worker::count_blocked(const sip::decision& d, nat::sip_policy_counts& st) noexcept
+{
+    nat::sip_policy_stats::add(st.by_method[std::min<std::size_t>(static_cast<std::size_t>(d.id.method), 15)].blocked[d.id.request ? 0 : 1]);
+    if (d.why == sip::drop_reason::unknown_method) {
+        nat::sip_policy_stats::add(st.unknown_form);
+    }
 }
 
 // Whether a request is over its method's rate (the ALG's <method>-rate), per policy or per tracked

@@ -130,6 +130,7 @@ worker_result worker::create(const worker_setup& setup)
     w->pinholes_ = std::make_unique<nat::pinhole_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8), setup.policy_calls);
     w->meters_ = setup.meters;
+    w->sip_stats_ = std::make_unique<nat::sip_policy_stats>();
     w->log_ = setup.log;
     w->idle_in_pass_.assign(1024, 0); // a power of two: policies hashed into it
     w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));

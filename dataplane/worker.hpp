@@ -11,6 +11,7 @@
 #include "dataplane/snapshot.hpp"
 #include "nat/call_table.hpp"
 #include "nat/rate_meter.hpp"
+#include "nat/sip_policy_stats.hpp"
 #include "nat/transaction_table.hpp"
 #include "nat/pinhole_table.hpp"
 #include "nat/port_ledger.hpp"
@@ -137,6 +138,11 @@ public:
     {
         return calls_->in_state(s);
     }
+    // SIP messages per policy and method (read by the control core at any time).
+    const nat::sip_policy_stats& sip_stats() const noexcept
+    {
+        return *sip_stats_;
+    }
     std::size_t session_bytes() const noexcept
     {
         return sessions_->bytes_allocated();
@@ -257,6 +263,7 @@ private:
     void log_traffic(const nat::session& s, std::uint32_t index, log_session_end why) noexcept;
     void log_violation(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir,
                        log_kind kind) noexcept;
+    void count_blocked(const sip::decision& d, nat::sip_policy_counts& st) noexcept;
     friend class pinhole_granter;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -342,6 +349,7 @@ private:
     std::unique_ptr<nat::pinhole_table> pinholes_;
     std::unique_ptr<nat::call_table> calls_;
     nat::rate_meters* meters_ = nullptr; // the ALG's request rates, shared (nat/rate_meter.hpp)
+    std::unique_ptr<nat::sip_policy_stats> sip_stats_;
     log_ring* log_ = nullptr;
     std::vector<std::uint32_t> idle_in_pass_;  // sweep_dialogs: idle calls met per policy (hashed) this pass
     std::unique_ptr<nat::transaction_table> transactions_;

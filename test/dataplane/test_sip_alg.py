@@ -330,7 +330,19 @@ def test_diagnose_sip_proxy_calls_filter_meters_and_stats(tmp_path):
         meters = cli('diagnose sys sip-proxy meters list\n')
         assert 'method=INVITE addr=10.0.1.2 rate=1000/s' in meters and 'addr=10.0.1.3' in meters, meters
         assert 'policy: policy_id=1 dialogs=2 dialog-limit=0' in meters, meters
-        assert cli('diagnose sys sip-proxy stats\n').count('sip_calls ') == 1
+        stats = cli('diagnose sys sip-proxy stats\n')
+        assert stats.count('sip_calls ') == 1
+        # Per policy, then in total: the INVITEs (retransmitted from memory, far beyond the rate of 1,000 a
+        # second a phone: most blocked by it), the 200s to them.
+        invites = re.search(r'^policy 1:\n.*?^  INVITE +(\d+) +(\d+) +(\d+) +(\d+)$', stats, re.M | re.S)
+        assert invites, stats
+        received, blocked, responses, _ = (int(x) for x in invites.groups())
+        assert received >= 2 and 1 <= blocked < received and responses >= 1, stats
+        assert re.search(r'^total:\n.*?^  INVITE +\d+', stats, re.M | re.S)
+        # Clear: counting starts again from what the workers show now.
+        after = cli('diagnose sys sip-proxy stats clear\ndiagnose sys sip-proxy stats\n')
+        again = re.search(r'^policy 1:\n.*?^  INVITE +(\d+)', after, re.M | re.S)
+        assert again is None or int(again.group(1)) < received, after
         # Clear: the filter's calls end, their pinholes with them.
         assert 'mapping: media' in cli('diagnose sys sip mapping list\n')
         cleared = cli('diagnose sys sip-proxy filter src-addr4 10.0.1.2\ndiagnose sys sip-proxy calls clear\n'
@@ -346,7 +358,7 @@ def sip_counter(cli, name, at_least=1, seconds=5.0):
     """A counter of diagnose sys sip-proxy stats, once it reaches `at_least` (or after `seconds`)."""
     deadline = time.monotonic() + seconds
     while True:
-        found = re.search(rf'^{name} +(\d+)$', cli('diagnose sys sip-proxy stats\n'), re.M)
+        found = re.search(rf'^ *{name} +(\d+)$', cli('diagnose sys sip-proxy stats\n'), re.M)
         value = int(found.group(1)) if found else -1
         if value >= at_least or time.monotonic() > deadline:
             return value
