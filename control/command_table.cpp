@@ -102,6 +102,9 @@ constexpr command_spec table[] = {
     {command_id::log_filter_reset, surface::cli, "execute log filter reset", 0, 0, false, "", "forget the log filter", ""},
     {command_id::log_display, surface::cli, "execute log display", 0, 0, false, "",
      "the log lines in memory the filter selects", ""},
+    {command_id::policy_stats, surface::cli, "diagnose firewall iprope show 100004", 0, 1, false, "[ID]",
+     "per firewall policy: packets and bytes each way, hit count, first and last hit, sessions now",
+     "ID: one policy (none: every policy with traffic)."},
     // rte_telemetry (dpdk-telemetry.py), answered by the data plane itself.
     {command_id::telemetry_info, surface::telemetry, "/sipalg/info", 0, 0, false, "",
      "sipalgd version, workers and TSC frequency. Takes no parameters.", ""},

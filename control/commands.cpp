@@ -276,6 +276,56 @@ std::string format_meters(const dp::session_list& list, const config& cfg)
     return out + fmt::format("total meters {}\n", sorted.size());
 }
 
+// diagnose firewall iprope show 100004 [ID]: each policy's traffic summed over the workers, as FortiOS
+// prints a policy's statistics (idx, pkts/bytes, hit count, first and last hit, sessions).
+std::string format_policy_stats(const dp::appliance& app, const logger& log, std::optional<std::uint32_t> only)
+{
+    struct sum {
+        std::uint64_t hits = 0, first = 0, last = 0;
+        std::int64_t sessions = 0;
+        std::array<std::uint64_t, 2> packets{}, bytes{};
+    };
+    std::map<std::uint32_t, sum> by_policy;
+    const auto get = [](const auto& v) { return nat::policy_counters::get(v); };
+    for (unsigned w = 0; w < app.workers(); ++w) {
+        app.worker_at(w).policy_stats().for_each([&](const nat::policy_counts& e) {
+            if (only && e.policy_id != *only) {
+                return;
+            }
+            sum& s = by_policy[e.policy_id];
+            s.hits += get(e.hits);
+            s.sessions += get(e.sessions);
+            const std::uint64_t first = get(e.first_hit);
+            s.first = first != 0 && (s.first == 0 || first < s.first) ? first : s.first;
+            s.last = std::max(s.last, get(e.last_hit));
+            for (unsigned d = 0; d < 2; ++d) {
+                s.packets[d] += get(e.packets[d]);
+                s.bytes[d] += get(e.bytes[d]);
+            }
+        });
+    }
+    const auto when = [&log](std::uint64_t tsc) {
+        if (tsc == 0) {
+            return std::string("-");
+        }
+        const auto t = static_cast<std::time_t>(log.wall_of(tsc) / 1000000000u);
+        std::tm tm{};
+        ::localtime_r(&t, &tm);
+        return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                           tm.tm_min, tm.tm_sec);
+    };
+    std::string out;
+    for (const auto& [policy, s] : by_policy) {
+        fmt::format_to(std::back_inserter(out),
+                       "idx={} pkts/bytes={}/{} hit count:{}\n first:{} last:{}\n established session count:{}\n"
+                       " original pkts/bytes={}/{} reply pkts/bytes={}/{}\n",
+                       policy == 0 ? std::string("other") : std::to_string(policy), s.packets[0] + s.packets[1],
+                       s.bytes[0] + s.bytes[1], s.hits, when(s.first), when(s.last), std::max<std::int64_t>(0, s.sessions),
+                       s.packets[0], s.bytes[0], s.packets[1], s.bytes[1]);
+    }
+    return out;
+}
+
 // One policy's SIP messages (or the total's) as FortiOS's stats print them: per method, the requests and
 // responses received and blocked; then the messages of unknown form, with long header lines, malformed.
 void format_sip_counts(std::string& out, std::string_view title, const nat::sip_policy_counts& c)
@@ -576,6 +626,11 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
                 return e;
             }
         }
+    } else if (a.what == command_id::policy_stats) {
+        a.args = args;
+        if (!args.empty() && !sip::parse_number(args[0], 10, 0xffffffffu)) {
+            return fmt::format("diagnose firewall iprope show 100004: {} is not a policy id", args[0]);
+        }
     } else if (a.what == command_id::log_filter) {
         a.args = args;
         log_filter probe;
@@ -732,6 +787,11 @@ std::string commands::cli(std::string_view text)
             continue;
         case k::log_display:
             out = format_log_display(log_, log_filter_);
+            break;
+        case k::policy_stats:
+            out = format_policy_stats(app_, log_, a.args.empty() ? std::nullopt
+                                                                 : std::optional<std::uint32_t>(static_cast<std::uint32_t>(
+                                                                       *sip::parse_number(a.args[0], 10, 0xffffffffu))));
             break;
         case k::session_filter_clear:
             diag_filter_ = {};

@@ -374,8 +374,7 @@ void logger::fill(const dp::log_record& r, log_line& l)
     l.fields.clear();
     l.values.clear();
     // The worker's TSC stamp as wall-clock time (the two clocks are read together at start).
-    const auto since = static_cast<std::int64_t>(r.tsc - tsc_base_);
-    l.epoch_ns = wall_base_ns_ + static_cast<std::uint64_t>(static_cast<double>(since) * 1e9 / static_cast<double>(tsc_hz_));
+    l.epoch_ns = wall_of(r.tsc);
     local_time(l.epoch_ns, l);
     if (r.kind == dp::log_kind::traffic_close) {
         traffic_fields(r, l);

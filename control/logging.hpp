@@ -103,6 +103,12 @@ public:
     {
         return counters_;
     }
+    // A worker's TSC stamp as wall-clock time (nanoseconds since the epoch).
+    std::uint64_t wall_of(std::uint64_t tsc) const noexcept
+    {
+        const auto since = static_cast<std::int64_t>(tsc - tsc_base_);
+        return wall_base_ns_ + static_cast<std::uint64_t>(static_cast<double>(since) * 1e9 / static_cast<double>(tsc_hz_));
+    }
     // The line a record makes, into `l` (its buffers reused).
     void fill(const dp::log_record& r, log_line& l);
     log_line line_of(const dp::log_record& r)

@@ -117,6 +117,28 @@ std::string metrics_text(const metrics_input& in)
         }
     }
 
+    // Per firewall policy, summed over the workers.
+    family(out, "sipalg_policy_hits_total", "counter", "sessions a firewall policy accepted (FortiOS's hit count)");
+    for (const auto& p : in.policies) {
+        fmt::format_to(std::back_inserter(out), "sipalg_policy_hits_total{{policy=\"{}\"}} {}\n", p.id, p.hits);
+    }
+    family(out, "sipalg_policy_sessions", "gauge", "sessions of a firewall policy now");
+    for (const auto& p : in.policies) {
+        fmt::format_to(std::back_inserter(out), "sipalg_policy_sessions{{policy=\"{}\"}} {}\n", p.id, std::max<std::int64_t>(0, p.sessions));
+    }
+    family(out, "sipalg_policy_packets_total", "counter", "packets of a firewall policy's sessions, by direction");
+    for (const auto& p : in.policies) {
+        fmt::format_to(std::back_inserter(out), "sipalg_policy_packets_total{{direction=\"original\",policy=\"{}\"}} {}\n"
+                                                 "sipalg_policy_packets_total{{direction=\"reply\",policy=\"{}\"}} {}\n",
+                       p.id, p.packets[0], p.id, p.packets[1]);
+    }
+    family(out, "sipalg_policy_bytes_total", "counter", "bytes (IP) of a firewall policy's sessions, by direction");
+    for (const auto& p : in.policies) {
+        fmt::format_to(std::back_inserter(out), "sipalg_policy_bytes_total{{direction=\"original\",policy=\"{}\"}} {}\n"
+                                                 "sipalg_policy_bytes_total{{direction=\"reply\",policy=\"{}\"}} {}\n",
+                       p.id, p.bytes[0], p.id, p.bytes[1]);
+    }
+
     // The logs (control/logging.hpp).
     const std::pair<std::string_view, std::uint64_t> logs[] = {
         {"log_lines", in.logs.lines},           {"syslog_sent", in.logs.syslog_sent},

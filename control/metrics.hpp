@@ -30,8 +30,16 @@ struct metrics_input {
         std::string name;
         std::uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0, rx_missed = 0, rx_errors = 0, tx_errors = 0;
     };
+    struct policy {
+        std::uint32_t id = 0; // 0: the policies beyond a worker's table
+        std::uint64_t hits = 0;
+        std::int64_t sessions = 0;
+        std::array<std::uint64_t, 2> packets{}; // original, reply
+        std::array<std::uint64_t, 2> bytes{};
+    };
     std::vector<worker> workers;
     std::vector<port> ports;
+    std::vector<policy> policies; // summed over the workers
     std::uint64_t tsc_hz = 1;
     logger_counters logs;
     std::string version;

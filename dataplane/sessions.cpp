@@ -226,6 +226,9 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.out_interface = hop.interface;
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
+    s.policy_slot = policy_counters_->slot_of(policy.id);
+    policy_counters_->opened(s.policy_slot, now_);
+    policy_counters_->count(s.policy_slot, 0, p.ip->total_length.to_host());
     counters_.add(counter::sessions_created);
     if ((flags & nat::session_flag::snat) != 0) {
         hold_port(s, engine != nat::sip_engine::none);
@@ -318,6 +321,7 @@ void worker::end_session(std::uint32_t index, log_session_end why) noexcept
 void worker::forget_session(const nat::session& s, std::uint32_t index, log_session_end why) noexcept
 {
     log_traffic(s, index, why);
+    policy_counters_->closed(s.policy_slot);
     release_port(s);
     if ((s.voip_flags & nat::voip_flag::child) != 0 && pinholes_->alive(s.pinhole, s.pinhole_generation)) {
         nat::pinhole& p = pinholes_->at(s.pinhole);
@@ -353,7 +357,13 @@ bool worker::revalidate(nat::session& s) noexcept
     if (pi < 0 || !fw.policies[static_cast<std::size_t>(pi)].accept) {
         return false;
     }
-    s.policy_id = fw.policies[static_cast<std::size_t>(pi)].id;
+    if (const std::uint32_t id = fw.policies[static_cast<std::size_t>(pi)].id; id != s.policy_id) {
+        // Another policy takes it now: its counters from here on.
+        policy_counters_->closed(s.policy_slot);
+        s.policy_id = id;
+        s.policy_slot = policy_counters_->slot_of(id);
+        policy_counters_->opened(s.policy_slot, now_);
+    }
     s.generation = generation_;
     return true;
 }

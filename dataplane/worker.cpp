@@ -131,6 +131,7 @@ worker_result worker::create(const worker_setup& setup)
     w->calls_ = std::make_unique<nat::call_table>(std::max<std::uint32_t>(setup.opts.pinholes / 2, 8), setup.policy_calls);
     w->meters_ = setup.meters;
     w->sip_stats_ = std::make_unique<nat::sip_policy_stats>();
+    w->policy_counters_ = std::make_unique<nat::policy_counters>();
     w->log_ = setup.log;
     w->idle_in_pass_.assign(1024, 0); // a power of two: policies hashed into it
     w->transactions_ = std::make_unique<nat::transaction_table>(std::max<std::uint32_t>(setup.opts.pinholes, 8));
@@ -668,6 +669,7 @@ void worker::session_stage(pending_batch& b, forward_run& r) noexcept
     s.expires = table_now_ + timeout_ticks_[static_cast<unsigned>(s.state)];
     s.packets[ref.dir] += 1;
     s.bytes[ref.dir] += p.ip->total_length.to_host();
+    policy_counters_->count(s.policy_slot, ref.dir, p.ip->total_length.to_host());
     // A session without NAT rewrites nothing: its packets skip the rewrite altogether.
     const bool nat = (s.flags & (nat::session_flag::snat | nat::session_flag::dnat)) != 0;
     if ((s.engine != nat::sip_engine::none) | ((s.voip_flags & nat::voip_flag::child) != 0)) [[unlikely]] {

@@ -10,6 +10,7 @@
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
 #include "nat/call_table.hpp"
+#include "nat/policy_counters.hpp"
 #include "nat/rate_meter.hpp"
 #include "nat/sip_policy_stats.hpp"
 #include "nat/transaction_table.hpp"
@@ -137,6 +138,11 @@ public:
     std::uint32_t calls_in_state(nat::call_state s) const noexcept
     {
         return calls_->in_state(s);
+    }
+    // Traffic per policy (read by the control core at any time).
+    const nat::policy_counters& policy_stats() const noexcept
+    {
+        return *policy_counters_;
     }
     // SIP messages per policy and method (read by the control core at any time).
     const nat::sip_policy_stats& sip_stats() const noexcept
@@ -350,6 +356,7 @@ private:
     std::unique_ptr<nat::call_table> calls_;
     nat::rate_meters* meters_ = nullptr; // the ALG's request rates, shared (nat/rate_meter.hpp)
     std::unique_ptr<nat::sip_policy_stats> sip_stats_;
+    std::unique_ptr<nat::policy_counters> policy_counters_;
     log_ring* log_ = nullptr;
     std::vector<std::uint32_t> idle_in_pass_;  // sweep_dialogs: idle calls met per policy (hashed) this pass
     std::unique_ptr<nat::transaction_table> transactions_;

@@ -181,7 +181,7 @@ struct alignas(64) session {
     std::uint16_t pinhole_generation = 0;
     std::uint16_t slot_generation = 0;    // changes each time the slot is reused (pinholes name their SIP session by it)
     std::uint16_t sip_options = sip_option::defaults; // the ALG profile's options (nat/voip.hpp)
-    std::uint8_t reserved[2] = {};
+    std::uint16_t policy_slot = 0;        // its policy's entry in the worker's policy counters (nat/policy_counters.hpp)
 
     // The key of the responder's packets as they arrive (direction 1): the translated originator key,
     // reversed.

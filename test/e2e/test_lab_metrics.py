@@ -9,7 +9,8 @@ import urllib.parse
 
 import pytest
 
-from test_lab_sip import netns, run_call
+from sipalg_tools.daemon import control_request
+from test_lab_sip import SOCKET, netns, run_call
 
 METRICS = 'http://127.0.0.1:9464/metrics'
 
@@ -55,6 +56,13 @@ def test_metrics_pass_promtool_count_a_call_and_prometheus_scrapes_them(lab_up, 
     assert after[('sipalg_drops_total', 'reason="no_policy",worker="0"')] >= 0
     assert after[('sipalg_worker_busy_seconds_total', 'worker="0"')] > 0
     assert after[('sipalg_log_lines_total', '')] >= 2  # the call's start and end (44032)
+    # Policy 1 carried it all: its SIP session and its media (RTP and RTCP sessions both ways).
+    hits = after[('sipalg_policy_hits_total', 'policy="1"')]
+    assert hits >= 2 and after[('sipalg_policy_packets_total', 'direction="original",policy="1"')] > 50
+    assert after[('sipalg_policy_packets_total', 'direction="reply",policy="1"')] > 50
+    shown = control_request(SOCKET, 'cli\ndiagnose firewall iprope show 100004 1\n')['output']
+    assert shown.startswith('idx=1 pkts/bytes=') and f'hit count:{int(hits)}\n' in shown, shown
+    assert ' first:20' in shown and 'established session count:' in shown, shown
 
     # A real Prometheus, scraping every second.
     config = tmp_path / 'prometheus.yml'
