@@ -102,6 +102,8 @@ constexpr command_spec table[] = {
     {command_id::log_filter_reset, surface::cli, "execute log filter reset", 0, 0, false, "", "forget the log filter", ""},
     {command_id::log_display, surface::cli, "execute log display", 0, 0, false, "",
      "the log lines in memory the filter selects", ""},
+    {command_id::performance, surface::cli, "get system performance status", 0, 0, false, "",
+     "the workers' busy share, memory, and averages over 1, 10 and 30 minutes: network, sessions, setup rates, drops", ""},
     {command_id::policy_stats, surface::cli, "diagnose firewall iprope show 100004", 0, 1, false, "[ID]",
      "per firewall policy: packets and bytes each way, hit count, first and last hit, sessions now",
      "ID: one policy (none: every policy with traffic)."},

@@ -49,6 +49,7 @@ enum class command_id : std::uint8_t {
     log_filter_reset,  // execute log filter reset
     log_display,       // execute log display
     policy_stats,      // diagnose firewall iprope show 100004 [ID]
+    performance,       // get system performance status
     telemetry_info,
     telemetry_stats,
     telemetry_worker_stats,

@@ -109,9 +109,10 @@ std::string endpoint(be32 a, be16 p)
 
 // The file's path made absolute once, at start: replies name it, and a later change of directory
 // must not move it.
-commands::commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log)
+commands::commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log,
+                   const performance& perf)
     : app_(app), running_(std::move(running)), path_(path.empty() ? path : std::filesystem::absolute(path).string()),
-      server_(server), log_(log)
+      server_(server), log_(log), perf_(perf)
 {
     log_.configure(running_);
 }
@@ -788,6 +789,11 @@ std::string commands::cli(std::string_view text)
         case k::log_display:
             out = format_log_display(log_, log_filter_);
             break;
+        case k::performance: {
+            const auto [total, available] = host_memory_kb();
+            out = perf_.status(total, available);
+            break;
+        }
         case k::policy_stats:
             out = format_policy_stats(app_, log_, a.args.empty() ? std::nullopt
                                                                  : std::optional<std::uint32_t>(static_cast<std::uint32_t>(

@@ -6,6 +6,7 @@
 #include "control/control_server.hpp"
 #include "control/json.hpp"
 #include "control/logging.hpp"
+#include "control/performance.hpp"
 #include "dataplane/counters.hpp"
 #include "nat/call_table.hpp"
 #include "nat/sip_policy_stats.hpp"
@@ -49,7 +50,9 @@ public:
     // written there atomically so a restart comes back with it.
     // `server`: the control socket's own counters, for the stats reply.
     // `log`: where the logs go; configured with each configuration put in force.
-    commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log);
+    // `perf`: the control core's samples, for get system performance status.
+    commands(dp::appliance& app, config running, const std::string& path, const server_counters& server, logger& log,
+             const performance& perf);
 
     // One request: the command line and its body; returns the JSON reply.
     std::string handle(std::string_view command, std::string_view body);
@@ -79,6 +82,7 @@ private:
     nat::session_filter diag_filter_; // diagnose sys session filter: kept between requests, as on FortiOS
     sip_proxy_filter sip_filter_;     // diagnose sys sip-proxy filter: the same
     logger& log_;
+    const performance& perf_;
     // diagnose sys sip-proxy stats clear: what the workers' counts were then.
     std::map<std::uint32_t, nat::sip_policy_counts> sip_stats_base_;
     std::array<std::uint64_t, dp::counter_count> sip_counters_base_{};

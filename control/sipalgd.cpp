@@ -339,7 +339,36 @@ int run(int argc, char** argv)
 
     control::server_counters server_counters;
     control::logger logs(o.log_dir, rte_get_tsc_hz(), rte_rdtsc());
-    control::commands cmds(app, cfg, o.config_path, server_counters, logs);
+    control::performance perf(rte_get_tsc_hz());
+    control::commands cmds(app, cfg, o.config_path, server_counters, logs, perf);
+    // get system performance status: a sample of what the workers and ports publish, once a second.
+    const auto started_at = std::chrono::steady_clock::now();
+    auto next_sample = started_at;
+    const auto sample = [&] {
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_sample) {
+            return;
+        }
+        next_sample = now + std::chrono::seconds(1);
+        control::performance_sample s;
+        s.seconds = std::chrono::duration<double>(now - started_at).count();
+        for (unsigned w = 0; w < app.workers(); ++w) {
+            s.busy.push_back(app.worker_at(w).counters().get(dp::counter::busy_cycles));
+        }
+        const auto t = app.totals();
+        s.sessions = app.sessions_active();
+        s.sessions_created = t[static_cast<std::size_t>(dp::counter::sessions_created)];
+        s.calls = t[static_cast<std::size_t>(dp::counter::sip_calls)];
+        for (std::size_t c = 0; c < dp::counter_count; ++c) {
+            s.drops += dp::counter_names[c].starts_with("drop_") ? t[c] : 0;
+        }
+        for (std::size_t i = 0; i < app.ports().size(); ++i) {
+            const rte_eth_stats st = app.port_stats(i);
+            s.rx_bytes += st.ibytes;
+            s.tx_bytes += st.obytes;
+        }
+        perf.add(std::move(s));
+    };
     // The workers' log records, drained between the socket's clients: at most this many at a time, so
     // that a flood of them cannot keep the socket waiting (the rings hold the rest).
     constexpr unsigned log_budget = 65536;
@@ -381,6 +410,7 @@ int run(int argc, char** argv)
         // The control core's loop: the socket's clients, then the timers of a drained pcap run.
         server->poll(std::chrono::milliseconds(10));
         drain_logs();
+        sample();
         if (metrics) {
             metrics->poll();
         }

@@ -63,6 +63,10 @@ def test_metrics_pass_promtool_count_a_call_and_prometheus_scrapes_them(lab_up, 
     shown = control_request(SOCKET, 'cli\ndiagnose firewall iprope show 100004 1\n')['output']
     assert shown.startswith('idx=1 pkts/bytes=') and f'hit count:{int(hits)}\n' in shown, shown
     assert ' first:20' in shown and 'established session count:' in shown, shown
+    status = control_request(SOCKET, 'cli\nget system performance status\n')['output']
+    assert status.startswith('CPU states: ') and 'Worker0 states: ' in status, status
+    assert 'Average session setup rate: ' in status and 'Uptime: 0 days' in status, status
+    assert int(status.split('Average SIP call setup rate: ')[1].split('.')[0]) >= 0
 
     # A real Prometheus, scraping every second.
     config = tmp_path / 'prometheus.yml'
