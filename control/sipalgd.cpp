@@ -17,6 +17,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 #include <rte_ethdev.h>
 
 #include <atomic>
@@ -302,6 +303,12 @@ int run(int argc, char** argv)
         fmt::print(stderr, "sipalgd: EAL initialisation failed{}\n",
                    rte_errno != 0 ? fmt::format(" ({})", rte_strerror(rte_errno)) : std::string(": see the EAL messages above"));
         return 1;
+    }
+    // The stock dpdk-dumpcap (and dpdk-pdump) capture the ports through the packet capture framework: a
+    // secondary process asks, and the ports' callbacks copy what it asked for (ARCHITECTURE.md "Packet
+    // captures"). A secondary process needs the primary's memory shared: with hugepages, not --no-huge.
+    if (rte_pdump_init() != 0) {
+        fmt::print(stderr, "sipalgd: note: packet capture (dpdk-dumpcap) unavailable: {}\n", rte_strerror(rte_errno));
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
