@@ -102,6 +102,12 @@ constexpr command_spec table[] = {
     {command_id::log_filter_reset, surface::cli, "execute log filter reset", 0, 0, false, "", "forget the log filter", ""},
     {command_id::log_display, surface::cli, "execute log display", 0, 0, false, "",
      "the log lines in memory the filter selects", ""},
+    {command_id::sniffer, surface::cli, "diagnose sniffer packet", 1, 5, false, "INTERFACE ['FILTER'] [VERBOSE] [COUNT] [a|l]",
+     "the packets received and sent on an interface (or any) that a pcap filter selects",
+     "INTERFACE: an interface or any; FILTER: pcap syntax, quoted ('udp port 5060'; none or none: all);\n"
+     "VERBOSE: 1 (addresses), 2 (and the IP packet in hex), 3 (and the Ethernet header), 4-6 (the same with the\n"
+     "interface and direction); COUNT: packets to take (0: 1,000); a: absolute UTC times, l: local (default:\n"
+     "seconds since the first). It stops after COUNT packets or 5 seconds."},
     {command_id::performance, surface::cli, "get system performance status", 0, 0, false, "",
      "the workers' busy share, memory, and averages over 1, 10 and 30 minutes: network, sessions, setup rates, drops", ""},
     {command_id::policy_stats, surface::cli, "diagnose firewall iprope show 100004", 0, 1, false, "[ID]",

@@ -50,6 +50,7 @@ enum class command_id : std::uint8_t {
     log_display,       // execute log display
     policy_stats,      // diagnose firewall iprope show 100004 [ID]
     performance,       // get system performance status
+    sniffer,           // diagnose sniffer packet INTERFACE ['FILTER'] [VERBOSE] [COUNT] [TSFORMAT]
     telemetry_info,
     telemetry_stats,
     telemetry_worker_stats,

@@ -7,6 +7,7 @@
 #include "control/json.hpp"
 #include "control/output_filter.hpp"
 #include "control/route_plan.hpp"
+#include "control/sniffer.hpp"
 #include "dataplane/appliance.hpp"
 #include "nat/session_filter.hpp"
 #include "sip/message.hpp"
@@ -627,6 +628,12 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
                 return e;
             }
         }
+    } else if (a.what == command_id::sniffer) {
+        a.args = args;
+        sniffer_args probe;
+        if (std::string e = parse_sniffer(args, probe); !e.empty()) {
+            return e;
+        }
     } else if (a.what == command_id::policy_stats) {
         a.args = args;
         if (!args.empty() && !sip::parse_number(args[0], 10, 0xffffffffu)) {
@@ -789,6 +796,12 @@ std::string commands::cli(std::string_view text)
         case k::log_display:
             out = format_log_display(log_, log_filter_);
             break;
+        case k::sniffer: {
+            sniffer_args s;
+            (void)parse_sniffer(a.args, s); // checked when the request was planned
+            out = run_sniffer(app_, s, background_ ? background_ : std::function<void()>([] {}));
+            break;
+        }
         case k::performance: {
             const auto [total, available] = host_memory_kb();
             out = perf_.status(total, available);

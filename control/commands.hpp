@@ -14,6 +14,7 @@
 
 #include <array>
 #include <map>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -57,6 +58,12 @@ public:
     // One request: the command line and its body; returns the JSON reply.
     std::string handle(std::string_view command, std::string_view body);
 
+    // What the control core must go on doing while a long command (diagnose sniffer packet) waits.
+    void set_background(std::function<void()> f)
+    {
+        background_ = std::move(f);
+    }
+
     // SIGHUP: the configuration file read again and applied; errors go to the log.
     void reload_file();
 
@@ -83,6 +90,7 @@ private:
     sip_proxy_filter sip_filter_;     // diagnose sys sip-proxy filter: the same
     logger& log_;
     const performance& perf_;
+    std::function<void()> background_; // the control core's other work, while a command waits (sniffer)
     // diagnose sys sip-proxy stats clear: what the workers' counts were then.
     std::map<std::uint32_t, nat::sip_policy_counts> sip_stats_base_;
     std::array<std::uint64_t, dp::counter_count> sip_counters_base_{};

@@ -376,6 +376,7 @@ int run(int argc, char** argv)
         }
         perf.add(std::move(s));
     };
+
     // The workers' log records, drained between the socket's clients: at most this many at a time, so
     // that a flood of them cannot keep the socket waiting (the rings hold the rest).
     constexpr unsigned log_budget = 65536;
@@ -413,6 +414,13 @@ int run(int argc, char** argv)
     }
     fmt::print(stderr, "sipalgd: control socket {}\n", o.control_socket);
 
+    cmds.set_background([&] {
+        drain_logs();
+        sample();
+        if (metrics) {
+            metrics->poll();
+        }
+    });
     while (!g_quit.load()) {
         // The control core's loop: the socket's clients, then the timers of a drained pcap run.
         server->poll(std::chrono::milliseconds(10));

@@ -12,6 +12,8 @@
 #include "dataplane/worker.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,20 @@ struct pinhole_view {
     nat::pinhole pinhole;
     std::uint32_t expires_in = 0;
     unsigned worker = 0;
+};
+
+// diagnose sniffer packet's request and outcome (dataplane/sniffer.cpp).
+struct sniff_request {
+    const rte_bpf* bpf = nullptr; // null: every packet
+    rte_bpf_jit jit{};
+    std::uint64_t ports = ~std::uint64_t{0};
+    std::uint32_t count = 0;
+    std::chrono::milliseconds timeout{5000};
+};
+struct sniff_result {
+    std::uint32_t taken = 0;
+    std::uint64_t lost = 0;  // matched while a worker's ring was full
+    bool timed_out = false;
 };
 
 // What a query asks of the SIP tables beyond listing them.
@@ -107,6 +123,11 @@ public:
     {
         return ports_;
     }
+    // diagnose sniffer packet: the workers filter what they receive and send on `r.ports` and copy up to
+    // `r.count` packets, handed to `take` here until then or `r.timeout`; `idle` runs between drains
+    // (the control core's other work). Waits for the workers to let go of the filter before returning.
+    sniff_result sniff(const sniff_request& r, const std::function<void()>& idle,
+                       const std::function<void(const sniffed_packet&)>& take);
     // Port statistics of interface i: live while running, as they were at stop() afterwards.
     rte_eth_stats port_stats(std::size_t i) const;
     // The control core: f(const log_record&) for the records the workers have written since the last

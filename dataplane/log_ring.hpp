@@ -102,16 +102,18 @@ struct alignas(64) log_record {
     }
 };
 
-class log_ring {
+// Records of type T from one producer (a worker) to one consumer (the control core).
+template <class T>
+class record_ring {
 public:
     // `capacity`: a power of two.
-    explicit log_ring(std::uint32_t capacity)
-        : mask_(capacity - 1), slots_(std::make_unique<log_record[]>(capacity))
+    explicit record_ring(std::uint32_t capacity)
+        : mask_(capacity - 1), slots_(std::make_unique<T[]>(capacity))
     {
     }
 
     // The producer's next slot to fill, or null when the ring is full. commit() publishes it.
-    log_record* reserve() noexcept
+    T* reserve() noexcept
     {
         const std::uint32_t head = head_.load(std::memory_order_relaxed);
         if (head - tail_cache_ > mask_) {
@@ -134,7 +136,7 @@ public:
     }
 
     // The consumer: the oldest record not yet read, or null; release() hands it back.
-    const log_record* peek() noexcept
+    const T* peek() noexcept
     {
         const std::uint32_t tail = tail_.load(std::memory_order_relaxed);
         if (tail == head_cache_) {
@@ -157,7 +159,9 @@ private:
     alignas(64) std::atomic<std::uint32_t> tail_{0};
     std::uint32_t head_cache_ = 0;
     alignas(64) std::uint32_t mask_;
-    std::unique_ptr<log_record[]> slots_;
+    std::unique_ptr<T[]> slots_;
 };
+
+using log_ring = record_ring<log_record>;
 
 } // namespace sipalg::dp

@@ -225,6 +225,9 @@ int worker::run() noexcept
             const std::uint16_t n = rte_eth_rx_burst(rq.port, rq.queue, pkts.data(), burst_size);
             if (n != 0) {
                 work += n;
+                if (sniffer* sn = sniffer_.load(std::memory_order_acquire)) [[unlikely]] {
+                    sniff(*sn, pkts.data(), n, rq.port, false);
+                }
                 (this->*rx_fn_)(pkts.data(), n, rq.port);
             }
         }
@@ -1112,6 +1115,9 @@ void worker::handoff(rte_mbuf* m, unsigned to, handoff_kind kind, std::uint16_t 
 void worker::flush_tx(std::uint16_t port) noexcept
 {
     tx_batch& b = tx_[port];
+    if (sniffer* sn = sniffer_.load(std::memory_order_acquire)) [[unlikely]] {
+        sniff(*sn, b.pkts.data(), b.n, port, true);
+    }
     const std::uint16_t sent =
         rte_eth_tx_burst(port, static_cast<std::uint16_t>(tx_queue_[port]), b.pkts.data(), b.n);
     counters_.add(counter::tx_packets, sent);

@@ -6,6 +6,7 @@
 #include "dataplane/counters.hpp"
 #include "dataplane/handoff.hpp"
 #include "dataplane/log_ring.hpp"
+#include "dataplane/sniffer.hpp"
 #include "dataplane/neighbours.hpp"
 #include "dataplane/options.hpp"
 #include "dataplane/snapshot.hpp"
@@ -161,6 +162,12 @@ public:
     // What an idle SIP/TCP connection costs beyond its session: its stream state, its share of the index
     // and its free-list slot (read at exit by the stats file and by the calls benchmark).
     std::size_t sip_connection_bytes() const noexcept;
+    // diagnose sniffer packet: the sniffer this worker feeds (null: none). The control core sets it and,
+    // before freeing it, waits for every worker's quiescent state (the snapshots' RCU).
+    void set_sniffer(sniffer* s) noexcept
+    {
+        sniffer_.store(s, std::memory_order_release);
+    }
     // Posts a query; false while another is pending. The caller polls q.done and keeps q alive until then.
     bool post(session_query& q) noexcept;
 
@@ -270,6 +277,7 @@ private:
     void log_violation(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir,
                        log_kind kind) noexcept;
     void count_blocked(const sip::decision& d, nat::sip_policy_counts& st) noexcept;
+    void sniff(sniffer& sn, rte_mbuf* const* pkts, unsigned n, std::uint16_t port, bool out) noexcept;
     friend class pinhole_granter;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
@@ -392,6 +400,7 @@ private:
     std::uint64_t next_schedule_check_ = 0;
     long utc_offset_s_ = 0;             // local time minus UTC, for schedules
     std::atomic<session_query*> query_{nullptr};
+    std::atomic<sniffer*> sniffer_{nullptr};
     std::atomic<std::uint32_t> sessions_active_{0};
     std::atomic<std::uint32_t> pinholes_active_{0};
     // Written by the worker only, read by the control core (relaxed: plain loads and stores).

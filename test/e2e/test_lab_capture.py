@@ -53,3 +53,33 @@ def test_dpdk_dumpcap_captures_a_call_and_its_media_from_the_running_appliance(l
     sent = [r for r in rtp if r['ip.src'] == '198.51.100.1' and r['ip.dst'] == '198.51.100.2']
     echoed = [r for r in rtp if r['ip.src'] == '198.51.100.2' and r['ip.dst'] == '198.51.100.1']
     assert len(sent) >= 40 and len(echoed) >= 40, (len(sent), len(echoed))
+
+
+@pytest.mark.parametrize('lab_up', [{'args': ['--no-return-route']}], indirect=True)
+def test_diagnose_sniffer_packet_shows_a_call_in_and_out_through_its_bpf_filter(lab_up, tmp_path):
+    """FortiOS's sniffer on the running appliance (no hugepages needed: the workers copy what the filter
+    takes): the INVITE in on port1 from the phone and out on wan1 translated; a filter that matches
+    nothing takes nothing; a bad filter is refused at its line."""
+    from sipalg_tools.daemon import control_request
+    from test_lab_sip import SOCKET
+    import threading
+    shown = {}
+
+    def sniff():
+        shown.update(control_request(SOCKET, "cli\ndiagnose sniffer packet any 'udp port 5060' 4 4\n", timeout=30))
+    t = threading.Thread(target=sniff)
+    t.start()
+    time.sleep(0.5)
+    uac, output, uas, _outside, _inside = run_call(tmp_path, 10)
+    t.join()
+    assert uac == 0 and uas == 0, output
+    text = shown['output']
+    assert text.startswith('interfaces=[any]\nfilters=[udp port 5060]\n'), text
+    lines = [l for l in text.splitlines() if ' -> ' in l]
+    assert len(lines) == 4 and '4 packets received by filter' in text, text
+    assert any(' port1 in 10.0.1.2.5060 -> 198.51.100.2.5060: udp ' in l for l in lines), text
+    assert any(' wan1 out 198.51.100.1.' in l and ' -> 198.51.100.2.5060: udp ' in l for l in lines), text
+    none = control_request(SOCKET, "cli\ndiagnose sniffer packet wan1 'tcp port 9' 1 1\n", timeout=30)['output']
+    assert '0 packets received by filter' in none, none
+    bad = control_request(SOCKET, "cli\ndiagnose sniffer packet any 'udp portt 5060' 1 1\n")
+    assert bad['ok'] is False and "filter 'udp portt 5060'" in bad['errors'][0]['message'], bad
