@@ -414,21 +414,19 @@ int run(int argc, char** argv)
     }
     fmt::print(stderr, "sipalgd: control socket {}\n", o.control_socket);
 
-    cmds.set_background([&] {
+    // What the control core does between the socket's clients, and while a long command waits.
+    const auto background = [&] {
         drain_logs();
         sample();
         if (metrics) {
             metrics->poll();
         }
-    });
+    };
+    cmds.set_background(background);
     while (!g_quit.load()) {
         // The control core's loop: the socket's clients, then the timers of a drained pcap run.
         server->poll(std::chrono::milliseconds(10));
-        drain_logs();
-        sample();
-        if (metrics) {
-            metrics->poll();
-        }
+        background();
         if (g_reload.exchange(false)) {
             cmds.reload_file();
         }
