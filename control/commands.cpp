@@ -634,6 +634,10 @@ std::string plan_action(const cli_command& c, const config& cfg, cli_action& a)
         if (std::string e = parse_sniffer(args, probe); !e.empty()) {
             return e;
         }
+        if (probe.interface != "any" && cfg.find_interface(probe.interface) == nullptr) {
+            return fmt::format("diagnose sniffer packet: no interface {} (an interface of system interface, or any)",
+                               probe.interface);
+        }
     } else if (a.what == command_id::policy_stats) {
         a.args = args;
         if (!args.empty() && !sip::parse_number(args[0], 10, 0xffffffffu)) {

@@ -223,10 +223,17 @@ void logger::configure(const config& cfg)
                                 cfg.syslogd.port != cfg_.syslogd.port || cfg.syslogd.mode != cfg_.syslogd.mode ||
                                 cfg.syslogd.source_ip != cfg_.syslogd.source_ip;
     const bool disk_changed = cfg.log_disk.status != cfg_.log_disk.status;
-    const bool first = fd_ < 0 && disk_fd_ < 0;
+    const bool first = !configured_;
+    configured_ = true;
     cfg_ = cfg;
     if (syslog_changed || first) {
+        // Another server, port or mode: what waited for the old one is not for the new.
         close_syslog();
+        queue_.clear();
+        frames_.clear();
+        head_sent_ = 0;
+        batch_.clear();
+        batch_spans_.clear();
         if (cfg_.syslogd.status) {
             open_syslog();
         }

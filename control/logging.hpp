@@ -146,6 +146,7 @@ private:
     std::uint64_t tsc_base_;
     std::uint64_t wall_base_ns_;
     config cfg_;
+    bool configured_ = false;
     logger_counters counters_;
     std::uint64_t event_id_ = 0;
     std::deque<kept> memory_;

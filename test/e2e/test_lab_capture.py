@@ -83,3 +83,5 @@ def test_diagnose_sniffer_packet_shows_a_call_in_and_out_through_its_bpf_filter(
     assert '0 packets received by filter' in none, none
     bad = control_request(SOCKET, "cli\ndiagnose sniffer packet any 'udp portt 5060' 1 1\n")
     assert bad['ok'] is False and "filter 'udp portt 5060'" in bad['errors'][0]['message'], bad
+    nowhere = control_request(SOCKET, "cli\ndiagnose sniffer packet port9 'udp' 1 1\n")
+    assert nowhere['ok'] is False and 'no interface port9' in nowhere['errors'][0]['message'], nowhere
