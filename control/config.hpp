@@ -226,6 +226,15 @@ struct syslogd_config {
     std::string facility = "local7";
     std::string format = "default";          // default | csv | cef | rfc5424
     ipv4_address source_ip = 0;              // the address lines are sent from (0: the host's choice)
+    // Stored as FortiOS writes them, so that its configuration loads: priority and max-log-rate (0: no
+    // limit) shape nothing here; enc-algorithm other than disable (TLS) is refused.
+    std::string priority = "default";
+    std::uint32_t max_log_rate = 0;
+    std::string enc_algorithm = "disable";
+    std::string ssl_min_proto_version = "default";
+    std::string certificate;
+    std::string interface_select_method = "auto";
+    std::string interface;
 };
 
 // config log disk setting: the local log file (sipalgd --log-dir, sipalg.log), rotated to sipalg.log.1

@@ -127,7 +127,11 @@ void read_section(reader& r, const yaml::node& n, const section_spec& s, config&
 {
     field_positions scratch;
     if (s.key == entry_key::none) {
-        read_block(r, n, *s.block, s.path, s.append(cfg), scratch);
+        void* o = s.append(cfg);
+        read_block(r, n, *s.block, s.path, o, scratch);
+        if (s.finish != nullptr) {
+            s.finish(r, n, std::string(s.path), o, scratch);
+        }
         return;
     }
     s.clear(cfg);

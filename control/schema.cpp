@@ -686,7 +686,11 @@ constexpr std::string_view ssl_algorithms[] = {"high", "medium", "low"};
 constexpr std::string_view ssl_pfs_words[] = {"require", "deny", "allow"};
 constexpr std::string_view ssl_versions[] = {"ssl-3.0", "tls-1.0", "tls-1.1", "tls-1.2", "tls-1.3"};
 constexpr std::string_view msrp_actions[] = {"pass", "block", "reset", "monitor"};
-constexpr std::string_view syslog_modes[] = {"udp", "reliable"};
+constexpr std::string_view syslog_modes[] = {"udp", "legacy-reliable", "reliable"};
+constexpr std::string_view syslog_priorities[] = {"default", "low"};
+constexpr std::string_view syslog_enc_algorithms[] = {"high-medium", "high", "low", "disable"};
+constexpr std::string_view syslog_ssl_versions[] = {"default", "SSLv3", "TLSv1", "TLSv1-1", "TLSv1-2", "TLSv1-3"};
+constexpr std::string_view interface_select_methods[] = {"auto", "sdwan", "specify"};
 constexpr std::string_view syslog_formats[] = {"default", "csv", "cef", "rfc5424"};
 constexpr std::string_view syslog_facilities[] = {"kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
                                                   "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
@@ -712,7 +716,8 @@ const field_spec settings_fields[] = {
 };
 
 const field_spec syslogd_fields[] = {
-    flag<&syslogd_config::status>({.key = "status", .help = "send log lines to the syslog server", .example = "enable"}),
+    flag<&syslogd_config::status>({.key = "status", .help = "send log lines to the syslog server (needs a server)",
+        .example = "enable", .with = "server 192.0.2.10"}),
     make<address_codec, &syslogd_config::server>({.key = "server", .help = "the syslog server's IPv4 address",
         .example = "192.0.2.10"}),
     number<&syslogd_config::port>({.key = "port", .help = "the syslog server's port", .example = "6514", .min = 1, .max = 65535}),
@@ -724,6 +729,22 @@ const field_spec syslogd_fields[] = {
         .example = "rfc5424", .choices = syslog_formats}),
     make<address_codec, &syslogd_config::source_ip>({.key = "source-ip",
         .help = "the address the lines are sent from (unset: the host's choice)", .example = "192.0.2.1"}),
+    text<&syslogd_config::priority>({.key = "priority", .help = "FortiOS's log priority (stored)", .example = "low",
+        .choices = syslog_priorities}),
+    number<&syslogd_config::max_log_rate>({.key = "max-log-rate", .help = "FortiOS's MB/minute limit (stored; 0: none)",
+        .example = "10", .min = 0, .max = 100000}),
+    text<&syslogd_config::enc_algorithm>({.key = "enc-algorithm",
+        .help = "TLS to the server: disable (sipalg has no TLS; anything else is refused)",
+        .choices = syslog_enc_algorithms}),
+    text<&syslogd_config::ssl_min_proto_version>({.key = "ssl-min-proto-version", .help = "stored (no TLS here)",
+        .example = "TLSv1-2", .choices = syslog_ssl_versions}),
+    text<&syslogd_config::certificate>({.key = "certificate", .help = "stored (no TLS here)", .example = "Fortinet_Factory",
+        .max = 35}),
+    text<&syslogd_config::interface_select_method>({.key = "interface-select-method",
+        .help = "stored: the host's routing picks the way to the server", .example = "specify",
+        .choices = interface_select_methods}),
+    text<&syslogd_config::interface>({.key = "interface", .help = "stored: the host's routing picks the way to the server",
+        .example = "mgmt", .max = 15}),
 };
 
 const field_spec log_disk_fields[] = {
@@ -1101,6 +1122,15 @@ void finish_syslogd(reader& r, const yaml::node& key, const label& what, void* o
     const auto& s = *static_cast<syslogd_config*>(o);
     if (s.status && s.server == 0) {
         r.error_at(where_of(present, "status", key.where), fmt::format("{}: status enable needs a server", what));
+    }
+    if (s.mode == "legacy-reliable") {
+        r.error_at(where_of(present, "mode", key.where),
+                   fmt::format("{}: mode legacy-reliable (RFC 3195, BEEP) is not supported; use reliable (RFC 6587 over TCP)", what));
+    }
+    if (s.enc_algorithm != "disable") {
+        r.error_at(where_of(present, "enc-algorithm", key.where),
+                   fmt::format("{}: enc-algorithm {} is not supported (no TLS to the syslog server here); use disable", what,
+                               s.enc_algorithm));
     }
 }
 

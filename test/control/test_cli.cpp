@@ -438,3 +438,35 @@ TEST_CASE("show says where sipalg's default differs from FortiOS's on purpose: n
     CHECK(to_yaml(run(r.cfg, text).cfg) == to_yaml(r.cfg));
     CHECK(to_yaml(r.cfg).find("# nat-trace: disable by default here") != std::string::npos);
 }
+
+TEST_CASE("log syslogd setting as a FortiGate shows it loads; what sipalg cannot do is refused at its line")
+{
+    const std::string fortigate = "config log syslogd setting\n"
+                                  "    set status enable\n"
+                                  "    set server \"192.0.2.10\"\n"
+                                  "    set mode reliable\n"
+                                  "    set port 6514\n"
+                                  "    set facility local0\n"
+                                  "    set source-ip 192.0.2.1\n"
+                                  "    set format rfc5424\n"
+                                  "    set priority low\n"
+                                  "    set max-log-rate 0\n"
+                                  "    set enc-algorithm disable\n"
+                                  "    set ssl-min-proto-version default\n"
+                                  "    set interface-select-method auto\n"
+                                  "end\n";
+    const auto r = apply_cli(base(), fortigate);
+    REQUIRE(r.ok());
+    CHECK(r.cfg.syslogd.status);
+    CHECK(r.cfg.syslogd.server == 0xc000020a);
+    CHECK(r.cfg.syslogd.mode == "reliable");
+    CHECK(r.cfg.syslogd.port == 6514);
+    CHECK(r.cfg.syslogd.format == "rfc5424");
+    const auto legacy = apply_cli(base(), "config log syslogd setting\n    set server 192.0.2.10\n    set mode legacy-reliable\nend\n");
+    REQUIRE_FALSE(legacy.ok());
+    CHECK(legacy.errors[0].where.line == 3);
+    CHECK(legacy.errors[0].message.find("legacy-reliable (RFC 3195, BEEP) is not supported") != std::string::npos);
+    const auto no_server = apply_cli(base(), "config log syslogd setting\n    set status enable\nend\n");
+    REQUIRE_FALSE(no_server.ok());
+    CHECK(no_server.errors[0].message.find("status enable needs a server") != std::string::npos);
+}
