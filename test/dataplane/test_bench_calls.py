@@ -70,3 +70,13 @@ def test_rtp_and_memory_cases_run():
     assert p.returncode == 0, p.stdout + p.stderr
     names = [line.split()[1] for line in p.stdout.splitlines() if line.startswith('result ')]
     assert names == ['rtp_cycles_per_packet', 'rtp_ratio_io', 'memory_per_call_bytes'], p.stdout
+
+
+def test_capture_benchmark_runs():
+    """scripts/bench/capture must still run a sniffer whose filter matches nothing while sipalgd forwards
+    (it stops when the sniffer's reply says otherwise): one short run, numbers not asserted."""
+    script = os.path.join(os.environ['SIPALG_SOURCE_ROOT'], 'scripts', 'bench', 'capture')
+    p = subprocess.run([script, '--runs', '1', '--seconds', '1', '--flows', '256'], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    names = [line.split()[1] for line in p.stdout.splitlines() if line.startswith('result ')]
+    assert names == ['capture_cycles_per_packet_without', 'capture_cycles_per_packet_sniffing', 'capture_cost_ratio'], p.stdout
