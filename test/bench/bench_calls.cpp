@@ -649,13 +649,16 @@ int main(int argc, char** argv)
     };
     // The control core's part, between the phones' rounds: the workers' log records drained (and, for
     // alg-logging, made into lines and sent), what reached the receiver read.
+    std::uint64_t log_cycles = 0; // the main lcore's time in the control core's part (not the receiver's)
     const auto control_core = [&] {
+        const std::uint64_t t0 = rte_rdtsc();
         log_records_drained += app.drain_logs(4096, [&](const dp::log_record& r) {
             if (receiver >= 0) {
                 logs.take(r);
             }
         });
         logs.poll();
+        log_cycles += rte_rdtsc() - t0;
         receive();
     };
 
@@ -766,6 +769,11 @@ int main(int argc, char** argv)
                     static_cast<unsigned long long>(log_lines_received));
         std::printf("result log_lines_lost %llu lines\n",
                     static_cast<unsigned long long>(ring_lost + made - std::min(made, log_lines_received)));
+        // What a control core of its own would need: its cycles per line (drain, make, send), and the
+        // lines a second that makes on one core.
+        const double per_line = static_cast<double>(log_cycles) / static_cast<double>(std::max<std::uint64_t>(1, log_records_drained));
+        std::printf("result log_control_core_cycles_per_line %.0f cycles\n", per_line);
+        std::printf("result log_control_core_lines_per_s %.0f lines/s\n", static_cast<double>(hz) / per_line);
         ::close(receiver);
     }
     std::printf("result calls_per_s_%s %.0f calls/s\n", name.c_str(), static_cast<double>(calls) / elapsed);
