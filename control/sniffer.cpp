@@ -1,6 +1,7 @@
 // See sniffer.hpp.
 #include "control/sniffer.hpp"
 
+#include "control/bpf_prefilter.hpp"
 #include "control/sniff_format.hpp"
 #include "dataplane/appliance.hpp"
 #include "sip/text.hpp"
@@ -11,7 +12,10 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
+#include <array>
 #include <ctime>
+#include <optional>
+#include <utility>
 
 namespace sipalg::control {
 
@@ -21,6 +25,7 @@ namespace {
 struct compiled_filter {
     rte_bpf* bpf = nullptr;
     rte_bpf_jit jit{};
+    dp::sniff_prefilter prefilter;
     std::string error;
     compiled_filter(const compiled_filter&) = delete;
     compiled_filter& operator=(const compiled_filter&) = delete;
@@ -36,6 +41,7 @@ struct compiled_filter {
             pcap_close(dead);
             return;
         }
+        prefilter = prefilter_of(prog);
         rte_bpf_prm* prm = rte_bpf_convert(&prog);
         pcap_freecode(&prog);
         pcap_close(dead);
@@ -103,6 +109,7 @@ std::string run_sniffer(dp::appliance& app, const sniffer_args& a, const std::fu
     dp::sniff_request r;
     r.bpf = f.bpf;
     r.jit = f.jit;
+    r.prefilter = f.prefilter;
     r.count = a.count == 0 ? 1000 : a.count;
     std::vector<std::string> names(RTE_MAX_ETHPORTS);
     bool known = a.interface == "any";

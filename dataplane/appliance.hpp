@@ -45,6 +45,7 @@ struct pinhole_view {
 struct sniff_request {
     const rte_bpf* bpf = nullptr; // null: every packet
     rte_bpf_jit jit{};
+    sniff_prefilter prefilter;
     std::uint64_t ports = ~std::uint64_t{0};
     std::uint32_t count = 0;
     std::chrono::milliseconds timeout{5000};

@@ -6,7 +6,6 @@
 #include "dataplane/worker.hpp"
 
 #include <rte_mbuf.h>
-#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
@@ -16,40 +15,28 @@
 
 namespace sipalg::dp {
 
-// The packets of a burst the sniffer's filter takes, while its budget lasts: copied (up to the snap
-// length) into this worker's ring.
-void worker::sniff(sniffer& sn, rte_mbuf* const* pkts, unsigned n, std::uint16_t port, bool out) noexcept
+// A packet the sniffer wants and the filter's protocols allow: the filter run, and a match copied (up to
+// the snap length) into this worker's ring while the budget lasts.
+void worker::sniff(sniffer& sn, rte_mbuf* m, std::uint16_t port, bool out) noexcept
 {
-    if ((sn.ports >> port & 1u) == 0 || sn.budget.load(std::memory_order_relaxed) <= 0) {
+    if (!sn.matches(m) || sn.budget.fetch_sub(1, std::memory_order_relaxed) <= 0) {
         return;
     }
-    record_ring<sniffed_packet>& ring = *sn.rings[id_];
-    // Received packets are read here before the packet path has asked for them: their headers all asked
-    // for at once, so that the filter waits for memory once a burst, not once a packet.
-    for (unsigned i = 0; !out && i < n; ++i) {
-        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const void*));
+    sniffed_packet* p = sn.rings[id_]->reserve();
+    if (p == nullptr) {
+        sn.lost.fetch_add(1, std::memory_order_relaxed);
+        return;
     }
-    for (unsigned i = 0; i < n; ++i) {
-        rte_mbuf* m = pkts[i];
-        if (!sn.matches(m) || sn.budget.fetch_sub(1, std::memory_order_relaxed) <= 0) {
-            continue;
-        }
-        sniffed_packet* p = ring.reserve();
-        if (p == nullptr) {
-            sn.lost.fetch_add(1, std::memory_order_relaxed);
-            continue;
-        }
-        p->tsc = now_;
-        p->port = port;
-        p->out = out ? 1 : 0;
-        p->length = rte_pktmbuf_pkt_len(m);
-        p->caplen = std::min(p->length, sniff_snap_length);
-        const void* bytes = rte_pktmbuf_read(m, 0, p->caplen, p->data.data());
-        if (bytes != p->data.data()) {
-            std::memcpy(p->data.data(), bytes, p->caplen);
-        }
-        ring.commit();
+    p->tsc = now_;
+    p->port = port;
+    p->out = out ? 1 : 0;
+    p->length = rte_pktmbuf_pkt_len(m);
+    p->caplen = std::min(p->length, sniff_snap_length);
+    const void* bytes = rte_pktmbuf_read(m, 0, p->caplen, p->data.data());
+    if (bytes != p->data.data()) {
+        std::memcpy(p->data.data(), bytes, p->caplen);
     }
+    sn.rings[id_]->commit();
 }
 
 sniff_result appliance::sniff(const sniff_request& r, const std::function<void()>& idle,
@@ -62,6 +49,7 @@ sniff_result appliance::sniff(const sniff_request& r, const std::function<void()
     auto sn = std::make_unique<sniffer>();
     sn->bpf = r.bpf;
     sn->jit = r.jit;
+    sn->prefilter = r.prefilter;
     sn->ports = r.ports;
     sn->budget.store(static_cast<std::int64_t>(r.count), std::memory_order_relaxed);
     for (std::size_t w = 0; w < workers_.size(); ++w) {

@@ -4,6 +4,7 @@
 // syntax, converted to eBPF and JIT-compiled by rte_bpf) and copies the first `budget` that match into a
 // ring of its own, which the control core drains and prints. No sniffer: one relaxed load per burst.
 #include "dataplane/log_ring.hpp"
+#include "dataplane/sniff_prefilter.hpp"
 
 #include <rte_bpf.h>
 
@@ -31,11 +32,29 @@ struct sniffed_packet {
 struct sniffer {
     const rte_bpf* bpf = nullptr; // null: every packet
     rte_bpf_jit jit{};            // its JIT-compiled form, when there is one
+    sniff_prefilter prefilter;
     std::uint64_t ports = ~std::uint64_t{0}; // a bit per DPDK port sniffed
     std::atomic<std::int64_t> budget{0};     // packets still to take, over all the workers
     std::vector<std::unique_ptr<record_ring<sniffed_packet>>> rings; // by worker
     std::atomic<std::uint64_t> lost{0};      // matched, but a ring was full
 
+    // Whether a frame of `port` is to be looked at: the port is sniffed and packets are still wanted.
+    bool wants(std::uint16_t port) const noexcept
+    {
+        return (ports >> port & 1u) != 0 && budget.load(std::memory_order_relaxed) > 0;
+    }
+    // Whether the filter may take a frame whose first bytes are `head` (`n` of them in the first segment).
+    bool may_take(const std::uint8_t* head, std::uint32_t n) const noexcept
+    {
+        if (!prefilter.active || n < 24) {
+            return true;
+        }
+        const unsigned type = static_cast<unsigned>(head[12]) << 8 | head[13];
+        if (type == 0x0800) {
+            return (prefilter.ipv4[head[23] >> 6] >> (head[23] & 63) & 1u) != 0;
+        }
+        return type == 0x0806 ? prefilter.arp : type == 0x86dd ? prefilter.ipv6 : true;
+    }
     bool matches(rte_mbuf* m) const noexcept
     {
         if (bpf == nullptr) {

@@ -225,9 +225,6 @@ int worker::run() noexcept
             const std::uint16_t n = rte_eth_rx_burst(rq.port, rq.queue, pkts.data(), burst_size);
             if (n != 0) {
                 work += n;
-                if (sniffer* sn = sniffer_.load(std::memory_order_acquire)) [[unlikely]] {
-                    sniff(*sn, pkts.data(), n, rq.port, false);
-                }
                 (this->*rx_fn_)(pkts.data(), n, rq.port);
             }
         }
@@ -526,9 +523,15 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
     const mac_words ours = words_of(itf->mac);
     forward_run r(*snap_);
     pending_batch b;
+    // diagnose sniffer packet: each packet as it arrived, when its mbuf and headers have been asked for.
+    sniffer* const sn = sniffer_.load(std::memory_order_acquire);
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
+        }
+        if (sn != nullptr && sn->wants(port) && sn->may_take(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), pkts[i]->data_len))
+            [[unlikely]] {
+            sniff(*sn, pkts[i], port, false);
         }
         // Later stages (and other workers, after a handoff) read the arrival port from the mbuf; not
         // every PMD stamps it (net_ring does not), and this is the port just polled.
@@ -1115,8 +1118,12 @@ void worker::handoff(rte_mbuf* m, unsigned to, handoff_kind kind, std::uint16_t 
 void worker::flush_tx(std::uint16_t port) noexcept
 {
     tx_batch& b = tx_[port];
-    if (sniffer* sn = sniffer_.load(std::memory_order_acquire)) [[unlikely]] {
-        sniff(*sn, b.pkts.data(), b.n, port, true);
+    if (sniffer* sn = sniffer_.load(std::memory_order_acquire); sn != nullptr && sn->wants(port)) [[unlikely]] {
+        for (unsigned i = 0; i < b.n; ++i) {
+            if (sn->may_take(rte_pktmbuf_mtod(b.pkts[i], const std::uint8_t*), b.pkts[i]->data_len)) {
+                sniff(*sn, b.pkts[i], port, true);
+            }
+        }
     }
     const std::uint16_t sent =
         rte_eth_tx_burst(port, static_cast<std::uint16_t>(tx_queue_[port]), b.pkts.data(), b.n);

@@ -277,7 +277,8 @@ private:
     void log_violation(const sip::decision& d, const nat::session& s, std::uint32_t index, unsigned dir,
                        log_kind kind) noexcept;
     void count_blocked(const sip::decision& d, nat::sip_policy_counts& st) noexcept;
-    void sniff(sniffer& sn, rte_mbuf* const* pkts, unsigned n, std::uint16_t port, bool out) noexcept;
+    // A packet the sniffer wants and may take (sniffer::wants, may_take): the filter run, a match copied.
+    void sniff(sniffer& sn, rte_mbuf* m, std::uint16_t port, bool out) noexcept;
     friend class pinhole_granter;
     void update_clock() noexcept;
     void route(rte_mbuf* m, ipv4_header* ip, bool plain, forward_run& r, const nat_rewrite* rw, std::uint8_t* l4,
