@@ -226,7 +226,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     s.out_interface = hop.interface;
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
-    s.policy_slot = policy_counters_->slot_of(policy.id);
+    s.policy_slot = static_cast<std::uint16_t>(policy_counters_->slot_of(policy.id));
     policy_counters_->opened(s.policy_slot, now_);
     policy_counters_->count(s.policy_slot, 0, p.ip->total_length.to_host());
     counters_.add(counter::sessions_created);
@@ -361,7 +361,7 @@ bool worker::revalidate(nat::session& s) noexcept
         // Another policy takes it now: its counters from here on.
         policy_counters_->closed(s.policy_slot);
         s.policy_id = id;
-        s.policy_slot = policy_counters_->slot_of(id);
+        s.policy_slot = static_cast<std::uint16_t>(policy_counters_->slot_of(id));
         policy_counters_->opened(s.policy_slot, now_);
     }
     s.generation = generation_;

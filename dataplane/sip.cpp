@@ -1428,7 +1428,7 @@ bool worker::from_pinhole(pending& p, forward_run& r) noexcept
     }
     s.packets[0] = 1;
     s.bytes[0] = p.ip->total_length.to_host();
-    s.policy_slot = policy_counters_->slot_of(s.policy_id);
+    s.policy_slot = static_cast<std::uint16_t>(policy_counters_->slot_of(s.policy_id));
     policy_counters_->opened(s.policy_slot, now_);
     policy_counters_->count(s.policy_slot, 0, p.ip->total_length.to_host());
     counters_.add(counter::sessions_created);

@@ -4,8 +4,9 @@
 // with long header lines, and malformed. Only the worker writes (relaxed atomic stores of words only it
 // writes); the control core reads at any time and sums over the workers. A fixed table: policies beyond
 // it are counted in its last entry (policy id 0, "other").
+#include "nat/policy_table.hpp"
+
 #include <array>
-#include <atomic>
 #include <cstdint>
 
 namespace sipalg::nat {
@@ -24,52 +25,21 @@ struct sip_policy_counts {
     std::uint64_t malformed = 0;
 };
 
-class sip_policy_stats {
+class sip_policy_stats : public policy_table<sip_policy_counts, 256> {
 public:
-    static constexpr std::size_t capacity = 256;
-
-    // The entry of `policy_id` (made when new; the overflow entry when the table is full).
+    // The entry of `policy_id` (made when new).
     sip_policy_counts& of(std::uint32_t policy_id) noexcept
     {
-        const std::size_t mask = capacity - 2; // the last slot is the overflow
-        for (std::size_t k = 0, i = (policy_id * 0x9e3779b9u >> 24) & mask; k < 16; ++k, i = (i + 1) & mask) {
-            sip_policy_counts& e = entries_[i];
-            if (e.used && e.policy_id == policy_id) {
-                return e;
-            }
-            if (!e.used) {
-                e.policy_id = policy_id;
-                std::atomic_ref<bool>(e.used).store(true, std::memory_order_release);
-                return e;
-            }
-        }
-        sip_policy_counts& other = entries_[capacity - 1];
-        if (!other.used) {
-            std::atomic_ref<bool>(other.used).store(true, std::memory_order_release);
-        }
-        return other;
+        return at(slot_of(policy_id));
     }
     static void add(std::uint64_t& v, std::uint64_t n = 1) noexcept
     {
-        std::atomic_ref<std::uint64_t>(v).store(v + n, std::memory_order_relaxed);
+        put(v, v + n);
     }
     static std::uint64_t get(const std::uint64_t& v) noexcept
     {
-        return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(v)).load(std::memory_order_relaxed);
+        return nat::get(v);
     }
-    // f(const sip_policy_counts&) for each entry in use (a reader's view: values read with get()).
-    template <class F>
-    void for_each(F&& f) const
-    {
-        for (const auto& e : entries_) {
-            if (std::atomic_ref<bool>(const_cast<bool&>(e.used)).load(std::memory_order_acquire)) {
-                f(e);
-            }
-        }
-    }
-
-private:
-    std::array<sip_policy_counts, capacity> entries_{};
 };
 
 } // namespace sipalg::nat
