@@ -278,23 +278,15 @@ std::string format_meters(const dp::session_list& list, const config& cfg)
     return out + fmt::format("total meters {}\n", sorted.size());
 }
 
-// diagnose firewall iprope show 100004 [ID]: each policy's traffic summed over the workers, as FortiOS
-// prints a policy's statistics (idx, pkts/bytes, hit count, first and last hit, sessions).
-std::string format_policy_stats(const dp::appliance& app, const logger& log, std::optional<std::uint32_t> only)
+} // namespace
+
+std::map<std::uint32_t, policy_sum> policy_sums(const dp::appliance& app)
 {
-    struct sum {
-        std::uint64_t hits = 0, first = 0, last = 0;
-        std::int64_t sessions = 0;
-        std::array<std::uint64_t, 2> packets{}, bytes{};
-    };
-    std::map<std::uint32_t, sum> by_policy;
-    const auto get = [](const auto& v) { return nat::policy_counters::get(v); };
+    std::map<std::uint32_t, policy_sum> by_policy;
+    const auto get = [](const auto& v) { return nat::get(v); };
     for (unsigned w = 0; w < app.workers(); ++w) {
         app.worker_at(w).policy_stats().for_each([&](const nat::policy_counts& e) {
-            if (only && e.policy_id != *only) {
-                return;
-            }
-            sum& s = by_policy[e.policy_id];
+            policy_sum& s = by_policy[e.policy_id];
             s.hits += get(e.hits);
             s.sessions += get(e.sessions);
             const std::uint64_t first = get(e.first_hit);
@@ -305,6 +297,19 @@ std::string format_policy_stats(const dp::appliance& app, const logger& log, std
                 s.bytes[d] += get(e.bytes[d]);
             }
         });
+    }
+    return by_policy;
+}
+
+namespace {
+
+// diagnose firewall iprope show 100004 [ID]: each policy's traffic summed over the workers, as FortiOS
+// prints a policy's statistics (idx, pkts/bytes, hit count, first and last hit, sessions).
+std::string format_policy_stats(const dp::appliance& app, const logger& log, std::optional<std::uint32_t> only)
+{
+    std::map<std::uint32_t, policy_sum> by_policy = policy_sums(app);
+    if (only) {
+        std::erase_if(by_policy, [&](const auto& kv) { return kv.first != *only; });
     }
     const auto when = [&log](std::uint64_t tsc) {
         if (tsc == 0) {

@@ -28,6 +28,15 @@ struct plan;
 
 namespace sipalg::control {
 
+// One firewall policy's traffic summed over the workers (nat/policy_counters.hpp): sessions accepted,
+// the TSC of the first and last, sessions now, packets and bytes each way.
+struct policy_sum {
+    std::uint64_t hits = 0, first = 0, last = 0;
+    std::int64_t sessions = 0;
+    std::array<std::uint64_t, 2> packets{}, bytes{};
+};
+std::map<std::uint32_t, policy_sum> policy_sums(const dp::appliance& app);
+
 // diagnose sys sip-proxy filter (FortiOS): which of the ALG's calls the calls commands select. Fields add
 // up; negate turns one into its opposite.
 struct sip_proxy_filter {

@@ -87,19 +87,10 @@ std::string metrics_of(const dp::appliance& app, const control::logger& logs)
             m.calls[s] = k.calls_in_state(static_cast<nat::call_state>(s));
         }
         in.workers.push_back(std::move(m));
-        k.policy_stats().for_each([&](const nat::policy_counts& e) {
-            const auto it = std::find_if(in.policies.begin(), in.policies.end(), [&](const auto& p) { return p.id == e.policy_id; });
-            control::metrics_input::policy& p = it != in.policies.end() ? *it : in.policies.emplace_back();
-            p.id = e.policy_id;
-            p.hits += nat::policy_counters::get(e.hits);
-            p.sessions += nat::policy_counters::get(e.sessions);
-            for (unsigned d = 0; d < 2; ++d) {
-                p.packets[d] += nat::policy_counters::get(e.packets[d]);
-                p.bytes[d] += nat::policy_counters::get(e.bytes[d]);
-            }
-        });
     }
-    std::sort(in.policies.begin(), in.policies.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    for (const auto& [id, s] : control::policy_sums(app)) {
+        in.policies.push_back({id, s.hits, s.sessions, s.packets, s.bytes});
+    }
     app.with_snapshot([&](const dp::snapshot& s) {
         for (const auto& itf : s.interfaces) {
             const rte_eth_stats st = app.port_stats(itf.index);

@@ -328,24 +328,10 @@ TEST_CASE("an answer to a message taken out goes to its sender, in order with th
     c.tr.answer = answer;
     std::string client; // what the client receives, in order
     std::uint32_t client_rcv = server_isn + 1;
-    const auto take_back = [&](const stream_actions& a, std::string_view input) {
-        for (unsigned k = 0; k < a.back_count; ++k) {
-            const stream_emit& e = a.back[k];
-            std::string b(e.length, '\0');
-            if (e.source == emit_source::output) {
-                c.pool.read(c.pool.buffer(c.st.dir[1].buffer).out, e.seq, e.length, b.data());
-            } else if (e.source == emit_source::input) {
-                b = std::string(input.substr(e.offset, e.length));
-            }
-            if (e.seq == client_rcv) {
-                client += b;
-                client_rcv += e.length;
-            }
-        }
-    };
-    const auto take_own = [&](const stream_actions& a, std::string_view input) {
-        for (unsigned k = 0; k < a.own_count; ++k) {
-            const stream_emit& e = a.own[k];
+    // What the client receives of direction 1's segments (`emits`, `count` of them), in order.
+    const auto take = [&](const auto& emits, unsigned count, std::string_view input) {
+        for (unsigned k = 0; k < count; ++k) {
+            const stream_emit& e = emits[k];
             std::string b(e.length, '\0');
             if (e.source == emit_source::output) {
                 c.pool.read(c.pool.buffer(c.st.dir[1].buffer).out, e.seq, e.length, b.data());
@@ -362,7 +348,7 @@ TEST_CASE("an answer to a message taken out goes to its sender, in order with th
     const stream_actions& a = c.send(i1.size(), m2.size());
     CHECK(a.removed == 1);
     CHECK(a.answered == 1);
-    take_back(a, {});
+    take(a.back, a.back_count, {});
     CHECK(client == answer);
     // The server's own response follows the answer in what the client receives.
     const std::string ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 10.0.1.2:5060;branch=z9hG4bK1\r\nCall-ID: 1@10.0.1.2\r\n"
@@ -374,7 +360,7 @@ TEST_CASE("an answer to a message taken out goes to its sender, in order with th
     s.window = 65535;
     s.payload = ok;
     c.st.on_segment(c.pool, 1, s, c.tr, c.scratch, c.out);
-    take_own(c.out, ok);
+    take(c.out.own, c.out.own_count, ok);
     CHECK(client == answer + address_translator::translated(ok));
     // The client acknowledges all it has: the server hears of its own bytes only.
     tcp_segment k;
