@@ -352,24 +352,29 @@ void format_sip_counts(std::string& out, std::string_view title, const nat::sip_
                    c.long_headers, c.malformed);
 }
 
+// `from`'s counts added to `to` (read as a reader reads a worker's: nat::get).
+void add_counts(nat::sip_policy_counts& to, const nat::sip_policy_counts& from)
+{
+    for (std::size_t m = 0; m < from.by_method.size(); ++m) {
+        for (std::size_t k = 0; k < 2; ++k) {
+            to.by_method[m].received[k] += nat::get(from.by_method[m].received[k]);
+            to.by_method[m].blocked[k] += nat::get(from.by_method[m].blocked[k]);
+        }
+    }
+    to.unknown_form += nat::get(from.unknown_form);
+    to.long_headers += nat::get(from.long_headers);
+    to.malformed += nat::get(from.malformed);
+}
+
 // The workers' per-policy SIP counts summed, less `base` (what stats clear saw).
 std::map<std::uint32_t, nat::sip_policy_counts> sip_counts(const dp::appliance& app, const std::map<std::uint32_t, nat::sip_policy_counts>& base)
 {
     std::map<std::uint32_t, nat::sip_policy_counts> sum;
-    const auto get = nat::sip_policy_stats::get;
     for (unsigned w = 0; w < app.workers(); ++w) {
         app.worker_at(w).sip_stats().for_each([&](const nat::sip_policy_counts& e) {
             nat::sip_policy_counts& t = sum[e.policy_id];
             t.policy_id = e.policy_id;
-            for (std::size_t m = 0; m < e.by_method.size(); ++m) {
-                for (std::size_t k = 0; k < 2; ++k) {
-                    t.by_method[m].received[k] += get(e.by_method[m].received[k]);
-                    t.by_method[m].blocked[k] += get(e.by_method[m].blocked[k]);
-                }
-            }
-            t.unknown_form += get(e.unknown_form);
-            t.long_headers += get(e.long_headers);
-            t.malformed += get(e.malformed);
+            add_counts(t, e);
         });
     }
     for (auto& [policy, t] : sum) {
@@ -397,15 +402,7 @@ std::string format_sip_stats(const std::map<std::uint32_t, nat::sip_policy_count
     nat::sip_policy_counts total;
     for (const auto& [policy, c] : by_policy) {
         format_sip_counts(out, policy == 0 ? std::string("policy other:") : fmt::format("policy {}:", policy), c);
-        for (std::size_t m = 0; m < c.by_method.size(); ++m) {
-            for (std::size_t k = 0; k < 2; ++k) {
-                total.by_method[m].received[k] += c.by_method[m].received[k];
-                total.by_method[m].blocked[k] += c.by_method[m].blocked[k];
-            }
-        }
-        total.unknown_form += c.unknown_form;
-        total.long_headers += c.long_headers;
-        total.malformed += c.malformed;
+        add_counts(total, c);
     }
     format_sip_counts(out, "total:", total);
     out += "counters:\n";

@@ -6,6 +6,7 @@
 #include "nat/ipv4.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -216,6 +217,11 @@ struct settings_config {
     std::uint32_t sip_pinholes_per_address = 1024;
     std::uint32_t sip_nat_port_reserve = 25;
 };
+
+// The syslog facilities by their RFC 5424 numbers (§6.2.1), as FortiOS names them.
+inline constexpr std::array<std::string_view, 24> syslog_facilities{
+    "kernel", "user",  "mail",  "daemon", "auth",   "syslog", "lpr",    "news",   "uucp",   "cron",   "authpriv", "ftp",
+    "ntp",    "audit", "alert", "clock",  "local0", "local1", "local2", "local3", "local4", "local5", "local6",   "local7"};
 
 // config log syslogd setting (FortiOS's defaults): where log lines go to a syslog server.
 struct syslogd_config {

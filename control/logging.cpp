@@ -35,14 +35,10 @@ constexpr std::string_view voip_logid_call = "0814044032";      // LOGID_EVENT_V
 constexpr std::string_view voip_logid_block = "0814044033";     // LOGID_EVENT_VOIP_SIP_BLOCK
 constexpr std::string_view voip_logid_malformed = "0814044034"; // LOGID_EVENT_VOIP_SIP_FUZZING
 
-constexpr std::array<std::string_view, 24> facility_names{
-    "kernel", "user",     "mail", "daemon", "auth",  "syslog", "lpr",    "news",   "uucp",   "cron",   "authpriv", "ftp",
-    "ntp",    "audit",    "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6",   "local7"};
-
 unsigned facility_code(std::string_view name)
 {
-    const auto it = std::find(facility_names.begin(), facility_names.end(), name);
-    return it == facility_names.end() ? 23u : static_cast<unsigned>(it - facility_names.begin());
+    const auto it = std::find(syslog_facilities.begin(), syslog_facilities.end(), name);
+    return it == syslog_facilities.end() ? 23u : static_cast<unsigned>(it - syslog_facilities.begin());
 }
 
 std::string_view severity_name(unsigned s)

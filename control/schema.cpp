@@ -692,10 +692,6 @@ constexpr std::string_view syslog_enc_algorithms[] = {"high-medium", "high", "lo
 constexpr std::string_view syslog_ssl_versions[] = {"default", "SSLv3", "TLSv1", "TLSv1-1", "TLSv1-2", "TLSv1-3"};
 constexpr std::string_view interface_select_methods[] = {"auto", "sdwan", "specify"};
 constexpr std::string_view syslog_formats[] = {"default", "csv", "cef", "rfc5424"};
-constexpr std::string_view syslog_facilities[] = {"kernel", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-                                                  "uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
-                                                  "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-
 // clang-format off
 const field_spec settings_fields[] = {
     two_words<&settings_config::proxy_based, alg_mode_words>({.key = "default-voip-alg-mode",

@@ -38,10 +38,13 @@ def rsyslog(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # Listening once it answers on TCP.
     deadline = time.time() + 10
-    while time.time() < deadline:
+    while True:
         probe = subprocess.run(netns('sipalg-mgmt', 'bash', '-c', 'exec 3<>/dev/tcp/192.0.2.2/514'), capture_output=True)
         if probe.returncode == 0:
             break
+        if time.time() > deadline or p.poll() is not None:
+            p.kill()
+            pytest.fail(f'rsyslogd did not listen on 192.0.2.2:514: {p.communicate()[0]}')
         time.sleep(0.2)
 
     def lines():
