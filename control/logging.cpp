@@ -798,6 +798,7 @@ void logger::flush_syslog()
             msgs[k].msg_hdr.msg_iov = &iov[k];
             msgs[k].msg_hdr.msg_iovlen = 1;
         }
+        const auto t0 = std::chrono::steady_clock::now();
         while (done < n) {
             const int sent = ::sendmmsg(fd_, msgs.data() + done, static_cast<unsigned>(n - done), MSG_DONTWAIT | MSG_NOSIGNAL);
             if (sent <= 0) {
@@ -805,6 +806,8 @@ void logger::flush_syslog()
             }
             done += static_cast<std::size_t>(sent);
         }
+        counters_.syslog_send_ns += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     }
     counters_.syslog_sent += done;
     counters_.syslog_dropped += batch_spans_.size() - done;

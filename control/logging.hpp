@@ -59,6 +59,7 @@ struct logger_counters {
     std::uint64_t syslog_sent = 0;    // lines the syslog server was sent (UDP) or given (TCP)
     std::uint64_t syslog_dropped = 0; // lines not sent: queue full, no connection for long, send error
     std::uint64_t syslog_connects = 0;
+    std::uint64_t syslog_send_ns = 0; // time in the system calls that send UDP lines (the kernel's part of a line)
     std::uint64_t disk_written = 0;
     std::uint64_t disk_errors = 0;
     std::uint64_t disk_rotations = 0;

@@ -151,6 +151,8 @@ std::string metrics_text(const metrics_input& in)
         family(out, metric, "counter", fmt::format("the control core's logging: {}", what));
         fmt::format_to(std::back_inserter(out), "{} {}\n", metric, value);
     }
+    family(out, "sipalg_syslog_send_seconds_total", "counter", "the control core's time in the system calls that send syslog lines over UDP");
+    fmt::format_to(std::back_inserter(out), "sipalg_syslog_send_seconds_total {:.9f}\n", static_cast<double>(in.logs.syslog_send_ns) / 1e9);
     return out;
 }
 

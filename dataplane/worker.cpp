@@ -524,13 +524,16 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
     forward_run r(*snap_);
     pending_batch b;
     // diagnose sniffer packet: each packet as it arrived, when its mbuf and headers have been asked for.
-    sniffer* const sn = sniffer_.load(std::memory_order_acquire);
+    // Whether this port is watched is asked once a burst; each packet then costs its two bytes.
+    sniffer* sn = sniffer_.load(std::memory_order_acquire);
+    if (sn != nullptr && !sn->wants(port)) [[likely]] {
+        sn = nullptr;
+    }
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void*));
         }
-        if (sn != nullptr && sn->wants(port) && sn->may_take(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), pkts[i]->data_len))
-            [[unlikely]] {
+        if (sn != nullptr && sn->may_take(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), pkts[i]->data_len)) [[unlikely]] {
             sniff(*sn, pkts[i], port, false);
         }
         // Later stages (and other workers, after a handoff) read the arrival port from the mbuf; not
