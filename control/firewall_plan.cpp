@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace sipalg::control {
 
@@ -124,6 +126,20 @@ public:
         for (std::size_t i = 0; i < cfg.schedules.size(); ++i) {
             schedule_index_[cfg.schedules[i].name] = static_cast<std::int32_t>(i);
         }
+        // By name, so that thousands of policies over thousands of objects compile in linear time. The
+        // first of a name wins, as the walks this replaces found it (the reader refuses duplicates).
+        for (const auto& a : cfg.addresses) {
+            addresses_.emplace(a.name, &a);
+        }
+        for (const auto& g : cfg.addrgrps) {
+            groups_.emplace(g.name, &g);
+        }
+        for (const auto& c : predefined_services()) {
+            services_[c.name] = &c;
+        }
+        for (const auto& c : cfg.services) {
+            services_[c.name] = &c; // a custom service replaces a predefined one of the same name (the last)
+        }
     }
 
     std::uint64_t interfaces(const std::vector<std::string>& names) const
@@ -153,11 +169,9 @@ public:
             out.add({0, 0xffffffffu});
             return;
         }
-        for (const auto& a : cfg_.addresses) {
-            if (a.name == name) {
-                out.add({a.first, a.last});
-                return;
-            }
+        if (const auto a = addresses_.find(name); a != addresses_.end()) {
+            out.add({a->second->first, a->second->last});
+            return;
         }
         if (const auto v = vip_index_.find(name); v != vip_index_.end()) {
             if (vips != nullptr) {
@@ -165,12 +179,9 @@ public:
             }
             return;
         }
-        for (const auto& g : cfg_.addrgrps) {
-            if (g.name == name) {
-                for (const auto& m : g.member) {
-                    resolve(m, out, vips, seen);
-                }
-                return;
+        if (const auto g = groups_.find(name); g != groups_.end()) {
+            for (const auto& m : g->second->member) {
+                resolve(m, out, vips, seen);
             }
         }
     }
@@ -179,23 +190,11 @@ public:
     {
         std::vector<nat::service_entry> out;
         for (const auto& n : names) {
-            // A custom service replaces a predefined one of the same name.
-            const service_config* sv = nullptr;
-            for (const auto& c : cfg_.services) {
-                if (c.name == n) {
-                    sv = &c;
-                }
-            }
-            if (sv == nullptr) {
-                for (const auto& c : predefined_services()) {
-                    if (c.name == n) {
-                        sv = &c;
-                    }
-                }
-            }
-            if (sv == nullptr) {
+            const auto found = services_.find(n);
+            if (found == services_.end()) {
                 continue; // reported by the reader
             }
+            const service_config* sv = found->second;
             if (sv->protocol == "IP") {
                 out.push_back({sv->protocol_number, 0, 65535, 0, 65535, -1});
                 continue;
@@ -236,6 +235,9 @@ private:
     const config& cfg_;
     std::map<std::string, std::int32_t> vip_index_;
     std::map<std::string, std::int32_t> schedule_index_;
+    std::unordered_map<std::string_view, const address_config*> addresses_;
+    std::unordered_map<std::string_view, const addrgrp_config*> groups_;
+    std::unordered_map<std::string_view, const service_config*> services_;
 };
 
 std::uint8_t vip_protocol(const std::string& p)
@@ -259,6 +261,11 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
     std::vector<config_error> errors;
     if (cfg.interfaces.size() > 64 && !cfg.policies.empty()) {
         errors.push_back({cfg.interfaces[64].where, "policies can tell at most 64 interfaces apart"});
+        return errors;
+    }
+    if (cfg.schedules.size() > nat::max_schedules && !cfg.policies.empty()) {
+        errors.push_back({cfg.schedules[nat::max_schedules].where,
+                          fmt::format("policies can tell at most {} recurring schedules apart", nat::max_schedules)});
         return errors;
     }
     compiler c(cfg);

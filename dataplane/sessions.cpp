@@ -157,7 +157,7 @@ void worker::new_flow(pending& p, forward_run& r) noexcept
     if (vip.vip >= 0) {
         f.dport = vip.port;
     }
-    const std::int32_t pi = fw.match_policy(f, vip.vip, active_schedules_);
+    const std::int32_t pi = snap_->classifier->match(f, vip.vip, active_schedules_);
     if (pi < 0) {
         drop(p.m, counter::drop_no_policy);
         return;
@@ -353,7 +353,7 @@ bool worker::revalidate(nat::session& s) noexcept
             f.dport = vip.port;
         }
     }
-    const std::int32_t pi = fw.match_policy(f, vip.vip, ~std::uint64_t{0});
+    const std::int32_t pi = snap_->classifier->match(f, vip.vip, nat::schedule_set::all());
     if (pi < 0 || !fw.policies[static_cast<std::size_t>(pi)].accept) {
         return false;
     }

@@ -122,6 +122,10 @@ snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>&
         }
     }
     s->lpm = s->route_table_of->lpm;
+    s->classifier = policy_classifier::build(s->firewall, r.error, previous != nullptr ? previous->classifier : nullptr);
+    if (s->classifier == nullptr) {
+        return r;
+    }
     r.snap = std::move(s);
     return r;
 }

@@ -2,6 +2,7 @@
 // The compiled configuration the workers read: interfaces by port, the next-hop table and the rte_lpm
 // route table, static neighbours. Immutable once published; swapped with one atomic pointer store and
 // freed after an rte_rcu_qsbr grace period (ARCHITECTURE.md "Processes and cores").
+#include "dataplane/classifier.hpp"
 #include "dataplane/plan.hpp"
 
 #include <rte_ethdev.h>
@@ -73,6 +74,9 @@ struct snapshot {
     std::array<mac_address, RTE_MAX_ETHPORTS> mac_of_port{};        // source MAC of frames we send
     std::vector<neighbour_plan> neighbours;
     nat::firewall firewall;
+    // The firewall's policies compiled for new flows and re-checks (never null in a published snapshot);
+    // shared, like the route table, by consecutive snapshots whose policies compile the same.
+    std::shared_ptr<const policy_classifier> classifier;
     nat::session_timeouts timeouts;
 
     snapshot() = default;

@@ -168,10 +168,6 @@ worker::worker(const worker_setup& setup)
     icmp_credit_ = std::uint64_t{opts_.icmp_rate} * 1000;
     port_span_ = static_cast<std::uint16_t>((65536u - nat_port_first) / workers_);
     clock_mul_ = (std::uint64_t{nat::ticks_per_second} * std::max<std::uint32_t>(1, opts_.session_time_scale) << 32) / tsc_hz_;
-    const std::time_t t = std::time(nullptr);
-    std::tm local{};
-    localtime_r(&t, &local);
-    utc_offset_s_ = local.tm_gmtoff;
     for (unsigned other = 0; other < workers_; ++other) {
         if (other != id_ && setup.rings != nullptr) {
             rings_in_.push_back(setup.rings->ring(other, id_));
@@ -352,16 +348,19 @@ void worker::tick() noexcept
         sweep_dialogs();
     }
     if (now_ >= next_schedule_check_ && !snap_->firewall.schedules.empty()) {
-        // Which recurring schedules are in their window, once a second (local time, as FortiOS).
+        // Which recurring schedules are in their window, once a second, in local time as FortiOS: the
+        // zone's rules (loaded once by the C library, no system call after) each time, so a change to or
+        // from daylight saving time moves the windows as it happens.
         next_schedule_check_ = now_ + tsc_hz_;
-        const std::time_t t = std::time(nullptr) + utc_offset_s_;
-        const long day = static_cast<long>(t / 86400);
-        const unsigned weekday = static_cast<unsigned>((day + 4) % 7); // 1970-01-01 was a Thursday
-        const unsigned minute = static_cast<unsigned>(t % 86400 / 60);
-        std::uint64_t active = 0;
-        for (std::size_t i = 0; i < snap_->firewall.schedules.size() && i < 64; ++i) {
+        const std::time_t t = std::time(nullptr);
+        std::tm local{};
+        localtime_r(&t, &local);
+        const auto weekday = static_cast<unsigned>(local.tm_wday);
+        const auto minute = static_cast<unsigned>(local.tm_hour * 60 + local.tm_min);
+        nat::schedule_set active;
+        for (std::size_t i = 0; i < snap_->firewall.schedules.size(); ++i) {
             if (snap_->firewall.schedules[i].active(weekday, minute)) {
-                active |= std::uint64_t{1} << i;
+                active.set(i);
             }
         }
         active_schedules_ = active;

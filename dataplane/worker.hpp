@@ -376,7 +376,7 @@ private:
     std::uint32_t table_now_ = 0;   // the session clock (nat::ticks_per_second)
     std::uint32_t generation_ = 0;  // low bits of the snapshot's generation
     std::array<std::uint32_t, 8> timeout_ticks_{}; // by session_state
-    std::uint64_t active_schedules_ = ~std::uint64_t{0};
+    nat::schedule_set active_schedules_ = nat::schedule_set::all();
     std::uint16_t port_span_ = 1;   // ports per worker slice
     std::uint16_t port_cursor_ = 0; // next port to try in the slice
     unsigned sip_ports_end_ = 65536; // see sip_ports_end()
@@ -399,7 +399,6 @@ private:
     std::uint64_t clock_start_ = 0;     // TSC when the session clock was zero
     std::uint64_t clock_mul_ = 0;       // session ticks per TSC cycle, 32.32 fixed point
     std::uint64_t next_schedule_check_ = 0;
-    long utc_offset_s_ = 0;             // local time minus UTC, for schedules
     std::atomic<session_query*> query_{nullptr};
     std::atomic<sniffer*> sniffer_{nullptr};
     std::atomic<std::uint32_t> sessions_active_{0};

@@ -102,7 +102,7 @@ vip_target firewall::match_vip(const flow_view& f) const noexcept
     return {};
 }
 
-std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, std::uint64_t active_schedules) const noexcept
+std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, const schedule_set& active) const noexcept
 {
     const std::uint64_t in_bit = std::uint64_t{1} << (f.in_interface & 63u);
     const std::uint64_t out_bit = std::uint64_t{1} << (f.out_interface & 63u);
@@ -111,7 +111,7 @@ std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, std::u
         if ((p.srcintf & in_bit) == 0 || (p.dstintf & out_bit) == 0) {
             continue;
         }
-        if (p.schedule >= 0 && (active_schedules >> p.schedule & 1u) == 0) {
+        if (p.schedule >= 0 && !active.has(static_cast<std::size_t>(p.schedule))) {
             continue;
         }
         if (!p.srcaddr.contains(f.src)) {

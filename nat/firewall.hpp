@@ -116,6 +116,31 @@ struct schedule_rule {
     bool active(unsigned weekday, unsigned minute) const noexcept;
 };
 
+// Which recurring schedules are in their window: a bit per schedule index. The configuration refuses
+// more than max_schedules (control/firewall_plan.cpp), so every index has its bit.
+inline constexpr std::size_t max_schedules = 256;
+struct schedule_set {
+    std::array<std::uint64_t, max_schedules / 64> bits{};
+
+    static schedule_set all() noexcept
+    {
+        schedule_set s;
+        s.bits.fill(~std::uint64_t{0});
+        return s;
+    }
+    bool has(std::size_t i) const noexcept
+    {
+        return i < max_schedules && (bits[i >> 6] >> (i & 63) & 1u) != 0;
+    }
+    void set(std::size_t i) noexcept
+    {
+        if (i < max_schedules) {
+            bits[i >> 6] |= std::uint64_t{1} << (i & 63);
+        }
+    }
+    friend bool operator==(const schedule_set&, const schedule_set&) = default;
+};
+
 // What a VoIP profile bounds (config voip profile / config sip), by profile index; the session helper,
 // which has no profile, works with these defaults.
 // What the SIP ALG does with a message a check finds fault with (FortiOS pass | discard | respond).
@@ -198,10 +223,11 @@ struct firewall {
     vip_target match_vip(const flow_view& f) const noexcept;
     // The first policy that matches, as an index, or -1 (implicit deny). With a VIP target only the
     // policies that name that VIP in dstaddr match (FortiOS: policies without the VIP do not see its
-    // translated traffic); without one, dstaddr must hold the destination. `active_schedules` has a bit
-    // per schedule index that is in its window now. f.dport is the port after the VIP: FortiOS checks a
-    // policy's service against the mapped port of a port-forwarding VIP.
-    std::int32_t match_policy(const flow_view& f, std::int32_t vip, std::uint64_t active_schedules) const noexcept;
+    // translated traffic); without one, dstaddr must hold the destination. `active` has a bit per
+    // schedule index that is in its window now. f.dport is the port after the VIP: FortiOS checks a
+    // policy's service against the mapped port of a port-forwarding VIP. A walk over the policies in
+    // order: the definition the workers' compiled classifier (dataplane/classifier) is tested against.
+    std::int32_t match_policy(const flow_view& f, std::int32_t vip, const schedule_set& active) const noexcept;
     // Whether ARP for `address` on interface `itf` is ours to answer: a VIP's external address there
     // (FortiOS arp-reply enable, the default).
     bool vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept;

@@ -73,7 +73,9 @@ nat::flow_view udp(std::uint16_t in, std::uint16_t out, const char* src, const c
 std::uint32_t matched_id(const nat::firewall& fw, const nat::flow_view& f, std::int32_t vip = -1,
                          std::uint64_t schedules = ~std::uint64_t{0})
 {
-    const auto i = fw.match_policy(f, vip, schedules);
+    nat::schedule_set active;
+    active.bits[0] = schedules;
+    const auto i = fw.match_policy(f, vip, active);
     return i < 0 ? 0 : fw.policies[static_cast<std::size_t>(i)].id;
 }
 
@@ -407,4 +409,33 @@ TEST_CASE("each config sip check option sets its own check's action; blocks and 
     CHECK(l.rates[static_cast<std::size_t>(sip::method::bye)].per_second == 7);
     CHECK(l.rates[static_cast<std::size_t>(sip::method::bye)].track == nat::rate_track::dest_ip);
     CHECK(l.rates[static_cast<std::size_t>(sip::method::invite)].per_second == 0);
+}
+
+TEST_CASE("a schedule past the 256th that a policy could name is refused at its line, and the 200th works")
+{
+    std::string yaml = "firewall:\n  schedule:\n    recurring:\n";
+    for (int i = 0; i < 257; ++i) {
+        yaml += fmt::format("      s{}:\n        day: sunday\n        start: \"08:00\"\n        end: \"09:00\"\n", i);
+    }
+    yaml += "  policy:\n    1:\n      schedule: s199\n";
+    const auto r = load_yaml(std::string(interfaces) + yaml);
+    REQUIRE(r.ok());
+    const auto p = build_plan(r.cfg);
+    REQUIRE_FALSE(p.ok());
+    const std::string head(interfaces);
+    const int line = static_cast<int>(std::count(head.begin(), head.end(), '\n')) + 3 + 256 * 4 + 1;
+    INFO(p.errors.front().where.line << ": " << p.errors.front().message);
+    CHECK(p.errors.front().where.line == line);
+    CHECK(p.errors.front().message.find("at most 256 recurring schedules") != std::string::npos);
+
+    // 256 of them: the policy's (the 200th) has its bit beyond the first word.
+    std::string fits = yaml.substr(0, yaml.find("      s256:"));
+    fits += "  policy:\n    1:\n      schedule: s199\n";
+    const auto fw = compile(fits);
+    REQUIRE(fw.schedules.size() == 256);
+    nat::schedule_set active;
+    active.set(199);
+    const auto f = udp(port1, wan1, "10.0.1.5", "8.8.8.8", 1, 2);
+    CHECK(fw.match_policy(f, -1, active) == 0);
+    CHECK(fw.match_policy(f, -1, nat::schedule_set{}) == -1);
 }
