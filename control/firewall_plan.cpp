@@ -287,6 +287,7 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         r.mappedport = v.mappedport_first;
         fw.vips.push_back(r);
     }
+    fw.finish();
     for (const auto& p : cfg.policies) {
         if (!p.enabled) {
             continue; // a disabled policy matches nothing; its sessions go at their next packet

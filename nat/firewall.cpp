@@ -69,17 +69,46 @@ bool schedule_rule::active(unsigned weekday, unsigned minute) const noexcept
     return (today && minute >= start) || (yesterday && minute < end);
 }
 
+void vip_index::build(const std::vector<vip_rule>& vips)
+{
+    starts_.clear();
+    offsets_.clear();
+    members_.clear();
+    for (const auto& v : vips) {
+        starts_.push_back(v.extip.first);
+        if (v.extip.last != 0xffffffffu) {
+            starts_.push_back(v.extip.last + 1);
+        }
+    }
+    std::sort(starts_.begin(), starts_.end());
+    starts_.erase(std::unique(starts_.begin(), starts_.end()), starts_.end());
+    // Each VIP joins the intervals from the one its range starts in to the one it ends in, taken in
+    // configured order, so that each interval's list is in that order.
+    std::vector<std::vector<std::int32_t>> lists(starts_.size());
+    for (std::size_t i = 0; i < vips.size(); ++i) {
+        const auto first = std::lower_bound(starts_.begin(), starts_.end(), vips[i].extip.first) - starts_.begin();
+        const auto end = std::upper_bound(starts_.begin(), starts_.end(), vips[i].extip.last) - starts_.begin();
+        for (auto k = first; k < end; ++k) {
+            lists[static_cast<std::size_t>(k)].push_back(static_cast<std::int32_t>(i));
+        }
+    }
+    offsets_.push_back(0);
+    for (const auto& l : lists) {
+        members_.insert(members_.end(), l.begin(), l.end());
+        offsets_.push_back(static_cast<std::uint32_t>(members_.size()));
+    }
+}
+
 vip_target firewall::match_vip(const flow_view& f) const noexcept
 {
-    for (std::size_t i = 0; i < vips.size(); ++i) {
+    const auto [first, last] = vip_lookup.at(f.dst);
+    for (const std::int32_t* it = first; it != last; ++it) {
+        const auto i = static_cast<std::size_t>(*it);
         const vip_rule& v = vips[i];
         if (v.extintf >= 0 && v.extintf != f.in_interface) {
             continue;
         }
-        if (f.dst < v.extip.first || f.dst > v.extip.last) {
-            continue;
-        }
-        vip_target t;
+        vip_target t; // the index gave only VIPs whose extip holds f.dst
         t.vip = static_cast<std::int32_t>(i);
         t.address = v.mappedip + (f.dst - v.extip.first);
         if (!v.portforward) {
@@ -134,25 +163,27 @@ std::int32_t firewall::match_policy(const flow_view& f, std::int32_t vip, const 
 
 bool firewall::vip_answers_arp(ipv4_address address, std::uint16_t itf) const noexcept
 {
-    return std::any_of(vips.begin(), vips.end(), [&](const vip_rule& v) {
-        return (v.extintf < 0 || v.extintf == itf) && address >= v.extip.first && address <= v.extip.last;
+    const auto [first, last] = vip_lookup.at(address);
+    return std::any_of(first, last, [&](std::int32_t i) {
+        const vip_rule& v = vips[static_cast<std::size_t>(i)];
+        return v.extintf < 0 || v.extintf == itf;
     });
 }
 
 bool firewall::forwards_port(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
 {
-    return std::any_of(vips.begin(), vips.end(), [&](const vip_rule& v) {
-        return v.portforward && v.proto == proto && address >= v.extip.first && address <= v.extip.last &&
-               port >= v.extport_first && port <= v.extport_last;
+    const auto [first, last] = vip_lookup.at(address);
+    return std::any_of(first, last, [&](std::int32_t i) {
+        const vip_rule& v = vips[static_cast<std::size_t>(i)];
+        return v.portforward && v.proto == proto && port >= v.extport_first && port <= v.extport_last;
     });
 }
 
 bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept
 {
-    for (const auto& v : vips) {
-        if (address < v.extip.first || address > v.extip.last) {
-            continue;
-        }
+    const auto [first, last] = vip_lookup.at(address);
+    for (const std::int32_t* it = first; it != last; ++it) {
+        const vip_rule& v = vips[static_cast<std::size_t>(*it)];
         if (!v.portforward || port == 0 || v.proto == ip_proto::icmp) {
             return true;
         }

@@ -79,6 +79,30 @@ struct vip_rule {
     std::uint16_t mappedport = 0; // the first mapped port
 };
 
+// VIPs by external address, so that a look-up costs a binary search however many there are: the
+// intervals that the VIPs' extip ranges cut the address space into, sorted, each with the VIPs that
+// cover it in configured order (a range-keyed table: extip may be a range, so a hash of addresses would
+// not do, and the order among overlapping VIPs is FortiOS's first match).
+class vip_index {
+public:
+    void build(const std::vector<vip_rule>& vips);
+    // The VIPs whose extip holds `a`, in configured order.
+    std::pair<const std::int32_t*, const std::int32_t*> at(ipv4_address a) const noexcept
+    {
+        const auto it = std::upper_bound(starts_.begin(), starts_.end(), a);
+        if (it == starts_.begin()) {
+            return {nullptr, nullptr};
+        }
+        const auto k = static_cast<std::size_t>(it - starts_.begin()) - 1;
+        return {members_.data() + offsets_[k], members_.data() + offsets_[k + 1]};
+    }
+
+private:
+    std::vector<ipv4_address> starts_;   // interval k runs from starts_[k] to starts_[k + 1] - 1
+    std::vector<std::uint32_t> offsets_; // interval k's VIPs: members_[offsets_[k]] .. members_[offsets_[k + 1]]
+    std::vector<std::int32_t> members_;
+};
+
 // The destination a VIP gives a flow.
 struct vip_target {
     std::int32_t vip = -1; // index into firewall::vips, -1: none
@@ -201,6 +225,7 @@ struct sip_global_limits {
 struct firewall {
     std::vector<policy_rule> policies; // in configured order
     std::vector<vip_rule> vips;
+    vip_index vip_lookup; // finish() makes it from vips
     std::vector<schedule_rule> schedules;
     sip_listeners sip; // the ALG's ports and the session helper's entries
     // Per VoIP profile (by index): the nat-port-range media ports come from, {0, 0} when unset.
@@ -216,6 +241,12 @@ struct firewall {
     {
         const auto it = std::lower_bound(traffic_log.begin(), traffic_log.end(), std::pair<std::uint32_t, std::uint8_t>{policy_id, 0});
         return it != traffic_log.end() && it->first == policy_id ? it->second : 0;
+    }
+
+    // Call once the VIPs are all there: makes what the look-ups below read.
+    void finish()
+    {
+        vip_lookup.build(vips);
     }
 
     // The VIP (if any) that rewrites a flow's destination: the first whose external interface, address,

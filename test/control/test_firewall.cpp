@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 
 using namespace sipalg;
@@ -438,4 +439,57 @@ TEST_CASE("a schedule past the 256th that a policy could name is refused at its 
     const auto f = udp(port1, wan1, "10.0.1.5", "8.8.8.8", 1, 2);
     CHECK(fw.match_policy(f, -1, active) == 0);
     CHECK(fw.match_policy(f, -1, nat::schedule_set{}) == -1);
+}
+
+TEST_CASE("VIPs found through their index are the ones a walk in configured order finds")
+{
+    // Overlapping ranges, single addresses, port forwards and interfaces: the index must give, for every
+    // address, the VIPs that hold it in their configured order.
+    std::mt19937 rng(5);
+    const auto below = [&](unsigned n) { return std::uniform_int_distribution<unsigned>(0, n - 1)(rng); };
+    for (int round = 0; round < 50; ++round) {
+        nat::firewall fw;
+        const unsigned count = 1 + below(30);
+        for (unsigned i = 0; i < count; ++i) {
+            nat::vip_rule v;
+            const ipv4_address a = 0xc6336400 + below(64);
+            v.extip = {a, std::min<ipv4_address>(0xc6336400 + 63, a + (below(3) == 0 ? below(20) : 0))};
+            v.extintf = below(3) == 0 ? -1 : static_cast<std::int32_t>(below(2));
+            v.mappedip = 0x0a000100 + i * 64;
+            v.portforward = below(2) == 0;
+            v.proto = below(2) == 0 ? ip_proto::udp : ip_proto::tcp;
+            v.extport_first = static_cast<std::uint16_t>(5000 + below(10));
+            v.extport_last = static_cast<std::uint16_t>(v.extport_first + below(4));
+            v.mappedport = 6000;
+            fw.vips.push_back(v);
+        }
+        fw.finish();
+        for (int k = 0; k < 2000; ++k) {
+            nat::flow_view f;
+            f.in_interface = static_cast<std::uint16_t>(below(2));
+            f.dst = 0xc63363f8 + below(80); // a little below, over and above the VIPs' addresses
+            f.proto = below(2) == 0 ? ip_proto::udp : ip_proto::tcp;
+            f.dport = static_cast<std::uint16_t>(4998 + below(20));
+            std::int32_t want = -1;
+            bool arp = false;
+            bool external = false;
+            bool forwards = false;
+            for (std::size_t i = 0; i < fw.vips.size(); ++i) {
+                const auto& v = fw.vips[i];
+                const bool holds = f.dst >= v.extip.first && f.dst <= v.extip.last;
+                const bool ports = f.dport >= v.extport_first && f.dport <= v.extport_last;
+                arp = arp || (holds && (v.extintf < 0 || v.extintf == f.in_interface));
+                external = external || (holds && (!v.portforward || (f.proto == v.proto && ports)));
+                forwards = forwards || (holds && v.portforward && v.proto == f.proto && ports);
+                if (want < 0 && holds && (v.extintf < 0 || v.extintf == f.in_interface) &&
+                    (!v.portforward || (f.proto == v.proto && ports))) {
+                    want = static_cast<std::int32_t>(i);
+                }
+            }
+            CHECK(fw.match_vip(f).vip == want);
+            CHECK(fw.vip_answers_arp(f.dst, f.in_interface) == arp);
+            CHECK(fw.is_vip_external(f.dst, f.proto, f.dport) == external);
+            CHECK(fw.forwards_port(f.dst, f.proto, f.dport) == forwards);
+        }
+    }
 }
