@@ -34,6 +34,9 @@ namespace sipalg::dp {
     X(sessions_created, "sessions created (a new flow accepted by a policy)")                      \
     X(sessions_expired, "sessions removed by their idle or state timeout")                         \
     X(sessions_cleared, "sessions removed by the control core (session clear)")                    \
+    X(sessions_rechecked, "sessions checked against a new configuration at their next packet")      \
+    X(sessions_rematched, "of those, sessions matched against the policies again (policy changed)")\
+    X(recheck_cycles, "TSC cycles the workers spent re-checking sessions")                          \
     X(nat_port_changed, "SNAT sessions whose source port could not be kept")                       \
     X(handoff_probes, "packets without a session sent to the destination's worker to look there")  \
     X(icmp_errors_translated, "ICMP errors about a session's packet translated back")              \

@@ -339,8 +339,25 @@ bool worker::pinhole_port_free(std::uint8_t proto, ipv4_address address, std::ui
 
 // A session made under an older configuration: its policy must still accept its flow (FortiOS drops a
 // session whose policy was deleted or changed to deny at its next packet). Schedules are not
-// re-checked: a session outlives its schedule's window, as on FortiOS.
+// re-checked: a session outlives its schedule's window, as on FortiOS. The publish decided once per
+// policy whether its sessions need matching again (snapshot::policies_kept); most need not.
 bool worker::revalidate(nat::session& s) noexcept
+{
+    const std::uint64_t t0 = rte_rdtsc();
+    counters_.add(counter::sessions_rechecked);
+    if (snap_->keeps(s.generation, s.policy_id)) {
+        // Its policy and every one ahead of it are as they were: the same first match (no re-match).
+        s.generation = generation_;
+        counters_.add(counter::recheck_cycles, rte_rdtsc() - t0);
+        return true;
+    }
+    counters_.add(counter::sessions_rematched);
+    const bool ok = rematch(s);
+    counters_.add(counter::recheck_cycles, rte_rdtsc() - t0);
+    return ok;
+}
+
+bool worker::rematch(nat::session& s) noexcept
 {
     const nat::firewall& fw = snap_->firewall;
     // An ICMP session was opened by an echo request (a service such as PING names its type).

@@ -126,6 +126,9 @@ snapshot_result compile_snapshot(const plan& p, const std::vector<port_binding>&
     if (s->classifier == nullptr) {
         return r;
     }
+    if (previous != nullptr && previous->generation + 1 == generation) {
+        s->policies_kept = nat::policies_kept(previous->firewall, s->firewall);
+    }
     r.snap = std::move(s);
     return r;
 }

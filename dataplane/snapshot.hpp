@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -77,7 +78,16 @@ struct snapshot {
     // The firewall's policies compiled for new flows and re-checks (never null in a published snapshot);
     // shared, like the route table, by consecutive snapshots whose policies compile the same.
     std::shared_ptr<const policy_classifier> classifier;
+    // Sessions of the previous generation whose policy id is here keep it without a re-match
+    // (nat::policies_kept; sorted). Sessions older than that are matched again.
+    std::vector<std::uint32_t> policies_kept;
     nat::session_timeouts timeouts;
+
+    bool keeps(std::uint32_t session_generation, std::uint32_t policy_id) const noexcept
+    {
+        return session_generation == static_cast<std::uint32_t>(generation - 1) &&
+               std::binary_search(policies_kept.begin(), policies_kept.end(), policy_id);
+    }
 
     snapshot() = default;
     snapshot(const snapshot&) = delete;

@@ -223,6 +223,7 @@ private:
     void session_hit(pending& p, nat::session_ref ref, forward_run& r) noexcept;
     void session_miss(pending& p, forward_run& r) noexcept;
     bool revalidate(nat::session& s) noexcept;
+    bool rematch(nat::session& s) noexcept;
     void new_flow(pending& p, forward_run& r) noexcept;
     std::uint16_t nat_port(const flow_key& translated, std::uint64_t owner) noexcept;
     // The public port a session holds, counted until it goes (end_session, expiry).

@@ -194,4 +194,54 @@ bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::ui
     return false;
 }
 
+namespace {
+
+// What decides which flows a policy takes and whether it lets them through.
+bool same_match(const policy_rule& a, const policy_rule& b)
+{
+    return a.srcintf == b.srcintf && a.dstintf == b.dstintf && a.srcaddr.ranges() == b.srcaddr.ranges() &&
+           a.dstaddr.ranges() == b.dstaddr.ranges() && a.vips == b.vips && a.service == b.service &&
+           a.schedule == b.schedule && a.accept == b.accept;
+}
+
+bool same_vips(const std::vector<vip_rule>& a, const std::vector<vip_rule>& b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const vip_rule& x, const vip_rule& y) {
+        return x.extintf == y.extintf && x.extip == y.extip && x.mappedip == y.mappedip && x.portforward == y.portforward &&
+               x.proto == y.proto && x.extport_first == y.extport_first && x.extport_last == y.extport_last &&
+               x.mappedport == y.mappedport;
+    });
+}
+
+} // namespace
+
+std::vector<std::uint32_t> policies_kept(const firewall& before, const firewall& after)
+{
+    std::vector<std::uint32_t> kept;
+    if (!same_vips(before.vips, after.vips)) {
+        return kept;
+    }
+    std::vector<std::pair<std::uint32_t, std::size_t>> old_place; // id -> index before, sorted by id
+    for (std::size_t i = 0; i < before.policies.size(); ++i) {
+        old_place.emplace_back(before.policies[i].id, i);
+    }
+    std::sort(old_place.begin(), old_place.end());
+    bool ahead_unchanged = true; // every policy ahead in the new order is one from before, unchanged
+    std::size_t ahead_last_place = 0; // the latest place before of those policies, + 1
+    for (const policy_rule& p : after.policies) {
+        const auto it = std::lower_bound(old_place.begin(), old_place.end(), std::pair<std::uint32_t, std::size_t>{p.id, 0});
+        const bool existed = it != old_place.end() && it->first == p.id;
+        const bool unchanged = existed && same_match(before.policies[it->second], p);
+        if (unchanged && ahead_unchanged && ahead_last_place <= it->second) {
+            kept.push_back(p.id);
+        }
+        ahead_unchanged = ahead_unchanged && unchanged;
+        if (existed) {
+            ahead_last_place = std::max(ahead_last_place, it->second + 1);
+        }
+    }
+    std::sort(kept.begin(), kept.end());
+    return kept;
+}
+
 } // namespace sipalg::nat

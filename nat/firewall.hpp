@@ -49,6 +49,7 @@ struct service_entry {
     std::uint16_t sport_first = 0;
     std::uint16_t sport_last = 65535;
     std::int16_t icmp_type = -1;
+    friend bool operator==(const service_entry&, const service_entry&) = default;
 };
 
 // What a new flow looks like to the firewall; addresses and ports in host order.
@@ -268,5 +269,11 @@ struct firewall {
     // its one server, so a media port of that server on it collides with nothing).
     bool forwards_port(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
 };
+
+// After a configuration change, the policies whose sessions keep their policy without being matched
+// again (sorted ids): the policy matches and acts as before, and every policy now ahead of it was ahead
+// of it before, unchanged, so none of them can now take a flow it had. Sessions of every other policy
+// are matched again. Nothing is kept when the VIPs changed (policies name them by index).
+std::vector<std::uint32_t> policies_kept(const firewall& before, const firewall& after);
 
 } // namespace sipalg::nat

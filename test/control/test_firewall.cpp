@@ -493,3 +493,49 @@ TEST_CASE("VIPs found through their index are the ones a walk in configured orde
         }
     }
 }
+
+TEST_CASE("after a change, a policy's sessions keep it unmatched only when no policy ahead of it can take their flows")
+{
+    const std::string objects = R"(firewall:
+  address:
+    a: {subnet: 10.0.1.0/24}
+    b: {subnet: 10.0.2.0/24}
+  policy:
+)";
+    const auto fw = [&](const std::string& policies) { return compile(objects + policies); };
+    const auto before = fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+)");
+    using ids = std::vector<std::uint32_t>;
+    CHECK(nat::policies_kept(before, before) == ids{1, 2, 3});
+    // A policy added at the end, or one ahead removed: every kept (the removed one's sessions are matched).
+    CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+    4: {srcintf: wan1, dstintf: port1, action: accept}
+)")) == ids{1, 2, 3});
+    CHECK(nat::policies_kept(before, fw(R"(    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+)")) == ids{2, 3});
+    // Policy 2 changed (to deny): 2 and everything after it are matched again.
+    CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: deny}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+)")) == ids{1});
+    // A new policy ahead of 2, or 3 moved ahead of 2: from there on, matched again.
+    CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept}
+    9: {srcintf: port1, dstintf: wan1, srcaddr: b, action: deny}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+)")) == ids{1});
+    CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+)")) == ids{1, 3});
+    // Names and logging are not part of a match.
+    CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept, name: renamed, logtraffic: all}
+    2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
+    3: {srcintf: port1, dstintf: wan1, action: accept}
+)")) == ids{1, 2, 3});
+}
