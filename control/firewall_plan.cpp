@@ -272,11 +272,10 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
     nat::firewall& fw = plan.firewall;
     fw = nat::firewall{};
     for (const auto& sc : cfg.schedules) {
-        fw.schedules.push_back({sc.name, sc.days, sc.start, sc.end});
+        fw.schedules.push_back({sc.days, sc.start, sc.end});
     }
     for (const auto& v : cfg.vips) {
         nat::vip_rule r;
-        r.name = v.name;
         r.extintf = v.extintf == "any" ? -1 : c.interface_or_any(v.extintf);
         r.extip = {v.extip_first, v.extip_last};
         r.mappedip = v.mappedip_first;
@@ -294,7 +293,6 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         }
         nat::policy_rule r;
         r.id = p.id;
-        r.name = p.name;
         r.srcintf = c.interfaces(p.srcintf);
         r.dstintf = c.interfaces(p.dstintf);
         std::set<std::string> seen;
@@ -311,10 +309,6 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         r.schedule = c.schedule(p.schedule);
         r.accept = p.accept;
         r.nat = p.nat;
-        r.utm_status = p.utm_status;
-        r.logtraffic = p.logtraffic;
-        r.voip_profile = p.voip_profile;
-        r.ips_voip_filter = p.ips_voip_filter;
         // The profile in force: the named one, or "default" (FortiOS always has it; a configuration
         // that deleted it gets its factory settings).
         const std::string& profile_name = p.voip_profile.empty() ? std::string("default") : p.voip_profile;

@@ -69,7 +69,6 @@ bool service_matches(const std::vector<service_entry>& service, const flow_view&
 // config firewall vip: traffic for extip (and extport, with portforward) arriving on extintf goes to
 // mappedip (and mappedport). Ranges map one to one by offset.
 struct vip_rule {
-    std::string name;
     std::int32_t extintf = -1; // interface index, -1: any
     address_range extip;
     ipv4_address mappedip = 0; // the first mapped address
@@ -111,9 +110,11 @@ struct vip_target {
     std::uint16_t port = 0;
 };
 
+// A policy as the firewall matches and applies it. No names or other strings: the workers read these
+// (the compiled classifier's answer is an index here), and what only logs and show commands need stays
+// in the configuration model on the control core.
 struct policy_rule {
     std::uint32_t id = 0; // FortiOS policyid
-    std::string name;
     std::uint64_t srcintf = 0; // bit per interface index
     std::uint64_t dstintf = 0;
     address_set srcaddr;
@@ -124,17 +125,11 @@ struct policy_rule {
     bool accept = false;
     bool nat = false;
     voip_policy voip; // what SIP on this policy gets (nat/voip.hpp)
-    // Carried for logging and show commands.
-    bool utm_status = false;
-    std::string logtraffic = "utm";
-    std::string voip_profile;
-    std::string ips_voip_filter;
 };
 
 // config firewall schedule recurring: days of the week and a daily window (minutes after midnight,
 // local time); a window whose end is not after its start runs over midnight.
 struct schedule_rule {
-    std::string name;
     std::uint8_t days = 0x7f; // bit 0 Sunday .. bit 6 Saturday
     std::uint16_t start = 0;
     std::uint16_t end = 0;
