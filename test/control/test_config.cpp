@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 using namespace sipalg;
 using namespace sipalg::control;
@@ -32,22 +33,28 @@ std::string source_root()
     return root != nullptr ? root : SIPALG_SOURCE_ROOT_DEFAULT;
 }
 
-TEST_CASE("every configuration shipped in conf/ loads and compiles to a route plan")
+TEST_CASE("every configuration shipped in conf/ and deploy/ loads and compiles to a route plan")
 {
     int files = 0;
+    std::vector<std::filesystem::path> shipped;
     for (const auto& entry : std::filesystem::directory_iterator(source_root() + "/conf")) {
-        if (entry.path().extension() != ".yaml") {
+        shipped.push_back(entry.path());
+    }
+    shipped.push_back(source_root() + "/deploy/sipalgd.yaml"); // what the package puts in /etc/sipalg
+    for (const auto& path : shipped) {
+        if (path.extension() != ".yaml") {
             continue;
         }
+        const auto& entry = path;
         ++files;
-        INFO(entry.path());
-        const auto r = load_yaml_file(entry.path());
+        INFO(entry);
+        const auto r = load_yaml_file(entry);
         INFO(dump(r));
         REQUIRE(r.ok());
         const auto plan = build_plan(r.cfg);
         REQUIRE(plan.ok());
     }
-    REQUIRE(files >= 2);
+    REQUIRE(files >= 3);
 }
 
 TEST_CASE("the shipped default configuration is the lab")
