@@ -5,10 +5,12 @@ import struct
 
 
 def _csum(b):
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    if len(b) % 2:
+        b += b'\0'
+    s = sum(struct.unpack(f'!{len(b) // 2}H', b))
     while s >> 16:
         s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
+    return ~s & 0xffff
 
 
 def mac_bytes(text):
@@ -38,3 +40,34 @@ def udp_flows(path, count, frame_size, src_mac, dst_mac, src_net='10.1.0.0', dst
             ip = ip[:10] + struct.pack('!H', _csum(ip)) + ip[12:]
             frame = dmac + smac + b'\x08\x00' + ip + udp
             f.write(struct.pack('<IIII', 0, 0, len(frame), len(frame)) + frame)
+
+
+def udp_frame(src_mac, dst_mac, src, sport, dst, dport, payload):
+    """One Ethernet frame of a UDP datagram, with its IPv4 and UDP checksums."""
+    udp_len = 8 + len(payload)
+    pseudo = ip_bytes(src) + ip_bytes(dst) + struct.pack('!BBH', 0, 17, udp_len)
+    udp = struct.pack('!HHHH', sport, dport, udp_len, 0) + payload
+    c = _csum(pseudo + udp) or 0xffff
+    udp = udp[:6] + struct.pack('!H', c) + udp[8:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + udp_len, 0, 0, 64, 17, 0, ip_bytes(src), ip_bytes(dst))
+    ip = ip[:10] + struct.pack('!H', _csum(ip)) + ip[12:]
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + b'\x08\x00' + ip + udp
+
+
+def sip(head, body=''):
+    """A SIP message from lines ending in \\n: CRLF line ends, Content-Length counted."""
+    b = body.replace('\n', '\r\n')
+    return (head.replace('\n', '\r\n') + f'Content-Length: {len(b)}\r\n\r\n' + b).encode()
+
+
+def sdp(addr, port):
+    """An audio offer of one PCMU stream at addr:port."""
+    return f'v=0\no=- 1 1 IN IP4 {addr}\ns=-\nc=IN IP4 {addr}\nt=0 0\nm=audio {port} RTP/AVP 0\na=rtpmap:0 PCMU/8000\n'
+
+
+def write_pcap(path, frames):
+    """Frames as a classic pcap file."""
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack('<IIII', 0, 0, len(fr), len(fr)) + fr)
