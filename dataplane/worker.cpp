@@ -121,7 +121,7 @@ worker_result worker::create(const worker_setup& setup)
     const std::uint32_t buckets = std::max<std::uint32_t>(1, setup.opts.frag_entries / bucket_entries);
     const std::uint64_t frag_cycles = rte_get_tsc_hz() / 1000 * setup.opts.frag_timeout_ms;
     w->frag_ = rte_ip_frag_table_create(buckets, bucket_entries, setup.opts.frag_entries, frag_cycles,
-                                        static_cast<int>(rte_socket_id()));
+                                        static_cast<int>(setup.socket));
     if (w->frag_ == nullptr) {
         r.error = "cannot create the reassembly table; give the EAL more memory (-m) or lower --frag-entries";
         return r;
@@ -525,7 +525,7 @@ void worker::rx_burst(rte_mbuf** pkts, unsigned n, std::uint16_t port) noexcept
     // diagnose sniffer packet: each packet as it arrived, when its mbuf and headers have been asked for.
     // Whether this port is watched is asked once a burst; each packet then costs its two bytes.
     sniffer* sn = sniffer_.load(std::memory_order_acquire);
-    if (sn != nullptr && !sn->wants(port)) [[likely]] {
+    if (sn != nullptr && !sn->wants(port)) {
         sn = nullptr;
     }
     for (unsigned i = 0; i < n; ++i) {

@@ -53,6 +53,7 @@ struct rx_queue_ref {
 // What a worker gets from the process at start-up.
 struct worker_setup {
     unsigned id = 0;
+    unsigned socket = 0; // the NUMA socket of the worker's lcore: its tables are allocated there
     unsigned workers = 1;
     std::vector<rx_queue_ref> rx_queues;
     std::array<std::int16_t, RTE_MAX_ETHPORTS> tx_queue{}; // queue this worker sends on; -1: hand over
