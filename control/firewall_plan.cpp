@@ -287,6 +287,7 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         fw.vips.push_back(r);
     }
     fw.finish();
+    std::uint64_t rules = 0;
     for (const auto& p : cfg.policies) {
         if (!p.enabled) {
             continue; // a disabled policy matches nothing; its sessions go at their next packet
@@ -337,6 +338,16 @@ std::vector<config_error> add_firewall(const config& cfg, dp::plan& plan)
         const std::uint8_t log = p.logtraffic == "all" ? 2 : p.logtraffic == "utm" ? 1 : 0;
         fw.traffic_log.emplace_back(p.id, log);
         fw.traffic_logging = fw.traffic_logging || log != 0;
+        // The workers' classifier holds the policies as rules; beyond its limit the apply is refused
+        // here, at the policy that crossed it.
+        rules += nat::classifier_rules(r);
+        if (rules > nat::max_classifier_rules) {
+            errors.push_back({p.where, fmt::format("firewall policy {}: the policies up to here make {} classifier rules, "
+                                                   "more than {} (one per interface run, source prefix, destination prefix "
+                                                   "or VIP and service entry of each policy)",
+                                                   p.id, rules, nat::max_classifier_rules)});
+            return errors;
+        }
         fw.policies.push_back(std::move(r));
     }
     std::sort(fw.traffic_log.begin(), fw.traffic_log.end());

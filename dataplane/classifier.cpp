@@ -70,55 +70,10 @@ std::vector<rte_acl_field_def> field_defs(unsigned words)
     return d;
 }
 
-struct range {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-};
-
-// An interface mask as runs of consecutive indexes; every interface is one run over all of them.
-std::vector<range> interface_runs(std::uint64_t mask)
-{
-    if (mask == ~std::uint64_t{0}) {
-        return {{0, 0xffff}};
-    }
-    std::vector<range> runs;
-    for (unsigned i = 0; i < 64;) {
-        if ((mask >> i & 1u) == 0) {
-            ++i;
-            continue;
-        }
-        unsigned j = i;
-        while (j + 1 < 64 && (mask >> (j + 1) & 1u) != 0) {
-            ++j;
-        }
-        runs.push_back({i, j});
-        i = j + 1;
-    }
-    return runs;
-}
-
-// An address range as the fewest prefixes that cover exactly it: rte_acl builds prefixes of a 32-bit
-// field into far smaller tries, far faster, than ranges (a range is a trie of its own bounds); address
-// objects are nearly always subnets, one prefix each.
-struct prefix {
-    std::uint32_t address = 0;
-    unsigned length = 0;
-};
-
-std::vector<prefix> prefixes_of(std::uint64_t first, std::uint64_t last)
-{
-    std::vector<prefix> out;
-    while (first <= last) {
-        // The largest aligned block that starts at `first` and stays within `last`.
-        unsigned size_log2 = first == 0 ? 32 : static_cast<unsigned>(__builtin_ctzll(first));
-        while (size_log2 > 0 && first + (std::uint64_t{1} << size_log2) - 1 > last) {
-            --size_log2;
-        }
-        out.push_back({static_cast<std::uint32_t>(first), 32 - size_log2});
-        first += std::uint64_t{1} << size_log2;
-    }
-    return out;
-}
+using range = nat::value_range;
+using prefix = nat::address_prefix;
+using nat::interface_runs;
+using nat::prefixes_of;
 
 // One service entry as the fields it sets (nat::service_matches).
 struct service_fields {
@@ -178,11 +133,6 @@ std::vector<prefix> sources_of(const nat::policy_rule& p)
     return s;
 }
 
-std::uint64_t rule_count(const nat::policy_rule& p)
-{
-    return static_cast<std::uint64_t>(interface_runs(p.srcintf).size()) * interface_runs(p.dstintf).size() *
-           sources_of(p).size() * destinations_of(p).size() * p.service.size();
-}
 
 // A 16-bit range field.
 void set_range(rte_acl_field& f, const range& r)
@@ -205,7 +155,7 @@ std::shared_ptr<const policy_classifier> policy_classifier::build(const nat::fir
     }
     std::uint64_t total = 0;
     for (const auto& p : fw.policies) {
-        total += rule_count(p);
+        total += nat::classifier_rules(p);
         if (total > max_rules) {
             error = fmt::format("firewall policy {}: the policies up to it make {} classifier rules, more than {} (each "
                                 "policy makes one per interface run, source range, destination or VIP and service "

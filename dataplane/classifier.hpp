@@ -23,10 +23,9 @@ namespace sipalg::dp {
 
 class policy_classifier {
 public:
-    // At most this many rules after expansion: rte_acl keeps every rule (about 200 bytes each, in DPDK
-    // memory) and builds its tries from them; a configuration beyond is refused, saying which policy
-    // crossed it.
-    static constexpr std::size_t max_rules = 200'000;
+    // At most this many rules after expansion (the configuration's plan refuses more at the policy's
+    // line: nat::max_classifier_rules).
+    static constexpr std::size_t max_rules = nat::max_classifier_rules;
 
     // Null with `error` set when the policies cannot be compiled. `previous` is given back when fw's
     // policies make the very rules it was built from (an apply that changed routes or SIP settings, not

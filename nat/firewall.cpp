@@ -2,6 +2,7 @@
 #include "nat/firewall.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace sipalg::nat {
 
@@ -192,6 +193,55 @@ bool firewall::is_vip_external(ipv4_address address, std::uint8_t proto, std::ui
         }
     }
     return false;
+}
+
+std::vector<value_range> interface_runs(std::uint64_t mask)
+{
+    if (mask == ~std::uint64_t{0}) {
+        return {{0, 0xffff}};
+    }
+    std::vector<value_range> runs;
+    for (unsigned i = 0; i < 64;) {
+        if ((mask >> i & 1u) == 0) {
+            ++i;
+            continue;
+        }
+        unsigned j = i;
+        while (j + 1 < 64 && (mask >> (j + 1) & 1u) != 0) {
+            ++j;
+        }
+        runs.push_back({i, j});
+        i = j + 1;
+    }
+    return runs;
+}
+
+std::vector<address_prefix> prefixes_of(std::uint64_t first, std::uint64_t last)
+{
+    std::vector<address_prefix> out;
+    while (first <= last) {
+        // The largest aligned block that starts at `first` and stays within `last`.
+        unsigned size_log2 = first == 0 ? 32 : static_cast<unsigned>(std::countr_zero(first));
+        while (size_log2 > 0 && first + (std::uint64_t{1} << size_log2) - 1 > last) {
+            --size_log2;
+        }
+        out.push_back({static_cast<std::uint32_t>(first), 32 - size_log2});
+        first += std::uint64_t{1} << size_log2;
+    }
+    return out;
+}
+
+std::uint64_t classifier_rules(const policy_rule& p)
+{
+    const auto prefixes = [](const address_set& a) {
+        std::uint64_t n = 0;
+        for (const auto& r : a.ranges()) {
+            n += prefixes_of(r.first, r.last).size();
+        }
+        return n;
+    };
+    return static_cast<std::uint64_t>(interface_runs(p.srcintf).size()) * interface_runs(p.dstintf).size() *
+           prefixes(p.srcaddr) * (prefixes(p.dstaddr) + p.vips.size()) * p.service.size();
 }
 
 namespace {

@@ -265,6 +265,28 @@ struct firewall {
     bool forwards_port(ipv4_address address, std::uint8_t proto, std::uint16_t port) const noexcept;
 };
 
+// How the workers' compiled classifier (dataplane/classifier) expands a policy into rules, kept here so
+// that the configuration's plan can refuse a policy set that expands too far, at the policy's line.
+// rte_acl keeps every rule (about 200 bytes each, in DPDK memory) and builds its tries from them.
+inline constexpr std::size_t max_classifier_rules = 200'000;
+
+struct value_range {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+struct address_prefix {
+    std::uint32_t address = 0;
+    unsigned length = 0;
+};
+// An interface mask as runs of consecutive indexes; every interface is one run over all of them.
+std::vector<value_range> interface_runs(std::uint64_t mask);
+// An address range as the fewest prefixes that cover exactly it: rte_acl builds prefixes of a 32-bit
+// field into far smaller tries, far faster, than ranges; address objects are nearly always subnets.
+std::vector<address_prefix> prefixes_of(std::uint64_t first, std::uint64_t last);
+// The rules one policy becomes: one per interface run on each side, source prefix, destination prefix
+// or VIP it names, and service entry.
+std::uint64_t classifier_rules(const policy_rule& p);
+
 // After a configuration change, the policies whose sessions keep their policy without being matched
 // again (sorted ids): the policy matches and acts as before, and every policy now ahead of it was ahead
 // of it before, unchanged, so none of them can now take a flow it had. Sessions of every other policy

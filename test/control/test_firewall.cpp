@@ -539,3 +539,30 @@ TEST_CASE("after a change, a policy's sessions keep it unmatched only when no po
     3: {srcintf: port1, dstintf: wan1, action: accept}
 )")) == ids{1, 2, 3});
 }
+
+TEST_CASE("policies that the workers' classifier would hold in too many rules are refused at the policy that crosses the limit")
+{
+    // 500 hosts on each side, none adjacent: 500 source prefixes × 500 destination prefixes.
+    std::string yaml = "firewall:\n  address:\n";
+    std::string src, dst;
+    for (int i = 0; i < 500; ++i) {
+        yaml += fmt::format("    s{}: {{subnet: 10.1.{}.{}/32}}\n    d{}: {{subnet: 10.2.{}.{}/32}}\n", i, i / 100, 2 * (i % 100), i,
+                            i / 100, 2 * (i % 100));
+        src += fmt::format("{}s{}", i ? ", " : "", i);
+        dst += fmt::format("{}d{}", i ? ", " : "", i);
+    }
+    yaml += fmt::format("  addrgrp:\n    many-src: {{member: [{}]}}\n    many-dst: {{member: [{}]}}\n", src, dst);
+    yaml += "  policy:\n    1: {srcintf: port1, dstintf: wan1, action: accept}\n";
+    const std::string head(interfaces);
+    const int line = static_cast<int>(std::count(head.begin(), head.end(), '\n') + std::count(yaml.begin(), yaml.end(), '\n')) + 1;
+    yaml += "    7: {srcintf: port1, dstintf: wan1, srcaddr: many-src, dstaddr: many-dst, action: accept}\n";
+    const auto r = load_yaml(head + yaml);
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    const auto p = build_plan(r.cfg);
+    REQUIRE_FALSE(p.ok());
+    INFO(p.errors.front().where.line << ": " << p.errors.front().message);
+    CHECK(p.errors.front().where.line == line);
+    CHECK(p.errors.front().message.find("firewall policy 7: the policies up to here make 250001 classifier rules") == 0);
+    CHECK(nat::prefixes_of(0x0a000001, 0x0a00000e).size() == 6); // .1/32 .2/31 .4/30 .8/30 .12/31 .14/32
+}
