@@ -133,7 +133,6 @@ std::vector<prefix> sources_of(const nat::policy_rule& p)
     return s;
 }
 
-
 // A 16-bit range field.
 void set_range(rte_acl_field& f, const range& r)
 {
@@ -157,9 +156,9 @@ std::shared_ptr<const policy_classifier> policy_classifier::build(const nat::fir
     for (const auto& p : fw.policies) {
         total += nat::classifier_rules(p);
         if (total > max_rules) {
-            error = fmt::format("firewall policy {}: the policies up to it make {} classifier rules, more than {} (each "
-                                "policy makes one per interface run, source range, destination or VIP and service "
-                                "entry: fewer address ranges or services per policy make fewer)",
+            // The configuration's plan refuses this first, at the policy's line; this stays for a firewall
+            // made some other way (tests, fuzzing).
+            error = fmt::format("firewall policy {}: the policies up to it make {} classifier rules, more than {}",
                                 p.id, total, max_rules);
             return nullptr;
         }
