@@ -85,9 +85,13 @@ def control_request(path, text, timeout=20, raw=False):
 
 
 def remove_runtime_dir(prefix):
-    """DPDK leaves its runtime directory (config, memory maps, sockets) behind; remove it after a run."""
+    """DPDK leaves its runtime directory (config, memory maps, sockets) behind, and a primary process on
+    hugepages its hugepage files (kept for secondary processes): each holds its pages until removed, so
+    a run under a prefix of its own would keep them for good. Remove both after a run."""
     from .telemetry import runtime_dir
     shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
+    for f in Path('/dev/hugepages').glob(f'{prefix}map_*'):
+        f.unlink(missing_ok=True)
 
 
 def write_empty_pcap(path):
