@@ -169,6 +169,7 @@ std::shared_ptr<const policy_classifier> policy_classifier::build(const nat::fir
         scheduled = scheduled || p.schedule >= 0;
     }
     const unsigned words = scheduled ? static_cast<unsigned>((fw.schedules.size() + 31) / 32) : 0;
+    c->words_ = words;
     const std::vector<rte_acl_field_def> defs = field_defs(words);
     const std::size_t rule_size = RTE_ACL_RULE_SZ(defs.size());
     // The rules, then their field count: what the context is built from, compared with the previous one's.
@@ -298,7 +299,7 @@ std::int32_t policy_classifier::match(const nat::flow_view& f, std::int32_t vip,
     in.out_interface = rte_cpu_to_be_16(f.out_interface);
     in.vip = rte_cpu_to_be_16(static_cast<std::uint16_t>(vip + 1));
     in.icmp = rte_cpu_to_be_16(static_cast<std::uint16_t>(f.icmp_type + 1));
-    for (unsigned w = 0; w < schedule_words; ++w) {
+    for (unsigned w = 0; w < words_; ++w) { // only the words the rules have fields for
         in.schedules[w] = rte_cpu_to_be_32(static_cast<std::uint32_t>(active.bits[w / 2] >> (32 * (w % 2))));
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(&in);

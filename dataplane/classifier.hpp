@@ -55,6 +55,7 @@ private:
     };
     std::vector<group> groups_;
     std::size_t rules_ = 0;
+    unsigned words_ = 0; // schedule words in the rules' fields (0: no policy has a schedule)
     std::vector<std::uint8_t> made_from_; // the rules as given to rte_acl, and their field count
 };
 

@@ -254,21 +254,12 @@ bool same_match(const policy_rule& a, const policy_rule& b)
            a.schedule == b.schedule && a.accept == b.accept;
 }
 
-bool same_vips(const std::vector<vip_rule>& a, const std::vector<vip_rule>& b)
-{
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const vip_rule& x, const vip_rule& y) {
-        return x.extintf == y.extintf && x.extip == y.extip && x.mappedip == y.mappedip && x.portforward == y.portforward &&
-               x.proto == y.proto && x.extport_first == y.extport_first && x.extport_last == y.extport_last &&
-               x.mappedport == y.mappedport;
-    });
-}
-
 } // namespace
 
 std::vector<std::uint32_t> policies_kept(const firewall& before, const firewall& after)
 {
     std::vector<std::uint32_t> kept;
-    if (!same_vips(before.vips, after.vips)) {
+    if (before.vips != after.vips) {
         return kept;
     }
     std::vector<std::pair<std::uint32_t, std::size_t>> old_place; // id -> index before, sorted by id

@@ -77,6 +77,7 @@ struct vip_rule {
     std::uint16_t extport_first = 0;
     std::uint16_t extport_last = 0;
     std::uint16_t mappedport = 0; // the first mapped port
+    friend bool operator==(const vip_rule&, const vip_rule&) = default;
 };
 
 // VIPs by external address, so that a look-up costs a binary search however many there are: the

@@ -533,6 +533,11 @@ TEST_CASE("after a change, a policy's sessions keep it unmatched only when no po
     3: {srcintf: port1, dstintf: wan1, action: accept}
     2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
 )")) == ids{1, 3});
+    // A VIP changed: policies name VIPs by index, so nothing is kept.
+    auto with_vip = before;
+    with_vip.vips.push_back({});
+    with_vip.finish();
+    CHECK(nat::policies_kept(before, with_vip).empty());
     // Names and logging are not part of a match.
     CHECK(nat::policies_kept(before, fw(R"(    1: {srcintf: port1, dstintf: wan1, srcaddr: a, action: accept, name: renamed, logtraffic: all}
     2: {srcintf: port1, dstintf: wan1, srcaddr: b, action: accept}
