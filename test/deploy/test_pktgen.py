@@ -33,4 +33,6 @@ def test_every_packet_pktgen_sends_comes_back_through_sipalgd():
         assert found.get(sent, 0) > 0, r.stdout
         assert found[sent.replace('_sent', '_received')] >= 0.99 * found[sent], r.stdout
     # The replay went through the SIP ALG: its calls were seen and their media took the pinholes.
-    assert "'sip_calls': 64" in r.stdout and "'pinhole_sessions': 64" in r.stdout, r.stdout[-3000:]
+    counters = dict(item.split('=') for line in r.stdout.splitlines() if line.startswith('# sipalgd: ')
+                    for item in line[len('# sipalgd: '):].split())
+    assert counters.get('sip_calls') == '64' and counters.get('pinhole_sessions') == '64', r.stdout[-3000:]
